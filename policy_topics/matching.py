@@ -1,0 +1,268 @@
+"""The spaCy component ``policy_topics`` and its registered factory.
+
+Add it to any pipeline::
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("policy_topics", config={"taxonomy": "default"})
+    doc = nlp(text)
+    doc.spans["policy_topics"]   # label = topic id, kb_id_ = sub-topic, id_ = term
+    doc._.policy_topics          # the DocumentResult
+
+Matching (:meth:`PolicyTopics.match`) and writing to the Doc
+(:meth:`PolicyTopics.set_annotations`) are separate steps. When the Doc has no
+sentence boundaries yet, the component sets them from its own segmentation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.util import ensure_path
+
+from policy_topics.records import DocumentResult
+from policy_topics.scoring import build_result
+from policy_topics.taxonomy import Taxonomy, load_taxonomy
+from policy_topics.terms import Lexicon, SentenceHits
+from policy_topics.text import split_sentences
+
+__all__ = ["DEFAULT_SPANS_KEY", "PolicyTopics", "make_policy_topics"]
+
+DEFAULT_SPANS_KEY = "policy_topics"
+_EXTENSION = "policy_topics"
+
+
+def _register_extension() -> None:
+    if not Doc.has_extension(_EXTENSION):
+        Doc.set_extension(_EXTENSION, default=None)
+
+
+@Language.factory(
+    "policy_topics",
+    default_config={
+        "taxonomy": "default",
+        "spans_key": DEFAULT_SPANS_KEY,
+        "max_quotes": 5,
+        "min_score": 0.0,
+    },
+)
+def make_policy_topics(
+    nlp: Language, name: str, taxonomy: str, spans_key: str, max_quotes: int, min_score: float
+) -> PolicyTopics:
+    """Factory of the ``policy_topics`` component (config keys mirror the arguments).
+
+    Args:
+        nlp: The pipeline.
+        name: Component name.
+        taxonomy: Path of a taxonomy YAML file or name of a packaged taxonomy.
+        spans_key: Key of ``doc.spans`` to write the matches to.
+        max_quotes: Most quotes kept per area.
+        min_score: Areas scoring below this are left out of the result.
+    """
+    return PolicyTopics(
+        nlp,
+        name,
+        taxonomy=taxonomy,
+        spans_key=spans_key,
+        max_quotes=max_quotes,
+        min_score=min_score,
+    )
+
+
+class PolicyTopics:
+    """Tags sentences against a taxonomy and stores a DocumentResult on the Doc.
+
+    Args:
+        nlp: The pipeline the component belongs to; its tokenizer compiles the terms.
+        name: Component name.
+        taxonomy: A Taxonomy, a path to a YAML file or a packaged name.
+        spans_key: Key of ``doc.spans`` to write to.
+        max_quotes: Most quotes kept per area (0 or less keeps all).
+        min_score: Areas scoring below this are left out of the result.
+
+    Example:
+        >>> import spacy
+        >>> nlp = spacy.blank("en")
+        >>> _ = nlp.add_pipe("policy_topics")
+        >>> doc = nlp("We cut tariffs.")
+        >>> [s.label_ for s in doc.spans["policy_topics"]]
+        ['trade']
+    """
+
+    def __init__(
+        self,
+        nlp: Language,
+        name: str = "policy_topics",
+        *,
+        taxonomy: str | Path | Taxonomy = "default",
+        spans_key: str = DEFAULT_SPANS_KEY,
+        max_quotes: int = 5,
+        min_score: float = 0.0,
+    ) -> None:
+        _register_extension()
+        self.nlp = nlp
+        self.name = name
+        self.spans_key = spans_key
+        self.max_quotes = max_quotes
+        self.min_score = min_score
+        self._source = taxonomy
+        self._lexicon: Lexicon | None = None
+        self._pending: Exception | None = None
+        try:
+            self._set_taxonomy(load_taxonomy(taxonomy))
+        except Exception as exc:
+            # nlp.from_disk builds the component from its config before restoring
+            # the stored taxonomy, whose original path may not exist here.
+            self._pending = exc
+
+    def _set_taxonomy(self, taxonomy: Taxonomy) -> None:
+        self._lexicon = Lexicon(taxonomy, self.nlp.tokenizer, self.nlp.vocab)
+        self._pending = None
+
+    @property
+    def lexicon(self) -> Lexicon:
+        """The compiled taxonomy."""
+        if self._lexicon is None:
+            assert self._pending is not None
+            raise self._pending
+        return self._lexicon
+
+    @property
+    def taxonomy(self) -> Taxonomy:
+        """The taxonomy in use."""
+        return self.lexicon.taxonomy
+
+    def __call__(self, doc: Doc) -> Doc:
+        spans, hits = self.match(doc)
+        self.set_annotations(doc, spans, hits)
+        return doc
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 128) -> Iterable[Doc]:
+        """Process a stream of Docs (spaCy's ``nlp.pipe`` calls this)."""
+        for doc in docs:
+            yield self(doc)
+
+    def match(
+        self, doc: Doc, *, prefilter: bool = True
+    ) -> tuple[list[tuple[int, int]], dict[int, SentenceHits]]:
+        """Find sentences and accepted hits without touching the Doc.
+
+        Args:
+            doc: The processed Doc.
+            prefilter: Skip sentences that cannot hold a term (same result, faster).
+
+        Returns:
+            Sentence offsets and the hits per sentence index.
+        """
+        lexicon = self.lexicon
+        if doc.has_annotation("SENT_START"):
+            spans = [(s.start_char, s.end_char) for s in doc.sents if s.text.strip()]
+            spans = [_strip(doc.text, s, e) for s, e in spans]
+        else:
+            spans = split_sentences(doc.text)
+        use_lemmas = doc.has_annotation("LEMMA")
+        hits: dict[int, SentenceHits] = {}
+        for i, (start, end) in enumerate(spans):
+            if prefilter and not use_lemmas and not lexicon.candidate(doc.text, start, end):
+                continue
+            span = doc.char_span(start, end, alignment_mode="expand")
+            if span is None:
+                continue
+            found = lexicon.match(span, offset=start, use_lemmas=use_lemmas)
+            if found.hits:
+                hits[i] = found
+        return spans, hits
+
+    def result(
+        self, doc: Doc, spans: list[tuple[int, int]], hits: dict[int, SentenceHits]
+    ) -> DocumentResult:
+        """Build the DocumentResult from the output of :meth:`match`."""
+        return build_result(
+            doc.text,
+            spans,
+            hits,
+            self.taxonomy,
+            language=self.nlp.lang or "",
+            max_quotes=self.max_quotes if self.max_quotes > 0 else None,
+            min_score=self.min_score,
+        )
+
+    def set_annotations(
+        self, doc: Doc, spans: list[tuple[int, int]], hits: dict[int, SentenceHits]
+    ) -> None:
+        """Write the matches to ``doc.spans`` and the result to ``doc._.policy_topics``."""
+        if not doc.has_annotation("SENT_START") and len(doc):
+            starts = {
+                span.start
+                for s, e in spans
+                if (span := doc.char_span(s, e, alignment_mode="expand")) is not None
+            }
+            for token in doc:
+                token.is_sent_start = token.i in starts or token.i == 0
+        group = []
+        for found in hits.values():
+            for hit in found.hits:
+                span = doc.char_span(
+                    hit.start,
+                    hit.end,
+                    label=hit.topic,
+                    kb_id=hit.subtopic or "",
+                    span_id=hit.term,
+                    alignment_mode="expand",
+                )
+                if span is not None:
+                    group.append(span)
+        doc.spans[self.spans_key] = group
+        doc._.set(_EXTENSION, self.result(doc, spans, hits))
+
+    # --- serialisation -----------------------------------------------------------------
+
+    def _config(self) -> dict[str, Any]:
+        return {
+            "spans_key": self.spans_key,
+            "max_quotes": self.max_quotes,
+            "min_score": self.min_score,
+        }
+
+    def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
+        """Serialise the taxonomy and settings."""
+        payload = {"config": self._config(), "taxonomy": self.taxonomy.to_yaml()}
+        return json.dumps(payload).encode("utf-8")
+
+    def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> PolicyTopics:
+        """Restore what :meth:`to_bytes` wrote."""
+        payload = json.loads(data.decode("utf-8"))
+        self._restore(payload["config"], payload["taxonomy"])
+        return self
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        """Write ``taxonomy.yaml`` and ``cfg.json`` into the folder ``path``."""
+        folder = ensure_path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "taxonomy.yaml").write_text(self.taxonomy.to_yaml(), encoding="utf-8")
+        (folder / "cfg.json").write_text(json.dumps(self._config()), encoding="utf-8")
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> PolicyTopics:
+        """Restore what :meth:`to_disk` wrote."""
+        folder = ensure_path(path)
+        config = json.loads((folder / "cfg.json").read_text(encoding="utf-8"))
+        self._restore(config, (folder / "taxonomy.yaml").read_text(encoding="utf-8"))
+        return self
+
+    def _restore(self, config: dict[str, Any], taxonomy_yaml: str) -> None:
+        self.spans_key = config["spans_key"]
+        self.max_quotes = config["max_quotes"]
+        self.min_score = config["min_score"]
+        self._set_taxonomy(Taxonomy.from_yaml(taxonomy_yaml, source="taxonomy.yaml"))
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end

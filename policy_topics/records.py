@@ -1,0 +1,137 @@
+"""Result records: frozen Pydantic models with a JSON round trip and JSON Schema.
+
+Every ``start``/``end`` pair is a character offset into the caller's original
+string: ``text[start:end] == record.text`` holds for every quote and match.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "CooperationArea",
+    "DocumentResult",
+    "ErrorInfo",
+    "Match",
+    "Quote",
+    "ScoreBreakdown",
+    "SentenceTags",
+    "SubtopicCount",
+]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Match(_Record):
+    """One accepted occurrence of a taxonomy term."""
+
+    term: str = Field(description="The taxonomy term as written (or a token pattern's label).")
+    text: str = Field(description="The matched text, verbatim: text[start:end].")
+    start: int = Field(ge=0, description="Character offset of the first matched character.")
+    end: int = Field(ge=0, description="Character offset one past the last matched character.")
+    topic: str = Field(description="Id of the top-level topic.")
+    subtopic: str | None = Field(
+        default=None, description="Dotted id path of the sub-topic, or None for a topic-level term."
+    )
+    weight: float = Field(default=1.0, description="Weight of the term in the taxonomy.")
+
+
+class Quote(_Record):
+    """A verbatim supporting sentence for one cooperation area."""
+
+    text: str = Field(description="The sentence, verbatim: text[start:end].")
+    start: int = Field(ge=0, description="Character offset of the sentence start.")
+    end: int = Field(ge=0, description="Character offset one past the sentence end.")
+    sentence: int = Field(ge=0, description="Index of the sentence in the document.")
+    score: float = Field(ge=0, le=1, description="Strength of this sentence's evidence, in [0, 1].")
+    matches: list[Match] = Field(description="Matches of this area's terms in the sentence.")
+    cues: list[str] = Field(default_factory=list, description="Cooperation cue terms found.")
+    occurrences: int = Field(
+        default=1, ge=1, description="How often this sentence occurs verbatim in the document."
+    )
+
+
+class SubtopicCount(_Record):
+    """Mentions of one sub-topic."""
+
+    id: str = Field(description="Dotted id path of the sub-topic.")
+    label: str = Field(description="Label of the sub-topic.")
+    mentions: int = Field(ge=0, description="Accepted matches of the sub-topic's terms.")
+
+
+class ScoreBreakdown(_Record):
+    """The inputs of an area's score, so a user can see why it scored what it did."""
+
+    evidence: float = Field(
+        ge=0, description="Sum over distinct tagged sentences of min(1, term weights) x cue factor."
+    )
+    distinct_terms: int = Field(ge=0, description="Number of different terms matched.")
+    cue_sentences: int = Field(ge=0, description="Distinct tagged sentences holding a cue.")
+    sentence_share: float = Field(
+        ge=0, le=1, description="Tagged sentences divided by all sentences of the document."
+    )
+
+
+class CooperationArea(_Record):
+    """One cooperation area found in a document, with its evidence."""
+
+    topic: str = Field(description="Stable topic id from the taxonomy.")
+    label: str = Field(description="Topic label from the taxonomy.")
+    score: float = Field(ge=0, le=1, description="Confidence that the document commits to it.")
+    mentions: int = Field(ge=0, description="Accepted matches, repeats included.")
+    sentences: int = Field(ge=0, description="Sentences tagged with this topic, repeats included.")
+    terms: list[str] = Field(description="Distinct terms matched, most frequent first.")
+    subtopics: list[SubtopicCount] = Field(description="Sub-topics found, most mentioned first.")
+    quotes: list[Quote] = Field(description="Supporting sentences, best first, deduplicated.")
+    breakdown: ScoreBreakdown = Field(description="Inputs of the score.")
+
+
+class SentenceTags(_Record):
+    """A sentence that carries at least one tag, with every accepted match."""
+
+    index: int = Field(ge=0, description="Index of the sentence in the document.")
+    start: int = Field(ge=0, description="Character offset of the sentence start.")
+    end: int = Field(ge=0, description="Character offset one past the sentence end.")
+    topics: list[str] = Field(description="Topics tagged on the sentence, highest score first.")
+    scores: dict[str, float] = Field(description="Sentence score per topic, in [0, 1].")
+    matches: list[Match] = Field(description="Every accepted match, in text order.")
+    cues: list[str] = Field(default_factory=list, description="Cooperation cue terms found.")
+
+
+class ErrorInfo(_Record):
+    """Why a document could not be processed."""
+
+    type: str = Field(description="Exception class name, e.g. 'UnicodeDecodeError'.")
+    message: str = Field(description="Human-readable explanation.")
+
+
+class DocumentResult(_Record):
+    """Everything found in one document."""
+
+    doc_id: str | None = Field(default=None, description="Caller's id for the document.")
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, description="Caller's metadata, as given."
+    )
+    taxonomy: str = Field(description="Name of the taxonomy used.")
+    taxonomy_version: str = Field(description="Version of the taxonomy used.")
+    language: str = Field(description="Language of the pipeline.")
+    n_sentences: int = Field(ge=0, description="Number of sentences in the document.")
+    n_chars: int = Field(default=0, ge=0, description="Length of the document in characters.")
+    areas: list[CooperationArea] = Field(description="Areas found, highest score first.")
+    sentences: list[SentenceTags] = Field(description="Every tagged sentence, in text order.")
+    error: ErrorInfo | None = Field(
+        default=None, description="Set when the document failed; the other fields are then empty."
+    )
+
+    @property
+    def ok(self) -> bool:
+        """True when the document was processed without error."""
+        return self.error is None
+
+    def area(self, topic: str) -> CooperationArea | None:
+        """The area with this topic id, or None when it was not found."""
+        return next((a for a in self.areas if a.topic == topic), None)

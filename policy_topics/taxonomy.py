@@ -1,0 +1,600 @@
+"""Taxonomies: YAML in, validated Pydantic models out, and back to YAML.
+
+A taxonomy is data written by people, often by colleagues, sometimes hostile.
+So it is read with ``yaml.safe_load`` semantics only (no tags that build
+objects), duplicate keys and alias bombs are refused, and every problem is
+collected and reported with file, line and path before anything is raised.
+
+Example:
+    >>> from policy_topics import load_taxonomy
+    >>> taxonomy = load_taxonomy("default")
+    >>> sorted(taxonomy.topics)[:2]
+    ['digital', 'energy']
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from yaml.constructor import SafeConstructor
+
+from policy_topics.errors import Problem, TaxonomyError
+from policy_topics.text import normalize_term
+
+__all__ = [
+    "MAX_TAXONOMY_BYTES",
+    "MAX_TERMS",
+    "MAX_YAML_NODES",
+    "Taxonomy",
+    "TermSpec",
+    "Topic",
+    "load_taxonomy",
+    "packaged_taxonomies",
+]
+
+#: Largest taxonomy file accepted, in bytes.
+MAX_TAXONOMY_BYTES = 20_000_000
+#: Most YAML nodes a taxonomy may expand to (guards against alias bombs).
+MAX_YAML_NODES = 1_000_000
+#: Most terms (including exclusions, context terms and cues) in one taxonomy.
+MAX_TERMS = 100_000
+
+_ID_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+_ALLOWED_PATTERN_KEYS = frozenset(
+    [
+        "ORTH",
+        "TEXT",
+        "LOWER",
+        "NORM",
+        "LENGTH",
+        "IS_ALPHA",
+        "IS_ASCII",
+        "IS_DIGIT",
+        "IS_LOWER",
+        "IS_UPPER",
+        "IS_TITLE",
+        "IS_PUNCT",
+        "IS_SPACE",
+        "IS_STOP",
+        "LIKE_NUM",
+        "POS",
+        "TAG",
+        "MORPH",
+        "DEP",
+        "LEMMA",
+        "SHAPE",
+        "ENT_TYPE",
+        "OP",
+    ]
+)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _term_from_string(value: Any) -> Any:
+    return {"term": value} if isinstance(value, str) else value
+
+
+class TermSpec(_Model):
+    """One term of a topic: a phrase, a prefix wildcard or a token pattern.
+
+    In YAML a plain string is shorthand for ``{term: <string>}``.
+    """
+
+    term: str | None = Field(
+        default=None,
+        description="Word or phrase; a trailing '*' makes it a prefix wildcard. Written with "
+        "capitals it matches case-sensitively.",
+    )
+    pattern: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="spaCy Matcher token pattern, for the rare case a phrase is not enough.",
+    )
+    label: str | None = Field(
+        default=None, description="Name shown for a token pattern (defaults to the pattern)."
+    )
+    weight: float = Field(default=1.0, gt=0, le=10, description="Evidence weight of one match.")
+    near: list[str] = Field(
+        default_factory=list,
+        description="Context terms: the match counts only if one of them occurs in the same "
+        "sentence (or within `window` tokens).",
+    )
+    window: int | None = Field(
+        default=None, ge=1, le=1000, description="Token distance for `near`; None = same sentence."
+    )
+    case_sensitive: bool | None = Field(
+        default=None, description="Override the capitals rule: true or false."
+    )
+
+    @property
+    def name(self) -> str:
+        """The term as written, or the label of a token pattern."""
+        if self.term is not None:
+            return self.term
+        return self.label or yaml.safe_dump(self.pattern, default_flow_style=True).strip()
+
+
+class Topic(_Model):
+    """A cooperation area or one of its sub-topics (the same shape, nested)."""
+
+    label: str = Field(description="Human-readable name.")
+    description: str = Field(default="", description="What the topic covers.")
+    terms: list[TermSpec] = Field(default_factory=list, description="Terms that signal the topic.")
+    exclude: list[str] = Field(
+        default_factory=list,
+        description="Phrases that veto an overlapping match of this topic and its sub-topics.",
+    )
+    subtopics: dict[str, Topic] = Field(
+        default_factory=dict, description="Sub-topics keyed by id, same shape."
+    )
+
+    @field_validator("terms", mode="before")
+    @classmethod
+    def _strings_are_terms(cls, value: Any) -> Any:
+        return [_term_from_string(v) for v in value] if isinstance(value, list) else value
+
+
+class Taxonomy(_Model):
+    """A validated taxonomy of cooperation areas."""
+
+    name: str = Field(description="Taxonomy name, reported with every result.")
+    version: str = Field(default="1", description="Taxonomy version, reported with every result.")
+    language: str = Field(default="en", description="Language code for the blank spaCy pipeline.")
+    description: str = Field(default="", description="What the taxonomy is for.")
+    cues: list[str] = Field(
+        default_factory=list,
+        description="Cooperation cues (cooperation, partnership, memorandum, ...) that raise "
+        "the score of a sentence that also carries a topic term.",
+    )
+    topics: dict[str, Topic] = Field(description="Top-level cooperation areas keyed by stable id.")
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) else value
+
+    @classmethod
+    def from_yaml(cls, text: str, *, source: str = "<string>") -> Taxonomy:
+        """Parse and validate a taxonomy from YAML text.
+
+        Args:
+            text: YAML document.
+            source: Name used in error messages (usually the file name).
+
+        Returns:
+            The validated taxonomy, with every term NFC-normalised.
+
+        Raises:
+            TaxonomyError: listing every problem with ``source:line path``.
+
+        Example:
+            >>> yaml_text = "name: t\\ntopics: {trade: {label: Trade, terms: [tariff]}}"
+            >>> Taxonomy.from_yaml(yaml_text).name
+            't'
+        """
+        data, lines = _load_yaml(text, source)
+        return _validate(data, lines, source)
+
+    def to_yaml(self) -> str:
+        """Serialise to YAML that :meth:`from_yaml` reads back to an equal taxonomy."""
+        return yaml.safe_dump(
+            _to_plain(self.model_dump(exclude_defaults=True)),
+            sort_keys=False,
+            allow_unicode=True,
+            width=100,
+        )
+
+    def iter_topics(self) -> Iterator[tuple[str, str | None, Topic]]:
+        """Yield ``(topic_id, subtopic_path, topic)`` for every node, depth first.
+
+        ``subtopic_path`` is None for a top-level topic and a dotted path of
+        sub-topic ids below it (``"tariffs"``, ``"tariffs.antidumping"``).
+        """
+        for topic_id, topic in self.topics.items():
+            yield topic_id, None, topic
+            yield from _iter_subtopics(topic_id, None, topic)
+
+    def label_of(self, topic_id: str, subtopic: str | None = None) -> str:
+        """Label of a topic or of one of its sub-topics."""
+        node = self.topics[topic_id]
+        for part in subtopic.split(".") if subtopic else []:
+            node = node.subtopics[part]
+        return node.label
+
+
+def _iter_subtopics(
+    topic_id: str, prefix: str | None, topic: Topic
+) -> Iterator[tuple[str, str | None, Topic]]:
+    for sub_id, sub in topic.subtopics.items():
+        path = f"{prefix}.{sub_id}" if prefix else sub_id
+        yield topic_id, path, sub
+        yield from _iter_subtopics(topic_id, path, sub)
+
+
+def _to_plain(value: Any) -> Any:
+    """Shorten ``{term: x}`` back to ``x`` so dumped YAML reads like written YAML."""
+    if isinstance(value, dict):
+        if set(value) == {"term"} and isinstance(value["term"], str):
+            return value["term"]
+        return {k: _to_plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_plain(v) for v in value]
+    return value
+
+
+def packaged_taxonomies() -> dict[str, Path]:
+    """Taxonomies shipped with the package, by name (file name without ``.yaml``).
+
+    Example:
+        >>> "default" in packaged_taxonomies()
+        True
+    """
+    found: dict[str, Path] = {}
+    installed = resources.files("policy_topics") / "taxonomies"
+    candidates = [Path(str(installed)), Path(__file__).resolve().parent.parent / "taxonomies"]
+    for folder in candidates:
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.yaml")):
+                found.setdefault(path.stem, path)
+    return found
+
+
+def load_taxonomy(source: str | Path | Taxonomy = "default") -> Taxonomy:
+    """Load a taxonomy from a YAML file or by the name of a packaged one.
+
+    Args:
+        source: A path to a ``.yaml`` file, the name of a packaged taxonomy
+            (``"default"``, ``"cooperation-extended"``), or a Taxonomy, which
+            is returned as it is.
+
+    Returns:
+        The validated taxonomy.
+
+    Raises:
+        TaxonomyError: the file is missing, unreadable or invalid; the message
+            lists every problem with file, line and path.
+
+    Example:
+        >>> load_taxonomy("default").name
+        'default'
+    """
+    if isinstance(source, Taxonomy):
+        return source
+    path = Path(source)
+    if not path.is_file():
+        packaged = packaged_taxonomies()
+        if isinstance(source, str) and source in packaged:
+            path = packaged[source]
+        else:
+            names = ", ".join(sorted(packaged)) or "none"
+            raise TaxonomyError(
+                [
+                    Problem(
+                        str(source),
+                        None,
+                        "",
+                        f"no such file or packaged taxonomy (packaged: {names})",
+                    )
+                ]
+            )
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise TaxonomyError([Problem(str(path), None, "", f"cannot read: {exc.strerror}")]) from exc
+    if len(raw) > MAX_TAXONOMY_BYTES:
+        raise TaxonomyError(
+            [Problem(str(path), None, "", f"file is larger than {MAX_TAXONOMY_BYTES} bytes")]
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TaxonomyError(
+            [Problem(str(path), None, "", f"not UTF-8 (invalid byte at offset {exc.start})")]
+        ) from exc
+    return Taxonomy.from_yaml(text, source=path.name)
+
+
+# --- YAML with line numbers -------------------------------------------------------------
+
+
+_STANDARD_TAGS = frozenset(
+    f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map")
+)
+
+
+class _NodeBudget:
+    def __init__(self, limit: int) -> None:
+        self.left = limit
+
+
+def _load_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
+    if len(text) > MAX_TAXONOMY_BYTES:
+        raise TaxonomyError([Problem(source, None, "", f"larger than {MAX_TAXONOMY_BYTES} bytes")])
+    try:
+        # compose() builds nodes without constructing objects: aliases stay
+        # shared references, so expansion is ours to bound below.
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        detail = getattr(exc, "problem", None) or str(exc)
+        raise TaxonomyError([Problem(source, line, "", f"YAML syntax error: {detail}")]) from exc
+    if node is None:
+        raise TaxonomyError([Problem(source, 1, "", "empty document; expected a mapping")])
+    lines: dict[str, int] = {}
+    problems: list[Problem] = []
+    data = _construct(node, "", lines, problems, source, _NodeBudget(MAX_YAML_NODES))
+    if problems:
+        raise TaxonomyError(problems)
+    return data, lines
+
+
+def _construct(
+    node: yaml.Node,
+    path: str,
+    lines: dict[str, int],
+    problems: list[Problem],
+    source: str,
+    budget: _NodeBudget,
+) -> Any:
+    budget.left -= 1
+    if budget.left < 0:
+        raise TaxonomyError(
+            [
+                Problem(
+                    source,
+                    node.start_mark.line + 1,
+                    path,
+                    f"more than {MAX_YAML_NODES} YAML nodes after alias expansion (alias bomb?)",
+                )
+            ]
+        )
+    line = node.start_mark.line + 1
+    lines.setdefault(path, line)
+    if node.tag not in _STANDARD_TAGS:
+        problems.append(
+            Problem(
+                source,
+                line,
+                path,
+                f"YAML tag {node.tag!r} is not allowed: a taxonomy is "
+                "plain data (strings, numbers, lists, mappings)",
+            )
+        )
+        return None
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                problems.append(
+                    Problem(
+                        source,
+                        key_node.start_mark.line + 1,
+                        path,
+                        "mapping keys must be plain strings",
+                    )
+                )
+                continue
+            key = key_node.value
+            child = f"{path}.{key}" if path else str(key)
+            if key in result:
+                problems.append(
+                    Problem(
+                        source,
+                        key_node.start_mark.line + 1,
+                        child,
+                        f"duplicate key {key!r} (first at line {lines.get(child, '?')}); "
+                        "merge the two entries",
+                    )
+                )
+                continue
+            result[key] = _construct(value_node, child, lines, problems, source, budget)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _construct(item, f"{path}[{i}]", lines, problems, source, budget)
+            for i, item in enumerate(node.value)
+        ]
+    constructor = SafeConstructor()
+    return SafeConstructor.yaml_constructors[node.tag](constructor, node)
+
+
+# --- validation ---------------------------------------------------------------------------
+
+
+def _loc_to_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in ("function-after[_strings_are_terms(), list[TermSpec]]",):
+            continue
+        else:
+            path = f"{path}.{part}" if path else str(part)
+    return path
+
+
+def _line_for(path: str, lines: dict[str, int]) -> int | None:
+    while path:
+        if path in lines:
+            return lines[path]
+        cut = max(path.rfind("."), path.rfind("["))
+        path = path[:cut] if cut > 0 else ""
+    return lines.get("")
+
+
+def _validate(data: Any, lines: dict[str, int], source: str) -> Taxonomy:
+    if not isinstance(data, dict):
+        raise TaxonomyError([Problem(source, 1, "", "expected a mapping with name and topics")])
+    try:
+        taxonomy = Taxonomy.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            path = _loc_to_path(tuple(err["loc"]))
+            message = err["msg"]
+            if err["type"] == "extra_forbidden":
+                message = "unknown field; remove it or check its spelling"
+            elif err["type"] == "missing":
+                message = "required field is missing"
+            elif "input" in err and not isinstance(err["input"], dict | list):
+                message = f"{message} (got {err['input']!r})"
+            problems.append(Problem(source, _line_for(path, lines), path, message))
+        raise TaxonomyError(problems) from None
+    problems = _check(taxonomy, lines, source)
+    if problems:
+        raise TaxonomyError(problems)
+    return _normalised(taxonomy)
+
+
+def _check(taxonomy: Taxonomy, lines: dict[str, int], source: str) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def add(path: str, message: str) -> None:
+        problems.append(Problem(source, _line_for(path, lines), path, message))
+
+    total = 0
+    for i, cue in enumerate(taxonomy.cues):
+        total += 1
+        _check_phrase(cue, f"cues[{i}]", add)
+    if not taxonomy.topics:
+        add("topics", "no topics; define at least one")
+    for topic_id, topic in taxonomy.topics.items():
+        path = f"topics.{topic_id}"
+        if not _ID_RE.match(topic_id):
+            add(
+                path,
+                "topic id must be lower-case letters, digits, '_' or '-', starting with a letter",
+            )
+        seen_ids: dict[str, str] = {}
+        total += _check_topic(topic, path, add, seen_ids)
+    if total > MAX_TERMS:
+        add("topics", f"{total} terms exceed the limit of {MAX_TERMS}; split the taxonomy")
+    return problems
+
+
+def _check_topic(topic: Topic, path: str, add: Any, seen_ids: dict[str, str]) -> int:
+    if not topic.label.strip():
+        add(f"{path}.label", "empty label")
+    count = 0
+    seen_terms: dict[str, int] = {}
+    for i, spec in enumerate(topic.terms):
+        term_path = f"{path}.terms[{i}]"
+        count += 1 + len(spec.near)
+        if (spec.term is None) == (spec.pattern is None):
+            add(term_path, "give exactly one of 'term' or 'pattern'")
+            continue
+        if spec.term is not None:
+            _check_phrase(spec.term, term_path, add, wildcard=True)
+            key = normalize_term(spec.term).casefold()
+            if key and key in seen_terms:
+                add(term_path, f"duplicate term {spec.term!r} (also terms[{seen_terms[key]}])")
+            seen_terms.setdefault(key, i)
+        else:
+            _check_pattern(spec.pattern or [], term_path, add)
+        if spec.window is not None and not spec.near:
+            add(f"{term_path}.window", "window has no effect without 'near' terms")
+        for j, near in enumerate(spec.near):
+            _check_phrase(near, f"{term_path}.near[{j}]", add)
+    for i, phrase in enumerate(topic.exclude):
+        count += 1
+        exclude_path = f"{path}.exclude[{i}]"
+        _check_phrase(phrase, exclude_path, add)
+        key = normalize_term(phrase).casefold()
+        if key in seen_terms:
+            add(
+                exclude_path,
+                f"{phrase!r} is both a term (terms[{seen_terms[key]}]) and an exclusion; keep one",
+            )
+    for sub_id, sub in topic.subtopics.items():
+        sub_path = f"{path}.subtopics.{sub_id}"
+        if not _ID_RE.match(sub_id):
+            add(
+                sub_path,
+                "sub-topic id must be lower-case letters, digits, '_' or '-', "
+                "starting with a letter",
+            )
+        if sub_id in seen_ids:
+            add(
+                sub_path,
+                f"sub-topic id {sub_id!r} is already used at {seen_ids[sub_id]}; "
+                "ids must be unique within a topic",
+            )
+        seen_ids.setdefault(sub_id, sub_path)
+        count += _check_topic(sub, sub_path, add, seen_ids)
+    return count
+
+
+def _check_phrase(phrase: str, path: str, add: Any, *, wildcard: bool = False) -> None:
+    text = normalize_term(phrase)
+    if not text:
+        add(path, "empty term")
+        return
+    if "*" in text:
+        if not wildcard:
+            add(path, f"'*' is only allowed in terms, not here: {phrase!r}")
+        elif text.count("*") > 1 or not text.endswith("*") or " " in text:
+            add(path, f"wildcard {phrase!r}: '*' may only end a single word, e.g. 'manufactur*'")
+        elif len(text) < 4:
+            add(path, f"wildcard {phrase!r}: give at least 3 characters before '*'")
+    if len(text) > 200:
+        add(path, "term longer than 200 characters")
+    if not any(c.isalnum() for c in text):
+        add(path, f"term {phrase!r} has no letter or digit and can never match")
+
+
+def _check_pattern(pattern: list[dict[str, Any]], path: str, add: Any) -> None:
+    from spacy.schemas import validate_token_pattern
+
+    if not pattern:
+        add(path, "empty token pattern")
+        return
+    for i, token in enumerate(pattern):
+        for key, value in token.items():
+            if key not in _ALLOWED_PATTERN_KEYS:
+                add(f"{path}.pattern[{i}].{key}", f"unsupported token attribute {key!r}")
+            if isinstance(value, dict) and ({"REGEX", "FUZZY"} & set(value)):
+                add(
+                    f"{path}.pattern[{i}].{key}",
+                    "REGEX and FUZZY are not allowed (they can run "
+                    "away on hostile text); use IN lists or a prefix wildcard term",
+                )
+    for message in validate_token_pattern(pattern):
+        add(f"{path}.pattern", f"invalid token pattern: {message}")
+
+
+def _normalised(taxonomy: Taxonomy) -> Taxonomy:
+    """NFC-normalise every phrase, so a term typed in NFD still matches NFC text."""
+
+    def topic(t: Topic) -> Topic:
+        terms = [
+            s.model_copy(
+                update={
+                    "term": normalize_term(s.term) if s.term is not None else None,
+                    "near": [normalize_term(n) for n in s.near],
+                }
+            )
+            for s in t.terms
+        ]
+        return t.model_copy(
+            update={
+                "terms": terms,
+                "exclude": [normalize_term(e) for e in t.exclude],
+                "subtopics": {k: topic(v) for k, v in t.subtopics.items()},
+            }
+        )
+
+    return taxonomy.model_copy(
+        update={
+            "cues": [normalize_term(c) for c in taxonomy.cues],
+            "topics": {k: topic(v) for k, v in taxonomy.topics.items()},
+        }
+    )

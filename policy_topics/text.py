@@ -1,0 +1,325 @@
+"""Normalisation and sentence segmentation: pure functions on strings.
+
+Segmentation returns character offsets into the caller's string, never a
+modified copy, so quotes can always be cut from the original text. Every
+boundary falls on whitespace, which keeps sentences aligned with spaCy tokens
+(spaCy's tokenizer never builds a token across whitespace).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = [
+    "MAX_SENTENCE_CHARS",
+    "collapse_whitespace",
+    "dedup_key",
+    "normalize_term",
+    "split_sentences",
+]
+
+#: Sentences longer than this are cut at whitespace so one runaway line
+#: (a scraped page with no punctuation) cannot become a single huge quote.
+MAX_SENTENCE_CHARS = 2000
+
+_WS_RE = re.compile(r"\s+")
+_BLANK_LINE_RE = re.compile(r"\n[^\S\n]*\n\s*")
+_LINE_RE = re.compile(r"[^\n]+")
+_BULLET_RE = re.compile(r"(?:[-*•▪◦‣●–—]|\d{1,3}[.)]|[a-zA-Z][.)]|\(\w{1,3}\))(?=\s)")
+_BULLET_PREFIX_RE = re.compile(r"(?:[-*•▪◦‣●–—]|\d{1,3}[.)]|[a-zA-Z][.)]|\(\w{1,3}\))\s+")
+_END_RE = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)")
+_LINE_END_STRONG_RE = re.compile(r"[.!?…][\"'”’»)\]]*$")
+_LINE_END_WEAK_RE = re.compile(r"[:;][\"'”’»)\]]*$")
+_WORD_BEFORE_RE = re.compile(r"(\S+)$")
+_OPENERS = "\"'“‘«([{¿¡"
+
+_ABBREVIATIONS = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "st",
+        "no",
+        "nos",
+        "vs",
+        "v",
+        "etc",
+        "e.g",
+        "i.e",
+        "cf",
+        "al",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "plc",
+        "jr",
+        "sr",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "art",
+        "arts",
+        "sec",
+        "para",
+        "paras",
+        "fig",
+        "figs",
+        "vol",
+        "vols",
+        "gen",
+        "gov",
+        "govt",
+        "sen",
+        "rep",
+        "reps",
+        "hon",
+        "rev",
+        "est",
+        "approx",
+        "dept",
+        "min",
+        "max",
+        "pp",
+        "p",
+        "op",
+        "ed",
+        "eds",
+        "u.s",
+        "u.k",
+        "u.n",
+        "e.u",
+        "u.s.a",
+        "p.r.c",
+        "d.c",
+        "a.m",
+        "p.m",
+    ]
+)
+_MINOR_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "by",
+        "for",
+        "from",
+        "in",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "with",
+        "vs",
+        "via",
+    ]
+)
+
+
+def collapse_whitespace(text: str) -> str:
+    """Replace every run of whitespace with one space and strip the ends.
+
+    Example:
+        >>> collapse_whitespace("local  currency\\nsettlement ")
+        'local currency settlement'
+    """
+    return _WS_RE.sub(" ", text).strip()
+
+
+def normalize_term(term: str) -> str:
+    """Normalise a taxonomy term: Unicode NFC, single spaces, no outer blanks.
+
+    Example:
+        >>> normalize_term("  Trade\\tagreement ")
+        'Trade agreement'
+    """
+    return collapse_whitespace(unicodedata.normalize("NFC", term))
+
+
+def dedup_key(text: str) -> str:
+    """Key under which two sentences count as the same quote.
+
+    Compatibility-normalised, case-folded and whitespace-collapsed, so a
+    paragraph scraped twice with different line wrapping still matches.
+
+    Example:
+        >>> dedup_key("Trade\\u00a0grows.") == dedup_key("trade grows.")
+        True
+    """
+    return collapse_whitespace(unicodedata.normalize("NFKC", text).casefold())
+
+
+def split_sentences(text: str, *, max_chars: int = MAX_SENTENCE_CHARS) -> list[tuple[int, int]]:
+    """Split text into sentences, as ``(start, end)`` offsets into ``text``.
+
+    Handles what real policy text holds: headings without final punctuation,
+    bullets (``-``, ``•``, ``1.``), soft line breaks inside a paragraph versus
+    blank-line paragraph breaks, abbreviations (``U.S.``, ``e.g.``, ``No.``),
+    closing quotes and brackets after the full stop. Bullet markers are left
+    out of the sentence; surrounding whitespace is never part of it.
+
+    Args:
+        text: The document text, unchanged.
+        max_chars: Sentences longer than this are cut at the last whitespace
+            before the limit.
+
+    Returns:
+        Offsets in order, non-overlapping, each non-empty, each starting and
+        ending on a non-space character.
+
+    Example:
+        >>> t = "Trade Policy\\n- Cut tariffs. Expand exports.\\n"
+        >>> [t[s:e] for s, e in split_sentences(t)]
+        ['Trade Policy', 'Cut tariffs.', 'Expand exports.']
+    """
+    spans: list[tuple[int, int]] = []
+    block_start = 0
+    for blank in _BLANK_LINE_RE.finditer(text):
+        _split_block(text, block_start, blank.start(), max_chars, spans)
+        block_start = blank.end()
+    _split_block(text, block_start, len(text), max_chars, spans)
+    return spans
+
+
+def _split_block(
+    text: str, start: int, end: int, max_chars: int, out: list[tuple[int, int]]
+) -> None:
+    lines = [
+        trimmed
+        for m in _LINE_RE.finditer(text, start, end)
+        if (trimmed := _trim(text, m.start(), m.end())) is not None
+    ]
+    unit_start: int | None = None
+    unit_end = start
+    for i, (line_start, line_end) in enumerate(lines):
+        line = text[line_start:line_end]
+        if unit_start is not None and _is_break(text[lines[i - 1][0] : lines[i - 1][1]], line):
+            _split_unit(text, unit_start, unit_end, max_chars, out)
+            unit_start = None
+        if unit_start is None:
+            bullet = _BULLET_PREFIX_RE.match(line)
+            unit_start = line_start + (bullet.end() if bullet and bullet.end() < len(line) else 0)
+        unit_end = line_end
+    if unit_start is not None:
+        _split_unit(text, unit_start, unit_end, max_chars, out)
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if start < end else None
+
+
+def _is_break(previous: str, line: str) -> bool:
+    """Whether a line break between two lines of one block ends a unit."""
+    if _BULLET_RE.match(line):
+        return True
+    first = line[0]
+    if _LINE_END_STRONG_RE.search(previous):
+        return not first.islower()
+    if _LINE_END_WEAK_RE.search(previous):
+        return first.isupper() or first.isdigit()
+    if first.islower():
+        return False
+    return _looks_like_heading(previous)
+
+
+def _looks_like_heading(line: str) -> bool:
+    words = line.split()
+    if len(words) > 14 or len(line) > 120:
+        return False
+    letters = [c for c in line if c.isalpha()]
+    if letters and all(c.isupper() for c in letters):
+        return True
+    content = [w for w in words if w[0].isalpha() and w.lower() not in _MINOR_WORDS]
+    if not content:
+        return True
+    capitalised = sum(1 for w in content if w[0].isupper())
+    return capitalised / len(content) >= 0.6
+
+
+def _split_unit(
+    text: str, start: int, end: int, max_chars: int, out: list[tuple[int, int]]
+) -> None:
+    sent_start = start
+    for m in _END_RE.finditer(text, start, end):
+        cut = m.end()
+        nxt = cut
+        while nxt < end and text[nxt].isspace():
+            nxt += 1
+        if nxt >= end or not _starts_sentence(text[nxt]):
+            continue
+        if (
+            text[m.start()] == "."
+            and m.end() - m.start() == 1
+            and _is_abbreviation(text, sent_start, m.start())
+        ):
+            continue
+        _emit(text, sent_start, cut, max_chars, out)
+        sent_start = nxt
+    _emit(text, sent_start, end, max_chars, out)
+
+
+def _starts_sentence(char: str) -> bool:
+    return (
+        char.isupper()
+        or char.isdigit()
+        or char in _OPENERS
+        or (not char.isalpha() and not char.islower())
+    )
+
+
+def _is_abbreviation(text: str, sent_start: int, period: int) -> bool:
+    m = _WORD_BEFORE_RE.search(text, sent_start, period)
+    if m is None:
+        return False
+    word = m.group(1).lstrip(_OPENERS).lower()
+    if len(word) == 1 and word.isalpha():
+        return True
+    return word in _ABBREVIATIONS
+
+
+def _emit(text: str, start: int, end: int, max_chars: int, out: list[tuple[int, int]]) -> None:
+    trimmed = _trim(text, start, end)
+    if trimmed is None:
+        return
+    start, end = trimmed
+    while end - start > max_chars:
+        cut = _last_space(text, start + 1, start + max_chars)
+        if cut is None:
+            following = _WS_RE.search(text, start + max_chars, end)
+            if following is None:
+                break
+            cut = following.start()
+        piece = _trim(text, start, cut)
+        if piece is not None:
+            out.append(piece)
+        rest = _trim(text, cut, end)
+        if rest is None:
+            return
+        start, end = rest
+    out.append((start, end))
+
+
+def _last_space(text: str, lo: int, hi: int) -> int | None:
+    for i in range(hi, lo - 1, -1):
+        if text[i].isspace():
+            return i
+    return None
