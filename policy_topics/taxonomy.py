@@ -396,6 +396,7 @@ def _construct(
                     )
                 )
                 continue
+            lines.setdefault(child, key_node.start_mark.line + 1)
             result[key] = _construct(value_node, child, lines, problems, source, budget)
         return result
     if isinstance(node, yaml.SequenceNode):
@@ -437,37 +438,58 @@ def _validate(data: Any, lines: dict[str, int], source: str) -> Taxonomy:
     try:
         taxonomy = Taxonomy.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            path = _loc_to_path(tuple(err["loc"]))
-            message = err["msg"]
-            if err["type"] == "extra_forbidden":
-                message = "unknown field; remove it or check its spelling"
-            elif err["type"] == "missing":
-                message = "required field is missing"
-            elif "input" in err and not isinstance(err["input"], dict | list):
-                message = f"{message} (got {err['input']!r})"
-            problems.append(Problem(source, _line_for(path, lines), path, message))
+        problems = [_problem(err, lines, source) for err in exc.errors()]
+        # Check what did validate too, so one run reports every problem.
+        raw_topics = data.get("topics")
+        topics: dict[str, Topic] = {}
+        for topic_id, raw in (raw_topics if isinstance(raw_topics, dict) else {}).items():
+            try:
+                topics[str(topic_id)] = Topic.model_validate(raw)
+            except ValidationError:
+                continue
+        raw_cues = data.get("cues")
+        cues = [c for c in raw_cues if isinstance(c, str)] if isinstance(raw_cues, list) else []
+        problems += _check(cues, topics, lines, source, check_empty=False)
+        problems.sort(key=lambda p: (p.line or 0, p.path))
         raise TaxonomyError(problems) from None
-    problems = _check(taxonomy, lines, source)
+    problems = _check(taxonomy.cues, taxonomy.topics, lines, source)
     if problems:
         raise TaxonomyError(problems)
     return _normalised(taxonomy)
 
 
-def _check(taxonomy: Taxonomy, lines: dict[str, int], source: str) -> list[Problem]:
+def _problem(err: Any, lines: dict[str, int], source: str) -> Problem:
+    path = _loc_to_path(tuple(err["loc"]))
+    message = err["msg"]
+    if err["type"] == "extra_forbidden":
+        message = "unknown field; remove it or check its spelling"
+    elif err["type"] == "missing":
+        message = "required field is missing"
+    elif "input" in err and not isinstance(err["input"], dict | list):
+        message = f"{message} (got {err['input']!r})"
+    return Problem(source, _line_for(path, lines), path, message)
+
+
+def _check(
+    cues: list[str],
+    topics: dict[str, Topic],
+    lines: dict[str, int],
+    source: str,
+    *,
+    check_empty: bool = True,
+) -> list[Problem]:
     problems: list[Problem] = []
 
     def add(path: str, message: str) -> None:
         problems.append(Problem(source, _line_for(path, lines), path, message))
 
     total = 0
-    for i, cue in enumerate(taxonomy.cues):
+    for i, cue in enumerate(cues):
         total += 1
         _check_phrase(cue, f"cues[{i}]", add)
-    if not taxonomy.topics:
+    if check_empty and not topics:
         add("topics", "no topics; define at least one")
-    for topic_id, topic in taxonomy.topics.items():
+    for topic_id, topic in topics.items():
         path = f"topics.{topic_id}"
         if not _ID_RE.match(topic_id):
             add(

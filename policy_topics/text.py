@@ -26,8 +26,9 @@ MAX_SENTENCE_CHARS = 2000
 _WS_RE = re.compile(r"\s+")
 _BLANK_LINE_RE = re.compile(r"\n[^\S\n]*\n\s*")
 _LINE_RE = re.compile(r"[^\n]+")
-_BULLET_RE = re.compile(r"(?:[-*•▪◦‣●–—]|\d{1,3}[.)]|[a-zA-Z][.)]|\(\w{1,3}\))(?=\s)")
-_BULLET_PREFIX_RE = re.compile(r"(?:[-*•▪◦‣●–—]|\d{1,3}[.)]|[a-zA-Z][.)]|\(\w{1,3}\))\s+")
+_MARKER = r"(?:[-*•▪◦‣●–—]|\d{1,3}(?:\.\d{1,3})*[.)]|[IVXivx]{1,5}[.)]|[a-zA-Z][.)]|\(\w{1,3}\))"
+_BULLET_RE = re.compile(_MARKER + r"(?=\s)")
+_BULLET_PREFIX_RE = re.compile(_MARKER + r"\s+")
 _END_RE = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)")
 _LINE_END_STRONG_RE = re.compile(r"[.!?…][\"'”’»)\]]*$")
 _LINE_END_WEAK_RE = re.compile(r"[:;][\"'”’»)\]]*$")

@@ -1,0 +1,26 @@
+"""Shared fixtures: the shared corpora are optional and tests skip with a reason without them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPORA = ROOT.parent / "shared" / "corpora"
+SEED = CORPORA / "seed" / "china-lac-industrial-cooperation.txt"
+SAMPLE = ROOT / "examples" / "sample-policy-paper.txt"
+
+
+@pytest.fixture(scope="session")
+def corpora() -> Path:
+    if not CORPORA.is_dir():
+        pytest.skip("../shared/corpora is not present next to the repository")
+    return CORPORA
+
+
+@pytest.fixture(scope="session")
+def seed_text() -> str:
+    if not SEED.is_file():
+        pytest.skip("../shared/corpora/seed is not present next to the repository")
+    return SEED.read_text(encoding="utf-8")

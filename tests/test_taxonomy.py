@@ -1,0 +1,225 @@
+"""Taxonomy loading, validation messages and the YAML round trip."""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from policy_topics import Taxonomy, TaxonomyError, load_taxonomy
+from policy_topics.taxonomy import MAX_TERMS, MAX_YAML_NODES, packaged_taxonomies
+
+MINIMAL = """\
+name: mini
+version: "2"
+topics:
+  trade:
+    label: Trade
+    terms: [tariff]
+"""
+
+
+def problems(text: str, tmp_path: Path, name: str = "my.yaml") -> list[str]:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(TaxonomyError) as info:
+        load_taxonomy(path)
+    return [str(p) for p in info.value.problems]
+
+
+def test_minimal_taxonomy_loads_with_defaults() -> None:
+    taxonomy = Taxonomy.from_yaml(MINIMAL)
+    assert taxonomy.name == "mini"
+    assert taxonomy.version == "2"
+    assert taxonomy.language == "en"
+    assert taxonomy.topics["trade"].terms[0].term == "tariff"
+
+
+def test_packaged_default_is_found_by_name() -> None:
+    assert "default" in packaged_taxonomies()
+    taxonomy = load_taxonomy("default")
+    assert set(taxonomy.topics) == {"trade", "energy", "digital", "manufacturing", "finance"}
+    assert all(t.subtopics for t in taxonomy.topics.values())
+
+
+def test_unknown_name_lists_packaged_names() -> None:
+    with pytest.raises(TaxonomyError, match="packaged: .*default"):
+        load_taxonomy("no-such-taxonomy")
+
+
+def test_yaml_round_trip_of_default() -> None:
+    taxonomy = load_taxonomy("default")
+    assert Taxonomy.from_yaml(taxonomy.to_yaml()) == taxonomy
+
+
+def test_round_trip_keeps_term_options() -> None:
+    text = MINIMAL.replace(
+        "terms: [tariff]",
+        "terms: [tariff, {term: power, near: [grid], window: 3, weight: 0.5}]",
+    )
+    taxonomy = Taxonomy.from_yaml(text)
+    dumped = taxonomy.to_yaml()
+    assert "- tariff" in dumped
+    assert Taxonomy.from_yaml(dumped) == taxonomy
+
+
+def test_empty_term_names_file_line_and_path(tmp_path: Path) -> None:
+    text = MINIMAL.replace("terms: [tariff]", "terms:\n      - tariff\n      - '  '\n")
+    assert problems(text, tmp_path) == ["my.yaml:8 topics.trade.terms[1]: empty term"]
+
+
+def test_every_problem_is_collected(tmp_path: Path) -> None:
+    text = """\
+name: broken
+topics:
+  trade:
+    label: Trade
+    terms:
+      - tariff
+      - ""
+      - {term: dump*ing}
+    exclude: [tariff]
+  energy:
+    lable: Energy
+    terms: [oil]
+  Bad Id:
+    label: X
+"""
+    found = problems(text, tmp_path)
+    assert "my.yaml:7 topics.trade.terms[1]: empty term" in found
+    assert any(p.startswith("my.yaml:8 topics.trade.terms[2]: wildcard") for p in found)
+    assert any(p.startswith("my.yaml:9 topics.trade.exclude[0]:") and "both" in p for p in found)
+    assert any(p.startswith("my.yaml:11 topics.energy.lable: unknown field") for p in found)
+    assert any(p.startswith("my.yaml:10 topics.energy.label: required") for p in found)
+    assert len(found) >= 5
+
+
+def test_structural_error_reports_value(tmp_path: Path) -> None:
+    text = MINIMAL.replace("terms: [tariff]", "terms: [{term: tariff, weight: -1}]")
+    (found,) = problems(text, tmp_path)
+    assert found.startswith("my.yaml:6 topics.trade.terms[0].weight:")
+    assert "-1" in found
+
+
+def test_missing_topics(tmp_path: Path) -> None:
+    assert problems("name: x\n", tmp_path) == ["my.yaml:1 topics: required field is missing"]
+
+
+def test_yaml_syntax_error_has_line(tmp_path: Path) -> None:
+    (found,) = problems("name: x\ntopics: [\n  a: b\n", tmp_path)
+    assert found.startswith("my.yaml:")
+    assert "YAML syntax error" in found
+
+
+def test_duplicate_keys_are_errors(tmp_path: Path) -> None:
+    text = MINIMAL + "  trade:\n    label: Again\n"
+    (found,) = problems(text, tmp_path)
+    assert found.startswith("my.yaml:7 topics.trade: duplicate key 'trade' (first at line 4)")
+
+
+def test_python_tags_are_refused(tmp_path: Path) -> None:
+    text = MINIMAL.replace("label: Trade", "label: !!python/object/apply:os.system ['true']")
+    (found,) = problems(text, tmp_path)
+    assert "topics.trade.label" in found
+    assert "not allowed" in found
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 10):
+        prev = f"*a{i - 1}"
+        lines.append(f"a{i}: &a{i} [{', '.join([prev] * 9)}]")
+    text = "name: bomb\n" + "\n".join(lines) + "\ntopics: {t: {label: T, terms: *a9}}\n"
+    started = time.perf_counter()
+    found = problems(text, tmp_path)
+    assert time.perf_counter() - started < 30
+    assert str(MAX_YAML_NODES) in found[0]
+
+
+def test_subtopic_ids_must_be_unique_within_a_topic(tmp_path: Path) -> None:
+    text = """\
+name: x
+topics:
+  trade:
+    label: Trade
+    subtopics:
+      deals:
+        label: Deals
+        terms: [trade deal]
+        subtopics:
+          deals:
+            label: Deals again
+            terms: [trade pact]
+"""
+    (found,) = problems(text, tmp_path)
+    assert found.startswith("my.yaml:10 topics.trade.subtopics.deals.subtopics.deals:")
+    assert "already used" in found
+
+
+def test_duplicate_terms_within_a_topic(tmp_path: Path) -> None:
+    text = MINIMAL.replace("terms: [tariff]", "terms: [tariff, Tariff]")
+    (found,) = problems(text, tmp_path)
+    assert "duplicate term" in found
+
+
+def test_invalid_token_pattern(tmp_path: Path) -> None:
+    text = MINIMAL.replace("terms: [tariff]", "terms: [{pattern: [{LOWR: tariff}]}]")
+    found = problems(text, tmp_path)
+    assert any("topics.trade.terms[0].pattern[0].LOWR" in p for p in found)
+
+
+def test_regex_in_token_pattern_is_refused(tmp_path: Path) -> None:
+    text = MINIMAL.replace("terms: [tariff]", "terms: [{pattern: [{TEXT: {REGEX: '(a+)+$'}}]}]")
+    found = problems(text, tmp_path)
+    assert any("REGEX" in p for p in found)
+
+
+def test_term_and_pattern_together(tmp_path: Path) -> None:
+    text = MINIMAL.replace("terms: [tariff]", "terms: [{term: x, pattern: [{LOWER: x}]}]")
+    (found,) = problems(text, tmp_path)
+    assert "exactly one of 'term' or 'pattern'" in found
+
+
+def test_window_without_near(tmp_path: Path) -> None:
+    text = MINIMAL.replace("terms: [tariff]", "terms: [{term: power, window: 3}]")
+    (found,) = problems(text, tmp_path)
+    assert "topics.trade.terms[0].window" in found
+
+
+def test_term_limit(tmp_path: Path) -> None:
+    terms = "\n".join(f"      - term{i}" for i in range(MAX_TERMS + 1))
+    text = f"name: big\ntopics:\n  t:\n    label: T\n    terms:\n{terms}\n"
+    found = problems(text, tmp_path)
+    assert any("exceed the limit" in p for p in found)
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "latin.yaml"
+    path.write_bytes(MINIMAL.replace("Trade", "Tr\xe9de").encode("latin-1"))
+    with pytest.raises(TaxonomyError, match=r"latin.yaml: not UTF-8 \(invalid byte at offset \d+\)"):
+        load_taxonomy(path)
+
+
+def test_nfd_terms_are_normalised_to_nfc() -> None:
+    nfd = unicodedata.normalize("NFD", "coopération")
+    taxonomy = Taxonomy.from_yaml(MINIMAL.replace("[tariff]", f"[{nfd}]"))
+    assert taxonomy.topics["trade"].terms[0].term == unicodedata.normalize("NFC", nfd)
+
+
+def test_error_message_lists_problems() -> None:
+    with pytest.raises(TaxonomyError) as info:
+        Taxonomy.from_yaml("name: x\ntopics:\n  t: {label: T, terms: ['', ' ']}\n", source="s.yaml")
+    message = str(info.value)
+    assert message.startswith("invalid taxonomy (2 problems):")
+    assert "s.yaml:3 topics.t.terms[0]: empty term" in message
+    assert "s.yaml:3 topics.t.terms[1]: empty term" in message
+
+
+def test_iter_topics_and_labels() -> None:
+    taxonomy = load_taxonomy("default")
+    nodes = list(taxonomy.iter_topics())
+    assert ("trade", None) in [(t, s) for t, s, _ in nodes]
+    assert ("trade", "tariffs") in [(t, s) for t, s, _ in nodes]
+    assert taxonomy.label_of("trade", "tariffs") == "Tariffs and trade remedies"

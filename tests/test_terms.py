@@ -1,0 +1,201 @@
+"""Each matching feature of the term syntax, through the public Extractor."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from policy_topics import Extractor, Taxonomy
+from policy_topics.terms import inflection_key
+
+TAXONOMY = """\
+name: features
+version: "1"
+cues: [cooperation, memorandum of understanding]
+topics:
+  trade:
+    label: Trade
+    terms:
+      - tariff
+      - free trade agreement
+      - WTO
+      - trade
+    exclude: [trade union, trade-off]
+    subtopics:
+      remedies:
+        label: Remedies
+        terms: [anti-dumping]
+        exclude: [anti-dumping rhetoric]
+  energy:
+    label: Energy
+    terms:
+      - EV
+      - {term: power, near: [plant, grid, generation], window: 3}
+      - {term: battery, near: [electric]}
+    exclude: [political energy]
+    subtopics:
+      general:
+        label: General
+        terms: [energy]
+  manufacturing:
+    label: Manufacturing
+    terms: [manufactur*, 5G]
+  finance:
+    label: Finance
+    terms:
+      - invest
+      - local-currency settlement
+      - pattern: [{LOWER: green}, {LOWER: {IN: [bond, bonds]}}]
+        label: green bonds
+"""
+
+
+@pytest.fixture(scope="module")
+def extractor() -> Extractor:
+    return Extractor(Taxonomy.from_yaml(TAXONOMY), max_quotes=None)
+
+
+def matched(extractor: Extractor, text: str, topic: str | None = None) -> list[str]:
+    result = extractor.extract(text)
+    found = [m for s in result.sentences for m in s.matches if topic is None or m.topic == topic]
+    for m in found:
+        assert text[m.start : m.end] == m.text
+    return [m.text for m in found]
+
+
+def test_case_insensitive_phrase(extractor: Extractor) -> None:
+    assert matched(extractor, "Both signed a Free Trade Agreement.", "trade") == [
+        "Free Trade Agreement"
+    ]
+
+
+def test_capitalised_term_is_case_sensitive(extractor: Extractor) -> None:
+    assert matched(extractor, "They joined the WTO and bought EVs.") == ["WTO", "EVs"]
+    assert matched(extractor, "the wto and evs") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("New tariffs were imposed.", ["tariffs"]),
+        ("Firms invested and kept investing; investments grew.", ["invested", "investing"]),
+        ("They invest.", ["invest"]),
+    ],
+)
+def test_inflections(extractor: Extractor, text: str, expected: list[str]) -> None:
+    assert matched(extractor, text, "trade" if "tariff" in text else "finance") == expected
+
+
+def test_inflection_key_keeps_derivations_apart() -> None:
+    assert inflection_key("general") != inflection_key("generation")
+    assert inflection_key("economies") == inflection_key("economy")
+    assert inflection_key("planned") == inflection_key("plan")
+    assert inflection_key("taxes") == inflection_key("tax")
+
+
+def test_prefix_wildcard(extractor: Extractor) -> None:
+    text = "Manufacturers raised manufacturing output of manufactured goods."
+    assert matched(extractor, text, "manufacturing") == [
+        "Manufacturers",
+        "manufacturing",
+        "manufactured",
+    ]
+
+
+def test_phrase_tolerates_hyphen_dash_space_and_line_break(extractor: Extractor) -> None:
+    for text in (
+        "We back local currency\nsettlements.",
+        "We back local-currency settlement.",
+        "We back local–currency settlement.",
+        "We back local \u2014 currency settlement.",
+    ):
+        found = matched(extractor, text, "finance")
+        assert len(found) == 1, text
+        assert found[0].startswith("local") and found[0].lower().startswith("local")
+
+
+def test_term_tokenised_like_the_text(extractor: Extractor) -> None:
+    assert matched(extractor, "Rollout of 5G networks.", "manufacturing") == ["5G"]
+
+
+def test_token_pattern(extractor: Extractor) -> None:
+    result = extractor.extract("They issued green bonds.")
+    (match,) = result.sentences[0].matches
+    assert (match.text, match.term, match.topic) == ("green bonds", "green bonds", "finance")
+
+
+def test_exclusion_vetoes_overlapping_match(extractor: Extractor) -> None:
+    assert matched(extractor, "The trade union opposed the trade-off.", "trade") == []
+    assert matched(extractor, "The trade unions met.", "trade") == []
+    assert matched(extractor, "Trade grew, said the trade union.", "trade") == ["Trade"]
+
+
+def test_subtopic_exclusion_only_applies_to_its_subtopic(extractor: Extractor) -> None:
+    assert matched(extractor, "Anti-dumping rhetoric grew.", "trade") == []
+    assert matched(extractor, "Anti-dumping duties rose.", "trade") == ["Anti-dumping"]
+
+
+def test_topic_exclusion_applies_to_subtopics(extractor: Extractor) -> None:
+    assert matched(extractor, "He has political energy.", "energy") == []
+    assert matched(extractor, "Energy prices rose.", "energy") == ["Energy"]
+
+
+def test_context_rule_with_window(extractor: Extractor) -> None:
+    assert matched(extractor, "A new power plant opened.", "energy") == ["power"]
+    assert matched(extractor, "Power generation rose.", "energy") == ["Power"]
+    assert matched(extractor, "Great power rivalry shapes the region.", "energy") == []
+    far = "The power of this idea is great, and so is the plant."
+    assert matched(extractor, far, "energy") == []
+
+
+def test_context_rule_within_sentence(extractor: Extractor) -> None:
+    assert matched(extractor, "The battery of the electric bus.", "energy") == ["battery"]
+    assert matched(extractor, "A battery of tests. The electric bus.", "energy") == []
+
+
+def test_longest_match_wins_within_a_topic(extractor: Extractor) -> None:
+    result = extractor.extract("A free trade agreement was signed.")
+    terms = [m.term for s in result.sentences for m in s.matches]
+    assert terms == ["free trade agreement"]
+
+
+def test_match_records_subtopic_and_weight(extractor: Extractor) -> None:
+    result = extractor.extract("Energy and anti-dumping.")
+    found = {(m.topic, m.subtopic) for s in result.sentences for m in s.matches}
+    assert found == {("energy", "general"), ("trade", "remedies")}
+
+
+def test_cues_are_reported_and_raise_the_score(extractor: Extractor) -> None:
+    plain = extractor.extract("Tariffs will fall.")
+    cued = extractor.extract("Under the memorandum of understanding, tariffs will fall.")
+    assert cued.sentences[0].cues == ["memorandum of understanding"]
+    assert cued.areas[0].score > plain.areas[0].score
+    assert cued.areas[0].quotes[0].score > plain.areas[0].quotes[0].score
+
+
+def test_nfd_text_and_terms_match() -> None:
+    nfd_term = unicodedata.normalize("NFD", "coopération énergétique")
+    taxonomy = Taxonomy.from_yaml(
+        f"name: fr\nlanguage: fr\ntopics:\n  energy: {{label: Énergie, terms: ['{nfd_term}']}}\n"
+    )
+    text = unicodedata.normalize("NFC", "La coopération énergétique progresse.")
+    result = Extractor(taxonomy).extract(text)
+    assert [m.text for s in result.sentences for m in s.matches] == ["coopération énergétique"]
+
+
+def test_user_pipeline_lemmas_are_used() -> None:
+    import spacy
+
+    nlp = spacy.blank("en")
+
+    @spacy.Language.component("toy_lemmatizer")
+    def toy_lemmatizer(doc):  # type: ignore[no-untyped-def]
+        for token in doc:
+            token.lemma_ = {"mice": "mouse"}.get(token.lower_, token.lower_)
+        return doc
+
+    nlp.add_pipe("toy_lemmatizer")
+    taxonomy = Taxonomy.from_yaml("name: l\ntopics:\n  digital: {label: D, terms: [mouse]}\n")
+    result = Extractor(taxonomy, model=nlp).extract("Computer mice are cheap.")
+    assert [m.text for s in result.sentences for m in s.matches] == ["mice"]
