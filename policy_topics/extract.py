@@ -25,7 +25,7 @@ from policy_topics.records import DocumentResult, ErrorInfo
 from policy_topics.scoring import build_result
 from policy_topics.taxonomy import Taxonomy, load_taxonomy
 from policy_topics.terms import SentenceHits
-from policy_topics.text import split_sentences
+from policy_topics.text import replace_surrogates, split_sentences
 
 __all__ = ["Extractor", "Item"]
 
@@ -140,17 +140,18 @@ class Extractor:
         lexicon = self.component.lexicon
         if self.fast:
             spans = split_sentences(text)
+            safe = replace_surrogates(text)
             hits: dict[int, SentenceHits] = {}
             make_doc = self.nlp.make_doc
             for i, (start, end) in enumerate(spans):
                 if lexicon.candidate(text, start, end):
-                    found = lexicon.match(make_doc(text[start:end]), offset=start)
+                    found = lexicon.match(make_doc(safe[start:end]), offset=start)
                     if found.hits:
                         hits[i] = found
             return spans, hits
         if self._blank:
             self.nlp.max_length = max(self.nlp.max_length, len(text) + 1)
-        doc = self.nlp(text)
+        doc = self.nlp(replace_surrogates(text))
         return self.component.match(doc, prefilter=False)
 
     # --- many documents ----------------------------------------------------------------

@@ -6,9 +6,11 @@ string: ``text[start:end] == record.text`` holds for every quote and match.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from policy_topics.text import replace_surrogates
 
 __all__ = [
     "CooperationArea",
@@ -22,6 +24,11 @@ __all__ = [
 ]
 
 
+#: A str written to JSON with lone surrogates (which JSON encoders refuse)
+#: replaced by U+FFFD; the length is kept, so offsets stay valid in the output.
+Text = Annotated[str, PlainSerializer(replace_surrogates, when_used="json")]
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -30,7 +37,7 @@ class Match(_Record):
     """One accepted occurrence of a taxonomy term."""
 
     term: str = Field(description="The taxonomy term as written (or a token pattern's label).")
-    text: str = Field(description="The matched text, verbatim: text[start:end].")
+    text: Text = Field(description="The matched text, verbatim: text[start:end].")
     start: int = Field(ge=0, description="Character offset of the first matched character.")
     end: int = Field(ge=0, description="Character offset one past the last matched character.")
     topic: str = Field(description="Id of the top-level topic.")
@@ -43,7 +50,7 @@ class Match(_Record):
 class Quote(_Record):
     """A verbatim supporting sentence for one cooperation area."""
 
-    text: str = Field(description="The sentence, verbatim: text[start:end].")
+    text: Text = Field(description="The sentence, verbatim: text[start:end].")
     start: int = Field(ge=0, description="Character offset of the sentence start.")
     end: int = Field(ge=0, description="Character offset one past the sentence end.")
     sentence: int = Field(ge=0, description="Index of the sentence in the document.")
@@ -112,7 +119,7 @@ class ErrorInfo(_Record):
 class DocumentResult(_Record):
     """Everything found in one document."""
 
-    doc_id: str | None = Field(default=None, description="Caller's id for the document.")
+    doc_id: Text | None = Field(default=None, description="Caller's id for the document.")
     metadata: dict[str, Any] = Field(
         default_factory=dict, description="Caller's metadata, as given."
     )

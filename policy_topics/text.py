@@ -16,6 +16,7 @@ __all__ = [
     "collapse_whitespace",
     "dedup_key",
     "normalize_term",
+    "replace_surrogates",
     "split_sentences",
 ]
 
@@ -24,6 +25,7 @@ __all__ = [
 MAX_SENTENCE_CHARS = 2000
 
 _WS_RE = re.compile(r"\s+")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _BLANK_LINE_RE = re.compile(r"\n[^\S\n]*\n\s*")
 _LINE_RE = re.compile(r"[^\n]+")
 _MARKER = r"(?:[-*•▪◦‣●–—]|\d{1,3}(?:\.\d{1,3})*[.)]|[IVXivx]{1,5}[.)]|[a-zA-Z][.)]|\(\w{1,3}\))"
@@ -140,6 +142,21 @@ def collapse_whitespace(text: str) -> str:
         'local currency settlement'
     """
     return _WS_RE.sub(" ", text).strip()
+
+
+def replace_surrogates(text: str) -> str:
+    """Replace lone surrogates, which no encoder accepts, with U+FFFD.
+
+    The length is unchanged, so offsets computed on the result are offsets
+    into the original string.
+
+    Example:
+        >>> replace_surrogates("a\\ud800b") == "a\\ufffdb"
+        True
+    """
+    if text.isascii() or _SURROGATE_RE.search(text) is None:
+        return text
+    return _SURROGATE_RE.sub("\ufffd", text)
 
 
 def normalize_term(term: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import spacy
@@ -18,6 +19,10 @@ def nlp() -> Language:
     nlp = spacy.blank("en")
     nlp.add_pipe("policy_topics", config={"taxonomy": "default"})
     return nlp
+
+
+def sentence_text(doc: Any, sentence: Any) -> str:
+    return str(doc.text[sentence.start : sentence.end])
 
 
 def test_factory_is_registered_through_entry_point() -> None:
@@ -58,7 +63,8 @@ def test_component_respects_existing_sentences() -> None:
     doc = nlp(TEXT)
     result = doc._.policy_topics
     assert result.n_sentences == 2  # the sentencizer does not split at the heading
-    assert all(doc.text[s.start : s.end].strip() == doc.text[s.start : s.end] for s in result.sentences)
+    for sentence in result.sentences:
+        assert doc.text[sentence.start : sentence.end].strip() == sentence_text(doc, sentence)
 
 
 def test_config_options() -> None:

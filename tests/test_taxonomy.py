@@ -45,7 +45,7 @@ def test_packaged_default_is_found_by_name() -> None:
 
 
 def test_unknown_name_lists_packaged_names() -> None:
-    with pytest.raises(TaxonomyError, match="packaged: .*default"):
+    with pytest.raises(TaxonomyError, match=r"packaged: .*default"):
         load_taxonomy("no-such-taxonomy")
 
 
@@ -198,7 +198,8 @@ def test_term_limit(tmp_path: Path) -> None:
 def test_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "latin.yaml"
     path.write_bytes(MINIMAL.replace("Trade", "Tr\xe9de").encode("latin-1"))
-    with pytest.raises(TaxonomyError, match=r"latin.yaml: not UTF-8 \(invalid byte at offset \d+\)"):
+    expected = r"latin.yaml: not UTF-8 \(invalid byte at offset \d+\)"
+    with pytest.raises(TaxonomyError, match=expected):
         load_taxonomy(path)
 
 

@@ -52,7 +52,10 @@ def test_soft_line_break_inside_paragraph_is_joined() -> None:
 
 
 def test_wrapped_bullet_continues() -> None:
-    text = "- China is reinforcing long-term cooperation with\n  Latin America despite tariffs.\n- Next"
+    text = (
+        "- China is reinforcing long-term cooperation with\n"
+        "  Latin America despite tariffs.\n- Next"
+    )
     assert sentences(text)[0] == (
         "China is reinforcing long-term cooperation with\n  Latin America despite tariffs."
     )
