@@ -30,6 +30,7 @@ from policy_topics.text import normalize_term
 __all__ = [
     "MAX_TAXONOMY_BYTES",
     "MAX_TERMS",
+    "MAX_YAML_DEPTH",
     "MAX_YAML_NODES",
     "Taxonomy",
     "TermSpec",
@@ -42,6 +43,8 @@ __all__ = [
 MAX_TAXONOMY_BYTES = 20_000_000
 #: Most YAML nodes a taxonomy may expand to (guards against alias bombs).
 MAX_YAML_NODES = 1_000_000
+#: Deepest nesting of YAML collections accepted.
+MAX_YAML_DEPTH = 50
 #: Most terms (including exclusions, context terms and cues) in one taxonomy.
 MAX_TERMS = 100_000
 
@@ -322,6 +325,8 @@ def _load_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
         # compose() builds nodes without constructing objects: aliases stay
         # shared references, so expansion is ours to bound below.
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise TaxonomyError([Problem(source, None, "", "YAML nested too deeply")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -358,6 +363,8 @@ def _construct(
             ]
         )
     line = node.start_mark.line + 1
+    if path.count(".") + path.count("[") > MAX_YAML_DEPTH:
+        raise TaxonomyError([Problem(source, line, path[:80], "YAML nested too deeply")])
     lines.setdefault(path, line)
     if node.tag not in _STANDARD_TAGS:
         problems.append(
