@@ -194,3 +194,19 @@ def test_offsets_invariant_on_hostile_text(extractor: Extractor, text: str) -> N
         ]
     else:
         assert restored == result
+
+
+def test_trained_pipeline_by_path_uses_its_sentence_boundaries(tmp_path: Any) -> None:
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.to_disk(tmp_path / "pipeline")
+    text = "Energy Cooperation\nTariffs fell; oil rose. Grids grew."
+    by_path = Extractor(model=tmp_path / "pipeline").extract(text)
+    by_object = Extractor(model=nlp).extract(text)
+    assert by_path == by_object
+    # The sentencizer keeps the heading with the next sentence; our segmenter would not.
+    assert by_path.n_sentences == 2
+    assert Extractor().extract(text).n_sentences == 3
+    assert_offsets(text, by_path)

@@ -1,0 +1,72 @@
+"""An installed wheel finds its packaged taxonomies outside the repository."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def test_wheel_ships_taxonomies_and_finds_them_when_installed(tmp_path: Path) -> None:
+    pytest.importorskip("hatchling", reason="hatchling (dev extra) builds the wheel")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(ROOT),
+            "--no-deps",
+            "--no-build-isolation",
+            "--quiet",
+            "-w",
+            str(tmp_path / "dist"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = (tmp_path / "dist").glob("policy_topics-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    shipped = {Path(n).name for n in names if n.startswith("policy_topics/taxonomies/")}
+    assert shipped == {p.name for p in (ROOT / "taxonomies").glob("*.yaml")}
+    assert "policy_topics/py.typed" in names
+
+    target = tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--quiet",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    script = (
+        "import policy_topics, policy_topics.taxonomy as t;"
+        "print(t.packaged_taxonomies()['default']);"
+        "print(policy_topics.load_taxonomy('default').name)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    path, name = done.stdout.split()
+    assert Path(path).is_relative_to(target)
+    assert name == "default"
