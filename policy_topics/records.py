@@ -33,6 +33,22 @@ class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class _Displayed:
+    """Notebook display hooks; the HTML lives in :mod:`policy_topics.display`."""
+
+    def _repr_html_(self) -> str:
+        from policy_topics.display import render
+
+        return render(self)  # type: ignore[arg-type]
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None, **kwargs: Any
+    ) -> dict[str, str]:
+        from policy_topics.display import mimebundle
+
+        return mimebundle(self, include, exclude)  # type: ignore[arg-type]
+
+
 class Match(_Record):
     """One accepted occurrence of a taxonomy term."""
 
@@ -47,7 +63,7 @@ class Match(_Record):
     weight: float = Field(default=1.0, description="Weight of the term in the taxonomy.")
 
 
-class Quote(_Record):
+class Quote(_Record, _Displayed):
     """A verbatim supporting sentence for one cooperation area."""
 
     text: Text = Field(description="The sentence, verbatim: text[start:end].")
@@ -83,7 +99,7 @@ class ScoreBreakdown(_Record):
     )
 
 
-class CooperationArea(_Record):
+class CooperationArea(_Record, _Displayed):
     """One cooperation area found in a document, with its evidence."""
 
     topic: str = Field(description="Stable topic id from the taxonomy.")
@@ -116,7 +132,7 @@ class ErrorInfo(_Record):
     message: str = Field(description="Human-readable explanation.")
 
 
-class DocumentResult(_Record):
+class DocumentResult(_Record, _Displayed):
     """Everything found in one document."""
 
     doc_id: Text | None = Field(default=None, description="Caller's id for the document.")

@@ -1,0 +1,573 @@
+"""HTML views of results: notebook display, highlighted full text, stable topic colours.
+
+Every piece of document text (and every taxonomy string) goes through
+:func:`html.escape`, and the markup is well-formed XHTML, so a document holding
+``<script>`` shows it as text. Styles are inline, so the views look the same in
+JupyterLab, VS Code, a browser or an e-mail.
+
+Example:
+    >>> from policy_topics import Extractor
+    >>> html = render(Extractor().extract("We will cut tariffs on <script>steel</script>."))
+    >>> "&lt;script&gt;" in html and "<script>" not in html
+    True
+"""
+
+from __future__ import annotations
+
+import colorsys
+import hashlib
+import html
+import itertools
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from policy_topics.records import CooperationArea, DocumentResult, Quote
+
+if TYPE_CHECKING:
+    from policy_topics.extract import Extractor
+
+__all__ = ["PALETTE", "describe", "highlight", "mimebundle", "render", "topic_color"]
+
+#: Colours of the topics of the default taxonomy; other ids get a hash-based colour.
+PALETTE: dict[str, str] = {
+    "trade": "#2563eb",
+    "energy": "#d97706",
+    "digital": "#7c3aed",
+    "manufacturing": "#0d9488",
+    "finance": "#db2777",
+}
+
+_FONT = "system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif"
+_INK = "#1f2328"
+_MUTED = "#59636e"
+_RULE = "#d1d9e0"
+# C0 controls other than tab, LF and CR are invalid in XML and invisible in HTML:
+# show them as their Unicode control pictures instead.
+_CONTROLS = {c: 0x2400 + c for c in range(32) if c not in (9, 10, 13)} | {0x7F: 0x2421}
+_UNENCODABLE = re.compile("[\ud800-\udfff\ufffe\uffff]")
+
+
+def topic_color(topic: str) -> str:
+    """The colour of a topic, as ``#rrggbb``; the same for an id on every run.
+
+    The five default topics have fixed colours (:data:`PALETTE`); any other id
+    gets a hue from a SHA-256 digest of its name (never the salted ``hash()``).
+
+    Args:
+        topic: The topic id.
+
+    Returns:
+        A hex colour dark enough for white text and for a score bar.
+
+    Example:
+        >>> topic_color("trade")
+        '#2563eb'
+        >>> topic_color("health") == topic_color("health")
+        True
+    """
+    if topic in PALETTE:
+        return PALETTE[topic]
+    digest = hashlib.sha256(topic.encode("utf-8", "surrogatepass")).digest()
+    hue = int.from_bytes(digest[:2], "big") / 65536
+    lightness = 0.36 + digest[2] / 255 * 0.1
+    r, g, b = colorsys.hls_to_rgb(hue, lightness, 0.7)
+    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+
+
+def _tint(color: str, amount: float = 0.75) -> str:
+    channels = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return "#" + "".join(f"{round(c + (255 - c) * amount):02x}" for c in channels)
+
+
+def _esc(text: str) -> str:
+    return _UNENCODABLE.sub("\ufffd", html.escape(text, quote=True).translate(_CONTROLS))
+
+
+# --- marking spans in a string ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Span:
+    start: int
+    end: int
+    topic: str
+    title: str
+
+
+def _mark(text: str, spans: Sequence[_Span]) -> str:
+    """Escape ``text`` with every span wrapped in a ``<mark>``.
+
+    The text is cut at every span boundary and each piece is marked with the
+    spans covering it, so overlapping spans of different topics never nest
+    and never break the markup.
+    """
+    spans = [s for s in spans if 0 <= s.start < s.end <= len(text)]
+    cuts = sorted({0, len(text)} | {s.start for s in spans} | {s.end for s in spans})
+    starting: dict[int, list[_Span]] = defaultdict(list)
+    for span in spans:
+        starting[span.start].append(span)
+    active: list[_Span] = []
+    out: list[str] = []
+    for a, b in itertools.pairwise(cuts):
+        active = [s for s in active if s.end > a] + starting.get(a, [])
+        piece = _esc(text[a:b])
+        if not active:
+            out.append(piece)
+            continue
+        topics = list(dict.fromkeys(s.topic for s in active))
+        if len(topics) == 1:
+            background = _tint(topic_color(topics[0]))
+        else:
+            step = 100 / len(topics)
+            bands = ",".join(
+                f"{_tint(topic_color(t))} {i * step:.0f}% {(i + 1) * step:.0f}%"
+                for i, t in enumerate(topics)
+            )
+            background = f"linear-gradient(to bottom,{bands})"
+        title = "&#10;".join(dict.fromkeys(_esc(s.title) for s in active))
+        out.append(
+            f'<mark class="pt-mark" data-topic="{_esc(" ".join(topics))}" title="{title}" '
+            f'style="background:{background};color:{_INK};padding:0 1px;border-radius:2px;'
+            f'border-bottom:2px solid {topic_color(topics[0])}">{piece}</mark>'
+        )
+    return "".join(out)
+
+
+def _title(term: str, topic: str, subtopic: str, score: float) -> str:
+    sub = subtopic or "(topic level)"
+    return f"term: {term} | sub-topic: {sub} | topic: {topic} | score: {score:.2f}"
+
+
+def _quote_spans(quote: Quote, labels: Mapping[str, str]) -> list[_Span]:
+    """Spans of a quote's matches, relative to the quote; ``labels`` maps ids to labels."""
+    spans = []
+    for m in quote.matches:
+        start, end = m.start - quote.start, m.end - quote.start
+        if start < 0 or quote.text[start:end] != m.text:
+            continue
+        sub = labels.get(m.subtopic or "", m.subtopic or "")
+        title = _title(m.term, labels.get(m.topic, m.topic), sub, quote.score)
+        spans.append(_Span(start, end, m.topic, title))
+    return spans
+
+
+# --- notebook views ------------------------------------------------------------------------
+
+
+def _box(inner: str) -> str:
+    return (
+        f'<div class="policy-topics" style="font-family:{_FONT};font-size:14px;color:{_INK};'
+        f"background:#ffffff;padding:12px 16px;border:1px solid {_RULE};border-radius:8px;"
+        f'max-width:72em;line-height:1.45">{inner}</div>'
+    )
+
+
+def _swatch(topic: str) -> str:
+    return (
+        f'<span style="display:inline-block;width:.8em;height:.8em;border-radius:2px;'
+        f'background:{topic_color(topic)};margin-right:.4em;vertical-align:-1px"></span>'
+    )
+
+
+def _bar(score: float, color: str) -> str:
+    width = f"{max(0.0, min(1.0, score)) * 100:.1f}%"
+    return (
+        f'<span style="display:inline-block;width:6em;height:.6em;background:#eef1f4;'
+        f'border-radius:3px;vertical-align:middle;margin-right:.5em">'
+        f'<span style="display:block;width:{width};height:100%;background:{color};'
+        f'border-radius:3px"></span></span><span style="font-variant-numeric:tabular-nums">'
+        f"{score:.2f}</span>"
+    )
+
+
+def _cell(content: str, *, align: str = "left", nowrap: bool = False) -> str:
+    wrap = "white-space:nowrap;" if nowrap else ""
+    return (
+        f'<td style="text-align:{align};vertical-align:top;padding:6px 10px;{wrap}'
+        f'border-top:1px solid {_RULE}">{content}</td>'
+    )
+
+
+def _shorten(quote: Quote, limit: int) -> Quote:
+    if len(quote.text) <= limit:
+        return quote
+    cut = quote.text.rfind(" ", 0, limit)
+    cut = cut if cut > limit // 2 else limit
+    matches = [m for m in quote.matches if m.end - quote.start <= cut]
+    return quote.model_copy(update={"text": quote.text[:cut], "matches": matches})
+
+
+def _area_labels(area: CooperationArea) -> dict[str, str]:
+    return {area.topic: area.label} | {s.id: s.label for s in area.subtopics}
+
+
+def _area_row(area: CooperationArea) -> str:
+    labels = _area_labels(area)
+    subs = ", ".join(f"{_esc(s.label)}&#160;({s.mentions})" for s in area.subtopics[:4])
+    if len(area.subtopics) > 4:
+        subs += f' <span style="color:{_MUTED}">+{len(area.subtopics) - 4} more</span>'
+    top = ""
+    if area.quotes:
+        short = _shorten(area.quotes[0], 180)
+        ellipsis = "…" if len(short.text) < len(area.quotes[0].text) else ""
+        top = _mark(short.text, _quote_spans(short, labels)) + ellipsis
+    return (
+        "<tr>"
+        + "".join(
+            [
+                _cell(_swatch(area.topic) + f"<strong>{_esc(area.label)}</strong>", nowrap=True),
+                _cell(_bar(area.score, topic_color(area.topic)), nowrap=True),
+                _cell(str(area.mentions), align="right"),
+                _cell(subs or f'<span style="color:{_MUTED}">—</span>'),
+                _cell(top),
+            ]
+        )
+        + "</tr>"
+    )
+
+
+def _table(areas: Sequence[CooperationArea]) -> str:
+    heads = ["Area", "Score", "Mentions", "Sub-topics", "Top quote"]
+    head = "".join(
+        f'<th style="text-align:{"right" if h == "Mentions" else "left"};padding:6px 10px;'
+        f'font-weight:600">{h}</th>'
+        for h in heads
+    )
+    rows = "".join(_area_row(a) for a in areas) or (
+        f'<tr><td colspan="5" style="padding:6px 10px;color:{_MUTED}">'
+        "No cooperation area found.</td></tr>"
+    )
+    return (
+        '<table style="border-collapse:collapse;width:100%;margin:8px 0 4px 0">'
+        f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _quote_body(quote: Quote, labels: Mapping[str, str]) -> str:
+    meta = [f"sentence {quote.sentence}", f"score {quote.score:.2f}"]
+    if quote.cues:
+        meta.append("cues: " + ", ".join(_esc(c) for c in quote.cues))
+    if quote.occurrences > 1:
+        meta.append(f"occurs {quote.occurrences}×")
+    return (
+        f"{_mark(quote.text, _quote_spans(quote, labels))}"
+        f'<div style="color:{_MUTED};font-size:12px">{" · ".join(meta)}</div>'
+    )
+
+
+def _quote_list(quotes: Sequence[Quote], labels: Mapping[str, str], start: int) -> str:
+    items = "".join(f'<li style="margin:0 0 8px 0">{_quote_body(q, labels)}</li>' for q in quotes)
+    return f'<ol start="{start}" style="margin:4px 0;padding-left:2em">{items}</ol>'
+
+
+def _area_quotes(area: CooperationArea, max_quotes: int | None) -> str:
+    labels = _area_labels(area)
+    k = len(area.quotes) if max_quotes is None else max(0, max_quotes)
+    shown, folded = area.quotes[:k], area.quotes[k:]
+    color = topic_color(area.topic)
+    body = _quote_list(shown, labels, 1) if shown else ""
+    if folded:
+        body += (
+            f'<details><summary style="cursor:pointer;color:{_MUTED}">{len(folded)} more '
+            f"quote{'s' if len(folded) > 1 else ''}</summary>"
+            f"{_quote_list(folded, labels, k + 1)}</details>"
+        )
+    return (
+        f'<div style="margin:12px 0 0 0;padding-left:10px;border-left:4px solid {color}">'
+        f'<div style="font-weight:600">{_esc(area.label)} '
+        f'<span style="font-weight:400;color:{_MUTED};font-size:12px">'
+        f"{area.mentions} mentions in {area.sentences} sentences · "
+        f"{len(area.quotes)} quote{'' if len(area.quotes) == 1 else 's'} · "
+        f"terms: {_esc(', '.join(area.terms[:8]))}"
+        f"{'…' if len(area.terms) > 8 else ''}</span></div>{body}</div>"
+    )
+
+
+def _header(result: DocumentResult) -> str:
+    tagged = len(result.sentences)
+    name = _esc(result.doc_id) if result.doc_id is not None else "Document"
+    return (
+        f'<div style="margin-bottom:4px"><strong style="font-size:15px">{name}</strong> '
+        f'<span style="color:{_MUTED}">· taxonomy {_esc(result.taxonomy)} '
+        f"{_esc(result.taxonomy_version)} · {result.n_sentences} sentences, {tagged} tagged · "
+        f"{len(result.areas)} area{'' if len(result.areas) == 1 else 's'}</span></div>"
+    )
+
+
+def render(
+    result: DocumentResult | CooperationArea | Quote,
+    *,
+    max_quotes: int | None = 3,
+    topics: Iterable[str] | None = None,
+    standalone: bool = False,
+) -> str:
+    """HTML view of a result: a table of areas, then each area's quotes, highlighted.
+
+    The table shows each area's label, a score bar, its mentions, its sub-topics
+    and its top quote. Under it, each area lists its quotes with the matched
+    terms marked in the topic's colour; hovering a term shows the term, its
+    sub-topic and the quote's score. This is what a notebook shows for a
+    :class:`~policy_topics.DocumentResult`, a
+    :class:`~policy_topics.CooperationArea` or a :class:`~policy_topics.Quote`.
+
+    Args:
+        result: The record to show.
+        max_quotes: Quotes shown per area; the rest are folded in ``<details>``.
+            None shows them all.
+        topics: Only these topic ids (None: all areas).
+        standalone: Return a whole HTML page instead of a fragment.
+
+    Returns:
+        Well-formed HTML, with every piece of text escaped.
+
+    Example:
+        >>> from policy_topics import Extractor
+        >>> result = Extractor().extract("Both sides will cut tariffs and build solar plants.")
+        >>> html = render(result, topics=["energy"])
+        >>> "Energy" in html and ">Trade<" not in html
+        True
+    """
+    if isinstance(result, Quote):
+        body, title, lang = _box(_quote_body(result, {})), f"sentence {result.sentence}", "en"
+    elif isinstance(result, CooperationArea):
+        body = _box(_table([result]) + _area_quotes(result, max_quotes))
+        title, lang = result.label, "en"
+    elif isinstance(result, DocumentResult):
+        wanted = None if topics is None else set(topics)
+        areas = [a for a in result.areas if wanted is None or a.topic in wanted]
+        if result.error is not None:
+            inner = (
+                f'<div style="color:#b42318">Failed: <strong>{_esc(result.error.type)}</strong>'
+                f": {_esc(result.error.message)}</div>"
+            )
+        else:
+            inner = _table(areas) + "".join(_area_quotes(a, max_quotes) for a in areas)
+        body = _box(_header(result) + inner)
+        title, lang = result.doc_id or "policy-topics result", result.language or "en"
+    else:
+        raise TypeError(f"cannot render a {type(result).__name__}")
+    return _page(body, title, lang) if standalone else body
+
+
+def _page(body: str, title: str, lang: str) -> str:
+    return (
+        f'<!DOCTYPE html>\n<html lang="{_esc(lang)}">\n<head>\n<meta charset="utf-8" />\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1" />\n'
+        f"<title>{_esc(title)}</title>\n</head>\n"
+        f'<body style="margin:0;padding:24px;background:#f6f8fa">\n{body}\n</body>\n</html>\n'
+    )
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe(record: DocumentResult | CooperationArea | Quote) -> str:
+    """A concise one-line text summary of a record (the ``text/plain`` of its display).
+
+    Args:
+        record: The record to summarise.
+
+    Returns:
+        One line, at most about 200 characters whatever the document's size.
+
+    Example:
+        >>> from policy_topics import Extractor
+        >>> describe(Extractor().extract("Tariffs fell.", doc_id="memo"))  # doctest: +ELLIPSIS
+        "DocumentResult 'memo': 1 area in 1 sentence (trade 0...)"
+    """
+    if isinstance(record, Quote):
+        terms = list(dict.fromkeys(m.term for m in record.matches))
+        more = f" +{len(terms) - 4}" if len(terms) > 4 else ""
+        return (
+            f"Quote (sentence {record.sentence}, score {record.score:.2f}): "
+            f"{_clip(record.text, 80)!r} [{', '.join(_clip(t, 30) for t in terms[:4])}{more}]"
+        )
+    if isinstance(record, CooperationArea):
+        return (
+            f"CooperationArea {_clip(record.topic, 40)} ({_clip(record.label, 40)}): "
+            f"score {record.score:.2f}, {record.mentions} mentions in {record.sentences} "
+            f"sentences, {len(record.quotes)} quotes"
+        )
+    if isinstance(record, DocumentResult):
+        name = "" if record.doc_id is None else f" {_clip(record.doc_id, 40)!r}"
+        if record.error is not None:
+            error = f"{record.error.type}: {_clip(record.error.message, 80)}"
+            return f"DocumentResult{name}: failed, {error}"
+        n, s = len(record.areas), record.n_sentences
+        areas = ", ".join(f"{_clip(a.topic, 20)} {a.score:.2f}" for a in record.areas[:5])
+        more = f", +{n - 5} more" if n > 5 else ""
+        return (
+            f"DocumentResult{name}: {n} area{'' if n == 1 else 's'} in {s} "
+            f"sentence{'' if s == 1 else 's'}" + (f" ({areas}{more})" if n else "")
+        )
+    raise TypeError(f"cannot describe a {type(record).__name__}")
+
+
+def mimebundle(
+    record: DocumentResult | CooperationArea | Quote,
+    include: Iterable[str] | None = None,
+    exclude: Iterable[str] | None = None,
+) -> dict[str, str]:
+    """The ``text/html`` and ``text/plain`` views of a record, for ``_repr_mimebundle_``.
+
+    Args:
+        record: The record to show.
+        include: Only these MIME types (None: both).
+        exclude: Not these MIME types.
+
+    Returns:
+        A dict from MIME type to content.
+
+    Example:
+        >>> from policy_topics import Extractor
+        >>> sorted(mimebundle(Extractor().extract("Tariffs fell."), include=["text/plain"]))
+        ['text/plain']
+    """
+    wanted = {"text/html", "text/plain"}
+    if include is not None:
+        wanted &= set(include)
+    if exclude is not None:
+        wanted -= set(exclude)
+    bundle = {}
+    if "text/plain" in wanted:
+        bundle["text/plain"] = describe(record)
+    if "text/html" in wanted:
+        bundle["text/html"] = render(record)
+    return bundle
+
+
+# --- the full text -------------------------------------------------------------------------
+
+
+def highlight(
+    text_or_result: str | DocumentResult,
+    *,
+    extractor: Extractor | None = None,
+    result: DocumentResult | None = None,
+    standalone: bool = True,
+    title: str | None = None,
+) -> str:
+    """The document with every tagged span marked in its topic's colour, like displaCy.
+
+    Given a string, it is tagged (with ``extractor``, or the default
+    :class:`~policy_topics.Extractor`) unless you pass its ``result``; the page
+    then shows the whole text, line breaks kept, built by walking the original
+    string with the match offsets. A result alone holds no full text, so the
+    page then shows its quoted sentences. Overlapping matches of different
+    topics are marked in bands of both colours; hovering a match shows its
+    term, sub-topic and sentence score.
+
+    Args:
+        text_or_result: The document text, or a result.
+        extractor: The extractor to tag the text with, and whose taxonomy
+            labels the sub-topics.
+        result: The result of ``extractor.extract(text)``, to avoid tagging
+            the text again.
+        standalone: A whole HTML page (default), e.g. for ``-f html``;
+            False gives a fragment for a notebook.
+        title: Title of the page (default: the result's doc id).
+
+    Returns:
+        Well-formed HTML, with every piece of text escaped.
+
+    Raises:
+        ValueError: ``result`` does not come from this text.
+
+    Example:
+        >>> page = highlight("We will cut tariffs on <steel>.")
+        >>> page.startswith("<!DOCTYPE html>") and "&lt;steel&gt;" in page
+        True
+    """
+    if isinstance(text_or_result, DocumentResult):
+        result, text = text_or_result, None
+    else:
+        text = text_or_result
+        if result is None:
+            if extractor is None:
+                from policy_topics.extract import Extractor
+
+                extractor = Extractor()
+            result = extractor.extract(text)
+        elif result.n_chars != len(text) or any(
+            text[m.start : m.end] != m.text for s in result.sentences for m in s.matches
+        ):
+            raise ValueError("result does not come from this text: its offsets do not match")
+    labels = _labels(result, extractor)
+    spans = []
+    for tags in result.sentences:
+        for m in tags.matches:
+            sub = labels.get((m.topic, m.subtopic), m.subtopic or "")
+            topic = labels.get((m.topic, None), m.topic)
+            score = tags.scores.get(m.topic, 0.0)
+            spans.append(_Span(m.start, m.end, m.topic, _title(m.term, topic, sub, score)))
+    body = _quoted_sentences(result, spans) if text is None else _mark(text, spans)
+    style = (
+        "white-space:pre-wrap;overflow-wrap:anywhere;font-family:Georgia,'Times New Roman',"
+        "serif;font-size:16px;line-height:1.75;margin-top:12px"
+    )
+    inner = _header(result) + _legend(result, spans, labels) + f'<div style="{style}">{body}</div>'
+    page_title = title or result.doc_id or "policy-topics"
+    return _page(_box(inner), page_title, result.language or "en") if standalone else _box(inner)
+
+
+def _labels(
+    result: DocumentResult, extractor: Extractor | None
+) -> dict[tuple[str, str | None], str]:
+    labels: dict[tuple[str, str | None], str] = {}
+    for area in result.areas:
+        labels[(area.topic, None)] = area.label
+        for sub in area.subtopics:
+            labels[(area.topic, sub.id)] = sub.label
+    if extractor is not None:
+        taxonomy = extractor.taxonomy
+        for tags in result.sentences:
+            for m in tags.matches:
+                for key in ((m.topic, None), (m.topic, m.subtopic)):
+                    if key not in labels:
+                        try:
+                            labels[key] = taxonomy.label_of(*key)
+                        except (KeyError, ValueError):
+                            continue
+    return labels
+
+
+def _legend(
+    result: DocumentResult, spans: Sequence[_Span], labels: Mapping[tuple[str, str | None], str]
+) -> str:
+    counts: dict[str, int] = defaultdict(int)
+    for span in spans:
+        counts[span.topic] += 1
+    items = "".join(
+        f'<span style="display:inline-block;margin:2px 14px 2px 0;white-space:nowrap">'
+        f'<mark style="background:{_tint(topic_color(t))};color:{_INK};padding:0 4px;'
+        f'border-radius:2px;border-bottom:2px solid {topic_color(t)}">'
+        f"{_esc(labels.get((t, None), t))}</mark> {n}</span>"
+        for t, n in sorted(counts.items(), key=lambda kv: -kv[1])
+    )
+    if not items:
+        items = f'<span style="color:{_MUTED}">No tagged span.</span>'
+    return f'<div style="margin:6px 0;font-size:13px">{items}</div>'
+
+
+def _quoted_sentences(result: DocumentResult, spans: Sequence[_Span]) -> str:
+    quotes = {(q.start, q.end): q for a in result.areas for q in a.quotes}
+    parts = []
+    for (start, _end), quote in sorted(quotes.items()):
+        inside = [
+            _Span(s.start - start, s.end - start, s.topic, s.title)
+            for s in spans
+            if start <= s.start and s.end <= quote.end
+        ]
+        parts.append(_mark(quote.text, inside))
+    shown = len(quotes)
+    note = (
+        f'<div style="font-family:{_FONT};font-size:12px;color:{_MUTED}">The result holds no '
+        f"full text: showing its {shown} quoted sentence{'' if shown == 1 else 's'} of "
+        f"{len(result.sentences)} tagged. Pass the text to see them all.</div>"
+    )
+    return note + "\n…\n".join(parts)
