@@ -56,7 +56,7 @@ def test_notebook_runs_top_to_bottom(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "<table" in shown["text/html"] and "<details>" in shown["text/html"]
     assert "<mark" in data("energy")["text/html"]
     assert data("describe(quote)  # the text/plain form: one line")["text/plain"].startswith(
-        "'Quote (sentence "
+        ('"Quote (sentence ', "'Quote (sentence ")
     )
     assert "<mark" in data("HTML(highlight(text, result=result, standalone=False))")["text/html"]
     assert "text/html" in data('to_dataframe(results, level="quotes").head()')
