@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from policy_topics.errors import PolicyTopicsError, TaxonomyError
+from policy_topics.evaluate import evaluate
 from policy_topics.extract import Extractor
 from policy_topics.records import CooperationArea, DocumentResult, Match, Quote
 from policy_topics.taxonomy import Taxonomy, load_taxonomy
@@ -28,6 +29,7 @@ __all__ = [
     "Taxonomy",
     "TaxonomyError",
     "__version__",
+    "evaluate",
     "load_taxonomy",
 ]
 

@@ -1,0 +1,724 @@
+"""Measure a taxonomy against labelled gold: precision, recall and F1 per topic.
+
+Gold is JSON Lines, one document per line::
+
+    {"id": "d1", "text": "...", "sentences": [{"start": 0, "end": 42, "topics": ["trade"]}]}
+    {"id": "d2", "text": "...", "topics": ["energy"]}             # document-level gold
+
+``start``/``end`` index into ``text``; ``topics: []`` is a real negative; an
+``optional`` list (per sentence, or per document for document-level gold) names
+topics that count neither right nor wrong.
+
+Scoring convention: a topic is predicted for a gold unit when an accepted match
+of the topic starts inside the unit, so the score does not depend on how the
+library segments text. Its score in the unit is the best sentence score
+(:attr:`SentenceTags.scores`) of the sentences holding such matches, and it
+counts only when that score is at least ``min_score``. Mode ``multi`` keeps every
+such topic; mode ``primary`` keeps only the unit's top-scoring one (ties broken
+by taxonomy order), the convention of single-label gold. Micro and macro
+averages run over the topics with gold support.
+
+Example:
+    >>> gold = [{"id": "d", "text": "We cut tariffs. We like cats.",
+    ...          "sentences": [{"start": 0, "end": 15, "topics": ["trade"]},
+    ...                        {"start": 16, "end": 29, "topics": []}]}]
+    >>> report = evaluate(gold)
+    >>> report.get("sentence", "multi").macro.f1
+    1.0
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from policy_topics.errors import PolicyTopicsError
+from policy_topics.extract import Extractor
+from policy_topics.taxonomy import Taxonomy
+
+__all__ = [
+    "MODES",
+    "CurvePoint",
+    "ErrorCase",
+    "EvaluationReport",
+    "GoldError",
+    "LevelReport",
+    "ModeReport",
+    "Scores",
+    "TopicScores",
+    "evaluate",
+    "read_gold",
+]
+
+#: Evaluation modes: every tagged topic, or only each unit's top-scoring one.
+MODES = ("multi", "primary")
+#: Version of the JSON layout of :class:`EvaluationReport`; bumped on any breaking change.
+FORMAT_VERSION = 1
+_EXCERPT_CHARS = 300
+_DIGITS = 4
+
+Mode = Literal["multi", "primary"]
+Level = Literal["sentence", "document"]
+
+
+class GoldError(PolicyTopicsError, ValueError):
+    """The gold file or records are malformed; the message names the line and field."""
+
+
+# --- report models ------------------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Scores(_Model):
+    """Precision, recall and F1 (0 where a ratio is undefined)."""
+
+    precision: float = Field(ge=0, le=1, description="True positives / predicted positives.")
+    recall: float = Field(ge=0, le=1, description="True positives / gold positives.")
+    f1: float = Field(ge=0, le=1, description="Harmonic mean of precision and recall.")
+
+
+class TopicScores(Scores):
+    """Scores of one topic at one level and mode."""
+
+    topic: str = Field(description="Topic id.")
+    label: str = Field(description="Topic label from the taxonomy (the id for gold-only topics).")
+    support: int = Field(ge=0, description="Gold units carrying the topic.")
+    predicted: int = Field(
+        ge=0, description="Units the topic was predicted for (optional excluded)."
+    )
+    true_positives: int = Field(ge=0, description="Predicted and in the gold.")
+    false_positives: int = Field(ge=0, description="Predicted, not in the gold, not optional.")
+    false_negatives: int = Field(ge=0, description="In the gold, not predicted.")
+
+
+class CurvePoint(_Model):
+    """Micro and macro scores at one ``min_score`` threshold."""
+
+    min_score: float = Field(ge=0, description="Minimum sentence score for a topic to count.")
+    micro: Scores = Field(description="Micro average over the topics with gold support.")
+    macro: Scores = Field(description="Macro average over the topics with gold support.")
+
+
+class ErrorCase(_Model):
+    """A false positive or false negative, with what fired, for a taxonomy author."""
+
+    kind: Literal["false_positive", "false_negative"] = Field(description="Kind of error.")
+    topic: str = Field(description="Topic wrongly predicted or missed.")
+    doc_id: str = Field(description="Id of the gold document.")
+    unit: int = Field(
+        ge=0,
+        description="Index of the gold sentence in the document (0 for a document-level unit).",
+    )
+    start: int = Field(ge=0, description="Character offset of `text` in the document.")
+    end: int = Field(ge=0, description="Character offset one past the end of `text`.")
+    text: str = Field(
+        description="Verbatim document text[start:end]: the gold sentence; for document-level "
+        "units the strongest evidence sentence of a false positive, or the opening of the "
+        "document for a false negative."
+    )
+    gold: list[str] = Field(description="Gold topics of the unit.")
+    predicted: list[str] = Field(description="Topics predicted for the unit in this mode.")
+    scores: dict[str, float] = Field(
+        description="Best sentence score of every topic that fired in the unit, thresholds aside."
+    )
+    terms: dict[str, list[str]] = Field(description="Terms that fired in the unit, per topic.")
+
+
+class ModeReport(_Model):
+    """Scores of one level in one mode."""
+
+    mode: Mode = Field(description="'multi' (every tagged topic) or 'primary' (top topic only).")
+    topics: list[TopicScores] = Field(description="Per-topic scores, in taxonomy order.")
+    averaged_over: list[str] = Field(description="Topics with gold support, used by the averages.")
+    micro: Scores = Field(description="Micro average (pooled counts) over `averaged_over`.")
+    macro: Scores = Field(description="Mean of per-topic scores over `averaged_over`.")
+    curve: list[CurvePoint] = Field(description="Scores over a sweep of `min_score`, ascending.")
+    n_false_positives: int = Field(ge=0, description="All false positives at `min_score`.")
+    n_false_negatives: int = Field(ge=0, description="All false negatives at `min_score`.")
+    false_positives: list[ErrorCase] = Field(
+        description="The most confident false positives (up to `max_errors`), topics interleaved."
+    )
+    false_negatives: list[ErrorCase] = Field(
+        description="False negatives (up to `max_errors`), near misses first, topics interleaved."
+    )
+
+    def topic(self, topic_id: str) -> TopicScores:
+        """Scores of one topic.
+
+        Raises:
+            KeyError: the topic is neither in the taxonomy nor in the gold.
+        """
+        for scores in self.topics:
+            if scores.topic == topic_id:
+                return scores
+        raise KeyError(topic_id)
+
+
+class LevelReport(_Model):
+    """Scores at the sentence or the document level."""
+
+    level: Level = Field(description="'sentence' (gold sentence spans) or 'document'.")
+    documents: int = Field(ge=0, description="Gold documents with units at this level.")
+    units: int = Field(ge=0, description="Gold units scored (sentences or documents).")
+    positive_units: int = Field(ge=0, description="Units with at least one gold topic.")
+    modes: list[ModeReport] = Field(description="One report per evaluation mode.")
+
+
+class EvaluationReport(_Model):
+    """Result of :func:`evaluate`; ``model_dump_json(indent=2)`` is its stable JSON form."""
+
+    format_version: int = Field(default=FORMAT_VERSION, description="Version of this layout.")
+    gold: str = Field(description="Gold file name, or '<records>' for in-memory gold.")
+    taxonomy: str = Field(description="Name of the taxonomy evaluated.")
+    taxonomy_version: str = Field(description="Version of the taxonomy evaluated.")
+    min_score: float = Field(ge=0, description="Minimum sentence score used for the scores.")
+    documents: int = Field(ge=0, description="Gold documents read.")
+    levels: list[LevelReport] = Field(description="Sentence level, then document level if any.")
+
+    def get(self, level: Level = "sentence", mode: Mode = "multi") -> ModeReport:
+        """Scores of one level and mode.
+
+        Raises:
+            KeyError: the gold has no such level or the mode was not evaluated.
+
+        Example:
+            >>> gold = [{"id": "d", "text": "Oil prices rose.", "topics": ["energy"]}]
+            >>> evaluate(gold).get("document", "primary").topic("energy").recall
+            1.0
+        """
+        for lvl in self.levels:
+            if lvl.level == level:
+                for report in lvl.modes:
+                    if report.mode == mode:
+                        return report
+        raise KeyError(f"no {level} level in mode {mode} in this report")
+
+    def to_table(self, *, max_errors: int = 5) -> str:
+        """Human-readable tables: scores per topic, the threshold curve and the worst errors.
+
+        Args:
+            max_errors: Errors of each kind shown per mode (the JSON holds all kept ones).
+
+        Example:
+            >>> gold = [{"id": "d", "text": "We cut tariffs.", "topics": ["trade"]}]
+            >>> "trade" in evaluate(gold).to_table()
+            True
+        """
+        out = [
+            f"gold {self.gold}: {self.documents} documents; taxonomy {self.taxonomy} "
+            f"{self.taxonomy_version}; min_score {self.min_score:g}"
+        ]
+        for lvl in self.levels:
+            for report in lvl.modes:
+                out += ["", _mode_table(lvl, report), "", _curve_table(report)]
+                out += _error_lines(report, max_errors)
+        return "\n".join(out)
+
+
+def _mode_table(lvl: LevelReport, report: ModeReport) -> str:
+    head = (
+        f"{lvl.level} level, mode {report.mode}: {lvl.units} units, "
+        f"{lvl.positive_units} with a gold topic"
+    )
+    rows = [head, f"{'topic':<24}{'P':>7}{'R':>7}{'F1':>7}{'support':>9}{'predicted':>11}"]
+    for t in report.topics:
+        name = t.topic if t.support else f"{t.topic} (no gold)"
+        rows.append(
+            f"{name:<24}{t.precision:>7.2f}{t.recall:>7.2f}{t.f1:>7.2f}"
+            f"{t.support:>9}{t.predicted:>11}"
+        )
+    for name, s in (("micro", report.micro), ("macro", report.macro)):
+        rows.append(f"{name:<24}{s.precision:>7.2f}{s.recall:>7.2f}{s.f1:>7.2f}")
+    return "\n".join(rows)
+
+
+def _curve_table(report: ModeReport) -> str:
+    rows = [f"{'min_score':>9}{'micro P':>9}{'micro R':>9}{'micro F1':>10}{'macro F1':>10}"]
+    for p in report.curve:
+        rows.append(
+            f"{p.min_score:>9.3f}{p.micro.precision:>9.2f}{p.micro.recall:>9.2f}"
+            f"{p.micro.f1:>10.2f}{p.macro.f1:>10.2f}"
+        )
+    return "\n".join(rows)
+
+
+def _error_lines(report: ModeReport, limit: int) -> list[str]:
+    lines: list[str] = []
+    for title, cases, total in (
+        ("false positives", report.false_positives, report.n_false_positives),
+        ("false negatives", report.false_negatives, report.n_false_negatives),
+    ):
+        shown = cases[: max(0, limit)]
+        if not shown:
+            continue
+        lines += ["", f"{title} ({len(shown)} of {total} shown):"]
+        for case in shown:
+            fired = "; ".join(f"{t}: {', '.join(ts)}" for t, ts in case.terms.items()) or "-"
+            text = " ".join(case.text.split())
+            text = text if len(text) <= 100 else text[:99] + "…"
+            lines.append(f"  {case.topic:<14} {case.doc_id}#{case.unit}  [{fired}]  {text}")
+    return lines
+
+
+# --- gold ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _GoldUnit:
+    start: int
+    end: int
+    topics: frozenset[str]
+    optional: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _GoldDoc:
+    doc_id: str
+    text: str
+    sentences: tuple[_GoldUnit, ...] | None
+    document: _GoldUnit | None
+
+
+def read_gold(source: str | Path | Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Read gold records from a JSON Lines file (or pass records through), checking each.
+
+    Args:
+        source: Path of a ``.jsonl`` file, or an iterable of records (mappings).
+
+    Yields:
+        Each record as a dict, after its format was checked.
+
+    Raises:
+        GoldError: naming the line (or record number) and the problem.
+
+    Example:
+        >>> [r["id"] for r in read_gold([{"id": "a", "text": "x", "topics": []}])]
+        ['a']
+    """
+    for where, record in _records(source):
+        _parse(record, where)
+        yield dict(record)
+
+
+def _records(source: str | Path | Iterable[Mapping[str, Any]]) -> Iterator[tuple[str, Any]]:
+    if isinstance(source, str | Path):
+        path = Path(source)
+        try:
+            handle = path.open(encoding="utf-8")
+        except OSError as exc:
+            raise GoldError(f"{path.name}: cannot read gold file: {exc.strerror}") from exc
+        with handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise GoldError(f"{path.name}:{number}: not JSON: {exc.msg}") from exc
+                yield f"{path.name}:{number}", record
+    else:
+        for number, record in enumerate(source, 1):
+            yield f"record {number}", record
+
+
+def _topic_set(value: Any, where: str, name: str) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise GoldError(f"{where}: {name} must be a list of topic ids, got {value!r}")
+    return frozenset(value)
+
+
+def _unit(raw: Any, where: str, text_length: int | None) -> _GoldUnit:
+    if not isinstance(raw, Mapping):
+        raise GoldError(f"{where}: expected an object, got {raw!r}")
+    if "topics" not in raw:
+        raise GoldError(f"{where}: 'topics' is missing (use [] for a unit with no topic)")
+    topics = _topic_set(raw["topics"], where, "topics")
+    optional = _topic_set(raw.get("optional"), where, "optional")
+    if topics & optional:
+        both = ", ".join(sorted(topics & optional))
+        raise GoldError(f"{where}: {both} is in both topics and optional; keep one")
+    if text_length is None:
+        return _GoldUnit(0, 0, topics, optional)
+    start, end = raw.get("start"), raw.get("end")
+    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= text_length):
+        raise GoldError(
+            f"{where}: start/end must be integers with 0 <= start < end <= {text_length} "
+            f"(the text length), got {start!r}/{end!r}"
+        )
+    return _GoldUnit(start, end, topics, optional)
+
+
+def _parse(record: Any, where: str) -> _GoldDoc:
+    if not isinstance(record, Mapping):
+        raise GoldError(f"{where}: expected a JSON object, got {type(record).__name__}")
+    text = record.get("text")
+    if not isinstance(text, str):
+        raise GoldError(f"{where}: 'text' must be a string")
+    doc_id = str(record.get("id", where))
+    raw_sentences = record.get("sentences")
+    if raw_sentences is None and "topics" not in record:
+        raise GoldError(f"{where}: give 'sentences' (sentence-level) or 'topics' (document-level)")
+    sentences: tuple[_GoldUnit, ...] | None = None
+    if raw_sentences is not None:
+        if not isinstance(raw_sentences, list):
+            raise GoldError(f"{where}: 'sentences' must be a list")
+        units = [
+            _unit(raw, f"{where} sentences[{i}]", len(text)) for i, raw in enumerate(raw_sentences)
+        ]
+        for i in range(1, len(units)):
+            if units[i].start < units[i - 1].end:
+                raise GoldError(
+                    f"{where} sentences[{i}]: starts at {units[i].start}, before the end of "
+                    f"sentences[{i - 1}] ({units[i - 1].end}); sort them and remove overlaps"
+                )
+        sentences = tuple(units)
+    document = _unit(record, where, None) if "topics" in record else None
+    return _GoldDoc(doc_id, text, sentences, document)
+
+
+# --- observations -------------------------------------------------------------------------
+
+
+@dataclass
+class _Obs:
+    """What the tagger said about one gold unit."""
+
+    doc_id: str
+    index: int
+    text: str
+    start: int
+    end: int
+    gold: frozenset[str]
+    optional: frozenset[str]
+    whole_document: bool = False
+    scores: dict[str, float] = field(default_factory=dict)
+    rank: dict[str, float] = field(default_factory=dict)
+    terms: dict[str, list[str]] = field(default_factory=dict)
+    evidence: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def add(self, topic: str, score: float, term: str, span: tuple[int, int]) -> None:
+        if score > self.scores.get(topic, -1.0):
+            self.scores[topic] = score
+            self.evidence[topic] = span
+        self.rank[topic] = self.scores[topic]
+        terms = self.terms.setdefault(topic, [])
+        if term not in terms:
+            terms.append(term)
+
+    def predict(self, mode: str, threshold: float, order: Mapping[str, int]) -> list[str]:
+        passing = [t for t, s in self.scores.items() if s >= threshold]
+        if mode == "primary" and passing:
+            passing = [min(passing, key=lambda t: (-self.rank[t], order.get(t, len(order)), t))]
+        return sorted(passing, key=lambda t: (order.get(t, len(order)), t))
+
+
+def _observe(doc: _GoldDoc, extractor: Extractor) -> tuple[list[_Obs], _Obs | None]:
+    result = extractor.extract(doc.text, doc_id=doc.doc_id)
+    sentence_obs: list[_Obs] = []
+    if doc.sentences is not None:
+        sentence_obs = [
+            _Obs(doc.doc_id, i, doc.text, u.start, u.end, u.topics, u.optional)
+            for i, u in enumerate(doc.sentences)
+        ]
+        starts = [u.start for u in doc.sentences]
+        for tags in result.sentences:
+            for match in tags.matches:
+                i = bisect.bisect_right(starts, match.start) - 1
+                if i >= 0 and match.start < doc.sentences[i].end:
+                    span = (tags.start, tags.end)
+                    sentence_obs[i].add(match.topic, tags.scores[match.topic], match.term, span)
+    document_obs: _Obs | None = None
+    if doc.document is not None:
+        cut = doc.text.rfind(" ", 0, _EXCERPT_CHARS) if len(doc.text) > _EXCERPT_CHARS else -1
+        opening = doc.text[: cut if cut > 0 else _EXCERPT_CHARS].rstrip()
+        document_obs = _Obs(
+            doc.doc_id,
+            0,
+            doc.text,
+            0,
+            len(opening),
+            doc.document.topics,
+            doc.document.optional,
+            whole_document=True,
+        )
+        reported = {area.topic: area for area in result.areas}
+        for tags in result.sentences:
+            for match in tags.matches:
+                if match.topic in reported:
+                    score = tags.scores[match.topic]
+                    document_obs.add(match.topic, score, match.term, (tags.start, tags.end))
+        for topic, area in reported.items():
+            document_obs.rank[topic] = area.score
+    return sentence_obs, document_obs
+
+
+# --- counting -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Counts:
+    tp: Counter[str] = field(default_factory=Counter)
+    fp: Counter[str] = field(default_factory=Counter)
+    fn: Counter[str] = field(default_factory=Counter)
+    support: Counter[str] = field(default_factory=Counter)
+
+
+def _count(units: Sequence[_Obs], mode: str, threshold: float, order: Mapping[str, int]) -> _Counts:
+    counts = _Counts()
+    for unit in units:
+        predicted = set(unit.predict(mode, threshold, order))
+        counts.support.update(unit.gold)
+        for topic in predicted:
+            if topic in unit.gold:
+                counts.tp[topic] += 1
+            elif topic not in unit.optional:
+                counts.fp[topic] += 1
+        counts.fn.update(unit.gold - predicted)
+    return counts
+
+
+def _ratio(num: int | float, den: int | float) -> float:
+    return num / den if den else 0.0
+
+
+def _scores(tp: float, fp: float, fn: float) -> tuple[float, float, float]:
+    p, r = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+    return p, r, _ratio(2 * p * r, p + r)
+
+
+def _rounded(p: float, r: float, f: float) -> Scores:
+    return Scores(precision=round(p, _DIGITS), recall=round(r, _DIGITS), f1=round(f, _DIGITS))
+
+
+def _averages(counts: _Counts, supported: Sequence[str]) -> tuple[Scores, Scores]:
+    tp = sum(counts.tp[t] for t in supported)
+    fp = sum(counts.fp[t] for t in supported)
+    fn = sum(counts.fn[t] for t in supported)
+    micro = _rounded(*_scores(tp, fp, fn))
+    per_topic = [_scores(counts.tp[t], counts.fp[t], counts.fn[t]) for t in supported]
+    n = len(per_topic)
+    macro = _rounded(*(sum(s[k] for s in per_topic) / n if n else 0.0 for k in range(3)))
+    return micro, macro
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+def _errors(
+    units: Sequence[_Obs],
+    mode: str,
+    threshold: float,
+    order: Mapping[str, int],
+    limit: int,
+) -> tuple[list[ErrorCase], list[ErrorCase]]:
+    fps: dict[str, list[tuple[float, int, ErrorCase]]] = defaultdict(list)
+    fns: dict[str, list[tuple[float, int, ErrorCase]]] = defaultdict(list)
+    for position, unit in enumerate(units):
+        predicted = unit.predict(mode, threshold, order)
+        wrong = [t for t in predicted if t not in unit.gold and t not in unit.optional]
+        missed = sorted(unit.gold - set(predicted), key=lambda t: (order.get(t, len(order)), t))
+        for topic in wrong:
+            fps[topic].append((-unit.scores[topic], position, _case(unit, topic, predicted, True)))
+        for topic in missed:
+            near_miss = -unit.scores.get(topic, -1.0)
+            fns[topic].append((near_miss, position, _case(unit, topic, predicted, False)))
+    return _interleave(fps, order, limit), _interleave(fns, order, limit)
+
+
+def _case(unit: _Obs, topic: str, predicted: list[str], positive: bool) -> ErrorCase:
+    start, end = unit.start, unit.end
+    if positive and unit.whole_document:
+        start, end = unit.evidence[topic]
+    return ErrorCase(
+        kind="false_positive" if positive else "false_negative",
+        topic=topic,
+        doc_id=unit.doc_id,
+        unit=unit.index,
+        start=start,
+        end=end,
+        text=unit.text[start:end],
+        gold=sorted(unit.gold),
+        predicted=predicted,
+        scores=dict(unit.scores),
+        terms={t: list(ts) for t, ts in unit.terms.items()},
+    )
+
+
+def _interleave(
+    by_topic: Mapping[str, list[tuple[float, int, ErrorCase]]],
+    order: Mapping[str, int],
+    limit: int,
+) -> list[ErrorCase]:
+    queues = [
+        sorted(by_topic[t], key=lambda e: (e[0], e[1]))
+        for t in sorted(by_topic, key=lambda t: (order.get(t, len(order)), t))
+    ]
+    out: list[ErrorCase] = []
+    depth = 0
+    while len(out) < limit and any(depth < len(q) for q in queues):
+        out.extend(q[depth][2] for q in queues if depth < len(q))
+        depth += 1
+    return out[: max(0, limit)]
+
+
+# --- the entry point ----------------------------------------------------------------------
+
+
+def evaluate(
+    gold: str | Path | Iterable[Mapping[str, Any]],
+    extractor: Extractor | None = None,
+    *,
+    min_score: float = 0.0,
+    modes: Sequence[str] = MODES,
+    thresholds: Sequence[float] | None = None,
+    max_errors: int = 20,
+) -> EvaluationReport:
+    """Score a taxonomy (through an Extractor) against labelled gold.
+
+    Args:
+        gold: Path of a JSON Lines gold file, or an iterable of gold records.
+        extractor: The Extractor to measure; default ``Extractor(max_quotes=None)``
+            with the default taxonomy. Sentence-level scores use every accepted
+            match whatever its ``max_quotes``; document-level scores use the
+            areas it reports, so its own ``min_score`` applies there.
+        min_score: Minimum sentence score for a match's topic to count.
+        modes: Evaluation modes, from ``"multi"`` and ``"primary"``.
+        thresholds: ``min_score`` values for the precision/recall curve; default
+            every distinct sentence score observed (where the curve can change),
+            plus 0 and ``min_score``.
+        max_errors: Most false positives, and most false negatives, kept per
+            level and mode.
+
+    Returns:
+        The EvaluationReport: sentence level when the gold has sentence spans,
+        document level when it has top-level ``topics``.
+
+    Raises:
+        GoldError: the gold is malformed (the message names the line and field).
+        ValueError: an unknown mode or a negative ``min_score``/``max_errors``.
+
+    Example:
+        >>> gold = [{"id": "d", "text": "Tariffs rose. Oil fell.",
+        ...          "sentences": [{"start": 0, "end": 13, "topics": ["trade"]},
+        ...                        {"start": 14, "end": 23, "topics": ["trade"]}]}]
+        >>> report = evaluate(gold, modes=["multi"])
+        >>> trade = report.get("sentence", "multi").topic("trade")
+        >>> (trade.precision, trade.recall, trade.false_negatives)
+        (1.0, 0.5, 1)
+    """
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes:
+        raise ValueError(f"modes must be a non-empty selection of {MODES}, got {list(modes)!r}")
+    if min_score < 0 or max_errors < 0:
+        raise ValueError("min_score and max_errors must not be negative")
+    extractor = extractor or Extractor(max_quotes=None)
+    taxonomy = extractor.taxonomy
+    order = {topic: i for i, topic in enumerate(taxonomy.topics)}
+    sentence_units: list[_Obs] = []
+    document_units: list[_Obs] = []
+    docs = {"sentence": 0, "document": 0, "all": 0}
+    for where, record in _records(gold):
+        doc = _parse(record, where)
+        docs["all"] += 1
+        units, whole = _observe(doc, extractor)
+        if doc.sentences is not None:
+            docs["sentence"] += 1
+            sentence_units.extend(units)
+        if whole is not None:
+            docs["document"] += 1
+            document_units.append(whole)
+    observed = {s for u in (*sentence_units, *document_units) for s in u.scores.values()}
+    sweep = sorted({0.0, float(min_score), *(thresholds if thresholds is not None else observed)})
+    by_level: tuple[tuple[Level, list[_Obs]], ...] = (
+        ("sentence", sentence_units),
+        ("document", document_units),
+    )
+    levels = [
+        _level(name, units, docs[name], taxonomy, order, list(modes), min_score, sweep, max_errors)
+        for name, units in by_level
+        if docs[name]
+    ]
+    return EvaluationReport(
+        gold=Path(gold).name if isinstance(gold, str | Path) else "<records>",
+        taxonomy=taxonomy.name,
+        taxonomy_version=taxonomy.version,
+        min_score=min_score,
+        documents=docs["all"],
+        levels=levels,
+    )
+
+
+def _level(
+    name: Level,
+    units: Sequence[_Obs],
+    documents: int,
+    taxonomy: Taxonomy,
+    order: Mapping[str, int],
+    modes: list[str],
+    min_score: float,
+    sweep: Sequence[float],
+    max_errors: int,
+) -> LevelReport:
+    gold_topics = {t for u in units for t in (*u.gold, *u.optional)}
+    topics = [*order, *sorted(gold_topics - set(order))]
+    reports = []
+    for mode in modes:
+        counts = _count(units, mode, min_score, order)
+        supported = [t for t in topics if counts.support[t]]
+        micro, macro = _averages(counts, supported)
+        rows = []
+        for t in topics:
+            p, r, f = _scores(counts.tp[t], counts.fp[t], counts.fn[t])
+            rows.append(
+                TopicScores(
+                    topic=t,
+                    label=taxonomy.topics[t].label if t in taxonomy.topics else t,
+                    precision=round(p, _DIGITS),
+                    recall=round(r, _DIGITS),
+                    f1=round(f, _DIGITS),
+                    support=counts.support[t],
+                    predicted=counts.tp[t] + counts.fp[t],
+                    true_positives=counts.tp[t],
+                    false_positives=counts.fp[t],
+                    false_negatives=counts.fn[t],
+                )
+            )
+        curve = []
+        for threshold in sweep:
+            c = _count(units, mode, threshold, order)
+            point_micro, point_macro = _averages(c, supported)
+            curve.append(CurvePoint(min_score=threshold, micro=point_micro, macro=point_macro))
+        fps, fns = _errors(units, mode, min_score, order, max_errors)
+        reports.append(
+            ModeReport(
+                mode=cast(Mode, mode),
+                topics=rows,
+                averaged_over=supported,
+                micro=micro,
+                macro=macro,
+                curve=curve,
+                n_false_positives=sum(counts.fp.values()),
+                n_false_negatives=sum(counts.fn.values()),
+                false_positives=fps,
+                false_negatives=fns,
+            )
+        )
+    return LevelReport(
+        level=name,
+        documents=documents,
+        units=len(units),
+        positive_units=sum(1 for u in units if u.gold),
+        modes=reports,
+    )

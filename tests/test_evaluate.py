@@ -1,0 +1,429 @@
+"""Metrics of policy_topics.evaluate on hand-made gold, where every count is known."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError
+
+from policy_topics import Extractor, Taxonomy, evaluate
+from policy_topics.evaluate import (
+    CurvePoint,
+    ErrorCase,
+    EvaluationReport,
+    GoldError,
+    LevelReport,
+    ModeReport,
+    Scores,
+    TopicScores,
+    read_gold,
+)
+
+TAXONOMY = """
+name: toy
+version: "2"
+cues: [cooperation]
+topics:
+  trade:
+    label: Trade
+    terms: [tariff, export, free trade]
+  energy:
+    label: Energy
+    terms: [oil, gas]
+  finance:
+    label: Finance
+    terms: [bank, loan]
+"""
+ONE = round(1 - math.exp(-1), 6)  # sentence score of one plain term
+TWO = round(1 - math.exp(-2), 6)  # two distinct terms
+
+
+@pytest.fixture(scope="module")
+def extractor() -> Extractor:
+    return Extractor(Taxonomy.from_yaml(TAXONOMY), max_quotes=None)
+
+
+def doc(doc_id: str, *units: tuple[str, list[str]] | tuple[str, list[str], list[str]]) -> dict:
+    """A sentence-level gold record: units joined by one space, offsets computed."""
+    text, sentences, cursor = "", [], 0
+    for unit in units:
+        piece, topics = unit[0], unit[1]
+        if text:
+            text += " "
+            cursor += 1
+        sentence: dict[str, Any] = {"start": cursor, "end": cursor + len(piece), "topics": topics}
+        if len(unit) == 3:
+            sentence["optional"] = unit[2]
+        sentences.append(sentence)
+        text += piece
+        cursor += len(piece)
+    return {"id": doc_id, "text": text, "sentences": sentences}
+
+
+def counts(report: EvaluationReport, level: str, mode: str) -> dict[str, tuple[int, ...]]:
+    scores = report.get(level, mode)  # type: ignore[arg-type]
+    return {
+        t.topic: (t.true_positives, t.false_positives, t.false_negatives, t.support)
+        for t in scores.topics
+    }
+
+
+GOLD = [
+    doc(
+        "d1",
+        ("Tariffs rose.", ["trade"]),  # TP trade
+        ("Oil fell.", ["trade"]),  # FP energy, FN trade
+        ("Banks closed.", ["finance"]),  # TP finance
+        ("Cats sleep.", ["energy"]),  # FN energy
+    ),
+    doc(
+        "d2",
+        ("Exports of gas grew.", ["trade", "energy"]),  # TP trade, TP energy
+        ("A loan for oil.", ["energy"], ["finance"]),  # TP energy; finance optional
+        ("Nothing here.", [], ["trade"]),  # optional trade, not predicted: no FN
+    ),
+]
+
+
+def test_counts_precision_recall_f1(extractor: Extractor) -> None:
+    report = evaluate(GOLD, extractor, modes=["multi"])
+    assert counts(report, "sentence", "multi") == {
+        "trade": (2, 0, 1, 3),
+        "energy": (2, 1, 1, 3),
+        "finance": (1, 0, 0, 1),
+    }
+    scores = report.get("sentence", "multi")
+    energy = scores.topic("energy")
+    assert (energy.precision, energy.recall) == (round(2 / 3, 4), round(2 / 3, 4))
+    assert energy.f1 == round(2 / 3, 4)
+    assert energy.predicted == 3
+    trade = scores.topic("trade")
+    assert (trade.precision, trade.recall, trade.f1) == (1.0, round(2 / 3, 4), 0.8)
+    # micro pools counts: tp 5, fp 1, fn 2
+    assert scores.micro.precision == round(5 / 6, 4)
+    assert scores.micro.recall == round(5 / 7, 4)
+    assert scores.micro.f1 == round(2 * 5 / (2 * 5 + 1 + 2), 4)
+    # macro averages per-topic scores
+    assert scores.macro.f1 == round((0.8 + 2 / 3 + 1.0) / 3, 4)
+    assert scores.averaged_over == ["trade", "energy", "finance"]
+    assert scores.n_false_positives == 1
+    assert scores.n_false_negatives == 2
+
+
+def test_optional_topics_count_neither_way(extractor: Extractor) -> None:
+    gold = [
+        doc("a", ("A bank loan.", ["trade"], ["finance"])),  # finance predicted but optional
+        doc("b", ("Nothing.", [], ["energy"])),  # energy optional, not predicted
+    ]
+    report = evaluate(gold, extractor, modes=["multi"])
+    assert counts(report, "sentence", "multi") == {
+        "trade": (0, 0, 1, 1),
+        "energy": (0, 0, 0, 0),
+        "finance": (0, 0, 0, 0),
+    }
+    scores = report.get("sentence", "multi")
+    assert scores.averaged_over == ["trade"]
+    assert scores.false_positives == []
+    assert [(e.topic, e.doc_id) for e in scores.false_negatives] == [("trade", "a")]
+
+
+def test_documents_without_topics(extractor: Extractor) -> None:
+    gold = [
+        doc("neg", ("Oil and gas.", []), ("Cats.", [])),
+        {"id": "neg-doc", "text": "Tariffs everywhere.", "topics": []},
+    ]
+    report = evaluate(gold, extractor)
+    for level in ("sentence", "document"):
+        for mode in ("multi", "primary"):
+            scores = report.get(level, mode)  # type: ignore[arg-type]
+            assert scores.averaged_over == []
+            assert scores.micro.f1 == scores.macro.f1 == 0.0
+    sentence = report.get("sentence", "multi")
+    assert sentence.topic("energy").false_positives == 1
+    assert sentence.topic("energy").support == 0
+    document = report.get("document", "multi")
+    assert document.topic("trade").false_positives == 1
+    assert report.levels[0].positive_units == 0
+    assert (report.levels[0].units, report.levels[1].units) == (2, 1)
+
+
+def test_document_level_gold(extractor: Extractor) -> None:
+    gold = [
+        {"id": "a", "text": "Oil prices. Gas prices. Oil and gas. A bank.", "topics": ["energy"]},
+        {"id": "b", "text": "Tariffs. Export rules.", "topics": ["trade", "finance"]},
+        {"id": "c", "text": "A loan.", "topics": [], "optional": ["finance"]},
+    ]
+    report = evaluate(gold, extractor)
+    assert [lvl.level for lvl in report.levels] == ["document"]
+    assert counts(report, "document", "multi") == {
+        "trade": (1, 0, 0, 1),
+        "energy": (1, 0, 0, 1),
+        "finance": (0, 1, 1, 1),
+    }
+    # primary keeps each document's highest-scoring area: energy for a, trade for b
+    assert counts(report, "document", "primary") == {
+        "trade": (1, 0, 0, 1),
+        "energy": (1, 0, 0, 1),
+        "finance": (0, 0, 1, 1),
+    }
+    (fp,) = report.get("document", "multi").false_positives
+    assert (fp.doc_id, fp.topic, fp.text) == ("a", "finance", "A bank.")
+    assert gold[0]["text"][fp.start : fp.end] == fp.text
+
+
+def test_primary_keeps_top_topic_and_breaks_ties_by_taxonomy_order(extractor: Extractor) -> None:
+    gold = [
+        # finance has two distinct terms, energy one: finance wins
+        doc("a", ("A bank loan for oil.", ["finance"])),
+        # one term each: trade comes first in the taxonomy
+        doc("b", ("Tariffs on oil.", ["energy"])),
+    ]
+    report = evaluate(gold, extractor)
+    assert counts(report, "sentence", "primary") == {
+        "trade": (0, 1, 0, 0),
+        "energy": (0, 0, 1, 1),
+        "finance": (1, 0, 0, 1),
+    }
+    assert counts(report, "sentence", "multi")["energy"] == (1, 1, 0, 1)
+    (fn,) = report.get("sentence", "primary").false_negatives
+    assert fn.predicted == ["trade"]
+    assert fn.scores == {"trade": ONE, "energy": ONE}
+    assert fn.terms == {"trade": ["tariff"], "energy": ["oil"]}
+
+
+def test_match_counts_for_the_unit_holding_its_start(extractor: Extractor) -> None:
+    text = "We back free trade; oil too."
+    cut = text.index("trade")
+    gold = [
+        {
+            "id": "x",
+            "text": text,
+            "sentences": [
+                {"start": 0, "end": cut, "topics": ["trade"]},
+                {"start": cut, "end": len(text), "topics": ["energy"]},
+            ],
+        }
+    ]
+    report = evaluate(gold, extractor, modes=["multi"])
+    assert counts(report, "sentence", "multi") == {
+        "trade": (1, 0, 0, 1),
+        "energy": (1, 0, 0, 1),
+        "finance": (0, 0, 0, 0),
+    }
+
+
+def test_min_score_and_curve(extractor: Extractor) -> None:
+    gold = [doc("a", ("Tariffs and exports.", ["trade"]), ("Oil.", ["energy"]), ("Gas.", []))]
+    loose = evaluate(gold, extractor, modes=["multi"])
+    strict = evaluate(gold, extractor, modes=["multi"], min_score=0.7)
+    assert counts(loose, "sentence", "multi")["energy"] == (1, 1, 0, 1)
+    assert counts(strict, "sentence", "multi")["energy"] == (0, 0, 1, 1)
+    assert counts(strict, "sentence", "multi")["trade"] == (1, 0, 0, 1)
+    curve = loose.get("sentence", "multi").curve
+    assert [p.min_score for p in curve] == [0.0, ONE, TWO]
+    assert curve[0].micro == loose.get("sentence", "multi").micro
+    assert curve[-1].micro == strict.get("sentence", "multi").micro
+    assert [p.micro.recall for p in curve] == [1.0, 1.0, 0.5]
+    custom = evaluate(gold, extractor, modes=["multi"], thresholds=[0.9], min_score=0.5)
+    assert [p.min_score for p in custom.get("sentence", "multi").curve] == [0.0, 0.5, 0.9]
+
+
+def test_error_cases_carry_text_terms_and_offsets(extractor: Extractor) -> None:
+    report = evaluate(GOLD, extractor, modes=["multi"])
+    scores = report.get("sentence", "multi")
+    (fp,) = scores.false_positives
+    assert fp.model_dump(exclude={"start", "end"}) == {
+        "kind": "false_positive",
+        "topic": "energy",
+        "doc_id": "d1",
+        "unit": 1,
+        "text": "Oil fell.",
+        "gold": ["trade"],
+        "predicted": ["energy"],
+        "scores": {"energy": ONE},
+        "terms": {"energy": ["oil"]},
+    }
+    texts = {g["id"]: g["text"] for g in GOLD}
+    for case in scores.false_positives + scores.false_negatives:
+        assert texts[case.doc_id][case.start : case.end] == case.text
+    # neither missed topic fired at all, so they come in taxonomy order, interleaved
+    assert [(e.topic, e.text) for e in scores.false_negatives] == [
+        ("trade", "Oil fell."),
+        ("energy", "Cats sleep."),
+    ]
+    capped = evaluate(GOLD, extractor, modes=["multi"], max_errors=1).get("sentence", "multi")
+    assert len(capped.false_negatives) == 1
+    assert capped.n_false_negatives == 2
+
+
+def test_errors_interleave_topics_most_confident_first(extractor: Extractor) -> None:
+    gold = [
+        doc(
+            "a",
+            ("Oil.", []),
+            ("Oil and gas.", []),
+            ("Bank.", []),
+            ("Tariff.", []),
+        )
+    ]
+    fps = evaluate(gold, extractor, modes=["multi"], max_errors=3).get("sentence", "multi")
+    assert [(e.topic, e.text) for e in fps.false_positives] == [
+        ("trade", "Tariff."),
+        ("energy", "Oil and gas."),
+        ("finance", "Bank."),
+    ]
+
+
+def test_file_and_records_give_the_same_scores(extractor: Extractor, tmp_path: Path) -> None:
+    path = tmp_path / "gold.jsonl"
+    path.write_text("\n".join(json.dumps(g) for g in GOLD) + "\n\n", encoding="utf-8")
+    from_file = evaluate(path, extractor)
+    from_records = evaluate(GOLD, extractor)
+    assert from_file.gold == "gold.jsonl"
+    assert from_records.gold == "<records>"
+    assert from_file.levels == from_records.levels
+    assert evaluate(str(path), extractor).levels == from_file.levels
+    assert [r["id"] for r in read_gold(path)] == ["d1", "d2"]
+
+
+def test_report_json_is_stable_and_self_describing(extractor: Extractor) -> None:
+    report = evaluate(GOLD, extractor)
+    data = json.loads(report.model_dump_json(indent=2))
+    assert data["format_version"] == 1
+    assert (data["taxonomy"], data["taxonomy_version"]) == ("toy", "2")
+    assert EvaluationReport.model_validate_json(report.model_dump_json()) == report
+    with pytest.raises(ValidationError):
+        EvaluationReport.model_validate({**data, "surprise": 1})
+    with pytest.raises(ValidationError):
+        report.min_score = 0.5  # type: ignore[misc]
+
+    def described(model: type[BaseModel]) -> None:
+        for name, info in model.model_fields.items():
+            assert info.description, f"{model.__name__}.{name} has no description"
+
+    schema = EvaluationReport.model_json_schema()
+    assert {"Scores", "TopicScores", "CurvePoint", "ErrorCase", "ModeReport", "LevelReport"} <= set(
+        schema["$defs"]
+    )
+    models = (Scores, TopicScores, CurvePoint, ErrorCase, ModeReport, LevelReport, EvaluationReport)
+    for model in models:
+        described(model)
+
+
+def test_to_table(extractor: Extractor) -> None:
+    table = evaluate(GOLD, extractor).to_table()
+    assert "sentence level, mode multi: 7 units, 6 with a gold topic" in table
+    assert "sentence level, mode primary" in table
+    energy_row = next(line for line in table.splitlines() if line.startswith("energy "))
+    assert energy_row.split() == ["energy", "0.67", "0.67", "0.67", "3", "3"]
+    assert "false positives (1 of 1 shown):" in table
+    assert "Oil fell." in table
+    assert "false negatives" not in evaluate(GOLD, extractor).to_table(max_errors=0)
+
+
+def test_default_extractor_is_used_when_none_is_given() -> None:
+    report = evaluate([doc("a", ("Both sides agreed to cut tariffs.", ["trade"]))])
+    assert report.taxonomy == "default"
+    assert report.get("sentence", "primary").topic("trade").recall == 1.0
+
+
+def test_gold_topics_outside_the_taxonomy_are_scored(extractor: Extractor) -> None:
+    report = evaluate([doc("a", ("Tariffs.", ["trade", "health"]))], extractor, modes=["multi"])
+    scores = report.get("sentence", "multi")
+    assert [t.topic for t in scores.topics] == ["trade", "energy", "finance", "health"]
+    assert scores.topic("health").false_negatives == 1
+    assert scores.averaged_over == ["trade", "health"]
+    with pytest.raises(KeyError):
+        scores.topic("nope")
+    with pytest.raises(KeyError):
+        report.get("document", "multi")
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("not json", "gold.jsonl:1: not JSON"),
+        ('["a list"]', "gold.jsonl:1: expected a JSON object"),
+        ('{"id": "a", "sentences": []}', "'text' must be a string"),
+        ('{"id": "a", "text": "x"}', "give 'sentences'"),
+        ('{"id": "a", "text": "xy", "sentences": [{"start": 0, "end": 2}]}', "'topics' is missing"),
+        (
+            '{"id": "a", "text": "xy", "sentences": [{"start": 0, "end": 9, "topics": []}]}',
+            "0 <= start < end <= 2",
+        ),
+        (
+            '{"id": "a", "text": "xyz", "sentences": [{"start": 0, "end": 2, "topics": []}, '
+            '{"start": 1, "end": 3, "topics": []}]}',
+            "sentences[1]: starts at 1, before the end of sentences[0]",
+        ),
+        ('{"id": "a", "text": "x", "topics": "trade"}', "topics must be a list"),
+        (
+            '{"id": "a", "text": "x", "topics": ["trade"], "optional": ["trade"]}',
+            "trade is in both topics and optional",
+        ),
+    ],
+)
+def test_malformed_gold_names_line_and_problem(tmp_path: Path, line: str, message: str) -> None:
+    path = tmp_path / "gold.jsonl"
+    path.write_text(line + "\n", encoding="utf-8")
+    with pytest.raises(GoldError) as info:
+        evaluate(path, Extractor(Taxonomy.from_yaml(TAXONOMY)))
+    assert message in str(info.value)
+    assert str(info.value).startswith("gold.jsonl:1")
+
+
+def test_bad_arguments(extractor: Extractor, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="modes"):
+        evaluate(GOLD, extractor, modes=["single"])
+    with pytest.raises(ValueError, match="must not be negative"):
+        evaluate(GOLD, extractor, min_score=-0.1)
+    with pytest.raises(GoldError, match="cannot read gold file"):
+        evaluate(tmp_path / "missing.jsonl", extractor)
+
+
+WORDS = ["Tariffs.", "Oil.", "Bank.", "Cats.", "Oil and bank.", "Export gas."]
+TOPICS = ["trade", "energy", "finance"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(WORDS),
+            st.sets(st.sampled_from(TOPICS)),
+            st.sets(st.sampled_from(TOPICS)),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    st.sampled_from([0.0, 0.5, 0.7]),
+)
+def test_counts_are_consistent_on_any_gold(
+    units: list[tuple[str, set[str], set[str]]], min_score: float
+) -> None:
+    extractor = Extractor(Taxonomy.from_yaml(TAXONOMY), max_quotes=None)
+    gold = doc("g", *[(w, sorted(t), sorted(o - t)) for w, t, o in units])
+    report = evaluate([gold], extractor, min_score=min_score)
+    for mode in ("multi", "primary"):
+        scores = report.get("sentence", mode)  # type: ignore[arg-type]
+        for t in scores.topics:
+            assert t.true_positives + t.false_negatives == t.support
+            assert t.true_positives + t.false_positives == t.predicted
+            assert 0 <= t.precision <= 1 and 0 <= t.recall <= 1 and 0 <= t.f1 <= 1
+            assert t.support == sum(1 for _, topics, _ in units if t.topic in topics)
+        assert scores.n_false_positives == sum(t.false_positives for t in scores.topics)
+        assert len(scores.false_positives) == min(20, scores.n_false_positives)
+        for point in scores.curve:
+            if point.min_score == min_score:
+                assert point.micro == scores.micro and point.macro == scores.macro
+    primary = report.get("sentence", "primary")
+    multi = report.get("sentence", "multi")
+    for p, m in zip(primary.topics, multi.topics, strict=True):
+        assert p.true_positives <= m.true_positives
+        assert p.predicted <= m.predicted
