@@ -1,0 +1,132 @@
+"""Every shipped taxonomy validates, round-trips and compiles; the default's context rules hold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from policy_topics import Extractor, Taxonomy, load_taxonomy
+from policy_topics.taxonomy import packaged_taxonomies
+
+SHIPPED = sorted((Path(__file__).resolve().parent.parent / "taxonomies").glob("*.yaml"))
+FIVE = ["trade", "energy", "digital", "manufacturing", "finance"]
+EXTENDED = [
+    "infrastructure",
+    "agriculture",
+    "climate_environment",
+    "science_technology",
+    "aerospace",
+    "health",
+    "education_hr",
+    "standards",
+    "security",
+    "culture_people",
+]
+
+
+def test_the_shipped_taxonomies_are_found() -> None:
+    assert [p.stem for p in SHIPPED] == ["cooperation-extended", "default"]
+    assert {"default", "cooperation-extended"} <= set(packaged_taxonomies())
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_shipped_taxonomy_validates_and_round_trips(path: Path) -> None:
+    taxonomy = load_taxonomy(path)
+    assert taxonomy.name == path.stem
+    assert load_taxonomy(path.stem) == taxonomy
+    assert Taxonomy.from_yaml(taxonomy.to_yaml()) == taxonomy
+    for topic_id, subtopic, topic in taxonomy.iter_topics():
+        assert topic.label.strip(), (topic_id, subtopic)
+        assert topic.terms, f"{topic_id}.{subtopic} has no terms"
+        if subtopic is None:
+            assert topic.description.strip(), f"{topic_id} has no description"
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_shipped_taxonomy_compiles_and_tags(path: Path) -> None:
+    extractor = Extractor(path)
+    text = "Both sides agreed to cut tariffs and to build a power plant together."
+    result = extractor.extract(text)
+    assert {"trade", "energy"} <= {a.topic for a in result.areas}
+    for sentence in result.sentences:
+        for match in sentence.matches:
+            assert text[match.start : match.end] == match.text
+
+
+def test_extended_reuses_the_five_default_topics_unchanged() -> None:
+    default = load_taxonomy("default")
+    extended = load_taxonomy("cooperation-extended")
+    assert list(default.topics) == FIVE
+    assert list(extended.topics) == FIVE + EXTENDED
+    for topic_id in FIVE:
+        assert extended.topics[topic_id] == default.topics[topic_id], topic_id
+    assert extended.cues == default.cues
+
+
+def test_extended_finds_the_domains_of_the_seed_article(seed_text: str) -> None:
+    areas = {a.topic: a for a in Extractor("cooperation-extended").extract(seed_text).areas}
+    listed = {
+        "infrastructure",
+        "agriculture",
+        "climate_environment",
+        "science_technology",
+        "aerospace",
+        "education_hr",
+        "standards",
+    }
+    assert set(FIVE) | listed <= set(areas)
+    for topic in FIVE:
+        assert len({q.text for q in areas[topic].quotes}) >= 2, topic
+
+
+# General words that mislead, and the context rules and exclusions that handle them.
+CASES = [
+    ("The energies of our people are boundless.", "energy", False),
+    ("Energy cooperation will deepen.", "energy", True),
+    ("No nation may use its nuclear power as a threat.", "energy", False),
+    ("The new nuclear power plant will supply the region.", "energy", True),
+    ("Real power lies with the voters.", "energy", False),
+    ("The power station was connected to the grid.", "energy", True),
+    ("The International Atomic Energy Agency inspected the site.", "energy", False),
+    ("A hydrogen bomb test was condemned.", "energy", False),
+    ("Offshore drilling resumed.", "energy", True),
+    ("Offshore drilling resumed.", "trade", False),
+    ("Capital flows between the two economies grew.", "finance", True),
+    ("The capital city hosted the summit.", "finance", False),
+    ("It is in the national interest to act.", "finance", False),
+    ("We must invest in our children.", "finance", False),
+    ("Prudent management of the public finances matters.", "finance", False),
+    ("Student loans will be easier to repay.", "finance", False),
+    ("The development bank will provide concessional loans.", "finance", True),
+    ("Health insurance premiums rose.", "finance", False),
+    ("Foreign investment in the sector doubled.", "finance", True),
+    ("Foreign investment in the sector doubled.", "trade", True),
+    ("We will plant trees along the river.", "manufacturing", False),
+    ("The new assembly plant will build cars.", "manufacturing", True),
+    ("This is a manufactured crisis.", "manufacturing", False),
+    ("The trade-off between speed and ambition is real.", "trade", False),
+    ("Trade unions will be consulted.", "trade", False),
+    ("An emissions trading scheme will start.", "trade", False),
+    ("Both sides will expand trade.", "trade", True),
+    ("Companies moved jobs overseas.", "trade", True),
+    ("Buy British and support our farmers.", "trade", True),
+    ("Cheap steel is being dumped on our markets.", "trade", True),
+    ("Waste was dumped in the river.", "trade", False),
+    ("Computers in every classroom.", "digital", False),
+    ("Broadband will reach every village.", "digital", True),
+]
+
+
+@pytest.fixture(scope="module")
+def default_extractor() -> Extractor:
+    return Extractor()
+
+
+@pytest.mark.parametrize(("text", "topic", "tagged"), CASES)
+def test_default_context_rules(
+    default_extractor: Extractor, text: str, topic: str, tagged: bool
+) -> None:
+    result = default_extractor.extract(text)
+    found = [(m.term, m.topic) for s in result.sentences for m in s.matches]
+    assert (topic in {t for _, t in found}) is tagged, found
