@@ -82,7 +82,7 @@ def test_extended_finds_the_domains_of_the_seed_article(seed_text: str) -> None:
 
 # General words that mislead, and the context rules and exclusions that handle them.
 CASES = [
-    ("The energies of our people are boundless.", "energy", False),
+    ("They put all their energies into the campaign.", "energy", False),
     ("Energy cooperation will deepen.", "energy", True),
     ("No nation may use its nuclear power as a threat.", "energy", False),
     ("The new nuclear power plant will supply the region.", "energy", True),
@@ -96,7 +96,7 @@ CASES = [
     ("The capital city hosted the summit.", "finance", False),
     ("It is in the national interest to act.", "finance", False),
     ("We must invest in our children.", "finance", False),
-    ("Prudent management of the public finances matters.", "finance", False),
+    ("The budget will repair the public finances.", "finance", False),
     ("Student loans will be easier to repay.", "finance", False),
     ("The development bank will provide concessional loans.", "finance", True),
     ("Health insurance premiums rose.", "finance", False),
