@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +45,14 @@ ONE = round(1 - math.exp(-1), 6)  # sentence score of one plain term
 TWO = round(1 - math.exp(-2), 6)  # two distinct terms
 
 
+@cache
+def toy_extractor() -> Extractor:
+    return Extractor(Taxonomy.from_yaml(TAXONOMY), max_quotes=None)
+
+
 @pytest.fixture(scope="module")
 def extractor() -> Extractor:
-    return Extractor(Taxonomy.from_yaml(TAXONOMY), max_quotes=None)
+    return toy_extractor()
 
 
 def doc(doc_id: str, *units: tuple[str, list[str]] | tuple[str, list[str], list[str]]) -> dict:
@@ -407,7 +413,7 @@ TOPICS = ["trade", "energy", "finance"]
 def test_counts_are_consistent_on_any_gold(
     units: list[tuple[str, set[str], set[str]]], min_score: float
 ) -> None:
-    extractor = Extractor(Taxonomy.from_yaml(TAXONOMY), max_quotes=None)
+    extractor = toy_extractor()
     gold = doc("g", *[(w, sorted(t), sorted(o - t)) for w, t, o in units])
     report = evaluate([gold], extractor, min_score=min_score)
     for mode in ("multi", "primary"):
