@@ -15,6 +15,7 @@ and the text. It needs no model and never strips derivational suffixes, so
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -23,10 +24,13 @@ from functools import lru_cache
 from typing import Any
 
 from spacy.matcher import Matcher
+from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
+from policy_topics.prefilter import Anchor, Prefilter
 from policy_topics.taxonomy import Taxonomy, TermSpec
+from policy_topics.text import replace_surrogates
 
 __all__ = ["Hit", "Lexicon", "SentenceHits", "inflection_key"]
 
@@ -38,6 +42,16 @@ _VOWELS = frozenset("aeiouy")
 _KEY, _CASE, _PREFIX = 0, 1, 2
 # Phrase roles.
 _TERM, _EXCLUDE, _NEAR, _CUE = 0, 1, 2, 3
+
+# What a sentence may hold, as the prefilter reports it.
+_BY_PHRASE, _BY_PATTERN = 1, 2
+
+_CHUNK_RE = re.compile(r"\S+")
+# Bounds of the fast path's memory: words remembered, and distinct words the
+# private tokenizer may hold before it is renewed.
+_CHUNK_CACHE_SIZE = 200_000
+_INFO_CACHE_SIZE = 200_000
+_VOCAB_LIMIT = 200_000
 
 
 @lru_cache(maxsize=262_144)
@@ -117,13 +131,11 @@ class SentenceHits:
     cues: tuple[str, ...]
 
 
-@dataclass(slots=True)
-class _Token:
-    keys: tuple[str, ...]
-    lower: str
-    orth: str
-    start: int
-    end: int
+#: What matching needs of a token, shared by every occurrence of the same word:
+#: its keys, lower-case text, text, and the phrases whose first word it matches.
+_Info = tuple[tuple[str, ...], str, str, tuple[_Phrase, ...]]
+#: The tokens of one whitespace-free chunk of text: info, start, end (relative).
+_Chunk = tuple[tuple[_Info, int, int], ...]
 
 
 @dataclass(slots=True)
@@ -156,8 +168,11 @@ class Lexicon:
         self._vocab = vocab
         self._matcher = Matcher(vocab, validate=True)
         self._pattern_uses: dict[str, _Use] = {}
-        self._anchors: set[str] = set()
-        self._anchors_complete = True
+        self._requirements: list[tuple[frozenset[Anchor], int]] = []
+        self._prefilter_ok = True
+        self._infos: dict[tuple[str, str, tuple[str, ...]], _Info] = {}
+        self._chunks: dict[str, _Chunk] = {}
+        self._chunker = _fresh_tokenizer(tokenizer)
         for topic_id, subtopic, topic in taxonomy.iter_topics():
             for spec in topic.terms:
                 self._add_term(spec, topic_id, subtopic)
@@ -165,41 +180,52 @@ class Lexicon:
                 self._add_phrase(phrase, _Use(_EXCLUDE, topic_id, subtopic, phrase))
         for cue in taxonomy.cues:
             self._add_phrase(cue, _Use(_CUE, term=cue))
-        self.anchor_pattern = _trie_regex(self._anchors) if self._anchors_complete else None
+        #: The sentence test of the fast path; None when some term cannot be
+        #: reduced to anchors (a token pattern that starts with an optional token).
+        self.prefilter = Prefilter(self._requirements, tokenizer) if self._prefilter_ok else None
 
     # --- compilation -------------------------------------------------------------------
 
     def _add_term(self, spec: TermSpec, topic: str, subtopic: str | None) -> None:
         rule = -1
+        company: list[tuple[tuple[int, str], ...]] = []
         if spec.near:
             rule = len(self._rules)
             self._rules.append(_Rule(spec.window))
             for near in spec.near:
-                self._add_phrase(near, _Use(_NEAR, topic, subtopic, near, rule=rule))
+                found = self._add_phrase(near, _Use(_NEAR, topic, subtopic, near, rule=rule))
+                if found is not None:
+                    company.append(found.parts)
         use = _Use(_TERM, topic, subtopic, spec.name, spec.weight, rule)
         if spec.pattern is not None:
             key = f"policy_topics:{len(self._pattern_uses)}"
             self._matcher.add(key, [spec.pattern])
             self._pattern_uses[key] = use
-            self._anchors_complete &= self._add_pattern_anchor(spec.pattern[0])
+            needs = _pattern_requirements(spec.pattern)
+            if needs is None:
+                self._prefilter_ok = False
+            else:
+                self._requirements.extend((need, _BY_PATTERN) for need in needs)
             return
         phrase = self._add_phrase(spec.term or "", use, case_sensitive=spec.case_sensitive)
         if phrase is not None:
-            kind, value = phrase.parts[0]
-            self._anchors.add(value[:-1] if kind == _KEY and value.endswith("y") else value)
+            self._require(phrase.parts, company if spec.near else None)
 
-    def _add_pattern_anchor(self, first: dict[str, Any]) -> bool:
-        if first.get("OP") in ("?", "*", "!"):
-            return False
-        for attr in ("LOWER", "ORTH", "TEXT"):
-            value = first.get(attr)
-            if isinstance(value, str) and value:
-                self._anchors.add(value)
-                return True
-            if isinstance(value, dict) and isinstance(value.get("IN"), list) and value["IN"]:
-                self._anchors.update(str(v) for v in value["IN"] if str(v))
-                return all(str(v) for v in value["IN"])
-        return False
+    def _require(
+        self,
+        parts: tuple[tuple[int, str], ...],
+        company: list[tuple[tuple[int, str], ...]] | None,
+    ) -> None:
+        """Record what a sentence must contain for this term to be accepted."""
+        need = _anchors_of(parts)
+        if need is None:
+            self._prefilter_ok = False
+            return
+        # With a context rule, one of the context phrases must be there too;
+        # when none of them can ever match, neither can the term.
+        for other in company if company is not None else [()]:
+            extra = _anchors_of(other) if other else None
+            self._requirements.append((need if extra is None else need | extra, _BY_PHRASE))
 
     def _parts(self, text: str, case_sensitive: bool | None) -> tuple[tuple[int, str], ...]:
         wildcard = text.endswith("*")
@@ -238,11 +264,98 @@ class Lexicon:
 
     def candidate(self, text: str, start: int = 0, end: int | None = None) -> bool:
         """Cheap test: False means ``text[start:end]`` cannot hold any term hit."""
-        if self.anchor_pattern is None:
+        if self.prefilter is None:
             return True
-        return (
-            self.anchor_pattern.search(text, start, len(text) if end is None else end) is not None
+        piece = text[start:end]
+        return bool(self.prefilter.candidates(piece, [(0, len(piece))]))
+
+    def match_text(self, text: str, spans: Sequence[tuple[int, int]]) -> dict[int, SentenceHits]:
+        """Hits per sentence of a whole text, tokenising only the sentences that may hold one.
+
+        Gives what :meth:`match` gives on each sentence of the tokenised text;
+        words are tokenised once and remembered (a bounded cache).
+
+        Args:
+            text: The document.
+            spans: Its sentences, as ``(start, end)`` offsets in order, each
+                starting and ending next to whitespace or the end of the text.
+
+        Returns:
+            The hits of every sentence that has some, by sentence index.
+        """
+        safe = replace_surrogates(text)
+        candidates = (
+            [(i, _BY_PATTERN) for i in range(len(spans))]
+            if self.prefilter is None
+            else self.prefilter.candidates(safe, spans)
         )
+        hits: dict[int, SentenceHits] = {}
+        for i, flags in candidates:
+            start, end = spans[i]
+            # Token patterns run on a Doc; a sentence that can hold no pattern
+            # match is matched from the remembered words alone.
+            if self._chunker is None or flags & _BY_PATTERN:
+                found = self.match(self._tokenizer(safe[start:end]), offset=start)
+            else:
+                found = self._match_chunks(safe, start, end)
+            if found.hits:
+                hits[i] = found
+        return hits
+
+    def _match_chunks(self, text: str, start: int, end: int) -> SentenceHits:
+        infos: list[_Info] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        chunks = self._chunks
+        for m in _CHUNK_RE.finditer(text, start, end):
+            piece = m.group()
+            chunk = chunks.get(piece)
+            if chunk is None:
+                chunk = self._tokenize_chunk(piece)
+            base = m.start()
+            for info, s, e in chunk:
+                infos.append(info)
+                starts.append(base + s)
+                ends.append(base + e)
+        return _resolve(self._scan(infos, starts, ends), self._rules)
+
+    def _tokenize_chunk(self, piece: str) -> _Chunk:
+        # spaCy tokenises each run of non-space characters on its own, so a
+        # run's tokens are the same wherever it occurs. Both caches are bounded,
+        # and the private tokenizer is renewed before its vocabulary (which
+        # grows with every new word) uses much memory.
+        assert self._chunker is not None
+        if len(self._chunks) >= _CHUNK_CACHE_SIZE:
+            self._chunks.clear()
+        if len(self._chunker.vocab) >= _VOCAB_LIMIT:
+            self._chunker = _fresh_tokenizer(self._tokenizer)
+            assert self._chunker is not None
+        chunk = tuple(
+            (self._info((inflection_key(t.lower_),), t.lower_, t.text), t.idx, t.idx + len(t.text))
+            for t in self._chunker(piece)
+            if not (t.is_space or _is_joiner(t.text))
+        )
+        self._chunks[piece] = chunk
+        return chunk
+
+    def _info(self, keys: tuple[str, ...], lower: str, orth: str) -> _Info:
+        cache_key = (orth, lower, keys)
+        info = self._infos.get(cache_key)
+        if info is not None:
+            return info
+        candidates: list[_Phrase] = []
+        for key in keys:
+            candidates.extend(self._by_key.get(key, ()))
+        candidates.extend(self._by_case.get(orth, ()))
+        if orth.endswith("s") and len(orth) > 1:
+            candidates.extend(self._by_case.get(orth[:-1], ()))
+        for phrase in self._by_prefix.get(lower[:3], ()):
+            if lower.startswith(phrase.parts[0][1]):
+                candidates.append(phrase)
+        if len(self._infos) >= _INFO_CACHE_SIZE:
+            self._infos.clear()
+        info = self._infos[cache_key] = (keys, lower, orth, tuple(candidates))
+        return info
 
     # --- matching ----------------------------------------------------------------------
 
@@ -260,41 +373,36 @@ class Lexicon:
             Accepted hits in text order, and the cue terms found.
         """
         base = offset - (tokens.start_char if isinstance(tokens, Span) else 0)
-        toks = [
-            _Token(_keys(t, use_lemmas), t.lower_, t.text, t.idx + base, t.idx + len(t.text) + base)
-            for t in tokens
-            if not (t.is_space or _is_joiner(t.text))
-        ]
-        raws = self._scan(toks)
+        infos: list[_Info] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        for t in tokens:
+            orth = t.text
+            if t.is_space or _is_joiner(orth):
+                continue
+            infos.append(self._info(_keys(t, use_lemmas), t.lower_, orth))
+            starts.append(t.idx + base)
+            ends.append(t.idx + base + len(orth))
+        raws = self._scan(infos, starts, ends)
         if self._pattern_uses:
-            raws.extend(self._scan_patterns(tokens, toks, base))
+            raws.extend(self._scan_patterns(tokens, starts, ends, base))
         return _resolve(raws, self._rules)
 
-    def _scan(self, toks: list[_Token]) -> list[_Raw]:
+    @staticmethod
+    def _scan(infos: list[_Info], starts: list[int], ends: list[int]) -> list[_Raw]:
         found: list[_Raw] = []
-        by_key, by_case, by_prefix = self._by_key, self._by_case, self._by_prefix
-        for i, tok in enumerate(toks):
-            candidates: list[_Phrase] = []
-            for key in tok.keys:
-                candidates.extend(by_key.get(key, ()))
-            orth = tok.orth
-            candidates.extend(by_case.get(orth, ()))
-            if orth.endswith("s") and len(orth) > 1:
-                candidates.extend(by_case.get(orth[:-1], ()))
-            for phrase in by_prefix.get(tok.lower[:3], ()):
-                if tok.lower.startswith(phrase.parts[0][1]):
-                    candidates.append(phrase)
-            for phrase in candidates:
-                last = _extend(phrase.parts, toks, i)
+        for i, info in enumerate(infos):
+            for phrase in info[3]:
+                last = _extend(phrase.parts, infos, i)
                 if last >= 0:
-                    found.extend(
-                        _Raw(use, i, last, tok.start, toks[last].end) for use in phrase.uses
-                    )
+                    found.extend(_Raw(use, i, last, starts[i], ends[last]) for use in phrase.uses)
         return found
 
-    def _scan_patterns(self, tokens: Doc | Span, toks: list[_Token], base: int) -> list[_Raw]:
-        firsts = {t.start: i for i, t in enumerate(toks)}
-        lasts = {t.end: i for i, t in enumerate(toks)}
+    def _scan_patterns(
+        self, tokens: Doc | Span, starts: list[int], ends: list[int], base: int
+    ) -> list[_Raw]:
+        firsts = {s: i for i, s in enumerate(starts)}
+        lasts = {e: i for i, e in enumerate(ends)}
         found: list[_Raw] = []
         for match_id, start, end in self._matcher(tokens):
             first_tok, last_tok = tokens[start], tokens[end - 1]
@@ -322,25 +430,96 @@ def _keys(token: Any, use_lemmas: bool) -> tuple[str, ...]:
     return (key,)
 
 
-def _part_matches(part: tuple[int, str], tok: _Token) -> bool:
+def _part_matches(part: tuple[int, str], info: _Info) -> bool:
     kind, value = part
     if kind == _KEY:
-        return value in tok.keys
+        return value in info[0]
     if kind == _CASE:
-        return tok.orth == value or (tok.orth.endswith("s") and tok.orth[:-1] == value)
-    return tok.lower.startswith(value)
+        orth = info[2]
+        return orth == value or (orth.endswith("s") and orth[:-1] == value)
+    return info[1].startswith(value)
 
 
-def _extend(parts: Sequence[tuple[int, str]], toks: list[_Token], i: int) -> int:
-    """Index of the last token of the phrase starting at ``i``, or -1."""
-    if not _part_matches(parts[0], toks[i]):
-        return -1
+def _extend(parts: Sequence[tuple[int, str]], infos: list[_Info], i: int) -> int:
+    """Index of the last token of the phrase whose first word matched token ``i``, or -1."""
     j = i
     for part in parts[1:]:
         j += 1
-        if j >= len(toks) or not _part_matches(part, toks[j]):
+        if j >= len(infos) or not _part_matches(part, infos[j]):
             return -1
     return j
+
+
+def _anchors_of(parts: Sequence[tuple[int, str]]) -> frozenset[Anchor] | None:
+    """Anchors a sentence must hold for the phrase to match; None if there are none.
+
+    Every word gives one: a case-sensitive word its text, any other word the
+    prefix its lower-cased token must start with (an inflection key ending in
+    "y" may come from "-ies"). Short anchors, which occur everywhere, are left
+    out when the phrase has a longer one: a subset of the words still makes a
+    conservative test.
+    """
+    found: list[Anchor] = []
+    for kind, value in parts:
+        if kind == _CASE:
+            found.append(("cs", value))
+        elif prefix := value[:-1] if kind == _KEY and value.endswith("y") else value:
+            found.append(("ci", prefix))
+    if not found:
+        return None
+    strong = [a for a in found if len(a[1]) >= 3]
+    if not strong:
+        strong = [a for a in found if a[0] == "cs" and len(a[1]) == 2]
+    if not strong:
+        strong = [max(found, key=lambda a: (len(a[1]), a[0] == "cs", a[1][:1].isalpha()))]
+    # The two longest words tell enough; each more anchor costs a search hit.
+    strong.sort(key=lambda a: -len(a[1]))
+    return frozenset(strong[:2])
+
+
+def _pattern_requirements(pattern: Sequence[dict[str, Any]]) -> list[frozenset[Anchor]] | None:
+    """Alternatives of exact words that a sentence needs for a token pattern to match.
+
+    Uses the (at most two) most telling tokens that every match holds: tokens
+    that are not optional and whose ``LOWER``, ``ORTH`` or ``TEXT`` is given.
+    None when no token is known.
+    """
+    known: list[list[str]] = []
+    for spec in pattern:
+        op = str(spec.get("OP", ""))
+        if op in ("?", "*", "!") or (op.startswith("{") and not re.match(r"\{0*[1-9]", op)):
+            continue
+        for attr in ("LOWER", "ORTH", "TEXT"):
+            value = spec.get(attr)
+            if isinstance(value, str) and value:
+                known.append([value.lower()])
+                break
+            if isinstance(value, dict) and isinstance(value.get("IN"), list) and value["IN"]:
+                words = [str(v).lower() for v in value["IN"]]
+                if all(words):
+                    known.append(words)
+                    break
+    if not known:
+        return None
+    known.sort(key=lambda words: (-min(map(len, words)), len(words)))
+    chosen = known[:2] if len(known) > 1 and len(known[0]) * len(known[1]) <= 256 else known[:1]
+    return [frozenset(("ce", w) for w in combination) for combination in itertools.product(*chosen)]
+
+
+def _fresh_tokenizer(tokenizer: Any) -> Tokenizer | None:
+    """A copy of a standard spaCy tokenizer with a vocabulary of its own, or None."""
+    if type(tokenizer) is not Tokenizer:
+        return None
+    try:
+        config = tokenizer.to_bytes(exclude=["vocab"])
+        vocab = Vocab(
+            lex_attr_getters=tokenizer.vocab.lex_attr_getters,
+            writing_system=tokenizer.vocab.writing_system,
+        )
+        copy = Tokenizer(vocab).from_bytes(config, exclude=["vocab"])
+    except Exception:  # a custom, unserialisable piece: tokenise sentences with the original
+        return None
+    return copy if copy.to_bytes(exclude=["vocab"]) == config else None
 
 
 def _in_scope(scope: str | None, subtopic: str | None) -> bool:
@@ -419,26 +598,3 @@ def _near_ok(raw: _Raw, company: Iterable[_Raw], window: int | None) -> bool:
         if gap <= window:
             return True
     return False
-
-
-def _trie_regex(words: Iterable[str]) -> re.Pattern[str] | None:
-    """One case-insensitive regex matching any of ``words`` as a substring.
-
-    Built as a trie so matching cost does not grow with the number of words.
-    """
-    trie: dict[str, Any] = {}
-    for word in words:
-        node = trie
-        for char in word.lower():
-            node = node.setdefault(char, {})
-        node[""] = {}
-    if not trie:
-        return None
-
-    def build(node: dict[str, Any]) -> str:
-        if "" in node:
-            return ""  # a shorter anchor already matches; longer ones add nothing
-        branches = [re.escape(char) + build(child) for char, child in sorted(node.items())]
-        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-
-    return re.compile(build(trie), re.IGNORECASE)

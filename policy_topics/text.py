@@ -34,7 +34,6 @@ _BULLET_PREFIX_RE = re.compile(_MARKER + r"\s+")
 _END_RE = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)")
 _LINE_END_STRONG_RE = re.compile(r"[.!?…][\"'”’»)\]]*$")
 _LINE_END_WEAK_RE = re.compile(r"[:;][\"'”’»)\]]*$")
-_WORD_BEFORE_RE = re.compile(r"(\S+)$")
 _OPENERS = "\"'“‘«([{¿¡"
 
 _ABBREVIATIONS = frozenset(
@@ -305,10 +304,14 @@ def _starts_sentence(char: str) -> bool:
 
 
 def _is_abbreviation(text: str, sent_start: int, period: int) -> bool:
-    m = _WORD_BEFORE_RE.search(text, sent_start, period)
-    if m is None:
+    # Walk back over the word before the period: a forward search from the
+    # sentence start would make a run of abbreviations quadratic.
+    start = period
+    while start > sent_start and not text[start - 1].isspace():
+        start -= 1
+    if start == period:
         return False
-    word = m.group(1).lstrip(_OPENERS).lower()
+    word = text[start:period].lstrip(_OPENERS).lower()
     if len(word) == 1 and word.isalpha():
         return True
     return word in _ABBREVIATIONS

@@ -1,0 +1,249 @@
+"""The fast path gives exactly what the plain path gives.
+
+``Extractor(fast=True)`` segments with regular expressions, skips sentences the
+prefilter rules out and tokenises the rest word by word from a cache;
+``Extractor(fast=False)`` tokenises the whole document with spaCy and matches
+every sentence. Their results must be identical, on real documents and on
+generated text built to hit the edges (special cases, case, Unicode, joiners).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import spacy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from policy_topics import Extractor, Taxonomy
+from policy_topics import terms as terms_module
+from policy_topics.taxonomy import packaged_taxonomies
+from policy_topics.terms import Lexicon
+from policy_topics.text import split_sentences
+from tests.conftest import CORPORA, SAMPLE, SEED
+
+TAXONOMIES = sorted(packaged_taxonomies())
+
+# Edge cases the packaged taxonomies do not have: terms that start with a digit
+# or a hyphen-split letter, case-sensitive words, a term whose word is a piece
+# of a tokenizer special case ("not" in "cannot"), patterns with optional and
+# alternative tokens, a wildcard, context rules with and without a window.
+EDGE_TAXONOMY = """
+name: edges
+cues: [cooperation, work together]
+topics:
+  tech:
+    label: Tech
+    terms:
+      - 5G
+      - 3D printing
+      - e-commerce
+      - AI
+      - EV
+      - cannot
+      - term: not
+        near: [tariff]
+        window: 2
+      - cyber*
+      - Industry 4.0
+      - pattern: [{LOWER: made}, {LOWER: "-", OP: "?"}, {LOWER: {IN: [in, by]}}]
+        label: made in
+      - pattern: [{ORTH: Gov}, {IS_TITLE: true}]
+        label: Gov Title
+    exclude: [AI winter]
+  trade:
+    label: Trade
+    terms:
+      - tariff
+      - term: duty
+        near: [customs, import]
+      - trade war
+      - US
+      - term: port
+        near: [cargo]
+        window: 1
+    exclude: [trade union]
+"""
+
+# Terms, context words, cues and exclusions of the taxonomies; tokenizer special
+# cases and other tricky pieces; then Unicode that changes under lower-casing or
+# is not what it looks like.
+_VOCABULARY = """
+trade trades trading tariff tariffs Tariffs energy energies power plant grid port cargo
+shipping customs duty import imports investment invest foreign overseas firms owners buy
+American american made in by new South Wales access to markets market free WTO wto WTOs EV
+EVs ev AI AIs ai 5G 5g 3D printing 4.0 Industry industry e-commerce ecommerce e commerce
+cyber cybersecurity manufacturing manufacturer cooperation co-operation partnership work
+together union unions winter war Gov Gov. Federal Trade Commission supply chain chains
+capital flows fuel oil gas solar battery batteries semiconductor chips bank finance loan US
+U.S. us not note nothing
+cannot Cannot can't don't gonna c'mon y'all a.m. p.m. e.g. i.e. etc. Mr. No. 10km $5 5%
+(trade) "tariffs" trade's trade’s tariffs, power-grid trade/investment 3D-printed
+"""
+_UNICODE = "İstanbul ΣΑΣ Straße tarifé tarife\u0301 \u00a0 \u200b 😀 — – … \u2019 Ⅳ ﬁnance"
+WORDS = _VOCABULARY.split() + _UNICODE.split(" ")
+SEPARATORS = [" ", " ", " ", "", "\n", "\n\n", "-", "/", "  ", "\t", "\r\n", ". ", "; "]
+
+
+def _texts() -> Iterator[tuple[str, str]]:
+    for path in sorted(CORPORA.glob("*.jsonl")):
+        with path.open(encoding="utf-8") as lines:
+            for n, line in enumerate(lines):
+                yield f"{path.name}:{n + 1}", json.loads(line)["text"]
+    for path in (SEED, SAMPLE):
+        if path.is_file():
+            yield path.name, path.read_text(encoding="utf-8")
+
+
+def _pair(taxonomy: str | Taxonomy) -> tuple[Extractor, Extractor]:
+    return (
+        Extractor(taxonomy, max_quotes=None, fast=True),
+        Extractor(taxonomy, max_quotes=None, fast=False),
+    )
+
+
+def _same(fast: Extractor, plain: Extractor, text: str) -> None:
+    got, want = fast._match(text), plain._match(text)
+    assert got == want
+    assert fast.extract(text) == plain.extract(text)
+
+
+@pytest.fixture(scope="module")
+def default() -> tuple[Extractor, Extractor]:
+    return _pair("default")
+
+
+@pytest.fixture(scope="module")
+def edges() -> tuple[Extractor, Extractor]:
+    return _pair(Taxonomy.from_yaml(EDGE_TAXONOMY))
+
+
+@pytest.mark.parametrize("taxonomy", TAXONOMIES)
+def test_fast_equals_plain_on_the_shared_corpora(taxonomy: str, corpora: Path) -> None:
+    fast, plain = _pair(taxonomy)
+    checked = 0
+    for name, text in _texts():
+        got, want = fast._match(text), plain._match(text)
+        assert got == want, name
+        checked += 1
+    assert checked > 2000  # every document of the corpora was compared
+
+
+@pytest.mark.parametrize("taxonomy", TAXONOMIES)
+def test_fast_equals_plain_records_on_the_shared_corpora(taxonomy: str, corpora: Path) -> None:
+    fast, plain = _pair(taxonomy)
+    texts = [text for _, text in _texts()]
+    assert list(fast.extract_many(texts)) == list(plain.extract_many(texts))
+
+
+def test_prefilter_skips_most_sentences_of_the_corpora(corpora: Path) -> None:
+    """The shortcut must actually skip work: most policy sentences carry no term."""
+    lexicon = Extractor().component.lexicon
+    assert lexicon.prefilter is not None
+    sentences = candidates = 0
+    for _, text in _texts():
+        spans = split_sentences(text)
+        sentences += len(spans)
+        candidates += len(lexicon.prefilter.candidates(text, spans))
+    assert candidates < 0.5 * sentences
+
+
+text_strategy = st.lists(
+    st.tuples(
+        st.sampled_from(WORDS),
+        st.sampled_from(["keep", "keep", "upper", "title", "lower"]),
+        st.sampled_from(SEPARATORS),
+    ),
+    max_size=40,
+).map(lambda parts: "".join(_case(w, c) + sep for w, c, sep in parts))
+
+
+def _case(word: str, how: str) -> str:
+    return {"keep": word, "upper": word.upper(), "title": word.title(), "lower": word.lower()}[how]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=text_strategy)
+def test_fast_equals_plain_on_generated_text(
+    default: tuple[Extractor, Extractor], text: str
+) -> None:
+    _same(*default, text)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=text_strategy)
+def test_fast_equals_plain_on_edge_taxonomy(edges: tuple[Extractor, Extractor], text: str) -> None:
+    _same(*edges, text)
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=200))
+def test_fast_equals_plain_on_arbitrary_unicode(
+    default: tuple[Extractor, Extractor], text: str
+) -> None:
+    _same(*default, text)
+
+
+def test_bounded_caches_give_the_same_results(
+    monkeypatch: pytest.MonkeyPatch, edges: tuple[Extractor, Extractor]
+) -> None:
+    """Renewing the private tokenizer and emptying the caches changes nothing."""
+    monkeypatch.setattr(terms_module, "_VOCAB_LIMIT", 30)
+    monkeypatch.setattr(terms_module, "_CHUNK_CACHE_SIZE", 7)
+    monkeypatch.setattr(terms_module, "_INFO_CACHE_SIZE", 5)
+    fast, plain = _pair(Taxonomy.from_yaml(EDGE_TAXONOMY))
+    # No "İ" or "Σ" here: with them every sentence takes the Doc path.
+    words = [w for w in WORDS if len(w.lower()) == len(w) and "Σ" not in w]
+    text = " ".join(words) + ". We cannot cut tariffs on EVs and 5G gear. " * 3
+    lexicon = fast.component.lexicon
+    first = lexicon._chunker
+    _same(fast, plain, text)
+    assert lexicon._chunker is not first  # it was renewed along the way
+    assert len(lexicon._chunks) <= 7
+
+
+def test_sentence_test_is_conservative_for_every_hit(edges: tuple[Extractor, Extractor]) -> None:
+    """Every sentence that the plain path finds a hit in passes the prefilter."""
+    fast, plain = edges
+    text = "\n".join(
+        [
+            "Mostarifs are no tariffs. We cannot agree. They won't go.",
+            "5G masts, 3D printing and e-commerce; the US port took cargo.",
+            "Gov Smith made-in-house goods. EVs and AIs. AI winter came.",
+        ]
+    )
+    spans, hits = plain._match(text)
+    lexicon = fast.component.lexicon
+    assert lexicon.prefilter is not None
+    passed = {i for i, _ in lexicon.prefilter.candidates(text, spans)}
+    assert set(hits) <= passed
+    assert hits, "the text was written to hold hits"
+
+
+def test_pattern_without_a_known_word_turns_the_prefilter_off() -> None:
+    yaml_text = (
+        "name: t\ntopics: {x: {label: X, terms: ["
+        "{pattern: [{IS_DIGIT: true}, {LOWER: big, OP: '?'}, {LOWER: deal}], label: deal},"
+        "{pattern: [{IS_DIGIT: true}, {LOWER: big, OP: '?'}], label: big}]}}"
+    )
+    nlp = spacy.blank("en")
+    lexicon = Lexicon(Taxonomy.from_yaml(yaml_text), nlp.tokenizer, nlp.vocab)
+    assert lexicon.prefilter is None
+    fast, plain = _pair(Taxonomy.from_yaml(yaml_text))
+    _same(fast, plain, "A 5 big deal. A 7 deal. Nothing here. 9 big.")
+    assert fast._match("A 5 big deal. A 7 deal. Nothing here. 9 big.")[1]
+
+
+def test_optional_tokens_are_not_required_by_the_prefilter() -> None:
+    yaml_text = (
+        "name: t\ntopics: {x: {label: X, terms: ["
+        "{pattern: [{LOWER: very, OP: '?'}, {LOWER: big}, {LOWER: {IN: [deal, deals]}}], "
+        "label: big deal}]}}"
+    )
+    fast, plain = _pair(Taxonomy.from_yaml(yaml_text))
+    text = "A big deal. A very big deals. Very big. Nothing here."
+    _same(fast, plain, text)
+    assert sorted(fast._match(text)[1]) == [0, 1]
