@@ -1,0 +1,517 @@
+"""Readers, writers and DataFrames of policy_topics.io."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policy_topics import DocumentResult, Extractor
+from policy_topics.io import (
+    CSV_COLUMNS,
+    CsvWriter,
+    JsonlWriter,
+    JsonWriter,
+    ReadError,
+    decode_text,
+    open_output,
+    quote_rows,
+    read_documents,
+    record_json,
+    to_dataframe,
+    write_results,
+)
+
+TEXT = "Both sides will cut tariffs on steel. They will expand solar power and grid links."
+
+
+@pytest.fixture(scope="module")
+def extractor() -> Extractor:
+    return Extractor()
+
+
+def by_id(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {d["id"]: d for d in docs}
+
+
+# --- decoding ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        TEXT.encode("utf-8"),
+        codecs.BOM_UTF8 + TEXT.encode("utf-8"),
+        TEXT.encode("utf-16"),  # with a BOM, native byte order
+        codecs.BOM_UTF16_LE + TEXT.encode("utf-16-le"),
+        codecs.BOM_UTF16_BE + TEXT.encode("utf-16-be"),
+        codecs.BOM_UTF32_LE + TEXT.encode("utf-32-le"),
+    ],
+    ids=["utf8", "utf8-bom", "utf16", "utf16-le", "utf16-be", "utf32-le"],
+)
+def test_decode_detects_bom_and_drops_it(data: bytes) -> None:
+    assert decode_text(data) == TEXT
+
+
+def test_decode_names_source_and_byte_offset_of_invalid_utf8() -> None:
+    data = "Zölle".encode() + b" \xff rest"
+    with pytest.raises(ReadError) as info:
+        decode_text(data, source="docs/bad.txt")
+    message = str(info.value)
+    offset = data.index(b"\xff")
+    assert "docs/bad.txt" in message
+    assert f"byte offset {offset}" in message
+    assert "0xff" in message
+    assert info.value.kind == "UnicodeDecodeError"
+
+
+def test_decode_reports_offset_of_broken_utf16_including_bom() -> None:
+    data = codecs.BOM_UTF16_LE + "ab".encode("utf-16-le") + b"\x00\xd8"  # lone high surrogate
+    with pytest.raises(ReadError, match=r"x\.txt: not valid UTF-16 .* at byte offset 6"):
+        decode_text(data, source="x.txt")
+
+
+def test_latin1_without_bom_is_an_error_not_a_guess() -> None:
+    with pytest.raises(ReadError, match="not valid UTF-8"):
+        decode_text("Café".encode("latin-1"))
+
+
+# --- reading files and folders -------------------------------------------------------------
+
+
+def test_folder_is_read_in_sorted_order_with_supported_files_only(tmp_path: Path) -> None:
+    (tmp_path / "b.txt").write_text("Second tariff text.", encoding="utf-8")
+    (tmp_path / "a.md").write_text("# Heading\nFirst text on trade.", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "c.txt").write_text("Nested.", encoding="utf-8")
+    (tmp_path / "notes.csv").write_text("ignored", encoding="utf-8")
+    (tmp_path / ".hidden.txt").write_text("ignored", encoding="utf-8")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "x.txt").write_text("ignored", encoding="utf-8")
+    docs = list(read_documents(tmp_path))
+    assert [d["id"] for d in docs] == [
+        str(tmp_path / "a.md"),
+        str(tmp_path / "b.txt"),
+        str(tmp_path / "sub" / "c.txt"),
+    ]
+    assert docs[0]["text"] == "# Heading\nFirst text on trade."
+    assert docs[0]["meta"] == {}
+    assert [d["id"] for d in read_documents(tmp_path, recursive=False)] == [
+        str(tmp_path / "a.md"),
+        str(tmp_path / "b.txt"),
+    ]
+
+
+def test_bad_files_become_error_documents_naming_the_file(tmp_path: Path) -> None:
+    good = tmp_path / "good.txt"
+    good.write_text(TEXT, encoding="utf-8")
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"abc\x80def")
+    odd = tmp_path / "data.xyz"
+    odd.write_text("x", encoding="utf-8")
+    docs = list(read_documents([bad, good, odd, tmp_path / "missing.txt"]))
+    assert [d["id"] for d in docs] == [str(bad), str(good), str(odd), str(tmp_path / "missing.txt")]
+    assert docs[0]["error_type"] == "UnicodeDecodeError"
+    assert str(bad) in docs[0]["error"] and "byte offset 3" in docs[0]["error"]
+    assert docs[1]["text"] == TEXT
+    assert docs[2]["error_type"] == "UnsupportedFormat" and ".xyz" in docs[2]["error"]
+    assert docs[3]["error_type"] == "FileNotFoundError"
+
+
+def test_glob_patterns_expand_sorted_and_report_no_match(tmp_path: Path) -> None:
+    for name in ("b.txt", "a.txt", "c.md"):
+        (tmp_path / name).write_text(name, encoding="utf-8")
+    docs = list(read_documents(str(tmp_path / "*.txt")))
+    assert [d["text"] for d in docs] == ["a.txt", "b.txt"]
+    (missing,) = read_documents(str(tmp_path / "*.html"))
+    assert missing["error_type"] == "NoMatch"
+
+
+def test_empty_file_is_a_valid_empty_document(tmp_path: Path) -> None:
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (doc,) = read_documents(tmp_path)
+    assert doc["text"] == ""
+
+
+def test_stdin_is_read_as_one_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = io.TextIOWrapper(io.BytesIO(codecs.BOM_UTF8 + TEXT.encode()), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", fake)
+    assert list(read_documents("-")) == [{"id": "<stdin>", "text": TEXT, "meta": {}}]
+
+
+def test_stdin_as_jsonl(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = b'{"id": 1, "text": "a"}\n{"id": 2, "text": "b"}\n'
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(lines), encoding="utf-8"))
+    assert [d["id"] for d in read_documents("-", stdin_format="jsonl")] == ["1", "2"]
+    with pytest.raises(ValueError, match="stdin_format"):
+        list(read_documents("-", stdin_format="pdf"))
+
+
+# --- HTML -------------------------------------------------------------------------------
+
+HTML = """<!DOCTYPE html>
+<html><head><title>Joint  statement</title>
+<style>p { color: red; } .tariff { x: 1 }</style>
+<script>var tariffs = "<p>not text</p>"; alert('x');</script></head>
+<body>
+<nav>Home</nav>
+<h1>Trade &amp; energy</h1>
+<p>Both sides will   cut
+tariffs&nbsp;on steel.</p>
+<noscript>Enable JavaScript</noscript>
+<ul><li>Solar power</li><li>Grid links</li></ul>
+<table><tr><td>Row</td><td>cell</td></tr></table>
+<svg><text>chart label</text></svg>
+<pre>  kept   as is</pre>
+</body></html>"""
+
+
+def test_html_gives_visible_text_without_scripts_styles_or_markup(tmp_path: Path) -> None:
+    (tmp_path / "page.html").write_text(HTML, encoding="utf-8")
+    (doc,) = read_documents(tmp_path / "page.html")
+    lines = doc["text"].split("\n")
+    assert lines == [
+        "Joint statement",
+        "Home",
+        "Trade & energy",
+        "Both sides will cut tariffs\u00a0on steel.",
+        "Solar power",
+        "Grid links",
+        "Row\tcell",
+        "kept   as is",
+    ]
+
+
+def test_html_tags_in_text_stay_text_and_tagging_works(
+    tmp_path: Path, extractor: Extractor
+) -> None:
+    page = "<p>We will cut tariffs on &lt;script&gt;alert(1)&lt;/script&gt; steel.</p>"
+    (tmp_path / "x.htm").write_text(page, encoding="utf-8")
+    (doc,) = read_documents(tmp_path / "x.htm")
+    assert doc["text"] == "We will cut tariffs on <script>alert(1)</script> steel."
+    result = extractor.extract(doc["text"])
+    assert result.areas[0].topic == "trade"
+
+
+# --- JSON Lines -------------------------------------------------------------------------
+
+
+def test_jsonl_fields_are_configurable_and_bad_lines_are_error_records(tmp_path: Path) -> None:
+    path = tmp_path / "docs.jsonl"
+    lines = [
+        json.dumps({"key": "a", "body": "We cut tariffs.", "meta": {"year": 2020}}),
+        "",
+        '{"key": "b", "body": broken}',
+        json.dumps(["not", "an", "object"]),
+        json.dumps({"key": "d", "text": "wrong field"}),
+        json.dumps({"body": "No id here."}),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    docs = list(read_documents(path, text_field="body", id_field="key"))
+    assert [d["id"] for d in docs] == ["a", f"{path}:3", f"{path}:4", "d", f"{path}:6"]
+    assert docs[0] == {"id": "a", "text": "We cut tariffs.", "meta": {"year": 2020}}
+    offset = len((lines[0] + "\n\n").encode()) + lines[2].index("broken")
+    assert docs[1]["error_type"] == "JSONDecodeError"
+    assert f"{path}:3: invalid JSON at byte offset {offset}" in docs[1]["error"]
+    assert "expected a JSON object" in docs[2]["error"]
+    assert "no field 'body'" in docs[3]["error"] and "text" in docs[3]["error"]
+    assert docs[4]["text"] == "No id here."
+
+
+def test_jsonl_invalid_utf8_line_names_byte_offset_and_others_survive(tmp_path: Path) -> None:
+    path = tmp_path / "docs.jsonl"
+    first = codecs.BOM_UTF8 + b'{"id": "a", "text": "ok"}\n'
+    second = b'{"id": "b", "text": "caf\xe9"}\n'
+    path.write_bytes(first + second + b'{"id": "c", "text": "fine"}\n')
+    docs = list(read_documents(path))
+    assert [d["id"] for d in docs] == ["a", f"{path}:2", "c"]
+    offset = len(first) + second.index(b"\xe9")
+    assert f"byte offset {offset}" in docs[1]["error"]
+
+
+def test_utf16_jsonl_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "docs.jsonl"
+    path.write_text('{"text": "x"}\n', encoding="utf-16")
+    (doc,) = read_documents(path)
+    assert "JSON Lines must be UTF-8" in doc["error"] and "byte offset 0" in doc["error"]
+
+
+def test_reader_output_feeds_extract_many(tmp_path: Path, extractor: Extractor) -> None:
+    (tmp_path / "a.txt").write_text(TEXT, encoding="utf-8")
+    (tmp_path / "b.txt").write_bytes(b"\xfe\xfe")
+    ok, bad = extractor.extract_many(read_documents(tmp_path))
+    assert ok.doc_id == str(tmp_path / "a.txt") and ok.ok
+    assert {a.topic for a in ok.areas} == {"trade", "energy"}
+    assert bad.doc_id == str(tmp_path / "b.txt")
+    assert bad.error is not None and bad.error.type == "UnicodeDecodeError"
+    assert "byte offset 0" in bad.error.message
+
+
+# --- PDF and DOCX -----------------------------------------------------------------------
+
+
+def make_pdf(lines: list[str]) -> bytes:
+    """A minimal valid one-page PDF with the lines in Helvetica."""
+    shown = " ".join(
+        "(" + line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ") Tj 0 -16 Td"
+        for line in lines
+    )
+    content = f"BT /F1 12 Tf 72 720 Td {shown} ET"
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        "/Resources << /Font << /F1 5 0 R >> >> >>",
+        f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1")
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{offset:010d} 00000 n \n" for offset in offsets).encode()
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
+    return out
+
+
+def test_pdf_text_is_extracted(tmp_path: Path, extractor: Extractor) -> None:
+    pytest.importorskip("pypdf")
+    path = tmp_path / "paper.pdf"
+    path.write_bytes(make_pdf(["Both sides will cut tariffs on steel.", "Solar power grows."]))
+    (doc,) = read_documents(path)
+    assert "error" not in doc, doc.get("error")
+    assert "cut tariffs on steel." in doc["text"] and "Solar power grows." in doc["text"]
+    assert {a.topic for a in extractor.extract(doc["text"]).areas} == {"trade", "energy"}
+
+
+def test_broken_pdf_is_an_error_record(tmp_path: Path) -> None:
+    pytest.importorskip("pypdf")
+    path = tmp_path / "broken.pdf"
+    path.write_bytes(b"%PDF-1.4\nthis is not a pdf")
+    (doc,) = read_documents(path)
+    assert str(path) in doc["error"] and doc["error_type"]
+
+
+def test_docx_paragraphs_and_tables_are_read_in_order(tmp_path: Path) -> None:
+    docx = pytest.importorskip("docx")
+    document = docx.Document()
+    document.add_heading("Trade cooperation", level=1)
+    document.add_paragraph("Both sides will cut tariffs on steel.")
+    table = document.add_table(rows=1, cols=2)
+    table.rows[0].cells[0].text = "Energy"
+    table.rows[0].cells[1].text = "Solar power"
+    document.add_paragraph("Last paragraph.")
+    path = tmp_path / "paper.docx"
+    document.save(str(path))
+    (doc,) = read_documents(path)
+    assert doc["text"] == (
+        "Trade cooperation\nBoth sides will cut tariffs on steel.\nEnergy\tSolar power\n"
+        "Last paragraph."
+    )
+
+
+def test_missing_extra_is_an_error_record_naming_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "pypdf", None)  # makes `import pypdf` fail
+    path = tmp_path / "paper.pdf"
+    path.write_bytes(make_pdf(["x"]))
+    (doc,) = read_documents(path)
+    assert doc["error_type"] == "ImportError"
+    assert 'pip install "policy-topics[pdf]"' in doc["error"]
+
+
+# --- writers ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def results(extractor: Extractor) -> list[DocumentResult]:
+    docs: list[Any] = [
+        {"id": "a", "text": TEXT, "meta": {"year": 2020, "tags": ["x"]}},
+        {"id": "empty", "text": ""},
+        {"id": "bad", "error": "bad.txt: broken", "error_type": "ReadError"},
+        {"id": "b", "text": 'Norland will build 5G networks and cut tariffs, "quoted", too.'},
+    ]
+    return list(extractor.extract_many(docs))
+
+
+def test_jsonl_round_trip(results: list[DocumentResult]) -> None:
+    out = io.StringIO()
+    assert write_results(results, out, format="jsonl") == len(results)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == len(results)
+    assert [DocumentResult.model_validate_json(line) for line in lines] == results
+
+
+def test_json_is_one_array(results: list[DocumentResult], tmp_path: Path) -> None:
+    path = tmp_path / "out.json"
+    write_results(results, path, format="json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert [DocumentResult.model_validate(d) for d in data] == results
+
+
+def test_csv_has_one_row_per_quote_with_exact_offsets(
+    results: list[DocumentResult], tmp_path: Path
+) -> None:
+    path = tmp_path / "out.csv"
+    write_results(results, path, format="csv")
+    with path.open(encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    expected = [row for r in results for row in quote_rows(r)]
+    assert len(rows) == sum(len(a.quotes) for r in results for a in r.areas) == len(expected) > 2
+    assert tuple(rows[0]) == CSV_COLUMNS
+    for row in rows:
+        if row["doc_id"] == "a":
+            assert TEXT[int(row["start"]) : int(row["end"])] == row["text"]
+    assert {(r["doc_id"], r["topic"]) for r in rows} >= {("a", "trade"), ("a", "energy")}
+    assert [r["text"] for r in rows] == [e["text"] for e in expected]
+    assert [float(r["score"]) for r in rows] == [e["score"] for e in expected]
+
+
+def test_quote_rows_join_terms_and_subtopics(extractor: Extractor) -> None:
+    result = extractor.extract("We cut tariffs and anti-dumping duties.", doc_id="d")
+    (row,) = quote_rows(result)
+    assert row["doc_id"] == "d" and row["topic"] == "trade"
+    assert row["terms"].split("; ") == [m.term for m in result.areas[0].quotes[0].matches]
+
+
+def test_empty_json_output_is_an_empty_array() -> None:
+    out = io.StringIO()
+    assert write_results([], out, format="json") == 0
+    assert json.loads(out.getvalue()) == []
+    with pytest.raises(ValueError, match="format"):
+        write_results([], out, format="xml")  # type: ignore[arg-type]
+
+
+def test_lone_surrogates_do_not_break_writers(extractor: Extractor) -> None:
+    result = extractor.extract("We cut tariffs \ud800 on steel.", doc_id="s")
+    line = record_json(result)
+    assert "\ufffd" in line
+    assert DocumentResult.model_validate_json(line).areas[0].topic == "trade"
+    out = io.StringIO()
+    CsvWriter(out).write(result)
+    assert "\ufffd" in out.getvalue()
+    out.getvalue().encode("utf-8")
+
+
+def test_jsonl_writer_flushes_each_record(results: list[DocumentResult]) -> None:
+    class Counting(io.StringIO):
+        flushes = 0
+
+        def flush(self) -> None:
+            Counting.flushes += 1
+            super().flush()
+
+    stream = Counting()
+    writer = JsonlWriter(stream)
+    for result in results:
+        writer.write(result)
+    assert Counting.flushes == len(results)
+    JsonWriter(io.StringIO()).close()
+
+
+# --- atomic output ----------------------------------------------------------------------
+
+
+def test_atomic_output_leaves_no_file_when_interrupted(tmp_path: Path) -> None:
+    target = tmp_path / "out.json"
+    with pytest.raises(KeyboardInterrupt), open_output(target) as stream:
+        stream.write("[partial")
+        raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_output_keeps_old_file_until_success(tmp_path: Path) -> None:
+    target = tmp_path / "out.csv"
+    target.write_text("old", encoding="utf-8")
+    target.chmod(0o640)
+    with pytest.raises(RuntimeError), open_output(target) as stream:
+        stream.write("new")
+        raise RuntimeError("boom")
+    assert target.read_text(encoding="utf-8") == "old"
+    with open_output(target) as stream:
+        stream.write("new")
+    assert target.read_text(encoding="utf-8") == "new"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_new_atomic_file_gets_the_usual_permissions(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        with open_output(tmp_path / "x.json") as stream:
+            stream.write("[]")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "x.json").stat().st_mode) == 0o644
+
+
+def test_jsonl_file_keeps_finished_lines_when_interrupted(
+    results: list[DocumentResult], tmp_path: Path
+) -> None:
+    target = tmp_path / "out.jsonl"
+
+    def stream_then_stop() -> Any:
+        yield from results[:2]
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_results(stream_then_stop(), target, format="jsonl")
+    lines = target.read_text(encoding="utf-8").splitlines()
+    assert [DocumentResult.model_validate_json(line) for line in lines] == results[:2]
+
+
+# --- DataFrames -------------------------------------------------------------------------
+
+
+def test_dataframe_levels(results: list[DocumentResult]) -> None:
+    pytest.importorskip("pandas")
+    areas = to_dataframe(results, level="areas")
+    assert list(areas.columns[:9]) == [
+        "doc_id",
+        "topic",
+        "label",
+        "score",
+        "mentions",
+        "sentences",
+        "quotes",
+        "terms",
+        "subtopics",
+    ]
+    assert len(areas) == sum(len(r.areas) for r in results)
+    assert "meta.year" in areas.columns and "meta.tags" not in areas.columns
+    assert set(areas.loc[areas.doc_id == "a", "meta.year"]) == {2020}
+    quotes = to_dataframe(results, level="quotes")
+    assert tuple(quotes.columns[: len(CSV_COLUMNS)]) == CSV_COLUMNS
+    assert len(quotes) == sum(len(a.quotes) for r in results for a in r.areas)
+    sentences = to_dataframe(results, level="sentences")
+    assert len(sentences) == sum(len(s.topics) for r in results for s in r.sentences)
+    row = sentences.iloc[0]
+    assert TEXT[row.start : row.end].startswith("Both sides")
+
+
+def test_dataframe_of_nothing_has_columns() -> None:
+    pytest.importorskip("pandas")
+    frame = to_dataframe([], level="quotes")
+    assert frame.empty and tuple(frame.columns) == CSV_COLUMNS
+    with pytest.raises(ValueError, match="level"):
+        to_dataframe([], level="words")  # type: ignore[arg-type]
+
+
+def test_dataframe_without_pandas_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(ImportError, match=r"policy-topics\[pandas\]"):
+        to_dataframe([])
