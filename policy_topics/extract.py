@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import signal
+import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sized
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import spacy
+from pydantic import ValidationError
 from spacy.language import Language
 
 from policy_topics.matching import PolicyTopics
@@ -167,38 +172,68 @@ class Extractor:
     ) -> Iterator[DocumentResult]:
         """Tag a stream of documents, lazily, one result per input, in input order.
 
+        With ``n_process > 1`` documents go in batches to a pool of worker
+        processes; at most ``2 * n_process + 1`` batches are in flight, so memory
+        stays flat on endless streams. The results are identical for any
+        ``n_process``. A worker that dies (killed, out of memory) costs only the
+        document it was working on: the batches it held are re-run one
+        document at a time, and that document gets an error record.
+
         Args:
             items: Strings, ``(text, metadata)`` tuples, or mappings with ``text``
-                and optional ``id`` and ``meta`` (or ``metadata``).
+                and optional ``id`` and ``meta`` (or ``metadata``). A mapping with
+                an ``error`` (and optional ``error_type``) field, as
+                :func:`policy_topics.io.read_documents` yields for an unreadable
+                file, becomes an error record.
             n_process: Worker processes; results are identical for any value.
             batch_size: Documents sent to a worker at a time.
             progress: Show a progress bar (tqdm) on stderr.
             on_error: ``"record"`` yields a result whose ``error`` says what went
-                wrong and goes on; ``"raise"`` stops at the first failure.
+                wrong and goes on; ``"raise"`` stops at the first failure, after
+                yielding the results before it.
 
-        Yields:
-            One DocumentResult per input.
+        Returns:
+            A lazy iterator of DocumentResults, one per input.
+
+        Raises:
+            ValueError: at once for bad arguments; while iterating with
+                ``on_error="raise"``, for an input that carries an error.
 
         Example:
-            >>> texts = ["Tariffs fell.", {"id": "b", "text": "Grid investment grew."}]
-            >>> [r.doc_id for r in Extractor().extract_many(texts)]
-            [None, 'b']
+            >>> texts = ["Tariffs fell.", {"id": "b", "text": "Grid investment grew."}, None]
+            >>> [(r.doc_id, r.ok) for r in Extractor().extract_many(texts)]
+            [(None, True), ('b', True), (None, False)]
         """
         if on_error not in ("record", "raise"):
             raise ValueError(f"on_error must be 'record' or 'raise', not {on_error!r}")
         if n_process < 1:
             raise ValueError(f"n_process must be >= 1, not {n_process}")
+        return self._many(items, n_process, batch_size, progress, on_error)
+
+    def _many(
+        self,
+        items: Iterable[Item],
+        n_process: int,
+        batch_size: int,
+        progress: bool,
+        on_error: Literal["record", "raise"],
+    ) -> Iterator[DocumentResult]:
+        total = len(items) if isinstance(items, Sized) else None
         jobs = (_coerce(item) for item in items)
-        results = (
+        inner: Generator[DocumentResult, None, None] = (
             (self._run(job, on_error) for job in jobs)
             if n_process == 1
             else self._run_parallel(jobs, n_process, max(1, batch_size), on_error)
         )
+        results: Iterator[DocumentResult] = inner
         if progress:
             from tqdm import tqdm  # type: ignore[import-untyped]
 
-            results = iter(tqdm(results, unit="doc", desc="policy-topics"))
-        yield from results
+            results = iter(tqdm(inner, total=total, unit="doc", desc="policy-topics"))
+        try:
+            yield from results
+        finally:
+            inner.close()  # stops the workers at once when the caller stops early
 
     def _run(self, job: _Job, on_error: str) -> DocumentResult:
         if job.error is None:
@@ -215,28 +250,150 @@ class Extractor:
 
     def _run_parallel(
         self, jobs: Iterator[_Job], n_process: int, batch_size: int, on_error: str
-    ) -> Iterator[DocumentResult]:
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        state = (self.taxonomy, self._model_spec, self.max_quotes, self.min_score, self.fast)
-        pending: deque[Any] = deque()
-        with context.Pool(n_process, initializer=_init_worker, initargs=(state,)) as pool:
+    ) -> Generator[DocumentResult, None, None]:
+        workers = _Workers(self, n_process)
+        pending: deque[tuple[list[_Job], Future[_Batch]]] = deque()
+        try:
             batch: list[_Job] = []
             for job in jobs:
                 batch.append(job)
                 if len(batch) >= batch_size:
-                    pending.append(pool.apply_async(_work, (batch, on_error)))
+                    pending.append((batch, workers.submit(batch, on_error)))
                     batch = []
-                    # Bounded look-ahead keeps memory flat on endless streams.
-                    while len(pending) > 2 * n_process:
-                        yield from pending.popleft().get()
+                    while pending and (len(pending) > 2 * n_process or pending[0][1].done()):
+                        yield from self._collect(pending, workers, on_error)
             if batch:
-                pending.append(pool.apply_async(_work, (batch, on_error)))
+                pending.append((batch, workers.submit(batch, on_error)))
             while pending:
-                yield from pending.popleft().get()
+                yield from self._collect(pending, workers, on_error)
+        finally:
+            workers.close(abort=bool(pending))
+
+    def _collect(
+        self,
+        pending: deque[tuple[list[_Job], Future[_Batch]]],
+        workers: _Workers,
+        on_error: str,
+    ) -> Iterator[DocumentResult]:
+        batch, future = pending.popleft()
+        try:
+            results, failure = future.result()
+        except BrokenProcessPool:
+            # A dead worker breaks the whole pool: find the document that killed
+            # it, then hand the other batches in flight to a fresh pool.
+            workers.close(abort=True)
+            yield from self._isolate(batch, on_error)
+            for i, (other, _) in enumerate(pending):
+                pending[i] = (other, workers.submit(other, on_error))
+            return
+        yield from results
+        if failure is not None:
+            raise failure
+
+    def _isolate(self, batch: list[_Job], on_error: str) -> Iterator[DocumentResult]:
+        """Re-run a batch whose pool broke, one document at a time in one worker."""
+        workers = _Workers(self, 1)
+        try:
+            for job in batch:
+                try:
+                    results, failure = workers.submit([job], on_error).result()
+                except BrokenProcessPool as exc:
+                    workers.close(abort=True)
+                    workers.check_start(exc)
+                    if on_error == "raise":
+                        raise
+                    logger.warning("document %s killed its worker process", job.doc_id)
+                    job.error = ErrorInfo(
+                        type="WorkerDied",
+                        message="the worker process died on this document "
+                        "(killed, or out of memory)",
+                    )
+                    yield _error_result(job, self)
+                    continue
+                yield from results
+                if failure is not None:
+                    raise failure
+        finally:
+            workers.close(abort=False)
+
+
+_Batch = tuple[list[DocumentResult], BaseException | None]
+
+
+class _Workers:
+    """A process pool, started on first use and again after it was closed."""
+
+    def __init__(self, extractor: Extractor, n_process: int) -> None:
+        self._extractor = extractor
+        self._n_process = n_process
+        self._executor: ProcessPoolExecutor | None = None
+
+    def _start(self) -> ProcessPoolExecutor:
+        extractor = self._extractor
+        # fork shares the loaded pipeline for free, but is only safe while this
+        # process runs no other thread; spawn builds the Extractor anew.
+        fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+        payload: Extractor | tuple[Any, ...] = (
+            extractor
+            if fork
+            else (
+                type(extractor),
+                extractor.taxonomy,
+                extractor._model_spec,
+                extractor.max_quotes,
+                extractor.min_score,
+                extractor.fast,
+            )
+        )
+        return ProcessPoolExecutor(
+            self._n_process,
+            mp_context=multiprocessing.get_context("fork" if fork else "spawn"),
+            initializer=_init_worker,
+            initargs=(payload,),
+        )
+
+    def submit(self, batch: list[_Job], on_error: str) -> Future[_Batch]:
+        if self._executor is None:
+            self._executor = self._start()
+        return self._executor.submit(_work, batch, on_error)
+
+    def check_start(self, cause: BaseException) -> None:
+        """Raise RuntimeError when a fresh worker dies before doing any work."""
+        try:
+            self.submit([], "record").result()
+        except BrokenProcessPool:
+            self.close(abort=True)
+            raise RuntimeError(
+                "worker processes die on start-up; with the 'spawn' start method the "
+                "main module must guard its code with `if __name__ == '__main__':`"
+            ) from cause
+
+    def close(self, *, abort: bool) -> None:
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        if abort:
+            terminate = getattr(executor, "terminate_workers", None)  # Python 3.14+
+            if terminate is not None:
+                terminate()
+            else:
+                processes = getattr(executor, "_processes", None) or {}
+                for process in list(processes.values()):
+                    process.terminate()
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _coerce(item: Any) -> _Job:
+    try:
+        return _coerce_item(item)
+    except Exception as exc:
+        doc_id = item.get("id") if isinstance(item, Mapping) else None
+        job = _Job(None, None if doc_id is None else str(doc_id))
+        job.error = ErrorInfo(type=type(exc).__name__, message=f"unusable input item: {exc}")
+        return job
+
+
+def _coerce_item(item: Any) -> _Job:
     if isinstance(item, _Job):
         return item
     if isinstance(item, str):
@@ -258,28 +415,44 @@ def _coerce(item: Any) -> _Job:
 
 
 def _error_result(job: _Job, extractor: Extractor) -> DocumentResult:
-    return DocumentResult(
-        doc_id=job.doc_id,
-        metadata=job.metadata,
-        taxonomy=extractor.taxonomy.name,
-        taxonomy_version=extractor.taxonomy.version,
-        language=extractor.nlp.lang or "",
-        n_sentences=0,
-        areas=[],
-        sentences=[],
-        error=job.error,
-    )
+    fields: dict[str, Any] = {
+        "doc_id": job.doc_id,
+        "taxonomy": extractor.taxonomy.name,
+        "taxonomy_version": extractor.taxonomy.version,
+        "language": extractor.nlp.lang or "",
+        "n_sentences": 0,
+        "areas": [],
+        "sentences": [],
+        "error": job.error,
+    }
+    try:
+        return DocumentResult(metadata=job.metadata, **fields)
+    except ValidationError:
+        # The metadata itself may be what failed (e.g. keys that are not strings).
+        return DocumentResult(metadata={}, **fields)
 
 
 _WORKER: Extractor | None = None
 
 
-def _init_worker(state: tuple[Any, ...]) -> None:
+def _init_worker(payload: Extractor | tuple[Any, ...]) -> None:
     global _WORKER
-    taxonomy, model, max_quotes, min_score, fast = state
-    _WORKER = Extractor(taxonomy, model, max_quotes=max_quotes, min_score=min_score, fast=fast)
+    # The parent handles Ctrl-C and stops the workers; SIGTERM must kill at once.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if isinstance(payload, Extractor):
+        _WORKER = payload
+        return
+    cls, taxonomy, model, max_quotes, min_score, fast = payload
+    _WORKER = cls(taxonomy, model, max_quotes=max_quotes, min_score=min_score, fast=fast)
 
 
-def _work(batch: list[_Job], on_error: str) -> list[DocumentResult]:
+def _work(batch: list[_Job], on_error: str) -> _Batch:
     assert _WORKER is not None
-    return [_WORKER._run(job, on_error) for job in batch]
+    results: list[DocumentResult] = []
+    try:
+        for job in batch:
+            results.append(_WORKER._run(job, on_error))
+    except Exception as exc:  # only with on_error="raise": hand back what was done first
+        return results, exc
+    return results, None

@@ -1,0 +1,203 @@
+"""Extractor.extract_many: lazy, ordered, one output per input, errors as records, parallel."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from policy_topics import DocumentResult, Extractor
+
+TEXTS = [
+    "Both sides will cut tariffs on steel.",
+    "Solar power and grid links will expand.",
+    "Nothing to see here.",
+    "The central bank will open a currency swap line.",
+]
+
+
+@pytest.fixture(scope="module")
+def extractor() -> Extractor:
+    return Extractor()
+
+
+class Killer(Extractor):
+    """Dies (like a worker killed by the OOM killer) on the text ``KILL``."""
+
+    def extract(self, text: str, **kwargs: Any) -> DocumentResult:
+        if text == "KILL":
+            os._exit(3)
+        return super().extract(text, **kwargs)
+
+
+def dumps(results: Iterator[DocumentResult]) -> list[str]:
+    return [r.model_dump_json() for r in results]
+
+
+def test_accepts_strings_tuples_and_mappings(extractor: Extractor) -> None:
+    items: list[Any] = [
+        TEXTS[0],
+        (TEXTS[1], {"source": "x"}),
+        {"id": 7, "text": TEXTS[2], "meta": {"year": 2020}},
+        {"id": "m", "text": TEXTS[3], "metadata": {"k": "v"}},
+    ]
+    results = list(extractor.extract_many(items))
+    assert [r.doc_id for r in results] == [None, None, "7", "m"]
+    assert [r.metadata for r in results] == [{}, {"source": "x"}, {"year": 2020}, {"k": "v"}]
+    assert [[a.topic for a in r.areas] for r in results] == [
+        ["trade"],
+        ["energy"],
+        [],
+        ["finance"],
+    ]
+    assert results[0] == extractor.extract(TEXTS[0])
+
+
+@pytest.mark.parametrize("n_process", [1, 2])
+def test_every_bad_input_gives_exactly_one_error_record(
+    extractor: Extractor, n_process: int
+) -> None:
+    items: list[Any] = [
+        TEXTS[0],
+        None,
+        b"bytes are not text",
+        42,
+        {"id": "no-text"},
+        {"id": "read-error", "error": "a.txt: not valid UTF-8 at byte offset 3"},
+        {"id": "bad-meta", "text": TEXTS[1], "meta": "not a mapping"},
+        {"id": "int-keys", "text": TEXTS[1], "meta": {1: "x"}},
+        ("text", "not a mapping"),
+        TEXTS[1],
+    ]
+    results = list(extractor.extract_many(items, n_process=n_process, batch_size=3))
+    assert len(results) == len(items)
+    assert [r.ok for r in results] == [True] + [False] * 8 + [True]
+    errors = [r.error for r in results if r.error is not None]
+    assert [e.type for e in errors] == [
+        "TypeError",
+        "TypeError",
+        "TypeError",
+        "KeyError",
+        "ReadError",
+        "ValueError",
+        "ValidationError",
+        "TypeError",
+    ]
+    assert "NoneType" in errors[0].message and "bytes" in errors[1].message
+    assert errors[4].message == "a.txt: not valid UTF-8 at byte offset 3"
+    assert [r.doc_id for r in results][4:7] == ["no-text", "read-error", "bad-meta"]
+    assert results[-1].areas[0].topic == "energy"
+
+
+@pytest.mark.parametrize("n_process", [1, 2])
+def test_on_error_raise_yields_what_came_before_then_raises(
+    extractor: Extractor, n_process: int
+) -> None:
+    items: list[Any] = [TEXTS[0], TEXTS[1], b"bytes", TEXTS[2]]
+    seen: list[DocumentResult] = []
+    with pytest.raises(TypeError, match="bytes"):
+        for result in extractor.extract_many(
+            items, n_process=n_process, batch_size=4, on_error="raise"
+        ):
+            seen.append(result)
+    assert [r.areas[0].topic for r in seen] == ["trade", "energy"]
+    with pytest.raises(ValueError, match=r"a\.txt: broken"):
+        list(extractor.extract_many([{"id": "x", "error": "a.txt: broken"}], on_error="raise"))
+
+
+def test_bad_arguments_fail_at_once(extractor: Extractor) -> None:
+    with pytest.raises(ValueError, match="on_error"):
+        extractor.extract_many([], on_error="ignore")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="n_process"):
+        extractor.extract_many([], n_process=0)
+
+
+@pytest.mark.parametrize("n_process", [1, 2])
+def test_lazy_on_an_endless_stream(extractor: Extractor, n_process: int) -> None:
+    pulled = 0
+
+    def endless() -> Iterator[str]:
+        nonlocal pulled
+        for i in itertools.count():
+            pulled += 1
+            yield f"{TEXTS[i % len(TEXTS)]} ({i})"
+
+    batch_size = 4
+    results = extractor.extract_many(endless(), n_process=n_process, batch_size=batch_size)
+    first = list(itertools.islice(results, 10))
+    assert [r.n_chars for r in first] == [len(f"{TEXTS[i % 4]} ({i})") for i in range(10)]
+    # Look-ahead is bounded: at most 2 * n_process + 1 batches beyond what was consumed.
+    assert pulled <= 10 + (2 * n_process + 1) * batch_size + batch_size
+    results.close()  # type: ignore[attr-defined]
+
+
+def test_parallel_equals_sequential_on_cap_sotu(extractor: Extractor, corpora: Path) -> None:
+    with (corpora / "cap-sotu-dev.jsonl").open(encoding="utf-8") as stream:
+        docs = [json.loads(line) for line in stream]
+    sequential = dumps(extractor.extract_many(docs))
+    parallel = dumps(extractor.extract_many(docs, n_process=2, batch_size=2))
+    assert len(sequential) == len(docs) == 12
+    assert parallel == sequential
+    assert sum(len(DocumentResult.model_validate_json(s).areas) for s in sequential) > 0
+
+
+def test_parallel_equals_sequential_with_spawned_workers(extractor: Extractor) -> None:
+    # With another thread running, forking is unsafe and the pool spawns its workers.
+    docs = [f"{t} ({i})" for i, t in enumerate(TEXTS * 5)]
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        parallel = dumps(Extractor(max_quotes=2).extract_many(docs, n_process=2, batch_size=3))
+    finally:
+        stop.set()
+        thread.join()
+    assert parallel == dumps(Extractor(max_quotes=2).extract_many(docs))
+
+
+@pytest.mark.parametrize("n_process", [1, 2])
+def test_max_quotes_and_min_score_reach_the_workers(n_process: int) -> None:
+    text = " ".join(["We cut tariffs."] * 3 + ["Grid links grow."])
+    extractor = Extractor(max_quotes=1, min_score=0.5)
+    (result,) = extractor.extract_many([text, text][:1], n_process=n_process)
+    assert result == extractor.extract(text)
+    assert all(len(a.quotes) <= 1 and a.score >= 0.5 for a in result.areas)
+
+
+def test_a_dying_worker_costs_only_its_document() -> None:
+    docs = [f"We cut tariffs {i}." for i in range(20)]
+    docs[7] = "KILL"
+    results = list(Killer().extract_many(docs, n_process=2, batch_size=3))
+    assert len(results) == 20
+    assert [i for i, r in enumerate(results) if not r.ok] == [7]
+    error = results[7].error
+    assert error is not None and error.type == "WorkerDied"
+    assert [r.n_chars for r in results] == [len(d) if d != "KILL" else 0 for d in docs]
+
+
+def test_stopping_early_stops_the_workers(extractor: Extractor) -> None:
+    me = psutil.Process()
+    before = {p.pid for p in me.children()}  # e.g. multiprocessing's resource tracker
+    results = extractor.extract_many(TEXTS * 100, n_process=2, batch_size=2)
+    assert next(results).ok
+    workers = [p for p in me.children() if p.pid not in before]
+    assert len(workers) == 2
+    results.close()  # type: ignore[attr-defined]
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert alive == []
+
+
+def test_progress_bar_goes_to_stderr(
+    extractor: Extractor, capsys: pytest.CaptureFixture[str]
+) -> None:
+    list(extractor.extract_many(TEXTS, progress=True))
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "4/4" in captured.err
