@@ -38,7 +38,7 @@ from typing import Any
 
 from spacy.attrs import ORTH
 
-__all__ = ["Anchor", "Prefilter"]
+__all__ = ["Anchor", "ChunkGroup", "Prefilter"]
 
 #: ``(kind, text)`` with kind ``"ci"``, ``"ce"`` or ``"cs"`` (see the module docstring).
 Anchor = tuple[str, str]
@@ -61,8 +61,12 @@ class _Form:
 
 
 @dataclass(frozen=True, slots=True)
-class _Group:
-    """What a match of one string says: the flags it meets and anchors to remember."""
+class ChunkGroup:
+    """What the anchors found in a piece of text say.
+
+    ``flags`` are met by anchors that suffice alone; ``ids`` are the anchors
+    that count towards requirements of several anchors.
+    """
 
     flags: int
     ids: frozenset[int]
@@ -122,12 +126,12 @@ class Prefilter:
             for f in forms
         ]
 
-        def group(matched: str, candidates: list[_Form]) -> _Group:
+        def group(matched: str, candidates: list[_Form]) -> ChunkGroup:
             ids = {f.id for f in candidates if _present(f, matched)}
             flags = 0
             for i in ids:
                 flags |= sufficient.get(i, 0)
-            return _Group(flags, frozenset(ids & in_alternatives))
+            return ChunkGroup(flags, frozenset(ids & in_alternatives))
 
         # Anchors that start with a letter and never follow one are searched with
         # a look-behind. If a special case lets one follow a letter (rare), a
@@ -137,8 +141,8 @@ class Prefilter:
         others = [f for f in forms if not _LETTER_RE.match(f.text)]
         if self._split:
             others = [f for f in forms if f.free_start]
-        self._groups: dict[str, _Group] = {}
-        self._free_groups: dict[str, _Group] = {}
+        self._groups: dict[str, ChunkGroup] = {}
+        self._free_groups: dict[str, ChunkGroup] = {}
         branches = []
         if bounded:
             strings = _matchable(bounded)
@@ -149,6 +153,7 @@ class Prefilter:
             table.update((s, group(s, others)) for s in _matchable(others))
             branches.append(_group(_trie_regex(others), self._split))
         self._regex = re.compile("|".join(branches)) if branches else None
+        self._everything = ChunkGroup(self._all_flags, frozenset())
 
     def candidates(self, text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
         """The sentences (``spans`` into ``text``, in order) that may hold a hit.
@@ -190,12 +195,45 @@ class Prefilter:
                 flags |= hit.flags
                 ids |= hit.ids
             if flags != everything and len(ids) > 1:
-                flags |= self._met(ids)
+                flags |= self.met(ids)
             if flags:
                 out.append((k, flags))
         return out
 
-    def _met(self, seen: set[int]) -> int:
+    def chunk_group(self, chunk: str) -> ChunkGroup | None:
+        """The anchors in one run of non-space characters; None when there are none.
+
+        Example:
+            >>> import spacy
+            >>> tokenizer = spacy.blank("en").tokenizer
+            >>> test = Prefilter([(frozenset({("ci", "tarif")}), 1)], tokenizer)
+            >>> test.chunk_group("(tariffs)"), test.chunk_group("mostarifs")
+            (ChunkGroup(flags=1, ids=frozenset()), None)
+        """
+        if self._regex is None:
+            return None
+        low = chunk.lower()
+        if len(low) != len(chunk) or "Σ" in chunk:
+            return self._everything
+        found = self._regex.findall(low)
+        if not found:
+            return None
+        groups, free_groups = self._groups, self._free_groups
+        if self._split:
+            hits = [groups[a] if a else free_groups[b] for a, b in found]
+        else:
+            hits = [groups[m] for m in found]
+        if len(hits) == 1:
+            return hits[0] if hits[0].flags or hits[0].ids else None
+        flags = 0
+        ids: set[int] = set()
+        for hit in hits:
+            flags |= hit.flags
+            ids.update(hit.ids)
+        return ChunkGroup(flags, frozenset(ids)) if flags or ids else None
+
+    def met(self, seen: set[int]) -> int:
+        """Flags of the requirements of several anchors that ``seen`` meets."""
         flags = 0
         triggered = self._triggered
         for i in seen:

@@ -28,7 +28,8 @@ from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
-from policy_topics.prefilter import Anchor, Prefilter
+from policy_topics.patterns import SimplePatterns, compile_pattern
+from policy_topics.prefilter import Anchor, ChunkGroup, Prefilter
 from policy_topics.taxonomy import Taxonomy, TermSpec
 from policy_topics.text import replace_surrogates
 
@@ -44,9 +45,9 @@ _KEY, _CASE, _PREFIX = 0, 1, 2
 _TERM, _EXCLUDE, _NEAR, _CUE = 0, 1, 2, 3
 
 # What a sentence may hold, as the prefilter reports it.
-_BY_PHRASE, _BY_PATTERN = 1, 2
+# (a simple pattern is matched here; other patterns need spaCy's Matcher on a Doc).
+_BY_PHRASE, _BY_PATTERN, _BY_SIMPLE = 1, 2, 4
 
-_CHUNK_RE = re.compile(r"\S+")
 # Bounds of the fast path's memory: words remembered, and distinct words the
 # private tokenizer may hold before it is renewed.
 _CHUNK_CACHE_SIZE = 200_000
@@ -98,6 +99,7 @@ class _Use:
     term: str = ""
     weight: float = 1.0
     rule: int = -1
+    order: int = 0  # place of the term in the taxonomy, the last tie-breaker
 
 
 @dataclass(slots=True)
@@ -134,8 +136,22 @@ class SentenceHits:
 #: What matching needs of a token, shared by every occurrence of the same word:
 #: its keys, lower-case text, text, and the phrases whose first word it matches.
 _Info = tuple[tuple[str, ...], str, str, tuple[_Phrase, ...]]
-#: The tokens of one whitespace-free chunk of text: info, start, end (relative).
+#: The tokens of one whitespace-free chunk of text (joiners left out): info,
+#: start, end (relative).
 _Chunk = tuple[tuple[_Info, int, int], ...]
+#: Every token of such a chunk: lower-case form, text, index in the _Chunk or -1.
+_Pieces = tuple[tuple[str, str, int], ...]
+
+
+class _Entry:
+    """What is remembered of one whitespace-free chunk of text."""
+
+    __slots__ = ("all", "group", "tokens")
+
+    def __init__(self, group: ChunkGroup | None) -> None:
+        self.group = group
+        self.tokens: _Chunk | None = None
+        self.all: _Pieces | None = None
 
 
 @dataclass(slots=True)
@@ -168,11 +184,13 @@ class Lexicon:
         self._vocab = vocab
         self._matcher = Matcher(vocab, validate=True)
         self._pattern_uses: dict[str, _Use] = {}
+        self._simple: SimplePatterns[_Use] = SimplePatterns()
         self._requirements: list[tuple[frozenset[Anchor], int]] = []
         self._prefilter_ok = True
         self._infos: dict[tuple[str, str, tuple[str, ...]], _Info] = {}
-        self._chunks: dict[str, _Chunk] = {}
+        self._chunks: dict[str, _Entry] = {}
         self._chunker = _fresh_tokenizer(tokenizer)
+        self._terms = 0
         for topic_id, subtopic, topic in taxonomy.iter_topics():
             for spec in topic.terms:
                 self._add_term(spec, topic_id, subtopic)
@@ -196,16 +214,23 @@ class Lexicon:
                 found = self._add_phrase(near, _Use(_NEAR, topic, subtopic, near, rule=rule))
                 if found is not None:
                     company.append(found.parts)
-        use = _Use(_TERM, topic, subtopic, spec.name, spec.weight, rule)
+        self._terms += 1
+        use = _Use(_TERM, topic, subtopic, spec.name, spec.weight, rule, self._terms)
         if spec.pattern is not None:
-            key = f"policy_topics:{len(self._pattern_uses)}"
-            self._matcher.add(key, [spec.pattern])
-            self._pattern_uses[key] = use
+            steps = compile_pattern(spec.pattern, getattr(self._vocab, "lex_attr_getters", {}))
+            if steps is not None:
+                self._simple.add(steps, use)
+                flag = _BY_SIMPLE
+            else:
+                key = f"policy_topics:{len(self._pattern_uses)}"
+                self._matcher.add(key, [spec.pattern])
+                self._pattern_uses[key] = use
+                flag = _BY_PATTERN
             needs = _pattern_requirements(spec.pattern)
             if needs is None:
                 self._prefilter_ok = False
             else:
-                self._requirements.extend((need, _BY_PATTERN) for need in needs)
+                self._requirements.extend((need, flag) for need in needs)
             return
         phrase = self._add_phrase(spec.term or "", use, case_sensitive=spec.case_sensitive)
         if phrase is not None:
@@ -260,7 +285,7 @@ class Lexicon:
     @property
     def has_patterns(self) -> bool:
         """Whether the taxonomy holds spaCy token patterns."""
-        return bool(self._pattern_uses)
+        return bool(self._pattern_uses or self._simple)
 
     def candidate(self, text: str, start: int = 0, end: int | None = None) -> bool:
         """Cheap test: False means ``text[start:end]`` cannot hold any term hit."""
@@ -272,8 +297,10 @@ class Lexicon:
     def match_text(self, text: str, spans: Sequence[tuple[int, int]]) -> dict[int, SentenceHits]:
         """Hits per sentence of a whole text, tokenising only the sentences that may hold one.
 
-        Gives what :meth:`match` gives on each sentence of the tokenised text;
-        words are tokenised once and remembered (a bounded cache).
+        Gives what :meth:`match` gives on each sentence of the tokenised text.
+        Each run of non-space characters is tested against the prefilter and
+        tokenised once, then remembered (a bounded cache): spaCy tokenises such
+        a run the same wherever it occurs.
 
         Args:
             text: The document.
@@ -284,59 +311,102 @@ class Lexicon:
             The hits of every sentence that has some, by sentence index.
         """
         safe = replace_surrogates(text)
-        candidates = (
-            [(i, _BY_PATTERN) for i in range(len(spans))]
-            if self.prefilter is None
-            else self.prefilter.candidates(safe, spans)
-        )
+        prefilter = self.prefilter
+        chunks = self._chunks
+        learn = self._learn
         hits: dict[int, SentenceHits] = {}
-        for i, flags in candidates:
-            start, end = spans[i]
+        for k, (start, end) in enumerate(spans):
+            pieces = safe[start:end].split()
+            entries = [chunks.get(piece) or learn(piece) for piece in pieces]
+            if prefilter is None:
+                flags = _BY_PATTERN | _BY_SIMPLE
+            else:
+                flags = 0
+                ids: set[int] = set()
+                for entry in entries:
+                    group = entry.group
+                    if group is not None:
+                        flags |= group.flags
+                        ids.update(group.ids)
+                if len(ids) > 1:
+                    flags |= prefilter.met(ids)
+                if not flags:
+                    continue
             # Token patterns run on a Doc; a sentence that can hold no pattern
             # match is matched from the remembered words alone.
-            if self._chunker is None or flags & _BY_PATTERN:
+            if self._chunker is None or (flags & _BY_PATTERN and self._pattern_uses):
                 found = self.match(self._tokenizer(safe[start:end]), offset=start)
             else:
-                found = self._match_chunks(safe, start, end)
+                found = self._match_entries(safe, start, pieces, entries, flags & _BY_SIMPLE)
             if found.hits:
-                hits[i] = found
+                hits[k] = found
         return hits
 
-    def _match_chunks(self, text: str, start: int, end: int) -> SentenceHits:
+    def _learn(self, piece: str) -> _Entry:
+        if len(self._chunks) >= _CHUNK_CACHE_SIZE:
+            self._chunks.clear()
+        entry = self._chunks[piece] = _Entry(
+            None if self.prefilter is None else self.prefilter.chunk_group(piece)
+        )
+        return entry
+
+    def _match_entries(
+        self, text: str, start: int, pieces: list[str], entries: list[_Entry], simple: int
+    ) -> SentenceHits:
         infos: list[_Info] = []
         starts: list[int] = []
         ends: list[int] = []
-        chunks = self._chunks
-        for m in _CHUNK_RE.finditer(text, start, end):
-            piece = m.group()
-            chunk = chunks.get(piece)
-            if chunk is None:
-                chunk = self._tokenize_chunk(piece)
-            base = m.start()
-            for info, s, e in chunk:
+        sequence: list[tuple[str, str]] = []
+        indices: list[int] = []
+        pos = start
+        find = text.find
+        for piece, entry in zip(pieces, entries, strict=True):
+            found = find(piece, pos)
+            tokens = entry.tokens
+            if tokens is None:
+                tokens, entry.all = self._tokenize_chunk(piece)
+                entry.tokens = tokens
+            if simple:
+                gap = text[pos:found]
+                if found > start and gap != " ":
+                    # spaCy keeps any whitespace but one plain space as a token.
+                    space = gap[1:] if gap[0] == " " else gap
+                    sequence.append((space.lower(), space))
+                    indices.append(-1)
+                offset = len(infos)
+                assert entry.all is not None
+                for lower, orth, local in entry.all:
+                    sequence.append((lower, orth))
+                    indices.append(-1 if local < 0 else offset + local)
+            for info, s, e in tokens:
                 infos.append(info)
-                starts.append(base + s)
-                ends.append(base + e)
-        return _resolve(self._scan(infos, starts, ends), self._rules)
+                starts.append(found + s)
+                ends.append(found + e)
+            pos = found + len(piece)
+        raws = self._scan(infos, starts, ends)
+        if simple:
+            raws.extend(self._scan_simple(sequence, indices, starts, ends))
+        return _resolve(raws, self._rules)
 
-    def _tokenize_chunk(self, piece: str) -> _Chunk:
-        # spaCy tokenises each run of non-space characters on its own, so a
-        # run's tokens are the same wherever it occurs. Both caches are bounded,
-        # and the private tokenizer is renewed before its vocabulary (which
-        # grows with every new word) uses much memory.
+    def _tokenize_chunk(self, piece: str) -> tuple[_Chunk, _Pieces]:
+        # The private tokenizer is renewed before its vocabulary, which grows
+        # with every new word, uses much memory.
         assert self._chunker is not None
-        if len(self._chunks) >= _CHUNK_CACHE_SIZE:
-            self._chunks.clear()
         if len(self._chunker.vocab) >= _VOCAB_LIMIT:
             self._chunker = _fresh_tokenizer(self._tokenizer)
             assert self._chunker is not None
-        chunk = tuple(
-            (self._info((inflection_key(t.lower_),), t.lower_, t.text), t.idx, t.idx + len(t.text))
-            for t in self._chunker(piece)
-            if not (t.is_space or _is_joiner(t.text))
-        )
-        self._chunks[piece] = chunk
-        return chunk
+        kept: list[tuple[_Info, int, int]] = []
+        every: list[tuple[str, str, int]] = []
+        for t in self._chunker(piece):
+            orth, lower = t.text, t.lower_
+            if t.is_space or _is_joiner(orth):
+                every.append((lower, orth, -1))
+                continue
+            every.append((lower, orth, len(kept)))
+            kept.append(
+                (self._info((inflection_key(lower),), lower, orth), t.idx, t.idx + len(orth))
+            )
+        return tuple(kept), tuple(every)
 
     def _info(self, keys: tuple[str, ...], lower: str, orth: str) -> _Info:
         cache_key = (orth, lower, keys)
@@ -376,14 +446,22 @@ class Lexicon:
         infos: list[_Info] = []
         starts: list[int] = []
         ends: list[int] = []
+        sequence: list[tuple[str, str]] = []
+        indices: list[int] = []
         for t in tokens:
             orth = t.text
             if t.is_space or _is_joiner(orth):
+                sequence.append((t.lower_, orth))
+                indices.append(-1)
                 continue
+            sequence.append((t.lower_, orth))
+            indices.append(len(infos))
             infos.append(self._info(_keys(t, use_lemmas), t.lower_, orth))
             starts.append(t.idx + base)
             ends.append(t.idx + base + len(orth))
         raws = self._scan(infos, starts, ends)
+        if self._simple:
+            raws.extend(self._scan_simple(sequence, indices, starts, ends))
         if self._pattern_uses:
             raws.extend(self._scan_patterns(tokens, starts, ends, base))
         return _resolve(raws, self._rules)
@@ -396,6 +474,20 @@ class Lexicon:
                 last = _extend(phrase.parts, infos, i)
                 if last >= 0:
                     found.extend(_Raw(use, i, last, starts[i], ends[last]) for use in phrase.uses)
+        return found
+
+    def _scan_simple(
+        self,
+        sequence: list[tuple[str, str]],
+        indices: list[int],
+        starts: list[int],
+        ends: list[int],
+    ) -> list[_Raw]:
+        found: list[_Raw] = []
+        for use, start, end in self._simple.matches(sequence):
+            first, last = indices[start], indices[end - 1]
+            if first >= 0 and last >= 0:
+                found.append(_Raw(use, first, last, starts[first], ends[last]))
         return found
 
     def _scan_patterns(
@@ -565,6 +657,7 @@ def _resolve(raws: Iterable[_Raw], rules: Sequence[_Rule]) -> SentenceHits:
             -_depth(r.use.subtopic),
             -r.use.weight,
             r.use.term,
+            r.use.order,
         )
     )
     kept: list[Hit] = []

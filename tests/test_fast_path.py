@@ -12,14 +12,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import spacy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from spacy.matcher import Matcher
 
 from policy_topics import Extractor, Taxonomy
 from policy_topics import terms as terms_module
+from policy_topics.patterns import SimplePatterns, compile_pattern
 from policy_topics.taxonomy import packaged_taxonomies
 from policy_topics.terms import Lexicon
 from policy_topics.text import split_sentences
@@ -247,3 +250,43 @@ def test_optional_tokens_are_not_required_by_the_prefilter() -> None:
     text = "A big deal. A very big deals. Very big. Nothing here."
     _same(fast, plain, text)
     assert sorted(fast._match(text)[1]) == [0, 1]
+
+
+PATTERN_WORDS = ["buy", "local", "made", "in", "-", "new", "South", "foreign", "firms", "Gov"]
+step_strategy = st.fixed_dictionaries(
+    {},
+    optional={
+        "LOWER": st.one_of(
+            st.sampled_from([w.lower() for w in PATTERN_WORDS]),
+            st.lists(st.sampled_from(PATTERN_WORDS), min_size=1, max_size=3).map(
+                lambda ws: {"IN": ws}
+            ),
+        ),
+        "ORTH": st.sampled_from(PATTERN_WORDS),
+        "IS_TITLE": st.booleans(),
+        "IS_LOWER": st.booleans(),
+        "OP": st.just("?"),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pattern=st.lists(step_strategy, min_size=1, max_size=4),
+    words=st.lists(st.sampled_from([*PATTERN_WORDS, "buy", "\n", "  ", "x"]), max_size=12),
+)
+def test_simple_patterns_match_like_spacy_matcher(
+    pattern: list[dict[str, Any]], words: list[str]
+) -> None:
+    nlp = spacy.blank("en")
+    steps = compile_pattern(pattern, nlp.vocab.lex_attr_getters)
+    if steps is None:  # all optional: spaCy's Matcher keeps such patterns
+        return
+    simple: SimplePatterns[str] = SimplePatterns()
+    simple.add(steps, "p")
+    matcher = Matcher(nlp.vocab)
+    matcher.add("p", [pattern])
+    doc = nlp.make_doc(" ".join(words))
+    want = sorted((start, end) for _, start, end in matcher(doc))
+    got = [(start, end) for _, start, end in simple.matches([(t.lower_, t.text) for t in doc])]
+    assert got == want
