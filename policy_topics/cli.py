@@ -1,0 +1,516 @@
+"""The ``policy-topics`` command line: thin commands over the library.
+
+Exit codes: 0 success; 1 some documents failed (or lint findings); 2 usage,
+taxonomy or gold-file error; 130 / 143 interrupted by SIGINT / SIGTERM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import signal
+import sys
+from collections import deque
+from collections.abc import Callable, Iterator
+from enum import Enum
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any, NoReturn, Protocol, TextIO
+
+import typer
+
+from policy_topics import __version__
+from policy_topics.errors import PolicyTopicsError, TaxonomyError
+from policy_topics.extract import Extractor
+from policy_topics.io import CsvWriter, JsonlWriter, JsonWriter, open_output, read_documents
+from policy_topics.records import DocumentResult
+from policy_topics.taxonomy import Taxonomy, Topic, load_taxonomy, packaged_taxonomies
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="policy-topics",
+    help="Tag policy papers against a YAML taxonomy of cooperation areas, with verbatim quotes.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+taxonomy_app = typer.Typer(
+    help="Validate, show and lint taxonomies.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(taxonomy_app, name="taxonomy")
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+_MAX_LISTED_FAILURES = 20
+
+
+def main() -> None:
+    """Entry point of the ``policy-topics`` script."""
+    app(prog_name="policy-topics")
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"policy-topics {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Tag policy papers against a YAML taxonomy of cooperation areas, with verbatim quotes."""
+
+
+# --- output sinks -------------------------------------------------------------------------
+
+
+class OutputFormat(str, Enum):
+    """Formats of ``extract`` output."""
+
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    table = "table"
+
+
+class _Sink(Protocol):
+    def write(self, result: DocumentResult, text: str | None) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class _RecordSink:
+    """Adapts the writers of :mod:`policy_topics.io` (which need no document text)."""
+
+    def __init__(self, writer: JsonWriter | JsonlWriter | CsvWriter) -> None:
+        self._writer = writer
+
+    def write(self, result: DocumentResult, text: str | None) -> None:
+        self._writer.write(result)
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+class _TableSink:
+    """A readable terminal summary: areas with scores, terms and the top quotes."""
+
+    def __init__(self, stream: TextIO, *, quotes: int = 2, width: int = 100) -> None:
+        self._stream = stream
+        self._quotes = quotes
+        self._width = width
+        self._count = 0
+
+    def write(self, result: DocumentResult, text: str | None) -> None:
+        lines = [] if self._count == 0 else [""]
+        self._count += 1
+        name = result.doc_id or f"document {self._count}"
+        if result.error is not None:
+            lines.append(f"{name}: FAILED ({result.error.type}) {result.error.message}")
+        else:
+            found = len(result.areas)
+            lines.append(
+                f"{name}: {result.n_sentences} sentences, {found} "
+                f"area{'s' if found != 1 else ''} found"
+            )
+            for area in result.areas:
+                bar = "#" * round(area.score * 10)
+                head = (
+                    f"  {area.label:<16.16} {area.score:4.2f} {bar:<10} "
+                    f"{area.mentions:>3} mention{'s' if area.mentions != 1 else ' '}  "
+                )
+                terms = _shorten(", ".join(area.terms), max(20, self._width - len(head)))
+                lines.append(head + terms)
+                for quote in area.quotes[: self._quotes]:
+                    lines.append(f"      > {_shorten(quote.text, self._width - 8)}")
+        self._stream.write("\n".join(lines) + "\n")
+        self._stream.flush()
+
+    def close(self) -> None:
+        self._stream.flush()
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+# One entry per format: a factory taking the output stream. `-f html` goes here.
+_SINKS: dict[OutputFormat, Callable[[TextIO], _Sink]] = {
+    OutputFormat.json: lambda stream: _RecordSink(JsonWriter(stream)),
+    OutputFormat.jsonl: lambda stream: _RecordSink(JsonlWriter(stream)),
+    OutputFormat.csv: lambda stream: _RecordSink(CsvWriter(stream)),
+    OutputFormat.table: _TableSink,
+}
+
+_SUFFIX_FORMATS = {".json": "json", ".jsonl": "jsonl", ".csv": "csv", ".txt": "table"}
+
+
+# --- signals ------------------------------------------------------------------------------
+
+
+class _Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived (a BaseException, so no ``except Exception`` eats it)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class _Signals:
+    """Turn SIGINT and SIGTERM into :class:`_Interrupted`, but never halfway through a write."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._writing = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Signals:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.received = signum
+        if not self._writing:
+            raise _Interrupted(signum)
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """A block the signals wait for, so each record is written whole."""
+        self._writing = True
+        try:
+            yield
+        finally:
+            self._writing = False
+        if self.received is not None:
+            raise _Interrupted(self.received)
+
+
+# --- extract ------------------------------------------------------------------------------
+
+
+class StdinFormat(str, Enum):
+    """Formats of stdin (``-``)."""
+
+    txt = "txt"
+    md = "md"
+    html = "html"
+    jsonl = "jsonl"
+
+
+@app.command()
+def extract(
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Files, folders or glob patterns (.txt .md .html .jsonl .pdf .docx); "
+            "'-' reads stdin.",
+            show_default=False,
+        ),
+    ],
+    taxonomy: Annotated[
+        str, typer.Option("-t", "--taxonomy", help="Taxonomy YAML file or packaged name.")
+    ] = "default",
+    output_format: Annotated[
+        OutputFormat | None,
+        typer.Option(
+            "-f",
+            "--format",
+            help="Output format (default: from the -o suffix, else jsonl).",
+            case_sensitive=False,
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Output file (default: stdout). json/csv/table files are written "
+            "atomically; jsonl files line by line.",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    n_process: Annotated[int, typer.Option("--n-process", min=1, help="Worker processes.")] = 1,
+    min_score: Annotated[
+        float, typer.Option("--min-score", min=0.0, max=1.0, help="Leave out weaker areas.")
+    ] = 0.0,
+    max_quotes: Annotated[
+        int, typer.Option("--max-quotes", min=0, help="Quotes kept per area (0 keeps all).")
+    ] = 5,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="Trained spaCy pipeline, name or path (default: blank).",
+            show_default=False,
+        ),
+    ] = None,
+    text_field: Annotated[str, typer.Option(help="JSON Lines field holding the text.")] = "text",
+    id_field: Annotated[str, typer.Option(help="JSON Lines field holding the id.")] = "id",
+    stdin_format: Annotated[
+        StdinFormat, typer.Option(help="Format of stdin ('-').", case_sensitive=False)
+    ] = StdinFormat.txt,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar and no failure summary.")
+    ] = False,
+) -> None:
+    """Tag documents and write one record per document (or one CSV row per quote)."""
+    fmt = output_format or OutputFormat(
+        _SUFFIX_FORMATS.get(output.suffix.lower(), "jsonl") if output else "jsonl"
+    )
+    extractor = _extractor(taxonomy, model, max_quotes=max_quotes or None, min_score=min_score)
+    texts: deque[str | None] = deque()
+
+    def documents() -> Iterator[dict[str, Any]]:
+        for doc in read_documents(
+            paths, text_field=text_field, id_field=id_field, stdin_format=stdin_format.value
+        ):
+            texts.append(doc.get("text"))
+            yield doc
+
+    progress = not quiet and sys.stderr.isatty()
+    results = extractor.extract_many(documents(), n_process=n_process, progress=progress)
+    failures: list[DocumentResult] = []
+    count = 0
+    target = str(output) if output else "stdout"
+    try:
+        with _Signals() as signals, _open(output, fmt) as stream:
+            sink = _SINKS[fmt](stream)
+            for result in results:
+                text = texts.popleft()
+                with signals.writing():
+                    sink.write(result, text)
+                count += 1
+                if result.error is not None:
+                    failures.append(result)
+            with signals.writing():
+                sink.close()
+    except _Interrupted as exc:
+        name = signal.Signals(exc.signum).name
+        kept = (
+            f"{target} holds the {count} finished records as complete lines"
+            if fmt is OutputFormat.jsonl or output is None
+            else f"no output file was written ({fmt.value} output is written atomically)"
+        )
+        typer.echo(
+            f"policy-topics: interrupted by {name} after {count} documents; {kept}", err=True
+        )
+        raise typer.Exit(128 + exc.signum) from None
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, like other Unix tools.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise typer.Exit(128 + signal.SIGPIPE) from None
+    finally:
+        close = getattr(results, "close", None)
+        if close is not None:
+            close()
+    if failures:
+        if not quiet:
+            _summarise(failures, count)
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _extractor(
+    taxonomy: str | Path, model: str | None, *, max_quotes: int | None, min_score: float
+) -> Extractor:
+    try:
+        return Extractor(taxonomy, model, max_quotes=max_quotes, min_score=min_score)
+    except TaxonomyError as exc:
+        _fail(str(exc))
+    except OSError as exc:  # spaCy cannot find or load the model
+        _fail(f"policy-topics: cannot load the spaCy pipeline {model!r}: {exc}")
+
+
+@contextlib.contextmanager
+def _open(output: Path | None, fmt: OutputFormat) -> Iterator[TextIO]:
+    if output is not None:
+        with open_output(output, atomic=fmt is not OutputFormat.jsonl) as stream:
+            yield stream
+        return
+    # UTF-8 whatever the locale, no newline translation; stdout itself stays open.
+    stream = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
+    try:
+        yield stream
+        stream.flush()
+    finally:
+        with contextlib.suppress(ValueError, OSError):
+            stream.detach()
+
+
+def _summarise(failures: list[DocumentResult], count: int) -> None:
+    lines = [f"policy-topics: {len(failures)} of {count} documents failed:"]
+    for result in failures[:_MAX_LISTED_FAILURES]:
+        assert result.error is not None
+        lines.append(f"  {result.doc_id}: {result.error.type}: {result.error.message}")
+    if len(failures) > _MAX_LISTED_FAILURES:
+        lines.append(f"  ... and {len(failures) - _MAX_LISTED_FAILURES} more")
+    typer.echo("\n".join(lines), err=True)
+
+
+# --- taxonomy -----------------------------------------------------------------------------
+
+
+def _load(source: str) -> Taxonomy:
+    try:
+        return load_taxonomy(source)
+    except TaxonomyError as exc:
+        _fail(str(exc))
+
+
+def _term_count(topic: Topic) -> int:
+    return len(topic.terms) + sum(_term_count(sub) for sub in topic.subtopics.values())
+
+
+@taxonomy_app.command("validate")
+def taxonomy_validate(
+    files: Annotated[list[str], typer.Argument(help="Taxonomy YAML files (or packaged names).")],
+) -> None:
+    """Check taxonomies; every problem is listed with file, line and path."""
+    bad = 0
+    for source in files:
+        try:
+            taxonomy = load_taxonomy(source)
+        except TaxonomyError as exc:
+            typer.echo(str(exc), err=True)
+            bad += 1
+            continue
+        terms = sum(_term_count(topic) for topic in taxonomy.topics.values())
+        typer.echo(f"{source}: ok ({len(taxonomy.topics)} topics, {terms} terms)")
+    if bad:
+        raise typer.Exit(EXIT_USAGE)
+
+
+@taxonomy_app.command("show")
+def taxonomy_show(
+    name: Annotated[str, typer.Argument(help="Packaged taxonomy name or YAML file.")] = "default",
+) -> None:
+    """Print a taxonomy as a tree with term counts."""
+    taxonomy = _load(name)
+    total = sum(_term_count(topic) for topic in taxonomy.topics.values())
+    lines = [
+        f"{taxonomy.name} {taxonomy.version} ({taxonomy.language}): "
+        f"{len(taxonomy.topics)} topics, {total} terms, {len(taxonomy.cues)} cues"
+    ]
+    items = list(taxonomy.topics.items())
+    for i, (topic_id, topic) in enumerate(items):
+        lines.extend(_tree(topic_id, topic, "", i == len(items) - 1))
+    if name == "default" or name in packaged_taxonomies():
+        lines.append(f"packaged: {', '.join(packaged_taxonomies())}")
+    typer.echo("\n".join(lines))
+
+
+def _tree(node_id: str, topic: Topic, prefix: str, last: bool) -> list[str]:
+    own, total = len(topic.terms), _term_count(topic)
+    counts = f"{own} term{'s' if own != 1 else ''}"
+    if total != own:
+        counts += f", {total} with sub-topics"
+    if topic.exclude:
+        counts += f", {len(topic.exclude)} exclusion{'s' if len(topic.exclude) != 1 else ''}"
+    lines = [f"{prefix}{'└── ' if last else '├── '}{node_id}: {topic.label} ({counts})"]
+    child_prefix = prefix + ("    " if last else "│   ")
+    subs = list(topic.subtopics.items())
+    for i, (sub_id, sub) in enumerate(subs):
+        lines.extend(_tree(sub_id, sub, child_prefix, i == len(subs) - 1))
+    return lines
+
+
+@taxonomy_app.command("lint")
+def taxonomy_lint(
+    file: Annotated[str, typer.Argument(help="Taxonomy YAML file (or packaged name).")],
+) -> None:
+    """Report duplicate terms, terms shadowed by exclusions and terms that never match.
+
+    Exits 1 when there are findings, 2 when the taxonomy is invalid.
+    """
+    from policy_topics.lint import lint_taxonomy
+
+    findings = lint_taxonomy(_load(file))
+    for finding in findings:
+        typer.echo(f"{file}: {finding}")
+    if findings:
+        typer.echo(f"{len(findings)} finding{'s' if len(findings) != 1 else ''}", err=True)
+        raise typer.Exit(EXIT_FAILED)
+    typer.echo(f"{file}: no findings")
+
+
+# --- evaluate and schema ------------------------------------------------------------------
+
+
+class ReportFormat(str, Enum):
+    """Formats of the evaluation report."""
+
+    table = "table"
+    json = "json"
+
+
+@app.command()
+def evaluate(
+    gold: Annotated[
+        Path,
+        typer.Argument(help="Gold JSON Lines file.", exists=True, dir_okay=False),
+    ],
+    taxonomy: Annotated[
+        str, typer.Option("-t", "--taxonomy", help="Taxonomy YAML file or packaged name.")
+    ] = "default",
+    min_score: Annotated[
+        float, typer.Option("--min-score", min=0.0, max=1.0, help="Minimum sentence score.")
+    ] = 0.0,
+    report_format: Annotated[
+        ReportFormat, typer.Option("-f", "--format", case_sensitive=False)
+    ] = ReportFormat.table,
+) -> None:
+    """Score a taxonomy against labelled gold: precision, recall and F1 per topic."""
+    from policy_topics.evaluate import evaluate as run_evaluation
+
+    extractor = _extractor(taxonomy, None, max_quotes=None, min_score=0.0)
+    try:
+        report = run_evaluation(gold, extractor, min_score=min_score)
+    except PolicyTopicsError as exc:  # GoldError: the message names the line and field
+        _fail(f"policy-topics: {exc}")
+    if report_format is ReportFormat.json:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        typer.echo(report.to_table())
+
+
+class SchemaKind(str, Enum):
+    """Which JSON Schema to print."""
+
+    result = "result"
+    taxonomy = "taxonomy"
+
+
+@app.command()
+def schema(
+    kind: Annotated[
+        SchemaKind, typer.Argument(help="result: the output records; taxonomy: the YAML input.")
+    ] = SchemaKind.result,
+) -> None:
+    """Print the JSON Schema of the result records (or of a taxonomy)."""
+    model = DocumentResult if kind is SchemaKind.result else Taxonomy
+    typer.echo(json.dumps(model.model_json_schema(), indent=2, ensure_ascii=False))

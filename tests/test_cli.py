@@ -1,0 +1,433 @@
+"""The policy-topics command line, run through a subprocess as users run it."""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from policy_topics import DocumentResult, Extractor
+from policy_topics.io import CSV_COLUMNS
+
+from .conftest import SAMPLE
+
+TRADE = "Both sides will launch negotiations on a free trade agreement and cut tariffs."
+ENERGY = "Norland will support solar power and modernise the power grid."
+DIGITAL = "<html><body><h1>Digital</h1><p>They will build 5G networks.</p>"
+DIGITAL += "<script>var trade = 'tariffs';</script></body></html>"
+
+
+def run(
+    *args: str, stdin: bytes | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "policy_topics", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=cwd,
+        timeout=300,
+        check=False,
+    )
+
+
+def text(proc: subprocess.CompletedProcess[bytes]) -> tuple[str, str]:
+    return proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")
+
+
+@pytest.fixture()
+def folder(tmp_path: Path) -> Path:
+    """Five documents: three with content, one empty, one invalid UTF-8."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a-trade.txt").write_text(TRADE, encoding="utf-8")
+    (docs / "b-energy.md").write_text("# Energy\n" + ENERGY, encoding="utf-8-sig")
+    (docs / "c-digital.html").write_text(DIGITAL, encoding="utf-8")
+    (docs / "d-empty.txt").write_bytes(b"")
+    (docs / "e-bad.txt").write_bytes(b"Tariffs on caf\xe9 imports.")
+    return docs
+
+
+def expected_texts(docs: Path) -> dict[str, str]:
+    return {
+        str(docs / "a-trade.txt"): TRADE,
+        str(docs / "b-energy.md"): "# Energy\n" + ENERGY,
+        str(docs / "c-digital.html"): "Digital\nThey will build 5G networks.",
+        str(docs / "d-empty.txt"): "",
+    }
+
+
+# --- the must-show batch -----------------------------------------------------------------
+
+
+def test_folder_with_a_bad_and_an_empty_document(folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    proc = run("extract", str(folder), "-o", str(out))
+    stdout, stderr = text(proc)
+    assert proc.returncode == 1, stderr
+    assert stdout == ""
+    bad = str(folder / "e-bad.txt")
+    assert "1 of 5 documents failed" in stderr
+    assert bad in stderr and "byte offset 14" in stderr
+    records = [DocumentResult.model_validate_json(line) for line in out.read_text().splitlines()]
+    assert len(records) == 5
+    good = {r.doc_id: r for r in records if r.ok}
+    extractor = Extractor()
+    assert good == {
+        doc_id: extractor.extract(body, doc_id=doc_id)
+        for doc_id, body in expected_texts(folder).items()
+    }
+    assert [a.topic for a in good[str(folder / "a-trade.txt")].areas] == ["trade"]
+    assert [a.topic for a in good[str(folder / "b-energy.md")].areas] == ["energy"]
+    assert [a.topic for a in good[str(folder / "c-digital.html")].areas] == ["digital"]
+    assert good[str(folder / "d-empty.txt")].areas == []
+    (failed,) = [r for r in records if not r.ok]
+    assert failed.doc_id == bad
+    assert failed.error is not None and failed.error.type == "UnicodeDecodeError"
+
+
+def test_jsonl_round_trip_on_stdout(folder: Path) -> None:
+    proc = run("extract", str(folder / "a-trade.txt"), str(folder / "b-energy.md"))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.decode("utf-8").splitlines()
+    originals = [
+        Extractor().extract(body, doc_id=doc_id)
+        for doc_id, body in list(expected_texts(folder).items())[:2]
+    ]
+    assert [DocumentResult.model_validate_json(line) for line in lines] == originals
+    assert proc.stderr == b""  # no progress bar: stderr is not a terminal
+
+
+def test_n_process_gives_identical_output(corpora: Path, tmp_path: Path) -> None:
+    source = str(corpora / "cap-sotu-dev.jsonl")
+    one = run("extract", source, "--n-process", "1")
+    two = run("extract", source, "--n-process", "2")
+    assert one.returncode == two.returncode == 0, two.stderr
+    assert one.stdout == two.stdout
+    assert len(one.stdout.splitlines()) == 12
+
+
+# --- inputs and formats ------------------------------------------------------------------
+
+
+def test_stdin_text_and_jsonl() -> None:
+    proc = run("extract", "-", stdin=TRADE.encode("utf-16"))
+    assert proc.returncode == 0, proc.stderr
+    (record,) = [DocumentResult.model_validate_json(x) for x in proc.stdout.splitlines()]
+    assert record == Extractor().extract(TRADE, doc_id="<stdin>")
+    lines = "\n".join(json.dumps({"doc": str(i), "body": t}) for i, t in enumerate([TRADE, ENERGY]))
+    proc = run(
+        "extract", "-", "--stdin-format", "jsonl", "--text-field", "body", "--id-field", "doc",
+        stdin=lines.encode(),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    records = [DocumentResult.model_validate_json(x) for x in proc.stdout.splitlines()]
+    assert [(r.doc_id, r.areas[0].topic) for r in records] == [("0", "trade"), ("1", "energy")]
+
+
+def test_csv_output_by_suffix_one_row_per_quote(folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "quotes.csv"
+    proc = run("extract", str(folder), "-o", str(out), "--max-quotes", "0", "--quiet")
+    assert proc.returncode == 1
+    assert proc.stderr == b""  # --quiet drops the failure summary; the exit code remains
+    with out.open(encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    texts = expected_texts(folder)
+    assert {row["doc_id"] for row in rows} == set(list(texts)[:3])
+    for row in rows:
+        assert texts[row["doc_id"]][int(row["start"]) : int(row["end"])] == row["text"]
+
+
+def test_json_output_and_options(folder: Path) -> None:
+    proc = run(
+        "extract", str(folder / "a-trade.txt"), "-f", "json", "--min-score", "0.99",
+        "--max-quotes", "1",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (record,) = [DocumentResult.model_validate(x) for x in json.loads(proc.stdout)]
+    expected = Extractor(max_quotes=1, min_score=0.99).extract(
+        TRADE, doc_id=str(folder / "a-trade.txt")
+    )
+    assert record == expected
+
+
+def test_table_is_a_readable_summary() -> None:
+    proc = run("extract", str(SAMPLE), "--format", "table")
+    stdout, _ = text(proc)
+    assert proc.returncode == 0
+    lines = stdout.splitlines()
+    result = Extractor().extract(SAMPLE.read_text(encoding="utf-8"))
+    assert lines[0] == f"{SAMPLE}: {result.n_sentences} sentences, {len(result.areas)} areas found"
+    labels = [line.split()[0] for line in lines if line.startswith("  ") and line[2] != " "]
+    assert labels == [a.label.split()[0] for a in result.areas]
+    assert sum(line.startswith("      > ") for line in lines) == sum(
+        min(2, len(a.quotes)) for a in result.areas
+    )
+    assert all(len(line) <= 100 for line in lines)
+
+
+def test_table_reports_failures_inline(folder: Path) -> None:
+    proc = run("extract", str(folder / "e-bad.txt"), "-f", "table")
+    stdout, stderr = text(proc)
+    assert proc.returncode == 1
+    assert "FAILED (UnicodeDecodeError)" in stdout and "e-bad.txt" in stderr
+
+
+# --- errors and exit codes ---------------------------------------------------------------
+
+
+def test_taxonomy_errors_exit_2(tmp_path: Path) -> None:
+    proc = run("extract", str(SAMPLE), "-t", str(tmp_path / "missing.yaml"))
+    assert proc.returncode == 2
+    assert "missing.yaml" in text(proc)[1] and proc.stdout == b""
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: x\ntopics:\n  trade:\n    lable: Trade\n", encoding="utf-8")
+    proc = run("extract", str(SAMPLE), "-t", str(broken))
+    _, stderr = text(proc)
+    assert proc.returncode == 2
+    assert "invalid taxonomy" in stderr and "broken.yaml:4" in stderr and "lable" in stderr
+
+
+def test_usage_errors_exit_2() -> None:
+    assert run("extract").returncode == 2
+    assert run("extract", str(SAMPLE), "--n-process", "0").returncode == 2
+    assert run("extract", str(SAMPLE), "-f", "xml").returncode == 2
+    assert run("no-such-command").returncode == 2
+
+
+def test_missing_input_is_a_failed_document(tmp_path: Path) -> None:
+    proc = run("extract", str(tmp_path / "nope.txt"), str(SAMPLE))
+    stdout, stderr = text(proc)
+    assert proc.returncode == 1
+    assert "nope.txt: no such file or directory" in stderr
+    assert len(stdout.splitlines()) == 2
+
+
+def test_version_and_schema() -> None:
+    proc = run("--version")
+    assert proc.returncode == 0 and text(proc)[0].strip() == "policy-topics 0.1.0"
+    schema = json.loads(run("schema").stdout)
+    assert schema == DocumentResult.model_json_schema()
+    assert "topics" in json.loads(run("schema", "taxonomy").stdout)["properties"]
+
+
+# --- taxonomy commands -------------------------------------------------------------------
+
+LINTY = """\
+name: linty
+topics:
+  trade:
+    label: Trade
+    terms: [tariffs, trade union law, {pattern: [{POS: NOUN}, {LOWER: Port}], label: port}]
+    exclude: [trade union]
+  finance:
+    label: Finance
+    terms: [tariff, bank]
+"""
+
+
+def test_taxonomy_validate(tmp_path: Path) -> None:
+    good = tmp_path / "linty.yaml"
+    good.write_text(LINTY, encoding="utf-8")
+    proc = run("taxonomy", "validate", str(good), "default")
+    stdout, _ = text(proc)
+    assert proc.returncode == 0
+    assert f"{good}: ok (2 topics, 5 terms)" in stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: b\ntopics: {trade: {label: Trade, terms: ['']}}\n", encoding="utf-8")
+    proc = run("taxonomy", "validate", str(good), str(bad))
+    assert proc.returncode == 2
+    assert "empty term" in text(proc)[1] and "ok" in text(proc)[0]
+
+
+def test_taxonomy_show_is_a_tree_with_term_counts() -> None:
+    proc = run("taxonomy", "show")
+    stdout, _ = text(proc)
+    assert proc.returncode == 0
+    taxonomy = Extractor().taxonomy
+    lines = stdout.splitlines()
+    assert lines[0].startswith(f"default {taxonomy.version} (en): 5 topics")
+    trade = taxonomy.topics["trade"]
+    assert f"├── trade: Trade ({len(trade.terms)} terms," in stdout
+    tariffs = trade.subtopics["tariffs"]
+    assert f"│   ├── tariffs: {tariffs.label} ({len(tariffs.terms)} terms" in stdout
+
+
+def test_taxonomy_lint_finds_the_three_kinds(tmp_path: Path) -> None:
+    path = tmp_path / "linty.yaml"
+    path.write_text(LINTY, encoding="utf-8")
+    proc = run("taxonomy", "lint", str(path))
+    stdout, stderr = text(proc)
+    assert proc.returncode == 1
+    assert "topics.finance.terms[0]: [duplicate] 'tariff'" in stdout
+    assert "topics.trade.terms[1]: [shadowed] 'trade union law'" in stdout
+    assert "topics.trade.terms[2].pattern[0]: [never-matches] uses POS" in stdout
+    assert "topics.trade.terms[2].pattern[1]: [never-matches] LOWER 'Port'" in stdout
+    assert "4 findings" in stderr
+    clean = tmp_path / "clean.yaml"
+    clean.write_text("name: c\ntopics: {trade: {label: Trade, terms: [tariff]}}\n")
+    assert run("taxonomy", "lint", str(clean)).returncode == 0
+
+
+# --- evaluate ----------------------------------------------------------------------------
+
+
+def test_evaluate_prints_table_or_json(tmp_path: Path) -> None:
+    gold = tmp_path / "gold.jsonl"
+    body = TRADE + " " + "We like cats."
+    record = {
+        "id": "g",
+        "text": body,
+        "sentences": [
+            {"start": 0, "end": len(TRADE), "topics": ["trade"]},
+            {"start": len(TRADE) + 1, "end": len(body), "topics": []},
+        ],
+    }
+    gold.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    proc = run("evaluate", str(gold), "-f", "json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["documents"] == 1 and report["taxonomy"] == "default"
+    table = run("evaluate", str(gold), "--min-score", "0.2")
+    assert table.returncode == 0 and "trade" in text(table)[0]
+    gold.write_text('{"id": "g", "text": 3}\n', encoding="utf-8")
+    bad = run("evaluate", str(gold))
+    assert bad.returncode == 2 and "gold.jsonl" in text(bad)[1]
+
+
+# --- progress bar ------------------------------------------------------------------------
+
+
+def test_progress_bar_only_on_a_terminal(folder: Path) -> None:
+    def stderr_on_tty(*extra: str) -> str:
+        master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "policy_topics", "extract", str(folder / "a-trade.txt"),
+                 *extra],
+                stdout=subprocess.DEVNULL, stderr=slave, timeout=300, check=False,
+            )  # fmt: skip
+            assert proc.returncode == 0
+            os.close(slave)
+            slave = -1
+            chunks = []
+            while True:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # EIO once the terminal is drained
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            return b"".join(chunks).decode("utf-8", "replace")
+        finally:
+            os.close(master)
+            if slave >= 0:
+                os.close(slave)
+
+    bar = stderr_on_tty()
+    assert "policy-topics:" in bar and "1doc" in bar.replace(" ", "")
+    assert stderr_on_tty("--quiet") == ""
+
+
+# --- interruption ------------------------------------------------------------------------
+
+
+def big_input(tmp_path: Path, n: int = 3000) -> Path:
+    body = SAMPLE.read_text(encoding="utf-8")
+    path = tmp_path / "big.jsonl"
+    with path.open("w", encoding="utf-8") as stream:
+        for i in range(n):
+            stream.write(json.dumps({"id": f"d{i}", "text": body}) + "\n")
+    return path
+
+
+def start(*args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "policy_topics", "extract", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def wait_for(condition: object, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupted_jsonl_keeps_complete_lines(
+    tmp_path: Path, signum: signal.Signals, code: int
+) -> None:
+    source, out = big_input(tmp_path), tmp_path / "out.jsonl"
+    proc = start(str(source), "-o", str(out))
+    wait_for(lambda: out.exists() and out.stat().st_size > 20_000)
+    proc.send_signal(signum)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == code, stderr
+    assert f"interrupted by {signum.name}" in stderr.decode()
+    data = out.read_bytes()
+    assert data.endswith(b"\n")
+    lines = data.decode("utf-8").splitlines()
+    assert 0 < len(lines) < 3000
+    records = [DocumentResult.model_validate_json(line) for line in lines]
+    assert [r.doc_id for r in records] == [f"d{i}" for i in range(len(records))]
+    assert f"holds the {len(lines)} finished records" in stderr.decode()
+
+
+@pytest.mark.parametrize("n_process", ["1", "2"])
+def test_interrupted_atomic_output_leaves_no_file(tmp_path: Path, n_process: str) -> None:
+    source, out = big_input(tmp_path), tmp_path / "out.json"
+    proc = start(str(source), "-o", str(out), "--n-process", n_process)
+    wait_for(lambda: any(p.stat().st_size > 20_000 for p in tmp_path.glob(".out.json.*.tmp")))
+    workers = psutil.Process(proc.pid).children(recursive=True)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143, stderr
+    assert "no output file was written" in stderr.decode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.jsonl"]
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert alive == []
+
+
+def test_interrupted_atomic_output_keeps_the_old_file(tmp_path: Path) -> None:
+    source, out = big_input(tmp_path), tmp_path / "out.csv"
+    out.write_text("old results\n", encoding="utf-8")
+    proc = start(str(source), "-o", str(out))
+    wait_for(lambda: any(p.stat().st_size > 20_000 for p in tmp_path.glob(".out.csv.*.tmp")))
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert out.read_text(encoding="utf-8") == "old results\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.jsonl", "out.csv"]
+
+
+def test_closed_pipe_stops_quietly(tmp_path: Path) -> None:
+    source = big_input(tmp_path, n=300)
+    with subprocess.Popen(
+        [sys.executable, "-m", "policy_topics", "extract", str(source)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.readline()
+        assert DocumentResult.model_validate_json(first).doc_id == "d0"
+        proc.stdout.close()
+        stderr = proc.stderr.read()
+        proc.wait(timeout=60)
+    assert proc.returncode == 141
+    assert b"Traceback" not in stderr
