@@ -142,18 +142,9 @@ class Extractor:
         )
 
     def _match(self, text: str) -> tuple[list[tuple[int, int]], dict[int, SentenceHits]]:
-        lexicon = self.component.lexicon
         if self.fast:
             spans = split_sentences(text)
-            safe = replace_surrogates(text)
-            hits: dict[int, SentenceHits] = {}
-            make_doc = self.nlp.make_doc
-            for i, (start, end) in enumerate(spans):
-                if lexicon.candidate(text, start, end):
-                    found = lexicon.match(make_doc(safe[start:end]), offset=start)
-                    if found.hits:
-                        hits[i] = found
-            return spans, hits
+            return spans, self.component.lexicon.match_text(text, spans)
         if self._blank:
             self.nlp.max_length = max(self.nlp.max_length, len(text) + 1)
         doc = self.nlp(replace_surrogates(text))
