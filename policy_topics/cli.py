@@ -274,9 +274,7 @@ def extract(
     stdin_format: Annotated[
         StdinFormat, typer.Option(help="Format of stdin ('-').", case_sensitive=False)
     ] = StdinFormat.txt,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress bar and no failure summary.")
-    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Tag documents and write one record per document (or one CSV row per quote)."""
     fmt = output_format or OutputFormat(
@@ -330,8 +328,7 @@ def extract(
         if close is not None:
             close()
     if failures:
-        if not quiet:
-            _summarise(failures, count)
+        _summarise(failures, count)
         raise typer.Exit(EXIT_FAILED)
 
 
@@ -363,10 +360,19 @@ def _open(output: Path | None, fmt: OutputFormat) -> Iterator[TextIO]:
 
 
 def _summarise(failures: list[DocumentResult], count: int) -> None:
-    lines = [f"policy-topics: {len(failures)} of {count} documents failed:"]
+    lines = [
+        f"policy-topics: {len(failures)} of {count} document{'s' if count != 1 else ''} failed:"
+    ]
     for result in failures[:_MAX_LISTED_FAILURES]:
-        assert result.error is not None
-        lines.append(f"  {result.doc_id}: {result.error.type}: {result.error.message}")
+        error = result.error
+        assert error is not None
+        # Reader messages already start with the file name.
+        named = result.doc_id is not None and error.message.startswith(result.doc_id)
+        lines.append(
+            f"  {error.message} ({error.type})"
+            if named
+            else f"  {result.doc_id}: {error.message} ({error.type})"
+        )
     if len(failures) > _MAX_LISTED_FAILURES:
         lines.append(f"  ... and {len(failures) - _MAX_LISTED_FAILURES} more")
     typer.echo("\n".join(lines), err=True)

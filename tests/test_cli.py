@@ -139,7 +139,9 @@ def test_csv_output_by_suffix_one_row_per_quote(folder: Path, tmp_path: Path) ->
     out = tmp_path / "quotes.csv"
     proc = run("extract", str(folder), "-o", str(out), "--max-quotes", "0", "--quiet")
     assert proc.returncode == 1
-    assert proc.stderr == b""  # --quiet drops the failure summary; the exit code remains
+    _, stderr = text(proc)  # --quiet drops the progress bar, never the failure summary
+    assert stderr.startswith("policy-topics: 1 of 5 documents failed:\n")
+    assert f"  {folder / 'e-bad.txt'}: not valid UTF-8" in stderr
     with out.open(encoding="utf-8", newline="") as stream:
         rows = list(csv.DictReader(stream))
     assert tuple(rows[0]) == CSV_COLUMNS
