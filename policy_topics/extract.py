@@ -220,7 +220,11 @@ class Extractor:
         if progress:
             from tqdm import tqdm  # type: ignore[import-untyped]
 
-            results = iter(tqdm(inner, total=total, unit="doc", desc="policy-topics"))
+            class Progress(tqdm):  # type: ignore[misc]
+                # No monitor thread: a running thread would make forking workers unsafe.
+                monitor_interval = 0
+
+            results = iter(Progress(inner, total=total, unit="doc", desc="policy-topics"))
         try:
             yield from results
         finally:

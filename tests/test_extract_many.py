@@ -201,3 +201,20 @@ def test_progress_bar_goes_to_stderr(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "4/4" in captured.err
+
+
+def test_progress_bar_starts_no_thread_so_workers_can_fork(
+    extractor: Extractor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from policy_topics import extract
+
+    threads: list[int] = []
+    start = extract._Workers._start
+
+    def spy(self: extract._Workers) -> Any:
+        threads.append(threading.active_count())
+        return start(self)
+
+    monkeypatch.setattr(extract._Workers, "_start", spy)
+    results = list(extractor.extract_many(TEXTS * 3, n_process=2, batch_size=2, progress=True))
+    assert len(results) == 12 and threads == [1]
