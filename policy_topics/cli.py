@@ -323,6 +323,8 @@ def extract(
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         raise typer.Exit(128 + signal.SIGPIPE) from None
+    except OSError as exc:  # the output cannot be created or written (no folder, disk full)
+        _fail(f"policy-topics: cannot write {target}: {exc.strerror or exc}")
     finally:
         close = getattr(results, "close", None)
         if close is not None:

@@ -433,3 +433,12 @@ def test_closed_pipe_stops_quietly(tmp_path: Path) -> None:
         proc.wait(timeout=60)
     assert proc.returncode == 141
     assert b"Traceback" not in stderr
+
+
+def test_unwritable_output_is_a_usage_error(tmp_path: Path) -> None:
+    proc = run("extract", str(SAMPLE), "-o", str(tmp_path / "no-such-folder" / "out.json"))
+    assert proc.returncode == 2
+    assert (
+        text(proc)[1] == f"policy-topics: cannot write {tmp_path}/no-such-folder/out.json: "
+        "No such file or directory\n"
+    )
