@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import codecs
 import csv
+import html
 import io
 import json
 import os
+import re
 import stat
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from policy_topics import DocumentResult, Extractor
 from policy_topics.io import (
@@ -21,6 +25,7 @@ from policy_topics.io import (
     JsonlWriter,
     JsonWriter,
     ReadError,
+    _VisibleText,
     decode_text,
     open_output,
     quote_rows,
@@ -515,3 +520,23 @@ def test_dataframe_without_pandas_names_the_extra(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setitem(sys.modules, "pandas", None)
     with pytest.raises(ImportError, match=r"policy-topics\[pandas\]"):
         to_dataframe([])
+
+
+# --- properties -------------------------------------------------------------------------
+
+_ASCII_SPACE = re.compile(r"[ \t\n\r\f]+")
+
+
+@given(st.text().filter(lambda t: not t.startswith("\ufeff")))
+def test_decode_round_trips_every_supported_encoding(text: str) -> None:
+    for encoding in ("utf-8", "utf-8-sig", "utf-16", "utf-32"):
+        assert decode_text(text.encode(encoding)) == text
+
+
+@given(st.text())
+def test_escaped_text_in_html_reads_back_as_the_text(text: str) -> None:
+    page = f"<html><body><p>{html.escape(text)}</p><script>{html.escape(text)}</script></body>"
+    parser = _VisibleText()
+    parser.feed(page)
+    parser.close()
+    assert parser.text() == _ASCII_SPACE.sub(" ", text).strip(" ")
