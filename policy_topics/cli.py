@@ -302,9 +302,9 @@ def extract(
                 text = texts.popleft()
                 with signals.writing():
                     sink.write(result, text)
-                count += 1
-                if result.error is not None:
-                    failures.append(result)
+                    count += 1  # inside: a signal deferred by the write must not skip this
+                    if result.error is not None:
+                        failures.append(result)
             with signals.writing():
                 sink.close()
     except _Interrupted as exc:
