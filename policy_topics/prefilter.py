@@ -38,7 +38,7 @@ from typing import Any
 
 from spacy.attrs import ORTH
 
-__all__ = ["Anchor", "ChunkGroup", "Prefilter"]
+__all__ = ["NOTHING", "Anchor", "ChunkGroup", "Prefilter"]
 
 #: ``(kind, text)`` with kind ``"ci"``, ``"ce"`` or ``"cs"`` (see the module docstring).
 Anchor = tuple[str, str]
@@ -60,16 +60,26 @@ class _Form:
     free_end: bool  # may end right before a letter
 
 
-@dataclass(frozen=True, slots=True)
 class ChunkGroup:
     """What the anchors found in a piece of text say.
 
     ``flags`` are met by anchors that suffice alone; ``ids`` are the anchors
-    that count towards requirements of several anchors.
+    that count towards requirements of several anchors. Compared and hashed by
+    identity (groups are shared), which keeps sets of them cheap.
     """
 
-    flags: int
-    ids: frozenset[int]
+    __slots__ = ("flags", "ids")
+
+    def __init__(self, flags: int, ids: frozenset[int]) -> None:
+        self.flags = flags
+        self.ids = ids
+
+    def __repr__(self) -> str:
+        return f"ChunkGroup(flags={self.flags}, ids={set(self.ids) or '{}'})"
+
+
+#: The group of text that holds no anchor.
+NOTHING = ChunkGroup(0, frozenset())
 
 
 class Prefilter:
@@ -131,7 +141,8 @@ class Prefilter:
             flags = 0
             for i in ids:
                 flags |= sufficient.get(i, 0)
-            return ChunkGroup(flags, frozenset(ids & in_alternatives))
+            kept = ids & in_alternatives
+            return ChunkGroup(flags, frozenset(kept)) if flags or kept else NOTHING
 
         # Anchors that start with a letter and never follow one are searched with
         # a look-behind. If a special case lets one follow a letter (rare), a
@@ -200,37 +211,37 @@ class Prefilter:
                 out.append((k, flags))
         return out
 
-    def chunk_group(self, chunk: str) -> ChunkGroup | None:
-        """The anchors in one run of non-space characters; None when there are none.
+    def chunk_group(self, chunk: str) -> ChunkGroup:
+        """The anchors in one run of non-space characters (:data:`NOTHING` if none).
 
         Example:
             >>> import spacy
             >>> tokenizer = spacy.blank("en").tokenizer
             >>> test = Prefilter([(frozenset({("ci", "tarif")}), 1)], tokenizer)
-            >>> test.chunk_group("(tariffs)"), test.chunk_group("mostarifs")
-            (ChunkGroup(flags=1, ids=frozenset()), None)
+            >>> test.chunk_group("(tariffs)"), test.chunk_group("mostarifs") is NOTHING
+            (ChunkGroup(flags=1, ids={}), True)
         """
         if self._regex is None:
-            return None
+            return NOTHING
         low = chunk.lower()
         if len(low) != len(chunk) or "Σ" in chunk:
             return self._everything
         found = self._regex.findall(low)
         if not found:
-            return None
+            return NOTHING
         groups, free_groups = self._groups, self._free_groups
         if self._split:
             hits = [groups[a] if a else free_groups[b] for a, b in found]
         else:
             hits = [groups[m] for m in found]
         if len(hits) == 1:
-            return hits[0] if hits[0].flags or hits[0].ids else None
+            return hits[0]
         flags = 0
         ids: set[int] = set()
         for hit in hits:
             flags |= hit.flags
             ids.update(hit.ids)
-        return ChunkGroup(flags, frozenset(ids)) if flags or ids else None
+        return ChunkGroup(flags, frozenset(ids)) if flags or ids else NOTHING
 
     def met(self, seen: set[int]) -> int:
         """Flags of the requirements of several anchors that ``seen`` meets."""

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import itertools
 import re
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast, overload
 
 from spacy.matcher import Matcher
 from spacy.tokenizer import Tokenizer
@@ -29,7 +30,7 @@ from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
 from policy_topics.patterns import SimplePatterns, compile_pattern
-from policy_topics.prefilter import Anchor, ChunkGroup, Prefilter
+from policy_topics.prefilter import NOTHING, Anchor, ChunkGroup, Prefilter
 from policy_topics.taxonomy import Taxonomy, TermSpec
 from policy_topics.text import replace_surrogates
 
@@ -106,6 +107,10 @@ class _Use:
 class _Phrase:
     parts: tuple[tuple[int, str], ...]
     uses: list[_Use] = field(default_factory=list)
+    rest: tuple[tuple[int, str], ...] = ()  # parts after the first
+
+    def __post_init__(self) -> None:
+        self.rest = self.parts[1:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +138,9 @@ class SentenceHits:
     cues: tuple[str, ...]
 
 
+_NO_HITS = SentenceHits((), ())
+
+
 #: What matching needs of a token, shared by every occurrence of the same word:
 #: its keys, lower-case text, text, and the phrases whose first word it matches.
 _Info = tuple[tuple[str, ...], str, str, tuple[_Phrase, ...]]
@@ -141,17 +149,6 @@ _Info = tuple[tuple[str, ...], str, str, tuple[_Phrase, ...]]
 _Chunk = tuple[tuple[_Info, int, int], ...]
 #: Every token of such a chunk: lower-case form, text, index in the _Chunk or -1.
 _Pieces = tuple[tuple[str, str, int], ...]
-
-
-class _Entry:
-    """What is remembered of one whitespace-free chunk of text."""
-
-    __slots__ = ("all", "group", "tokens")
-
-    def __init__(self, group: ChunkGroup | None) -> None:
-        self.group = group
-        self.tokens: _Chunk | None = None
-        self.all: _Pieces | None = None
 
 
 @dataclass(slots=True)
@@ -188,7 +185,10 @@ class Lexicon:
         self._requirements: list[tuple[frozenset[Anchor], int]] = []
         self._prefilter_ok = True
         self._infos: dict[tuple[str, str, tuple[str, ...]], _Info] = {}
-        self._chunks: dict[str, _Entry] = {}
+        # What is remembered of each run of non-space characters: its prefilter
+        # group, and its tokens once it was part of a candidate sentence.
+        self._groups: dict[str, ChunkGroup] = {}
+        self._tokens: dict[str, tuple[_Chunk, _Pieces]] = {}
         self._chunker = _fresh_tokenizer(tokenizer)
         self._terms = 0
         for topic_id, subtopic, topic in taxonomy.iter_topics():
@@ -312,22 +312,24 @@ class Lexicon:
         """
         safe = replace_surrogates(text)
         prefilter = self.prefilter
-        chunks = self._chunks
-        learn = self._learn
+        known = self._groups.get
         hits: dict[int, SentenceHits] = {}
         for k, (start, end) in enumerate(spans):
             pieces = safe[start:end].split()
-            entries = [chunks.get(piece) or learn(piece) for piece in pieces]
             if prefilter is None:
                 flags = _BY_PATTERN | _BY_SIMPLE
             else:
+                present = set(map(known, pieces))
+                if None in present:
+                    present = {known(p) or self._learn(p) for p in pieces}
+                present.discard(NOTHING)
+                if not present:
+                    continue
                 flags = 0
                 ids: set[int] = set()
-                for entry in entries:
-                    group = entry.group
-                    if group is not None:
-                        flags |= group.flags
-                        ids.update(group.ids)
+                for group in cast(set[ChunkGroup], present):
+                    flags |= group.flags
+                    ids.update(group.ids)
                 if len(ids) > 1:
                     flags |= prefilter.met(ids)
                 if not flags:
@@ -337,56 +339,73 @@ class Lexicon:
             if self._chunker is None or (flags & _BY_PATTERN and self._pattern_uses):
                 found = self.match(self._tokenizer(safe[start:end]), offset=start)
             else:
-                found = self._match_entries(safe, start, pieces, entries, flags & _BY_SIMPLE)
+                found = self._match_pieces(safe, start, end, pieces, flags & _BY_SIMPLE)
             if found.hits:
                 hits[k] = found
         return hits
 
-    def _learn(self, piece: str) -> _Entry:
-        if len(self._chunks) >= _CHUNK_CACHE_SIZE:
-            self._chunks.clear()
-        entry = self._chunks[piece] = _Entry(
-            None if self.prefilter is None else self.prefilter.chunk_group(piece)
-        )
-        return entry
+    def _learn(self, piece: str) -> ChunkGroup:
+        assert self.prefilter is not None
+        if len(self._groups) >= _CHUNK_CACHE_SIZE:
+            self._groups.clear()
+        group = self._groups[piece] = self.prefilter.chunk_group(piece)
+        return group
 
-    def _match_entries(
-        self, text: str, start: int, pieces: list[str], entries: list[_Entry], simple: int
+    def _match_pieces(
+        self, text: str, start: int, end: int, pieces: list[str], simple: int
     ) -> SentenceHits:
-        infos: list[_Info] = []
-        starts: list[int] = []
-        ends: list[int] = []
+        known = self._tokens.get
+        chunks = [known(p) or self._tokenized(p) for p in pieces]
+        infos = [info for kept, _ in chunks for info, _, _ in kept]
+        found = self._scan(infos)
+        if not found and not simple:
+            return _NO_HITS
+        # Where each run starts: one space between runs (the usual case) gives
+        # it by arithmetic; otherwise look for each run in turn.
+        lengths = list(itertools.accumulate(map(len, pieces), initial=0))
+        if lengths[-1] + len(pieces) - 1 == end - start:
+            bases = [start + n + j for j, n in enumerate(lengths[:-1])]
+        else:
+            bases = []
+            pos = start
+            for piece in pieces:
+                pos = text.find(piece, pos)
+                bases.append(pos)
+                pos += len(piece)
+        spans = _Spans(bases, [kept for kept, _ in chunks])
+        extra = self._scan_simple(text, pieces, chunks, bases, spans) if simple else []
+        return _resolve(_raws(found, spans, extra), self._rules)
+
+    def _scan_simple(
+        self,
+        text: str,
+        pieces: list[str],
+        chunks: list[tuple[_Chunk, _Pieces]],
+        bases: list[int],
+        spans: Sequence[tuple[int, int]],
+    ) -> list[_Raw]:
         sequence: list[tuple[str, str]] = []
         indices: list[int] = []
-        pos = start
-        find = text.find
-        for piece, entry in zip(pieces, entries, strict=True):
-            found = find(piece, pos)
-            tokens = entry.tokens
-            if tokens is None:
-                tokens, entry.all = self._tokenize_chunk(piece)
-                entry.tokens = tokens
-            if simple:
-                gap = text[pos:found]
-                if found > start and gap != " ":
+        offset = 0
+        for j, (kept, every) in enumerate(chunks):
+            if j:
+                gap = text[bases[j - 1] + len(pieces[j - 1]) : bases[j]]
+                if gap != " ":
                     # spaCy keeps any whitespace but one plain space as a token.
                     space = gap[1:] if gap[0] == " " else gap
                     sequence.append((space.lower(), space))
                     indices.append(-1)
-                offset = len(infos)
-                assert entry.all is not None
-                for lower, orth, local in entry.all:
-                    sequence.append((lower, orth))
-                    indices.append(-1 if local < 0 else offset + local)
-            for info, s, e in tokens:
-                infos.append(info)
-                starts.append(found + s)
-                ends.append(found + e)
-            pos = found + len(piece)
-        raws = self._scan(infos, starts, ends)
-        if simple:
-            raws.extend(self._scan_simple(sequence, indices, starts, ends))
-        return _resolve(raws, self._rules)
+            for lower, orth, local in every:
+                sequence.append((lower, orth))
+                indices.append(-1 if local < 0 else offset + local)
+            offset += len(kept)
+        return self._simple_raws(sequence, indices, spans)
+
+    def _tokenized(self, piece: str) -> tuple[_Chunk, _Pieces]:
+        if len(self._tokens) >= _CHUNK_CACHE_SIZE:
+            self._tokens.clear()
+        tokens = self._tokens[piece] = self._tokenize_chunk(piece)
+        return tokens
 
     def _tokenize_chunk(self, piece: str) -> tuple[_Chunk, _Pieces]:
         # The private tokenizer is renewed before its vocabulary, which grows
@@ -459,35 +478,51 @@ class Lexicon:
             infos.append(self._info(_keys(t, use_lemmas), t.lower_, orth))
             starts.append(t.idx + base)
             ends.append(t.idx + base + len(orth))
-        raws = self._scan(infos, starts, ends)
-        if self._simple:
-            raws.extend(self._scan_simple(sequence, indices, starts, ends))
+        spans = list(zip(starts, ends, strict=True))
+        extra = self._simple_raws(sequence, indices, spans) if self._simple else []
         if self._pattern_uses:
-            raws.extend(self._scan_patterns(tokens, starts, ends, base))
-        return _resolve(raws, self._rules)
+            extra.extend(self._scan_patterns(tokens, starts, ends, base))
+        return _resolve(_raws(self._scan(infos), spans, extra), self._rules)
 
     @staticmethod
-    def _scan(infos: list[_Info], starts: list[int], ends: list[int]) -> list[_Raw]:
-        found: list[_Raw] = []
+    def _scan(infos: list[_Info]) -> list[tuple[_Use, int, int]]:
+        found: list[tuple[_Use, int, int]] = []
+        n = len(infos)
         for i, info in enumerate(infos):
             for phrase in info[3]:
-                last = _extend(phrase.parts, infos, i)
-                if last >= 0:
-                    found.extend(_Raw(use, i, last, starts[i], ends[last]) for use in phrase.uses)
+                # The first word matched (that is how the phrase got here);
+                # the rest must follow token by token.
+                j = i
+                for kind, value in phrase.rest:
+                    j += 1
+                    if j >= n:
+                        break
+                    other = infos[j]
+                    if kind == _KEY:
+                        if value not in other[0]:
+                            break
+                    elif kind == _CASE:
+                        orth = other[2]
+                        if orth != value and not (orth.endswith("s") and orth[:-1] == value):
+                            break
+                    elif not other[1].startswith(value):
+                        break
+                else:
+                    for use in phrase.uses:
+                        found.append((use, i, j))
         return found
 
-    def _scan_simple(
+    def _simple_raws(
         self,
         sequence: list[tuple[str, str]],
         indices: list[int],
-        starts: list[int],
-        ends: list[int],
+        spans: Sequence[tuple[int, int]],
     ) -> list[_Raw]:
         found: list[_Raw] = []
         for use, start, end in self._simple.matches(sequence):
             first, last = indices[start], indices[end - 1]
             if first >= 0 and last >= 0:
-                found.append(_Raw(use, first, last, starts[first], ends[last]))
+                found.append(_Raw(use, first, last, spans[first][0], spans[last][1]))
         return found
 
     def _scan_patterns(
@@ -507,6 +542,49 @@ class Lexicon:
         return found
 
 
+class _Spans(Sequence[tuple[int, int]]):
+    """Start and end of token ``i`` of a sentence, worked out only when asked."""
+
+    def __init__(self, bases: list[int], chunks: list[_Chunk]) -> None:
+        self._bases = bases
+        self._chunks = chunks
+        self._firsts = list(itertools.accumulate(map(len, chunks), initial=0))
+
+    def __len__(self) -> int:
+        return self._firsts[-1]
+
+    @overload
+    def __getitem__(self, i: int) -> tuple[int, int]: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[tuple[int, int]]: ...
+    def __getitem__(self, i: int | slice) -> tuple[int, int] | Sequence[tuple[int, int]]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        j = bisect_right(self._firsts, i) - 1
+        _, start, end = self._chunks[j][i - self._firsts[j]]
+        return self._bases[j] + start, self._bases[j] + end
+
+
+def _raws(
+    found: list[tuple[_Use, int, int]], spans: Sequence[tuple[int, int]], extra: list[_Raw]
+) -> list[_Raw]:
+    """Phrase hits as raws, then ``extra`` (pattern hits), leaving out what cannot matter.
+
+    A context word counts only for a term of its rule, and nothing counts
+    without a term.
+    """
+    if not extra and not any(u.role == _TERM for u, _, _ in found):
+        return []
+    rules = {u.rule for u, _, _ in found if u.role == _TERM} | {r.use.rule for r in extra}
+    raws = [
+        _Raw(use, i, last, spans[i][0], spans[last][1])
+        for use, i, last in found
+        if use.role != _NEAR or use.rule in rules
+    ]
+    raws.extend(extra)
+    return raws
+
+
 def _is_joiner(text: str) -> bool:
     return text in _JOINERS
 
@@ -520,26 +598,6 @@ def _keys(token: Any, use_lemmas: bool) -> tuple[str, ...]:
             if other != key:
                 return (key, other)
     return (key,)
-
-
-def _part_matches(part: tuple[int, str], info: _Info) -> bool:
-    kind, value = part
-    if kind == _KEY:
-        return value in info[0]
-    if kind == _CASE:
-        orth = info[2]
-        return orth == value or (orth.endswith("s") and orth[:-1] == value)
-    return info[1].startswith(value)
-
-
-def _extend(parts: Sequence[tuple[int, str]], infos: list[_Info], i: int) -> int:
-    """Index of the last token of the phrase whose first word matched token ``i``, or -1."""
-    j = i
-    for part in parts[1:]:
-        j += 1
-        if j >= len(infos) or not _part_matches(part, infos[j]):
-            return -1
-    return j
 
 
 def _anchors_of(parts: Sequence[tuple[int, str]]) -> frozenset[Anchor] | None:

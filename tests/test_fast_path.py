@@ -205,7 +205,8 @@ def test_bounded_caches_give_the_same_results(
     first = lexicon._chunker
     _same(fast, plain, text)
     assert lexicon._chunker is not first  # it was renewed along the way
-    assert len(lexicon._chunks) <= 7
+    assert len(lexicon._tokens) <= 7
+    assert len(lexicon._groups) <= 7
 
 
 def test_sentence_test_is_conservative_for_every_hit(edges: tuple[Extractor, Extractor]) -> None:
