@@ -285,7 +285,11 @@ def extract(
 
     def documents() -> Iterator[dict[str, Any]]:
         for doc in read_documents(
-            paths, text_field=text_field, id_field=id_field, stdin_format=stdin_format.value
+            paths,
+            text_field=text_field,
+            id_field=id_field,
+            stdin_format=stdin_format.value,
+            exclude=[output] if output else [],
         ):
             texts.append(doc.get("text"))
             yield doc

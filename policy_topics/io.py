@@ -162,6 +162,7 @@ def read_documents(
     meta_field: str = "meta",
     stdin_format: str = "txt",
     recursive: bool = True,
+    exclude: Iterable[str | os.PathLike[str]] = (),
 ) -> Iterator[Document]:
     """Read documents from files, folders, glob patterns or stdin, lazily.
 
@@ -186,6 +187,8 @@ def read_documents(
         meta_field: JSON Lines field holding a mapping copied into the metadata.
         stdin_format: Format of stdin: ``"txt"``, ``"md"``, ``"html"`` or ``"jsonl"``.
         recursive: Walk sub-folders of folders.
+        exclude: Files never to read, e.g. the output file of the same run when
+            it lies in an input folder.
 
     Yields:
         One document (or error document) per file, or per line of a ``.jsonl`` file.
@@ -201,6 +204,7 @@ def read_documents(
     if isinstance(sources, str | os.PathLike):
         sources = [sources]
     options = {"text_field": text_field, "id_field": id_field, "meta_field": meta_field}
+    skip = {Path(p).resolve() for p in exclude}
     if stdin_format not in ("txt", "md", "html", "jsonl"):
         raise ValueError(f"stdin_format must be txt, md, html or jsonl, not {stdin_format!r}")
     for source in sources:
@@ -209,6 +213,8 @@ def read_documents(
             yield from _read_stream(sys.stdin.buffer, "<stdin>", stdin_format, options)
             continue
         for path, problem in _expand(name, recursive):
+            if skip and path.resolve() in skip:
+                continue
             if problem is not None:
                 yield _error_doc(str(path), problem)
                 continue

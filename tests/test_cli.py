@@ -442,3 +442,12 @@ def test_unwritable_output_is_a_usage_error(tmp_path: Path) -> None:
         text(proc)[1] == f"policy-topics: cannot write {tmp_path}/no-such-folder/out.json: "
         "No such file or directory\n"
     )
+
+
+def test_output_inside_an_input_folder_is_not_read_back(folder: Path) -> None:
+    out = folder / "results.jsonl"
+    assert run("extract", str(folder), "-o", str(out)).returncode == 1
+    before = out.read_bytes()
+    assert run("extract", str(folder), "-o", str(out)).returncode == 1
+    assert out.read_bytes() == before
+    assert len(before.splitlines()) == 5

@@ -131,6 +131,13 @@ def test_bad_files_become_error_documents_naming_the_file(tmp_path: Path) -> Non
     assert docs[3]["error_type"] == "FileNotFoundError"
 
 
+def test_excluded_files_are_skipped(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("a", encoding="utf-8")
+    (tmp_path / "out.jsonl").write_text('{"text": "old output"}\n', encoding="utf-8")
+    docs = list(read_documents(tmp_path, exclude=[tmp_path / "out.jsonl"]))
+    assert [d["text"] for d in docs] == ["a"]
+
+
 def test_glob_patterns_expand_sorted_and_report_no_match(tmp_path: Path) -> None:
     for name in ("b.txt", "a.txt", "c.md"):
         (tmp_path / name).write_text(name, encoding="utf-8")
