@@ -1,0 +1,269 @@
+"""Scale out on Dask: tag a Dask Bag or DataFrame on every worker of a cluster.
+
+Needs the extra ``dask`` (``pip install "policy-topics[dask]"``). The same code
+runs on the local scheduler, a ``distributed.LocalCluster`` or a remote
+scheduler: connect a ``distributed.Client`` first and Dask sends the work there.
+
+The taxonomy is loaded and validated once, here, and travels to the workers as
+a validated :class:`~policy_topics.Taxonomy` inside the task graph (a single
+graph node, so a worker receives it once), never as a path that would have to
+exist on the worker. Each worker process builds one :class:`Extractor` per
+taxonomy and options, keyed by their content, and reuses it for every
+partition it is given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+from policy_topics.extract import Extractor
+from policy_topics.taxonomy import Taxonomy, load_taxonomy
+
+if TYPE_CHECKING:
+    import dask.bag
+    import dask.dataframe
+    import pandas
+
+__all__ = ["extract_bag", "extract_dataframe"]
+
+Level = Literal["areas", "quotes", "sentences"]
+
+_STRING, _INT, _FLOAT = "string", "int64", "float64"
+#: Columns and dtypes of each level (the columns of :func:`policy_topics.io.to_dataframe`).
+COLUMNS: dict[str, dict[str, str]] = {
+    "areas": {
+        "doc_id": _STRING,
+        "topic": _STRING,
+        "label": _STRING,
+        "score": _FLOAT,
+        "mentions": _INT,
+        "sentences": _INT,
+        "quotes": _INT,
+        "terms": _STRING,
+        "subtopics": _STRING,
+    },
+    "quotes": {
+        "doc_id": _STRING,
+        "topic": _STRING,
+        "subtopic": _STRING,
+        "score": _FLOAT,
+        "start": _INT,
+        "end": _INT,
+        "text": _STRING,
+        "terms": _STRING,
+    },
+    "sentences": {
+        "doc_id": _STRING,
+        "sentence": _INT,
+        "start": _INT,
+        "end": _INT,
+        "topic": _STRING,
+        "score": _FLOAT,
+        "terms": _STRING,
+        "cues": _STRING,
+    },
+}
+
+
+@dataclass(frozen=True)
+class _Recipe:
+    """What a worker needs to build the Extractor: validated data, and its content key."""
+
+    key: str
+    taxonomy: Taxonomy = field(compare=False)
+    options: dict[str, Any] = field(compare=False)
+
+
+# One Extractor per worker process and recipe, and a lock each: Dask may run
+# several tasks of a process in threads, and an Extractor is not thread-safe.
+_EXTRACTORS: dict[str, tuple[Extractor, threading.Lock]] = {}
+_BUILD_LOCK = threading.Lock()
+#: How many Extractors this process has built (tests check it stays at one).
+builds = 0
+
+
+def extract_bag(
+    bag: dask.bag.Bag, *, taxonomy: str | Path | Taxonomy = "default", **options: Any
+) -> dask.bag.Bag:
+    """Tag every element of a Dask Bag; returns a Bag of result dicts.
+
+    Args:
+        bag: Elements as :meth:`Extractor.extract_many` takes them: strings,
+            ``(text, metadata)`` tuples, or mappings with ``text`` and optional
+            ``id`` and ``meta``.
+        taxonomy: A Taxonomy, a YAML path or a packaged name, read here on the
+            client.
+        **options: Keyword arguments of :class:`Extractor` (``max_quotes``,
+            ``min_score``, ``fast``, ``model`` as a name or path).
+
+    Returns:
+        A Bag with one ``DocumentResult.model_dump(mode="json")`` dict per
+        element, in element order; a document that fails gives a dict whose
+        ``error`` says why.
+
+    Raises:
+        ImportError: Dask is not installed.
+
+    Example:
+        >>> import dask.bag as db
+        >>> bag = db.from_sequence([{"id": "a", "text": "We cut tariffs."}], npartitions=1)
+        >>> [(r["doc_id"], [a["topic"] for a in r["areas"]]) for r in extract_bag(bag).compute()]
+        [('a', ['trade'])]
+    """
+    delayed = _import_dask().delayed
+    recipe = delayed(_recipe(taxonomy, options), pure=True)
+    untyped: Any = bag  # Dask's methods carry no annotations
+    return cast("dask.bag.Bag", untyped.map_partitions(_tag_partition, recipe))
+
+
+def extract_dataframe(
+    ddf: dask.dataframe.DataFrame,
+    text_column: str,
+    *,
+    id_column: str | None = None,
+    level: Level = "areas",
+    taxonomy: str | Path | Taxonomy = "default",
+    **options: Any,
+) -> dask.dataframe.DataFrame:
+    """Tag a text column of a Dask DataFrame; returns a flat Dask DataFrame.
+
+    Args:
+        ddf: The documents, one per row.
+        text_column: The column holding the text.
+        id_column: The column holding document ids; without it the row's index
+            (as a string) is the id, so results can be joined back.
+        level: ``"areas"`` (a row per document and area), ``"quotes"`` (a row
+            per quote) or ``"sentences"`` (a row per tagged sentence and topic).
+        taxonomy: A Taxonomy, a YAML path or a packaged name, read here.
+        **options: Keyword arguments of :class:`Extractor`.
+
+    Returns:
+        A Dask DataFrame with the columns and dtypes of :data:`COLUMNS` for the
+        level (strings are pandas ``string``); documents without areas and
+        documents that fail give no rows. Divisions are unknown.
+
+    Raises:
+        ValueError: Unknown level or column.
+        ImportError: Dask or pandas is not installed.
+
+    Example:
+        >>> import dask.dataframe as dd
+        >>> import pandas as pd
+        >>> frame = pd.DataFrame({"id": ["a", "b"], "text": ["We cut tariffs.", "Hello."]})
+        >>> ddf = dd.from_pandas(frame, npartitions=1)
+        >>> extract_dataframe(ddf, "text", id_column="id").compute()[["doc_id", "topic"]]
+          doc_id  topic
+        0      a  trade
+    """
+    if level not in COLUMNS:
+        raise ValueError(f"level must be one of {', '.join(COLUMNS)}, not {level!r}")
+    for column in (text_column, id_column):
+        if column is not None and column not in ddf.columns:
+            raise ValueError(f"no column {column!r}; the columns are {list(ddf.columns)}")
+    delayed = _import_dask().delayed
+    recipe = delayed(_recipe(taxonomy, options), pure=True)
+    untyped: Any = ddf
+    mapped = untyped.map_partitions(
+        _frame_partition,
+        text_column,
+        id_column,
+        level,
+        recipe,
+        meta=_empty(level),
+        clear_divisions=True,
+    )
+    return cast("dask.dataframe.DataFrame", mapped)
+
+
+# --- on the workers -----------------------------------------------------------------
+
+
+def _tag_partition(items: Iterable[Any], recipe: _Recipe) -> list[dict[str, Any]]:
+    extractor, lock = _extractor(recipe)
+    with lock:
+        return [result.model_dump(mode="json") for result in extractor.extract_many(items)]
+
+
+def _frame_partition(
+    frame: pandas.DataFrame,
+    text_column: str,
+    id_column: str | None,
+    level: Level,
+    recipe: _Recipe,
+) -> pandas.DataFrame:
+    import pandas as pd
+
+    from policy_topics.io import to_dataframe
+
+    ids = frame[id_column] if id_column is not None else frame.index
+    items = [
+        {
+            "id": None if i is None or (pd.api.types.is_scalar(i) and pd.isna(i)) else str(i),
+            "text": text,
+        }
+        for i, text in zip(ids, frame[text_column], strict=True)
+    ]
+    extractor, lock = _extractor(recipe)
+    with lock:
+        results = list(extractor.extract_many(items))
+    columns = COLUMNS[level]
+    rows = to_dataframe(results, level)[list(columns)]
+    return rows.astype(columns).reset_index(drop=True) if len(rows) else _empty(level)
+
+
+def _extractor(recipe: _Recipe) -> tuple[Extractor, threading.Lock]:
+    global builds
+    with _BUILD_LOCK:
+        found = _EXTRACTORS.get(recipe.key)
+        if found is None:
+            found = _EXTRACTORS[recipe.key] = (
+                Extractor(recipe.taxonomy, **recipe.options),
+                threading.Lock(),
+            )
+            builds += 1
+        return found
+
+
+# --- helpers ------------------------------------------------------------------------
+
+
+def _recipe(taxonomy: str | Path | Taxonomy, options: dict[str, Any]) -> _Recipe:
+    model = options.get("model")
+    if model is not None and not isinstance(model, str | Path):
+        raise TypeError(
+            "model must be a pipeline name or path that every worker can load, "
+            f"not {type(model).__name__}"
+        )
+    loaded = load_taxonomy(taxonomy)
+    # Fail here, on the client, rather than on every worker.
+    inspect.signature(Extractor).bind(loaded, **options)
+    content = json.dumps(
+        {"taxonomy": loaded.to_yaml(), "options": options}, sort_keys=True, default=str
+    )
+    return _Recipe(hashlib.sha256(content.encode("utf-8")).hexdigest(), loaded, dict(options))
+
+
+def _empty(level: str) -> pandas.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in COLUMNS[level].items()})
+
+
+def _import_dask() -> Any:
+    try:
+        import dask
+        import dask.bag
+        import dask.dataframe
+        import pandas  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            'policy_topics.dask needs Dask: pip install "policy-topics[dask]"'
+        ) from exc
+    return dask

@@ -1,0 +1,134 @@
+"""policy_topics.dask on a real distributed.LocalCluster: the results of one process."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("distributed", reason='needs the extra "dask"')
+
+import dask.bag as db
+import dask.dataframe as dd
+import pandas as pd
+from distributed import Client, LocalCluster
+
+from policy_topics import Extractor, Taxonomy
+from policy_topics.dask import COLUMNS, extract_bag, extract_dataframe
+from policy_topics.io import to_dataframe
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Client]:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+@pytest.fixture(scope="module")
+def items(corpora: Path) -> list[dict[str, Any]]:
+    found = []
+    for path in sorted(corpora.glob("*.jsonl")):
+        with path.open(encoding="utf-8") as lines:
+            for n, line in enumerate(lines):
+                record = json.loads(line)
+                found.append(
+                    {"id": str(record.get("id", f"{path.name}:{n}")), "text": record["text"]}
+                )
+    return found
+
+
+def _builds(client: Client) -> dict[str, int]:
+    return client.run(lambda: __import__("policy_topics.dask", fromlist=["builds"]).builds)
+
+
+def test_bag_equals_one_process_and_builds_one_extractor_per_worker(
+    client: Client, items: list[dict[str, Any]]
+) -> None:
+    before = _builds(client)
+    got = extract_bag(db.from_sequence(items, npartitions=8)).compute()
+    want = [r.model_dump(mode="json") for r in Extractor().extract_many(items)]
+    assert len(got) == len(items) > 2000
+    assert got == want
+    extract_bag(db.from_sequence(items[:50], npartitions=5)).compute()
+    after = _builds(client)
+    # Thirteen partitions ran on two worker processes; each built one Extractor at most.
+    assert len(after) == 2
+    assert all(after[w] - before.get(w, 0) <= 1 for w in after)
+
+
+@pytest.mark.parametrize("level", ["areas", "quotes", "sentences"])
+def test_dataframe_equals_one_process(
+    client: Client, items: list[dict[str, Any]], level: str
+) -> None:
+    frame = pd.DataFrame(items)
+    ddf = dd.from_pandas(frame, npartitions=4)
+    result = extract_dataframe(ddf, "text", id_column="id", level=level)
+    assert dict(result.dtypes.astype(str)) == COLUMNS[level]
+    got = result.compute().reset_index(drop=True)
+    columns = COLUMNS[level]
+    want = to_dataframe(Extractor().extract_many(items), level)[list(columns)]
+    want = want.astype(columns).reset_index(drop=True)
+    assert len(got) > 100
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_taxonomy_travels_as_data_not_as_a_path(client: Client, tmp_path: Path) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text(
+        "name: mine\ntopics:\n  ports: {label: Ports, terms: [harbour]}\n", encoding="utf-8"
+    )
+    bag = extract_bag(
+        db.from_sequence(["A new harbour.", "Nothing."], npartitions=2), taxonomy=path
+    )
+    path.unlink()  # the workers never read it
+    got = bag.compute()
+    assert [[a["topic"] for a in r["areas"]] for r in got] == [["ports"], []]
+    assert {r["taxonomy"] for r in got} == {"mine"}
+
+
+def test_options_reach_the_workers(client: Client) -> None:
+    text = " ".join(["We cut tariffs."] * 3 + ["Tariffs fell again."] * 3)
+    got = extract_bag(db.from_sequence([text], npartitions=1), max_quotes=1).compute()
+    assert [len(a["quotes"]) for a in got[0]["areas"]] == [1]
+
+
+def test_index_is_the_id_without_an_id_column(client: Client) -> None:
+    frame = pd.DataFrame({"text": ["Nothing here.", "We cut tariffs."]}, index=[10, 11])
+    got = extract_dataframe(dd.from_pandas(frame, npartitions=2), "text").compute()
+    assert got[["doc_id", "topic"]].values.tolist() == [["11", "trade"]]
+
+
+def test_failed_documents_give_error_records_and_no_rows(client: Client) -> None:
+    frame = pd.DataFrame({"id": ["a", "b"], "text": ["We cut tariffs.", None]})
+    rows = extract_dataframe(dd.from_pandas(frame, npartitions=1), "text", id_column="id")
+    assert rows.compute()["doc_id"].tolist() == ["a"]
+    records = extract_bag(db.from_sequence([{"id": "b", "text": None}])).compute()
+    assert records[0]["error"]["type"] == "TypeError"
+
+
+def test_bad_arguments_fail_on_the_client() -> None:
+    ddf = dd.from_pandas(pd.DataFrame({"text": ["x"]}), npartitions=1)
+    with pytest.raises(ValueError, match="level"):
+        extract_dataframe(ddf, "text", level="words")
+    with pytest.raises(ValueError, match="no column 'body'"):
+        extract_dataframe(ddf, "body")
+    with pytest.raises(TypeError, match="max_qoutes"):
+        extract_bag(db.from_sequence(["x"]), max_qoutes=2)
+    with pytest.raises(TypeError, match="name or path"):
+        extract_bag(db.from_sequence(["x"]), model=object())
+    with pytest.raises(Exception, match="no such file"):
+        extract_bag(db.from_sequence(["x"]), taxonomy="missing.yaml")
+
+
+def test_a_taxonomy_object_is_accepted() -> None:
+    taxonomy = Taxonomy.from_yaml("name: t\ntopics: {x: {label: X, terms: [widget]}}")
+    got = extract_bag(db.from_sequence(["A widget."]), taxonomy=taxonomy).compute(scheduler="sync")
+    assert got[0]["areas"][0]["topic"] == "x"
