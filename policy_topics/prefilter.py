@@ -136,8 +136,11 @@ class Prefilter:
             for f in forms
         ]
 
-        def group(matched: str, candidates: list[_Form]) -> ChunkGroup:
-            ids = {f.id for f in candidates if _present(f, matched)}
+        def group(matched: str, by_text: dict[str, list[_Form]]) -> ChunkGroup:
+            # The forms that may hold where the regex returned ``matched``: the
+            # regex returns the longest, so the others are its prefixes.
+            prefixes = (by_text.get(matched[:n], ()) for n in range(1, len(matched) + 1))
+            ids = {f.id for found in prefixes for f in found if _present(f, matched)}
             flags = 0
             for i in ids:
                 flags |= sufficient.get(i, 0)
@@ -156,12 +159,13 @@ class Prefilter:
         self._free_groups: dict[str, ChunkGroup] = {}
         branches = []
         if bounded:
-            strings = _matchable(bounded)
-            self._groups.update((s, group(s, bounded)) for s in strings)
+            searched = _by_text(bounded)
+            self._groups.update((s, group(s, searched)) for s in searched)
             branches.append(_NO_LETTER_BEFORE + _group(_trie_regex(bounded), self._split))
         if others:
             table = self._free_groups if self._split else self._groups
-            table.update((s, group(s, others)) for s in _matchable(others))
+            searched = _by_text(others)
+            table.update((s, group(s, searched)) for s in searched)
             branches.append(_group(_trie_regex(others), self._split))
         self._regex = re.compile("|".join(branches)) if branches else None
         self._everything = ChunkGroup(self._all_flags, frozenset())
@@ -267,9 +271,12 @@ def _present(form: _Form, matched: str) -> bool:
     return not _LETTER_RE.match(matched, len(form.text))
 
 
-def _matchable(forms: Sequence[_Form]) -> set[str]:
-    """Every string the trie regex of ``forms`` can return."""
-    return {f.text for f in forms}
+def _by_text(forms: Sequence[_Form]) -> dict[str, list[_Form]]:
+    """Forms by their searched text: the strings the trie regex of ``forms`` can return."""
+    found: dict[str, list[_Form]] = {}
+    for form in forms:
+        found.setdefault(form.text, []).append(form)
+    return found
 
 
 def _group(body: str, capture: bool) -> str:

@@ -1,0 +1,439 @@
+"""Benchmarks of policy-topics: speed, memory, taxonomy size and long documents.
+
+Prints one JSON object per run on stdout (see bench/README.md for every field):
+
+    .venv/bin/python bench/run.py                 # all measurements, on ../shared/corpora
+    .venv/bin/python bench/run.py --quick         # the throughput ratio only (CI)
+    .venv/bin/python bench/run.py --only parallel,memory my.jsonl folder/
+
+Timings are reported, never asserted: ``met`` says whether a target was reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pydantic
+import spacy
+import synth  # type: ignore[import-not-found]
+
+from policy_topics import Extractor, __version__, load_taxonomy
+from policy_topics.io import read_documents
+from policy_topics.text import split_sentences
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora"
+MEASUREMENTS = ("throughput", "overhead", "parallel", "memory", "taxonomy", "long")
+MB = 1_000_000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "corpus",
+        nargs="*",
+        help="JSONL files, folders or text files (default: ../shared/corpora/*.jsonl)",
+    )
+    parser.add_argument("--quick", action="store_true", help="throughput ratio only, 3 rounds")
+    parser.add_argument("--only", help=f"comma-separated subset of {','.join(MEASUREMENTS)}")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
+    parser.add_argument("--memory-mb", type=int, default=200, help="JSONL streamed by the CLI")
+    parser.add_argument("--long-mb", default="1,5,10,25,50", help="sizes of single documents")
+    parser.add_argument("--indent", type=int, default=None, help="pretty-print the JSON")
+    args = parser.parse_args(argv)
+
+    chosen = ["throughput"] if args.quick else (args.only or ",".join(MEASUREMENTS)).split(",")
+    unknown = set(chosen) - set(MEASUREMENTS)
+    if unknown:
+        parser.error(f"unknown measurement(s): {', '.join(sorted(unknown))}")
+    rounds = 3 if args.quick else args.rounds
+
+    report: dict[str, Any] = {"benchmark": "policy-topics", "quick": args.quick}
+    report["machine"] = machine()
+    sources = args.corpus or sorted(str(p) for p in DEFAULT_CORPUS.glob("*.jsonl"))
+    if not sources:
+        report["skipped"] = f"no corpus given and {DEFAULT_CORPUS} holds no *.jsonl"
+        _emit(report, args.indent)
+        return 0
+    texts = load_texts(sources)
+    report["corpus"] = {
+        "sources": [_shown(s) for s in sources],
+        "documents": len(texts),
+        "mb": round(_mb(texts), 3),
+        "sentences": sum(len(split_sentences(t)) for t in texts),
+    }
+    steps: dict[str, Callable[[], dict[str, Any]]] = {
+        "throughput": lambda: throughput(texts, rounds),
+        "overhead": lambda: component_overhead(texts, rounds),
+        "parallel": lambda: parallel(texts),
+        "memory": lambda: memory(args.memory_mb),
+        "taxonomy": lambda: taxonomy_size(texts, rounds=3),
+        "long": lambda: long_documents([float(s) for s in args.long_mb.split(",")]),
+    }
+    for name in MEASUREMENTS:
+        if name in chosen:
+            report[name] = steps[name]()
+    report["machine"]["load_average_end"] = _load()
+    _emit(report, args.indent)
+    return 0
+
+
+# --- the machine and the corpus -----------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info: dict[str, Any] = {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "spacy": spacy.__version__,
+        "pydantic": pydantic.__version__,
+        "policy_topics": __version__,
+        "load_average_start": _load(),
+    }
+    try:
+        import psutil
+
+        info["memory_gb"] = round(psutil.virtual_memory().total / 1e9, 1)
+    except ImportError:
+        pass
+    return info
+
+
+def load_texts(sources: Iterable[str]) -> list[str]:
+    texts = []
+    for doc in read_documents(list(sources)):
+        text = doc.get("text")
+        if isinstance(text, str) and text.strip():
+            texts.append(text)
+    return texts
+
+
+# --- measurements ---------------------------------------------------------------------
+
+
+def throughput(texts: list[str], rounds: int) -> dict[str, Any]:
+    """Full records from ``Extractor().extract_many`` against tokenising only.
+
+    Both run in this process, alternating, on the same texts. The first round
+    is cold for both (spaCy's tokenizer cache and ours are empty); later rounds
+    are warm, which is the steady state of a long run over a real archive.
+    """
+    nlp = spacy.blank("en")
+    extractor = Extractor()
+    size = _mb(texts)
+    per_round = []
+    for _ in range(rounds):
+        tokenize = _timed(lambda: _drain(nlp.pipe(texts)))
+        extract = _timed(lambda: _drain(extractor.extract_many(texts)))
+        per_round.append(
+            {
+                "tokenize_mb_s": round(size / tokenize, 3),
+                "extract_mb_s": round(size / extract, 3),
+                "ratio": round(tokenize / extract, 3),
+            }
+        )
+    warm = per_round[1:] or per_round
+    ratio = statistics.median(r["ratio"] for r in warm)
+    return {
+        "rounds": per_round,
+        "tokenize_mb_s": statistics.median(r["tokenize_mb_s"] for r in warm),
+        "extract_mb_s": statistics.median(r["extract_mb_s"] for r in warm),
+        "ratio": ratio,
+        "ratio_cold": per_round[0]["ratio"],
+        "target": ">= 1.0 (warm rounds)",
+        "met": ratio >= 1.0,
+    }
+
+
+def component_overhead(texts: list[str], rounds: int) -> dict[str, Any]:
+    """``nlp.add_pipe("policy_topics")`` on a blank pipeline against the blank pipeline."""
+    plain = spacy.blank("en")
+    tagged = spacy.blank("en")
+    tagged.add_pipe("policy_topics")
+    size = _mb(texts)
+    per_round = []
+    for _ in range(rounds):
+        tokenize = _timed(lambda: _drain(plain.pipe(texts)))
+        component = _timed(lambda: _drain(tagged.pipe(texts)))
+        per_round.append(
+            {
+                "tokenize_mb_s": round(size / tokenize, 3),
+                "with_component_mb_s": round(size / component, 3),
+                "overhead": round(component / tokenize - 1, 3),
+            }
+        )
+    warm = per_round[1:] or per_round
+    overhead = statistics.median(r["overhead"] for r in warm)
+    return {
+        "rounds": per_round,
+        "overhead": overhead,
+        "target": "<= 0.30 (warm rounds)",
+        "met": overhead <= 0.30,
+    }
+
+
+def parallel(texts: list[str], min_mb: float = 5.0) -> dict[str, Any]:
+    """``extract_many(n_process=2)`` against ``n_process=1``, each on a fresh Extractor."""
+    work = list(texts)
+    while _mb(work) < min_mb:
+        work.extend(texts)
+    size = _mb(work)
+    one = _timed(lambda: _drain(Extractor().extract_many(work, n_process=1)))
+    two = _timed(lambda: _drain(Extractor().extract_many(work, n_process=2)))
+    speedup = one / two
+    return {
+        "mb": round(size, 2),
+        "documents": len(work),
+        "n_process_1_s": round(one, 2),
+        "n_process_2_s": round(two, 2),
+        "speedup": round(speedup, 2),
+        "target": ">= 1.7",
+        "met": speedup >= 1.7,
+    }
+
+
+def memory(total_mb: int) -> dict[str, Any]:
+    """Peak RSS of the CLI streaming varied JSONL to JSONL, and RSS as input is read."""
+    import psutil
+
+    marks = sorted({total_mb // 4, total_mb // 2, total_mb})
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = Path(tmp) / "in.jsonl", Path(tmp) / "out.jsonl"
+        started = time.perf_counter()
+        written = synth.write_jsonl(source, seed=5, total_bytes=total_mb * MB)
+        generated = time.perf_counter() - started
+        command = [sys.executable, "-m", "policy_topics", "extract", str(source)]
+        command += ["-f", "jsonl", "-o", str(target), "--quiet"]
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+        watched = psutil.Process(process.pid)
+        at: dict[str, float] = {}
+        peak = 0
+        while process.poll() is None:
+            try:
+                rss = watched.memory_info().rss
+                peak = max(peak, _vm_hwm(process.pid) or rss)
+                read = next(
+                    (f.position for f in watched.open_files() if f.path == str(source)), None
+                )
+            except (psutil.NoSuchProcess, psutil.AccessDenied, ProcessLookupError):
+                break
+            for mark in marks:
+                if str(mark) not in at and read is not None and read >= mark * MB:
+                    at[str(mark)] = round(rss / MB, 1)
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - started
+        _, errors = process.communicate()
+        output_mb = target.stat().st_size / MB if target.exists() else 0.0
+    if str(total_mb) not in at and peak:
+        at[str(total_mb)] = round(peak / MB, 1)  # the end of input came between samples
+    peak_mb = round(peak / MB, 1)
+    return {
+        "command": "python -m policy_topics extract in.jsonl -f jsonl -o out.jsonl --quiet",
+        "input_mb": round(written / MB, 1),
+        "output_mb": round(output_mb, 1),
+        "exit_code": process.returncode,
+        "stderr_tail": errors[-500:],
+        "generate_s": round(generated, 1),
+        "seconds": round(elapsed, 1),
+        "mb_s": round(written / MB / elapsed, 3),
+        "rss_mb_at_input_mb": at,
+        "peak_rss_mb": peak_mb,
+        "target": "peak <= 400 MB, flat",
+        "met": process.returncode == 0 and peak_mb <= 400,
+    }
+
+
+def taxonomy_size(texts: list[str], n_terms: int = 10_000, rounds: int = 3) -> dict[str, Any]:
+    """The default taxonomy grown to ``n_terms`` generated terms: load, validate, compile, tag.
+
+    ``sparse`` (the target) adds terms that are rarely met, as in a large
+    thesaurus, so it measures what size costs; ``dense`` adds single corpus
+    words too, so it also measures tagging most sentences many times over.
+    """
+    default = Extractor()
+    size = _mb(texts)
+    out: dict[str, Any] = {}
+    for variant in ("sparse", "dense"):
+        yaml_text = synth.large_taxonomy(texts, n_terms, seed=7, dense=variant == "dense")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "large.yaml"
+            path.write_text(yaml_text, encoding="utf-8")
+            gc.collect()
+            started = time.perf_counter()
+            taxonomy = load_taxonomy(path)
+            loaded = time.perf_counter() - started
+            large = Extractor(taxonomy)
+            total = time.perf_counter() - started
+        speeds: list[tuple[float, float]] = []
+        for _ in range(rounds):
+            a = _timed(lambda: _drain(default.extract_many(texts)))
+            b = _timed(lambda: _drain(large.extract_many(texts)))  # noqa: B023
+            speeds.append((size / a, size / b))
+        warm = speeds[1:] or speeds
+        default_speed = statistics.median(a for a, _ in warm)
+        large_speed = statistics.median(b for _, b in warm)
+        out[variant] = {
+            "terms": sum(len(topic.terms) for _, _, topic in taxonomy.iter_topics()),
+            "yaml_kb": round(len(yaml_text) / 1000),
+            "load_validate_s": round(loaded, 2),
+            "load_validate_compile_s": round(total, 2),
+            "default_mb_s": round(default_speed, 3),
+            "large_mb_s": round(large_speed, 3),
+            "slowdown": round(default_speed / large_speed, 2),
+            "matches_default": _matches(default, texts),
+            "matches_large": _matches(large, texts),
+        }
+    sparse = out["sparse"]
+    out["target"] = "sparse: compile <= 3 s, slowdown <= 2x"
+    out["met"] = sparse["load_validate_compile_s"] <= 3.0 and sparse["slowdown"] <= 2.0
+    return out
+
+
+def _matches(extractor: Extractor, texts: list[str]) -> int:
+    return sum(len(s.matches) for r in extractor.extract_many(texts) for s in r.sentences)
+
+
+def long_documents(sizes_mb: list[float]) -> dict[str, Any]:
+    """One document of each size: time must grow linearly, with no quadratic step."""
+    extractor = Extractor()
+    extractor.extract(_document(1.0, seed=99))  # warm the caches once
+    prose = []
+    for size in sizes_mb:
+        text = _document(size, seed=int(size * 10))
+        seconds = _timed(lambda text=text: extractor.extract(text))
+        prose.append({"mb": size, "seconds": round(seconds, 2), "s_per_mb": seconds / size})
+        del text
+    exponent = _exponent([(p["mb"], p["seconds"]) for p in prose])
+    shapes = {}
+    for name, make in _PATHOLOGICAL.items():
+        timings = []
+        for size in (2.0, 8.0):
+            text = make(size)
+            timings.append((size, _timed(lambda text=text: extractor.extract(text))))
+        shapes[name] = {
+            "seconds_2mb": round(timings[0][1], 2),
+            "seconds_8mb": round(timings[1][1], 2),
+            "exponent": round(_exponent(timings), 2),
+        }
+    for p in prose:
+        p["s_per_mb"] = round(p["s_per_mb"], 3)
+    worst = max([exponent, *(s["exponent"] for s in shapes.values())])
+    return {
+        "prose": prose,
+        "exponent": round(exponent, 2),
+        "pathological": shapes,
+        "target": "time ~ size^1 (exponent <= 1.15) up to one 50 MB document",
+        "met": worst <= 1.15,
+    }
+
+
+def _document(size_mb: float, seed: int) -> str:
+    return "\n\n".join(synth.documents(seed, int(size_mb * MB)))
+
+
+def _no_punctuation(size_mb: float) -> str:
+    text = _document(size_mb, seed=3)
+    return text.translate(str.maketrans(".?;\n", "    "))
+
+
+def _one_line(size_mb: float) -> str:
+    return _document(size_mb, seed=4).replace("\n", " ")
+
+
+def _abbreviations(size_mb: float) -> str:
+    unit = "Mr. A. B. Smith of the U.S. Dept. met Gen. C. D. Jones on trade. "
+    return unit * int(size_mb * MB / len(unit))
+
+
+_PATHOLOGICAL: dict[str, Callable[[float], str]] = {
+    "no_sentence_ends": _no_punctuation,
+    "one_line": _one_line,
+    "abbreviation_runs": _abbreviations,
+}
+
+
+# --- helpers --------------------------------------------------------------------------
+
+
+def _timed(work: Callable[[], object]) -> float:
+    gc.collect()
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def _drain(items: Iterable[object]) -> None:
+    for _ in items:
+        pass
+
+
+def _mb(texts: Iterable[str]) -> float:
+    return sum(len(t.encode("utf-8")) for t in texts) / MB
+
+
+def _exponent(points: list[tuple[float, float]]) -> float:
+    """Slope of log(time) against log(size): 1 is linear, 2 quadratic."""
+    xs = [math.log(s) for s, _ in points]
+    ys = [math.log(max(t, 1e-9)) for _, t in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
+        (x - mx) ** 2 for x in xs
+    )
+
+
+def _vm_hwm(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _load() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def _shown(source: str) -> str:
+    path = Path(source).resolve()
+    try:
+        return str(path.relative_to(ROOT.parent))
+    except ValueError:
+        return path.name
+
+
+def _emit(report: dict[str, Any], indent: int | None) -> None:
+    sys.stdout.write(json.dumps(report, indent=indent, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
