@@ -35,12 +35,23 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any, cast
 
 from policy_topics.errors import PolicyTopicsError
 from policy_topics.extract import Extractor
+from policy_topics.report import (
+    DIGITS,
+    MODES,
+    CurvePoint,
+    ErrorCase,
+    EvaluationReport,
+    Level,
+    LevelReport,
+    Mode,
+    ModeReport,
+    Scores,
+    TopicScores,
+)
 from policy_topics.taxonomy import Taxonomy
 
 __all__ = [
@@ -57,217 +68,11 @@ __all__ = [
     "read_gold",
 ]
 
-#: Evaluation modes: every tagged topic, or only each unit's top-scoring one.
-MODES = ("multi", "primary")
-#: Version of the JSON layout of :class:`EvaluationReport`; bumped on any breaking change.
-FORMAT_VERSION = 1
 _EXCERPT_CHARS = 300
-_DIGITS = 4
-
-Mode = Literal["multi", "primary"]
-Level = Literal["sentence", "document"]
 
 
 class GoldError(PolicyTopicsError, ValueError):
     """The gold file or records are malformed; the message names the line and field."""
-
-
-# --- report models ------------------------------------------------------------------------
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Scores(_Model):
-    """Precision, recall and F1 (0 where a ratio is undefined)."""
-
-    precision: float = Field(ge=0, le=1, description="True positives / predicted positives.")
-    recall: float = Field(ge=0, le=1, description="True positives / gold positives.")
-    f1: float = Field(ge=0, le=1, description="Harmonic mean of precision and recall.")
-
-
-class TopicScores(Scores):
-    """Scores of one topic at one level and mode."""
-
-    topic: str = Field(description="Topic id.")
-    label: str = Field(description="Topic label from the taxonomy (the id for gold-only topics).")
-    support: int = Field(ge=0, description="Gold units carrying the topic.")
-    predicted: int = Field(
-        ge=0, description="Units the topic was predicted for (optional excluded)."
-    )
-    true_positives: int = Field(ge=0, description="Predicted and in the gold.")
-    false_positives: int = Field(ge=0, description="Predicted, not in the gold, not optional.")
-    false_negatives: int = Field(ge=0, description="In the gold, not predicted.")
-
-
-class CurvePoint(_Model):
-    """Micro and macro scores at one ``min_score`` threshold."""
-
-    min_score: float = Field(ge=0, description="Minimum sentence score for a topic to count.")
-    micro: Scores = Field(description="Micro average over the topics with gold support.")
-    macro: Scores = Field(description="Macro average over the topics with gold support.")
-
-
-class ErrorCase(_Model):
-    """A false positive or false negative, with what fired, for a taxonomy author."""
-
-    kind: Literal["false_positive", "false_negative"] = Field(description="Kind of error.")
-    topic: str = Field(description="Topic wrongly predicted or missed.")
-    doc_id: str = Field(description="Id of the gold document.")
-    unit: int = Field(
-        ge=0,
-        description="Index of the gold sentence in the document (0 for a document-level unit).",
-    )
-    start: int = Field(ge=0, description="Character offset of `text` in the document.")
-    end: int = Field(ge=0, description="Character offset one past the end of `text`.")
-    text: str = Field(
-        description="Verbatim document text[start:end]: the gold sentence; for document-level "
-        "units the strongest evidence sentence of a false positive, or the opening of the "
-        "document for a false negative."
-    )
-    gold: list[str] = Field(description="Gold topics of the unit.")
-    predicted: list[str] = Field(description="Topics predicted for the unit in this mode.")
-    scores: dict[str, float] = Field(
-        description="Best sentence score of every topic that fired in the unit, thresholds aside."
-    )
-    terms: dict[str, list[str]] = Field(description="Terms that fired in the unit, per topic.")
-
-
-class ModeReport(_Model):
-    """Scores of one level in one mode."""
-
-    mode: Mode = Field(description="'multi' (every tagged topic) or 'primary' (top topic only).")
-    topics: list[TopicScores] = Field(description="Per-topic scores, in taxonomy order.")
-    averaged_over: list[str] = Field(description="Topics with gold support, used by the averages.")
-    micro: Scores = Field(description="Micro average (pooled counts) over `averaged_over`.")
-    macro: Scores = Field(description="Mean of per-topic scores over `averaged_over`.")
-    curve: list[CurvePoint] = Field(description="Scores over a sweep of `min_score`, ascending.")
-    n_false_positives: int = Field(ge=0, description="All false positives at `min_score`.")
-    n_false_negatives: int = Field(ge=0, description="All false negatives at `min_score`.")
-    false_positives: list[ErrorCase] = Field(
-        description="The most confident false positives (up to `max_errors`), topics interleaved."
-    )
-    false_negatives: list[ErrorCase] = Field(
-        description="False negatives (up to `max_errors`), near misses first, topics interleaved."
-    )
-
-    def topic(self, topic_id: str) -> TopicScores:
-        """Scores of one topic.
-
-        Raises:
-            KeyError: the topic is neither in the taxonomy nor in the gold.
-        """
-        for scores in self.topics:
-            if scores.topic == topic_id:
-                return scores
-        raise KeyError(topic_id)
-
-
-class LevelReport(_Model):
-    """Scores at the sentence or the document level."""
-
-    level: Level = Field(description="'sentence' (gold sentence spans) or 'document'.")
-    documents: int = Field(ge=0, description="Gold documents with units at this level.")
-    units: int = Field(ge=0, description="Gold units scored (sentences or documents).")
-    positive_units: int = Field(ge=0, description="Units with at least one gold topic.")
-    modes: list[ModeReport] = Field(description="One report per evaluation mode.")
-
-
-class EvaluationReport(_Model):
-    """Result of :func:`evaluate`; ``model_dump_json(indent=2)`` is its stable JSON form."""
-
-    format_version: int = Field(default=FORMAT_VERSION, description="Version of this layout.")
-    gold: str = Field(description="Gold file name, or '<records>' for in-memory gold.")
-    taxonomy: str = Field(description="Name of the taxonomy evaluated.")
-    taxonomy_version: str = Field(description="Version of the taxonomy evaluated.")
-    min_score: float = Field(ge=0, description="Minimum sentence score used for the scores.")
-    documents: int = Field(ge=0, description="Gold documents read.")
-    levels: list[LevelReport] = Field(description="Sentence level, then document level if any.")
-
-    def get(self, level: Level = "sentence", mode: Mode = "multi") -> ModeReport:
-        """Scores of one level and mode.
-
-        Raises:
-            KeyError: the gold has no such level or the mode was not evaluated.
-
-        Example:
-            >>> gold = [{"id": "d", "text": "Oil prices rose.", "topics": ["energy"]}]
-            >>> evaluate(gold).get("document", "primary").topic("energy").recall
-            1.0
-        """
-        for lvl in self.levels:
-            if lvl.level == level:
-                for report in lvl.modes:
-                    if report.mode == mode:
-                        return report
-        raise KeyError(f"no {level} level in mode {mode} in this report")
-
-    def to_table(self, *, max_errors: int = 5) -> str:
-        """Human-readable tables: scores per topic, the threshold curve and the worst errors.
-
-        Args:
-            max_errors: Errors of each kind shown per mode (the JSON holds all kept ones).
-
-        Example:
-            >>> gold = [{"id": "d", "text": "We cut tariffs.", "topics": ["trade"]}]
-            >>> "trade" in evaluate(gold).to_table()
-            True
-        """
-        out = [
-            f"gold {self.gold}: {self.documents} documents; taxonomy {self.taxonomy} "
-            f"{self.taxonomy_version}; min_score {self.min_score:g}"
-        ]
-        for lvl in self.levels:
-            for report in lvl.modes:
-                out += ["", _mode_table(lvl, report), "", _curve_table(report)]
-                out += _error_lines(report, max_errors)
-        return "\n".join(out)
-
-
-def _mode_table(lvl: LevelReport, report: ModeReport) -> str:
-    head = (
-        f"{lvl.level} level, mode {report.mode}: {lvl.units} units, "
-        f"{lvl.positive_units} with a gold topic"
-    )
-    rows = [head, f"{'topic':<24}{'P':>7}{'R':>7}{'F1':>7}{'support':>9}{'predicted':>11}"]
-    for t in report.topics:
-        name = t.topic if t.support else f"{t.topic} (no gold)"
-        rows.append(
-            f"{name:<24}{t.precision:>7.2f}{t.recall:>7.2f}{t.f1:>7.2f}"
-            f"{t.support:>9}{t.predicted:>11}"
-        )
-    for name, s in (("micro", report.micro), ("macro", report.macro)):
-        rows.append(f"{name:<24}{s.precision:>7.2f}{s.recall:>7.2f}{s.f1:>7.2f}")
-    return "\n".join(rows)
-
-
-def _curve_table(report: ModeReport) -> str:
-    rows = [f"{'min_score':>9}{'micro P':>9}{'micro R':>9}{'micro F1':>10}{'macro F1':>10}"]
-    for p in report.curve:
-        rows.append(
-            f"{p.min_score:>9.3f}{p.micro.precision:>9.2f}{p.micro.recall:>9.2f}"
-            f"{p.micro.f1:>10.2f}{p.macro.f1:>10.2f}"
-        )
-    return "\n".join(rows)
-
-
-def _error_lines(report: ModeReport, limit: int) -> list[str]:
-    lines: list[str] = []
-    for title, cases, total in (
-        ("false positives", report.false_positives, report.n_false_positives),
-        ("false negatives", report.false_negatives, report.n_false_negatives),
-    ):
-        shown = cases[: max(0, limit)]
-        if not shown:
-            continue
-        lines += ["", f"{title} ({len(shown)} of {total} shown):"]
-        for case in shown:
-            fired = "; ".join(f"{t}: {', '.join(ts)}" for t, ts in case.terms.items()) or "-"
-            text = " ".join(case.text.split())
-            text = text if len(text) <= 100 else text[:99] + "…"
-            lines.append(f"  {case.topic:<14} {case.doc_id}#{case.unit}  [{fired}]  {text}")
-    return lines
 
 
 # --- gold ---------------------------------------------------------------------------------
@@ -499,7 +304,7 @@ def _scores(tp: float, fp: float, fn: float) -> tuple[float, float, float]:
 
 
 def _rounded(p: float, r: float, f: float) -> Scores:
-    return Scores(precision=round(p, _DIGITS), recall=round(r, _DIGITS), f1=round(f, _DIGITS))
+    return Scores(precision=round(p, DIGITS), recall=round(r, DIGITS), f1=round(f, DIGITS))
 
 
 def _averages(counts: _Counts, supported: Sequence[str]) -> tuple[Scores, Scores]:
@@ -685,9 +490,9 @@ def _level(
                 TopicScores(
                     topic=t,
                     label=taxonomy.topics[t].label if t in taxonomy.topics else t,
-                    precision=round(p, _DIGITS),
-                    recall=round(r, _DIGITS),
-                    f1=round(f, _DIGITS),
+                    precision=round(p, DIGITS),
+                    recall=round(r, DIGITS),
+                    f1=round(f, DIGITS),
                     support=counts.support[t],
                     predicted=counts.tp[t] + counts.fp[t],
                     true_positives=counts.tp[t],
