@@ -25,7 +25,6 @@ from policy_topics.io import (
     JsonlWriter,
     JsonWriter,
     ReadError,
-    _VisibleText,
     decode_text,
     open_output,
     quote_rows,
@@ -34,6 +33,7 @@ from policy_topics.io import (
     to_dataframe,
     write_results,
 )
+from policy_topics.readers import _VisibleText
 
 TEXT = "Both sides will cut tariffs on steel. They will expand solar power and grid links."
 

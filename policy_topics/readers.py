@@ -1,0 +1,429 @@
+"""Document readers: files, folders, globs and stdin in; documents for extract_many out.
+
+A file that cannot be read becomes a document carrying an ``error``, which
+:meth:`Extractor.extract_many` turns into an error record, so one bad file
+never stops a batch.
+"""
+
+from __future__ import annotations
+
+import codecs
+import glob
+import io
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from policy_topics.errors import PolicyTopicsError
+
+if TYPE_CHECKING:
+    pass
+
+__all__ = ["SUPPORTED_SUFFIXES", "Document", "ReadError", "decode_text", "read_documents"]
+
+#: File suffixes read by :func:`read_documents`, with the format each stands for.
+SUPPORTED_SUFFIXES: dict[str, str] = {
+    ".txt": "txt",
+    ".text": "txt",
+    ".md": "md",
+    ".markdown": "md",
+    ".html": "html",
+    ".htm": "html",
+    ".jsonl": "jsonl",
+    ".pdf": "pdf",
+    ".docx": "docx",
+}
+
+Document = dict[str, Any]
+
+
+class ReadError(PolicyTopicsError, ValueError):
+    """A document could not be read or decoded.
+
+    Attributes:
+        kind: Name of the underlying problem, e.g. ``"UnicodeDecodeError"``; it
+            becomes ``ErrorInfo.type`` of the error record.
+    """
+
+    def __init__(self, message: str, kind: str = "ReadError") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+# --- decoding ---------------------------------------------------------------------------
+
+_BOMS = (
+    # UTF-32 first: its little-endian BOM starts with the UTF-16 one.
+    (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
+    (codecs.BOM_UTF8, "utf-8", "UTF-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"),
+)
+
+
+def decode_text(data: bytes, *, source: str = "<bytes>") -> str:
+    """Decode document bytes: UTF-8, or UTF-8/UTF-16/UTF-32 with a byte order mark.
+
+    The BOM itself is not part of the text. Anything that is not valid in
+    the detected encoding is an error naming the source and the byte offset;
+    nothing is guessed or replaced.
+
+    Args:
+        data: The raw bytes.
+        source: Name used in the error message (usually the file path).
+
+    Returns:
+        The text.
+
+    Raises:
+        ReadError: with ``kind="UnicodeDecodeError"`` when the bytes do not decode.
+
+    Example:
+        >>> decode_text("Zoll".encode("utf-16"))
+        'Zoll'
+        >>> decode_text(b"caf\\xe9", source="a.txt")
+        Traceback (most recent call last):
+        ...
+        policy_topics.readers.ReadError: a.txt: not valid UTF-8: byte 0xe9 at byte offset 3 \
+cannot be decoded (save the file as UTF-8, or as UTF-16 with a byte order mark)
+    """
+    for bom, encoding, label in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(encoding)
+            except UnicodeDecodeError as exc:
+                offset = len(bom) + exc.start
+                raise ReadError(
+                    f"{source}: not valid {label} ({exc.reason}) at byte offset {offset}",
+                    "UnicodeDecodeError",
+                ) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ReadError(
+            f"{source}: not valid UTF-8: byte 0x{data[exc.start]:02x} at byte offset "
+            f"{exc.start} cannot be decoded (save the file as UTF-8, or as UTF-16 with a "
+            "byte order mark)",
+            "UnicodeDecodeError",
+        ) from None
+
+
+# --- readers ----------------------------------------------------------------------------
+
+
+def read_documents(
+    sources: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    text_field: str = "text",
+    id_field: str = "id",
+    meta_field: str = "meta",
+    stdin_format: str = "txt",
+    recursive: bool = True,
+    exclude: Iterable[str | os.PathLike[str]] = (),
+) -> Iterator[Document]:
+    """Read documents from files, folders, glob patterns or stdin, lazily.
+
+    Each document is a mapping ``{"id": ..., "text": ..., "meta": {...}}`` that
+    :meth:`Extractor.extract_many` accepts. The id of a file is its path; the
+    id of a JSON Lines record is its ``id_field`` (or ``path:line`` without one).
+    A file or line that cannot be read yields ``{"id": ..., "error": message,
+    "error_type": kind}`` instead, so one bad file never stops the batch.
+
+    Formats by suffix: ``.txt`` and ``.md`` (as they are), ``.html``/``.htm``
+    (visible text only: no scripts, styles or markup), ``.jsonl`` (one document
+    per line), ``.pdf`` (extra ``pdf``) and ``.docx`` (extra ``docx``). Folders
+    are walked in sorted order and only files with these suffixes are read
+    (hidden files are skipped); a file named explicitly with another suffix
+    is an error. Offsets in results index into the text read here: for HTML,
+    PDF and DOCX that is the extracted text, not the file's bytes.
+
+    Args:
+        sources: A path, folder or glob pattern, or several; ``"-"`` is stdin.
+        text_field: JSON Lines field holding the text.
+        id_field: JSON Lines field holding the id.
+        meta_field: JSON Lines field holding a mapping copied into the metadata.
+        stdin_format: Format of stdin: ``"txt"``, ``"md"``, ``"html"`` or ``"jsonl"``.
+        recursive: Walk sub-folders of folders.
+        exclude: Files never to read, e.g. the output file of the same run when
+            it lies in an input folder.
+
+    Yields:
+        One document (or error document) per file, or per line of a ``.jsonl`` file.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (folder / "a.txt").write_text("Tariffs fell.", encoding="utf-8")
+        >>> _ = (folder / "b.txt").write_bytes(b"\\xff")
+        >>> [sorted(d) for d in read_documents(folder)]
+        [['id', 'meta', 'text'], ['error', 'error_type', 'id']]
+    """
+    if isinstance(sources, str | os.PathLike):
+        sources = [sources]
+    options = {"text_field": text_field, "id_field": id_field, "meta_field": meta_field}
+    skip = {Path(p).resolve() for p in exclude}
+    if stdin_format not in ("txt", "md", "html", "jsonl"):
+        raise ValueError(f"stdin_format must be txt, md, html or jsonl, not {stdin_format!r}")
+    for source in sources:
+        name = os.fspath(source)
+        if name == "-":
+            yield from _read_stream(sys.stdin.buffer, "<stdin>", stdin_format, options)
+            continue
+        for path, problem in _expand(name, recursive):
+            if skip and path.resolve() in skip:
+                continue
+            if problem is not None:
+                yield _error_doc(str(path), problem)
+                continue
+            fmt = SUPPORTED_SUFFIXES.get(path.suffix.lower())
+            if fmt is None:
+                known = ", ".join(sorted(SUPPORTED_SUFFIXES))
+                yield _error_doc(
+                    str(path),
+                    ReadError(
+                        f"{path}: unsupported file type {path.suffix or '(none)'!r} "
+                        f"(supported: {known})",
+                        "UnsupportedFormat",
+                    ),
+                )
+                continue
+            try:
+                with path.open("rb") as stream:
+                    yield from _read_stream(stream, str(path), fmt, options)
+            except OSError as exc:
+                yield _error_doc(str(path), _os_error(str(path), exc))
+
+
+def _expand(name: str, recursive: bool) -> Iterator[tuple[Path, ReadError | None]]:
+    path = Path(name)
+    if path.is_dir():
+        walk = path.rglob("*") if recursive else path.glob("*")
+        found = [
+            p
+            for p in walk
+            if p.suffix.lower() in SUPPORTED_SUFFIXES
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            and p.is_file()
+        ]
+        for p in sorted(found, key=lambda p: p.relative_to(path).parts):
+            yield p, None
+    elif path.exists():
+        yield path, None
+    elif not glob.has_magic(name):
+        yield path, ReadError(f"{name}: no such file or directory", "FileNotFoundError")
+    else:
+        matches = sorted(
+            Path(m)
+            for m in glob.glob(name, recursive=True)
+            if Path(m).is_file() and Path(m).suffix.lower() in SUPPORTED_SUFFIXES
+        )
+        if not matches:
+            yield path, ReadError(f"{name}: no readable file matches the pattern", "NoMatch")
+        for match in matches:
+            yield match, None
+
+
+def _os_error(name: str, exc: OSError) -> ReadError:
+    if isinstance(exc, FileNotFoundError):
+        return ReadError(f"{name}: no such file or directory", "FileNotFoundError")
+    return ReadError(f"{name}: cannot read: {exc.strerror or exc}", type(exc).__name__)
+
+
+def _error_doc(doc_id: str, exc: Exception) -> Document:
+    kind = exc.kind if isinstance(exc, ReadError) else type(exc).__name__
+    return {"id": doc_id, "error": str(exc) or kind, "error_type": kind}
+
+
+def _read_stream(
+    stream: IO[bytes], name: str, fmt: str, options: dict[str, str]
+) -> Iterator[Document]:
+    if fmt == "jsonl":
+        yield from _read_jsonl(stream, name, **options)
+        return
+    try:
+        text = _TEXT_READERS[fmt](stream.read(), name)
+    except (ReadError, ImportError) as exc:
+        yield _error_doc(name, exc)
+    except OSError as exc:
+        yield _error_doc(name, _os_error(name, exc))
+    except Exception as exc:  # a broken PDF or DOCX raises whatever its library raises
+        yield _error_doc(name, ReadError(f"{name}: cannot read {fmt}: {exc}", type(exc).__name__))
+    else:
+        yield {"id": name, "text": text, "meta": {}}
+
+
+def _read_jsonl(
+    stream: IO[bytes], name: str, *, text_field: str, id_field: str, meta_field: str
+) -> Iterator[Document]:
+    offset = 0
+    for lineno, raw in enumerate(stream, 1):
+        start = offset
+        offset += len(raw)
+        where = f"{name}:{lineno}"
+        if lineno == 1:
+            if raw.startswith(codecs.BOM_UTF8):
+                raw, start = raw[3:], 3
+            elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                yield _error_doc(
+                    name,
+                    ReadError(
+                        f"{name}: JSON Lines must be UTF-8, found a UTF-16 or UTF-32 byte "
+                        "order mark at byte offset 0",
+                        "UnicodeDecodeError",
+                    ),
+                )
+                return
+        if not raw.strip():
+            continue
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield _error_doc(
+                where,
+                ReadError(
+                    f"{where}: not valid UTF-8: byte 0x{raw[exc.start]:02x} at byte offset "
+                    f"{start + exc.start}",
+                    "UnicodeDecodeError",
+                ),
+            )
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            at = start + len(line[: exc.pos].encode("utf-8"))
+            yield _error_doc(
+                where,
+                ReadError(
+                    f"{where}: invalid JSON at byte offset {at}: {exc.msg}", "JSONDecodeError"
+                ),
+            )
+            continue
+        if not isinstance(record, dict):
+            message = f"{where}: expected a JSON object, got {type(record).__name__}"
+            yield _error_doc(where, ReadError(message, "TypeError"))
+            continue
+        raw_id = record.get(id_field)
+        doc_id = where if raw_id is None else str(raw_id)
+        text = record.get(text_field)
+        if not isinstance(text, str):
+            problem = (
+                f"field {text_field!r} is {type(text).__name__}, not a string"
+                if text_field in record
+                else f"no field {text_field!r} (fields: {', '.join(sorted(record)) or 'none'})"
+            )
+            yield _error_doc(doc_id, ReadError(f"{where}: {problem}", "KeyError"))
+            continue
+        meta = record.get(meta_field)
+        yield {"id": doc_id, "text": text, "meta": dict(meta) if isinstance(meta, dict) else {}}
+
+
+def _read_plain(data: bytes, name: str) -> str:
+    return decode_text(data, source=name)
+
+
+def _read_html(data: bytes, name: str) -> str:
+    parser = _VisibleText()
+    parser.feed(decode_text(data, source=name))
+    parser.close()
+    return parser.text()
+
+
+def _read_pdf(data: bytes, name: str) -> str:
+    try:
+        from pypdf import PdfReader
+    except ImportError as exc:
+        raise ImportError(
+            f'{name}: reading PDF needs pypdf: pip install "policy-topics[pdf]"'
+        ) from exc
+    reader = PdfReader(io.BytesIO(data))
+    if reader.is_encrypted and not reader.decrypt(""):
+        raise ReadError(f"{name}: the PDF is encrypted", "EncryptedPDF")
+    pages = [page.extract_text() or "" for page in reader.pages]
+    return "\n\n".join(page.strip() for page in pages if page.strip())
+
+
+def _read_docx(data: bytes, name: str) -> str:
+    try:
+        import docx
+    except ImportError as exc:
+        raise ImportError(
+            f'{name}: reading DOCX needs python-docx: pip install "policy-topics[docx]"'
+        ) from exc
+    from docx.table import Table
+
+    document = docx.Document(io.BytesIO(data))
+    lines: list[str] = []
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            for row in block.rows:
+                cells = [cell.text.strip() for cell in row.cells]
+                if any(cells):
+                    lines.append("\t".join(cells))
+        elif block.text.strip():
+            lines.append(block.text)
+    return "\n".join(lines)
+
+
+_TEXT_READERS: dict[str, Callable[[bytes, str], str]] = {
+    "txt": _read_plain,
+    "md": _read_plain,
+    "html": _read_html,
+    "pdf": _read_pdf,
+    "docx": _read_docx,
+}
+
+
+class _VisibleText(HTMLParser):
+    """Collects the text a browser shows: no scripts, styles or markup."""
+
+    _HIDDEN = frozenset(
+        ["script", "style", "noscript", "template", "svg", "math", "iframe", "object", "canvas"]
+    )
+    _BLOCKS = frozenset(
+        {"address", "article", "aside", "blockquote", "br", "caption", "dd", "details", "div"}
+        | {"dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3"}
+        | {"h4", "h5", "h6", "header", "hr", "legend", "li", "main", "nav", "ol", "p", "pre"}
+        | {"section", "summary", "table", "tbody", "thead", "tfoot", "title", "tr", "ul"}
+    )
+    _CELLS = frozenset(["td", "th"])
+    _SPACES = re.compile(r"[ \t\n\r\f]+")
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self._parts: list[str] = []
+        self._hidden = 0
+        self._pre = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._HIDDEN:
+            self._hidden += 1
+        elif tag == "pre":
+            self._pre += 1
+        self._boundary(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._HIDDEN:
+            self._hidden = max(0, self._hidden - 1)
+        elif tag == "pre":
+            self._pre = max(0, self._pre - 1)
+        self._boundary(tag, end=True)
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self._parts.append(data if self._pre else self._SPACES.sub(" ", data))
+
+    def _boundary(self, tag: str, *, end: bool = False) -> None:
+        if tag in self._BLOCKS:
+            self._parts.append("\n")
+        elif end and tag in self._CELLS:
+            self._parts.append("\t")
+
+    def text(self) -> str:
+        lines = (line.strip(" \t") for line in "".join(self._parts).split("\n"))
+        return "\n".join(line for line in lines if line)

@@ -1,0 +1,403 @@
+"""Result writers: JSON, JSON Lines and CSV streams, atomic files, DataFrames."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO
+
+from pydantic_core import PydanticSerializationError
+
+from policy_topics.records import DocumentResult
+from policy_topics.text import replace_surrogates
+
+if TYPE_CHECKING:
+    import pandas
+
+__all__ = [
+    "CSV_COLUMNS",
+    "CsvWriter",
+    "JsonWriter",
+    "JsonlWriter",
+    "ResultWriter",
+    "open_output",
+    "quote_rows",
+    "record_json",
+    "to_dataframe",
+    "write_results",
+]
+
+#: Columns of the CSV output and of ``to_dataframe(level="quotes")``: one row per quote.
+CSV_COLUMNS = ("doc_id", "topic", "subtopic", "score", "start", "end", "text", "terms")
+
+
+# --- writers ----------------------------------------------------------------------------
+
+
+class ResultWriter(Protocol):
+    """Writes DocumentResults to a text stream, one at a time."""
+
+    def write(self, result: DocumentResult) -> None:
+        """Write one result."""
+
+    def close(self) -> None:
+        """Finish the output (closing brackets and the like); the stream stays open."""
+
+
+class JsonlWriter:
+    """JSON Lines: one compact record per line, flushed after each document.
+
+    Each record is written with a single ``write`` call followed by a flush,
+    so a reader tailing the file sees whole lines.
+
+    Args:
+        stream: Text stream to write to.
+
+    Example:
+        >>> import io
+        >>> from policy_topics import Extractor
+        >>> out = io.StringIO()
+        >>> JsonlWriter(out).write(Extractor().extract("Trade grew.", doc_id="x"))
+        >>> DocumentResult.model_validate_json(out.getvalue()).doc_id
+        'x'
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, result: DocumentResult) -> None:
+        """Write one result as one line and flush."""
+        self._stream.write(record_json(result) + "\n")
+        self._stream.flush()
+
+    def close(self) -> None:
+        """Nothing to finish: every line is complete."""
+
+
+class JsonWriter:
+    """A JSON array of records, streamed one record per line.
+
+    Args:
+        stream: Text stream to write to.
+
+    Example:
+        >>> import io, json
+        >>> out = io.StringIO()
+        >>> writer = JsonWriter(out)
+        >>> writer.close()
+        >>> json.loads(out.getvalue())
+        []
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._count = 0
+
+    def write(self, result: DocumentResult) -> None:
+        """Write one result as an element of the array."""
+        self._stream.write(("[\n" if self._count == 0 else ",\n") + record_json(result))
+        self._count += 1
+
+    def close(self) -> None:
+        """Close the array."""
+        self._stream.write("[]\n" if self._count == 0 else "\n]\n")
+        self._stream.flush()
+
+
+class CsvWriter:
+    """CSV with a header and one row per quote (see :data:`CSV_COLUMNS`).
+
+    Documents without quotes and failed documents give no rows. Text is
+    written verbatim, so a cell may start with ``=``; spreadsheet programs
+    may treat such a cell as a formula.
+
+    Args:
+        stream: Text stream to write to (open files with ``newline=""``).
+
+    Example:
+        >>> import io
+        >>> from policy_topics import Extractor
+        >>> out = io.StringIO()
+        >>> writer = CsvWriter(out)
+        >>> writer.write(Extractor().extract("We cut tariffs.", doc_id="a"))
+        >>> out.getvalue().splitlines()[1]
+        'a,trade,tariffs,0.632121,0,15,We cut tariffs.,tariff'
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._writer = csv.writer(stream)
+        self._writer.writerow(CSV_COLUMNS)
+
+    def write(self, result: DocumentResult) -> None:
+        """Write one row per quote of the result."""
+        for row in quote_rows(result):
+            self._writer.writerow(
+                [replace_surrogates(v) if isinstance(v, str) else v for v in row.values()]
+            )
+        self._stream.flush()
+
+    def close(self) -> None:
+        """Flush the stream."""
+        self._stream.flush()
+
+
+def record_json(result: DocumentResult) -> str:
+    """One result as compact JSON, as ``result.model_dump_json()`` writes it.
+
+    Text holding lone surrogates (which no UTF-8 encoder accepts; they can
+    only come from a caller's string) is written with U+FFFD in their place
+    instead of failing.
+
+    Example:
+        >>> from policy_topics import Extractor
+        >>> result = Extractor().extract("Tariffs \\ud800 fell.")
+        >>> "\\ufffd" in record_json(result)
+        True
+    """
+    try:
+        return result.model_dump_json()
+    except PydanticSerializationError:
+        plain = result.model_dump(mode="json")  # JSON mode writes U+FFFD for lone surrogates
+        return json.dumps(plain, ensure_ascii=False, separators=(",", ":"))
+
+
+_WRITERS: dict[str, Callable[[TextIO], ResultWriter]] = {
+    "json": JsonWriter,
+    "jsonl": JsonlWriter,
+    "csv": CsvWriter,
+}
+
+
+def quote_rows(result: DocumentResult) -> Iterator[dict[str, Any]]:
+    """Flat rows, one per quote, with the columns of :data:`CSV_COLUMNS`.
+
+    ``subtopic`` and ``terms`` join the distinct sub-topics and terms of the
+    quote's matches with ``"; "``.
+
+    Args:
+        result: One document's result.
+
+    Yields:
+        A dict per quote, areas in result order, quotes best first.
+
+    Example:
+        >>> from policy_topics import Extractor
+        >>> row = next(quote_rows(Extractor().extract("We cut tariffs.", doc_id="a")))
+        >>> row["topic"], row["text"], row["terms"]
+        ('trade', 'We cut tariffs.', 'tariff')
+    """
+    for area in result.areas:
+        for quote in area.quotes:
+            subtopics = dict.fromkeys(m.subtopic for m in quote.matches if m.subtopic)
+            yield {
+                "doc_id": result.doc_id,
+                "topic": area.topic,
+                "subtopic": "; ".join(subtopics),
+                "score": quote.score,
+                "start": quote.start,
+                "end": quote.end,
+                "text": quote.text,
+                "terms": "; ".join(dict.fromkeys(m.term for m in quote.matches)),
+            }
+
+
+@contextlib.contextmanager
+def open_output(path: str | os.PathLike[str], *, atomic: bool = True) -> Iterator[TextIO]:
+    """Open an output file for writing text (UTF-8, no newline translation).
+
+    With ``atomic=True`` the text goes to a temporary file in the same folder,
+    which replaces ``path`` only when the block ends without an exception: an
+    interrupted run leaves no file (and an older file at ``path`` untouched).
+    With ``atomic=False`` the file is written in place, which suits JSON Lines
+    written one whole line at a time: what was written before an interruption
+    stays.
+
+    Args:
+        path: The output file.
+        atomic: Write through a temporary file and rename at the end.
+
+    Yields:
+        The open text stream.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> target = pathlib.Path(tempfile.mkdtemp()) / "out.json"
+        >>> with open_output(target) as stream:
+        ...     _ = stream.write("[]")
+        >>> target.read_text()
+        '[]'
+    """
+    target = Path(path)
+    if not atomic:
+        with target.open("w", encoding="utf-8", newline="") as stream:
+            yield stream
+        return
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(tmp, _file_mode(target))
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _file_mode(target: Path) -> int:
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def write_results(
+    results: Iterable[DocumentResult],
+    dest: str | os.PathLike[str] | TextIO,
+    *,
+    format: Literal["json", "jsonl", "csv"] = "jsonl",
+) -> int:
+    """Write results to a file or a text stream.
+
+    JSON and CSV files are written atomically (temporary file, then rename);
+    JSON Lines files are written in place, one whole line per document,
+    flushed each time, so an interrupted run keeps every finished document.
+
+    Args:
+        results: The results, e.g. from ``extract_many`` (consumed lazily).
+        dest: A path or an open text stream.
+        format: ``"json"``, ``"jsonl"`` or ``"csv"``.
+
+    Returns:
+        Number of results written.
+
+    Example:
+        >>> import io
+        >>> write_results([], io.StringIO(), format="json")
+        0
+    """
+    if format not in _WRITERS:
+        raise ValueError(f"format must be one of {', '.join(_WRITERS)}, not {format!r}")
+    if isinstance(dest, str | os.PathLike):
+        with open_output(dest, atomic=format != "jsonl") as stream:
+            return write_results(results, stream, format=format)
+    writer = _WRITERS[format](dest)
+    count = 0
+    for result in results:
+        writer.write(result)
+        count += 1
+    writer.close()
+    return count
+
+
+# --- DataFrames -------------------------------------------------------------------------
+
+_AREA_COLUMNS = (
+    "doc_id",
+    "topic",
+    "label",
+    "score",
+    "mentions",
+    "sentences",
+    "quotes",
+    "terms",
+    "subtopics",
+)
+_SENTENCE_COLUMNS = ("doc_id", "sentence", "start", "end", "topic", "score", "terms", "cues")
+
+
+def to_dataframe(
+    results: Iterable[DocumentResult],
+    level: Literal["areas", "quotes", "sentences"] = "areas",
+) -> pandas.DataFrame:
+    """Flatten results into a pandas DataFrame (extra ``pandas``).
+
+    Levels:
+        ``"areas"``: one row per document and area (doc_id, topic, label, score,
+        mentions, sentences, quotes, terms, subtopics).
+        ``"quotes"``: one row per quote, the CSV columns.
+        ``"sentences"``: one row per tagged sentence and topic (doc_id, sentence,
+        start, end, topic, score, terms, cues).
+
+    Failed documents give no rows. Metadata keys with scalar values become
+    extra columns named ``meta.<key>``.
+
+    Args:
+        results: DocumentResults.
+        level: ``"areas"``, ``"quotes"`` or ``"sentences"``.
+
+    Returns:
+        The DataFrame; its columns are fixed by ``level`` even when it is empty.
+
+    Raises:
+        ImportError: pandas is not installed.
+
+    Example:
+        >>> from policy_topics import Extractor
+        >>> frame = to_dataframe([Extractor().extract("We cut tariffs.", doc_id="a")])
+        >>> frame[["doc_id", "topic", "mentions"]].values.tolist()
+        [['a', 'trade', 1]]
+    """
+    try:
+        import pandas as pd
+    except ImportError as exc:
+        raise ImportError('to_dataframe needs pandas: pip install "policy-topics[pandas]"') from exc
+    rows_of: dict[str, tuple[tuple[str, ...], Callable[[DocumentResult], Iterator[Any]]]] = {
+        "areas": (_AREA_COLUMNS, _area_rows),
+        "quotes": (CSV_COLUMNS, quote_rows),
+        "sentences": (_SENTENCE_COLUMNS, _sentence_rows),
+    }
+    if level not in rows_of:
+        raise ValueError(f"level must be 'areas', 'quotes' or 'sentences', not {level!r}")
+    columns, make_rows = rows_of[level]
+    rows: list[dict[str, Any]] = []
+    meta_columns: dict[str, None] = {}
+    for result in results:
+        meta = {
+            f"meta.{k}": v
+            for k, v in result.metadata.items()
+            if v is None or isinstance(v, str | int | float | bool)
+        }
+        meta_columns.update(dict.fromkeys(meta))
+        rows.extend({**row, **meta} for row in make_rows(result))
+    return pd.DataFrame(rows, columns=[*columns, *meta_columns])
+
+
+def _area_rows(result: DocumentResult) -> Iterator[dict[str, Any]]:
+    for area in result.areas:
+        yield {
+            "doc_id": result.doc_id,
+            "topic": area.topic,
+            "label": area.label,
+            "score": area.score,
+            "mentions": area.mentions,
+            "sentences": area.sentences,
+            "quotes": len(area.quotes),
+            "terms": "; ".join(area.terms),
+            "subtopics": "; ".join(s.id for s in area.subtopics),
+        }
+
+
+def _sentence_rows(result: DocumentResult) -> Iterator[dict[str, Any]]:
+    for tags in result.sentences:
+        for topic in tags.topics:
+            yield {
+                "doc_id": result.doc_id,
+                "sentence": tags.index,
+                "start": tags.start,
+                "end": tags.end,
+                "topic": topic,
+                "score": tags.scores[topic],
+                "terms": "; ".join(dict.fromkeys(m.term for m in tags.matches if m.topic == topic)),
+                "cues": "; ".join(tags.cues),
+            }
