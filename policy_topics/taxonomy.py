@@ -22,9 +22,9 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from yaml.constructor import SafeConstructor
 
 from policy_topics.errors import Problem, TaxonomyError
+from policy_topics.safe_yaml import MAX_TAXONOMY_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES, load_yaml
 from policy_topics.text import normalize_term
 
 __all__ = [
@@ -39,12 +39,6 @@ __all__ = [
     "packaged_taxonomies",
 ]
 
-#: Largest taxonomy file accepted, in bytes.
-MAX_TAXONOMY_BYTES = 20_000_000
-#: Most YAML nodes a taxonomy may expand to (guards against alias bombs).
-MAX_YAML_NODES = 1_000_000
-#: Deepest nesting of YAML collections accepted.
-MAX_YAML_DEPTH = 50
 #: Most terms (including exclusions, context terms and cues) in one taxonomy.
 MAX_TERMS = 100_000
 
@@ -183,7 +177,7 @@ class Taxonomy(_Model):
             >>> Taxonomy.from_yaml(yaml_text).name
             't'
         """
-        data, lines = _load_yaml(text, source)
+        data, lines = load_yaml(text, source)
         return _validate(data, lines, source)
 
     def to_yaml(self) -> str:
@@ -303,116 +297,6 @@ def load_taxonomy(source: str | Path | Taxonomy = "default") -> Taxonomy:
             [Problem(str(path), None, "", f"not UTF-8 (invalid byte at offset {exc.start})")]
         ) from exc
     return Taxonomy.from_yaml(text, source=path.name)
-
-
-# --- YAML with line numbers -------------------------------------------------------------
-
-
-_STANDARD_TAGS = frozenset(
-    f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map")
-)
-
-
-class _NodeBudget:
-    def __init__(self, limit: int) -> None:
-        self.left = limit
-
-
-def _load_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
-    if len(text) > MAX_TAXONOMY_BYTES:
-        raise TaxonomyError([Problem(source, None, "", f"larger than {MAX_TAXONOMY_BYTES} bytes")])
-    try:
-        # compose() builds nodes without constructing objects: aliases stay
-        # shared references, so expansion is ours to bound below.
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except RecursionError:
-        raise TaxonomyError([Problem(source, None, "", "YAML nested too deeply")]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        detail = getattr(exc, "problem", None) or str(exc)
-        raise TaxonomyError([Problem(source, line, "", f"YAML syntax error: {detail}")]) from exc
-    if node is None:
-        raise TaxonomyError([Problem(source, 1, "", "empty document; expected a mapping")])
-    lines: dict[str, int] = {}
-    problems: list[Problem] = []
-    data = _construct(node, "", lines, problems, source, _NodeBudget(MAX_YAML_NODES))
-    if problems:
-        raise TaxonomyError(problems)
-    return data, lines
-
-
-def _construct(
-    node: yaml.Node,
-    path: str,
-    lines: dict[str, int],
-    problems: list[Problem],
-    source: str,
-    budget: _NodeBudget,
-) -> Any:
-    budget.left -= 1
-    if budget.left < 0:
-        raise TaxonomyError(
-            [
-                Problem(
-                    source,
-                    node.start_mark.line + 1,
-                    path,
-                    f"more than {MAX_YAML_NODES} YAML nodes after alias expansion (alias bomb?)",
-                )
-            ]
-        )
-    line = node.start_mark.line + 1
-    if path.count(".") + path.count("[") > MAX_YAML_DEPTH:
-        raise TaxonomyError([Problem(source, line, path[:80], "YAML nested too deeply")])
-    lines.setdefault(path, line)
-    if node.tag not in _STANDARD_TAGS:
-        problems.append(
-            Problem(
-                source,
-                line,
-                path,
-                f"YAML tag {node.tag!r} is not allowed: a taxonomy is "
-                "plain data (strings, numbers, lists, mappings)",
-            )
-        )
-        return None
-    if isinstance(node, yaml.MappingNode):
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                problems.append(
-                    Problem(
-                        source,
-                        key_node.start_mark.line + 1,
-                        path,
-                        "mapping keys must be plain strings",
-                    )
-                )
-                continue
-            key = key_node.value
-            child = f"{path}.{key}" if path else str(key)
-            if key in result:
-                problems.append(
-                    Problem(
-                        source,
-                        key_node.start_mark.line + 1,
-                        child,
-                        f"duplicate key {key!r} (first at line {lines.get(child, '?')}); "
-                        "merge the two entries",
-                    )
-                )
-                continue
-            lines.setdefault(child, key_node.start_mark.line + 1)
-            result[key] = _construct(value_node, child, lines, problems, source, budget)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [
-            _construct(item, f"{path}[{i}]", lines, problems, source, budget)
-            for i, item in enumerate(node.value)
-        ]
-    constructor = SafeConstructor()
-    return SafeConstructor.yaml_constructors[node.tag](constructor, node)
 
 
 # --- validation ---------------------------------------------------------------------------
