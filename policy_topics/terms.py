@@ -51,12 +51,12 @@ _BY_PHRASE, _BY_PATTERN, _BY_SIMPLE = 1, 2, 4
 
 # Bounds of the fast path's memory: words remembered, and distinct words the
 # private tokenizer may hold before it is renewed.
-_CHUNK_CACHE_SIZE = 200_000
-_INFO_CACHE_SIZE = 200_000
-_VOCAB_LIMIT = 200_000
+_CHUNK_CACHE_SIZE = 50_000
+_INFO_CACHE_SIZE = 50_000
+_VOCAB_LIMIT = 50_000
 
 
-@lru_cache(maxsize=262_144)
+@lru_cache(maxsize=65_536)
 def inflection_key(word: str) -> str:
     """Key shared by the inflected forms of a lower-case English word.
 
