@@ -305,13 +305,15 @@ def _starts_sentence(char: str) -> bool:
 
 def _is_abbreviation(text: str, sent_start: int, period: int) -> bool:
     # Walk back over the word before the period: a forward search from the
-    # sentence start would make a run of abbreviations quadratic.
-    start = period
+    # sentence start would make a run of abbreviations quadratic. As before,
+    # the word may end just before a line break that precedes the period.
+    end = period - 1 if period > sent_start and text[period - 1] == "\n" else period
+    start = end
     while start > sent_start and not text[start - 1].isspace():
         start -= 1
-    if start == period:
+    if start == end:
         return False
-    word = text[start:period].lstrip(_OPENERS).lower()
+    word = text[start:end].lstrip(_OPENERS).lower()
     if len(word) == 1 and word.isalpha():
         return True
     return word in _ABBREVIATIONS
