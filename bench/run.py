@@ -28,7 +28,7 @@ from typing import Any
 
 import pydantic
 import spacy
-import synth  # type: ignore[import-not-found]
+import synth
 
 from policy_topics import Extractor, __version__, load_taxonomy
 from policy_topics.io import read_documents

@@ -80,6 +80,10 @@ class _Recipe:
     taxonomy: Taxonomy = field(compare=False)
     options: dict[str, Any] = field(compare=False)
 
+    def __dask_tokenize__(self) -> tuple[str, str]:
+        # The same taxonomy and options give the same graph key, cheaply.
+        return ("policy_topics.dask", self.key)
+
 
 # One Extractor per worker process and recipe, and a lock each: Dask may run
 # several tasks of a process in threads, and an Extractor is not thread-safe.
