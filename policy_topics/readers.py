@@ -98,6 +98,10 @@ cannot be decoded (save the file as UTF-8, or as UTF-16 with a byte order mark)
             try:
                 return data[len(bom) :].decode(encoding)
             except UnicodeDecodeError as exc:
+                if bom == codecs.BOM_UTF32_LE:
+                    # A UTF-16 LE BOM followed by U+0000 looks like a UTF-32 LE
+                    # BOM; when UTF-32 fails, UTF-16 gets its turn.
+                    continue
                 offset = len(bom) + exc.start
                 raise ReadError(
                     f"{source}: not valid {label} ({exc.reason}) at byte offset {offset}",

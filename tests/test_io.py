@@ -537,6 +537,10 @@ _ASCII_SPACE = re.compile(r"[ \t\n\r\f]+")
 @given(st.text().filter(lambda t: not t.startswith("\ufeff")))
 def test_decode_round_trips_every_supported_encoding(text: str) -> None:
     for encoding in ("utf-8", "utf-8-sig", "utf-16", "utf-32"):
+        if encoding == "utf-16" and text.startswith("\x00"):
+            # FF FE 00 00 is a UTF-32 LE BOM as much as a UTF-16 one followed by
+            # U+0000: when the rest also decodes as UTF-32, nothing can tell.
+            continue
         assert decode_text(text.encode(encoding)) == text
 
 
@@ -547,3 +551,8 @@ def test_escaped_text_in_html_reads_back_as_the_text(text: str) -> None:
     parser.feed(page)
     parser.close()
     assert parser.text() == _ASCII_SPACE.sub(" ", text).strip(" ")
+
+
+def test_utf16_text_starting_with_nul_falls_back_from_utf32() -> None:
+    text = "\x00 tariffs"
+    assert decode_text(text.encode("utf-16-le").join([b"\xff\xfe", b""])) == text
