@@ -18,8 +18,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import numpy
+from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import ensure_path
@@ -159,15 +161,20 @@ class PolicyTopics:
             Sentence offsets and the hits per sentence index.
         """
         lexicon = self.lexicon
-        if doc.has_annotation("SENT_START"):
-            spans = [(s.start_char, s.end_char) for s in doc.sents if s.text.strip()]
-            spans = [_strip(doc.text, s, e) for s, e in spans]
-        else:
-            spans = split_sentences(doc.text)
+        text = doc.text  # a join over every token: read it once
         use_lemmas = doc.has_annotation("LEMMA")
+        if not doc.has_annotation("SENT_START"):
+            spans = split_sentences(text)
+            if prefilter and not use_lemmas:
+                # Our boundaries fall on whitespace, so the Doc's tokens are
+                # those the fast path gets by tokenising each sentence.
+                return spans, lexicon.match_text(text, spans)
+        else:
+            spans = [_strip(text, s.start_char, s.end_char) for s in doc.sents]
+            spans = [(s, e) for s, e in spans if s < e]
         hits: dict[int, SentenceHits] = {}
         for i, (start, end) in enumerate(spans):
-            if prefilter and not use_lemmas and not lexicon.candidate(doc.text, start, end):
+            if prefilter and not use_lemmas and not lexicon.candidate(text, start, end):
                 continue
             span = doc.char_span(start, end, alignment_mode="expand")
             if span is None:
@@ -196,13 +203,14 @@ class PolicyTopics:
     ) -> None:
         """Write the matches to ``doc.spans`` and the result to ``doc._.policy_topics``."""
         if not doc.has_annotation("SENT_START") and len(doc):
-            starts = {
-                span.start
-                for s, e in spans
-                if (span := doc.char_span(s, e, alignment_mode="expand")) is not None
-            }
-            for token in doc:
-                token.is_sent_start = token.i in starts or token.i == 0
+            # One from_array call: setting is_sent_start token by token rescans the Doc.
+            flags = numpy.full(len(doc), -1, dtype="int64")
+            flags[0] = 1
+            for s, e in spans:
+                span = doc.char_span(s, e, alignment_mode="expand")
+                if span is not None:
+                    flags[span.start] = 1
+            doc.from_array([SENT_START], cast(Any, flags.astype("uint64").reshape(-1, 1)))
         group = []
         for found in hits.values():
             for hit in found.hits:

@@ -173,7 +173,9 @@ def _area(
     n_sentences: int,
     max_quotes: int | None,
 ) -> CooperationArea:
-    quotes: dict[str, Quote] = {}
+    # One slot per distinct sentence text: [tags, matches, occurrences]. Quote
+    # models are built only for the slots kept, not for every tagged sentence.
+    slots: dict[str, list[Any]] = {}
     evidence = 0.0
     cue_sentences = 0
     term_counts: Counter[str] = Counter()
@@ -182,14 +184,19 @@ def _area(
         term_counts.update(m.term for m in matches)
         sub_counts.update(m.subtopic for m in matches if m.subtopic)
         key = dedup_key(text[tags.start : tags.end])
-        seen = quotes.get(key)
-        if seen is not None:
-            quotes[key] = seen.model_copy(update={"occurrences": seen.occurrences + 1})
+        slot = slots.get(key)
+        if slot is not None:
+            slot[2] += 1
             continue
-        factor = CUE_FACTOR if tags.cues else 1.0
-        evidence += min(1.0, weight) * factor
+        slots[key] = [tags, matches, 1]
+        evidence += min(1.0, weight) * (CUE_FACTOR if tags.cues else 1.0)
         cue_sentences += bool(tags.cues)
-        quotes[key] = Quote(
+    ranked = sorted(
+        slots.values(),
+        key=lambda s: (-s[0].scores[topic], -len({m.term for m in s[1]}), s[0].start),
+    )
+    quotes = [
+        Quote(
             text=text[tags.start : tags.end],
             start=tags.start,
             end=tags.end,
@@ -197,11 +204,10 @@ def _area(
             score=tags.scores[topic],
             matches=matches,
             cues=tags.cues,
+            occurrences=occurrences,
         )
-    ranked = sorted(
-        quotes.values(),
-        key=lambda q: (-q.score, -len({m.term for m in q.matches}), q.start),
-    )
+        for tags, matches, occurrences in (ranked if max_quotes is None else ranked[:max_quotes])
+    ]
     share = len(entries) / n_sentences if n_sentences else 0.0
     distinct = len(term_counts)
     return CooperationArea(
@@ -215,7 +221,7 @@ def _area(
             SubtopicCount(id=s, label=taxonomy.label_of(topic, s), mentions=n)
             for s, n in sorted(sub_counts.items(), key=lambda kv: (-kv[1], kv[0]))
         ],
-        quotes=ranked if max_quotes is None else ranked[:max_quotes],
+        quotes=quotes,
         breakdown=ScoreBreakdown(
             evidence=_round(evidence),
             distinct_terms=distinct,
