@@ -1,0 +1,78 @@
+"""Hostile documents: any str gives a valid result with exact offsets, in linear time."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from policy_topics import DocumentResult, Extractor
+from policy_topics.text import MAX_SENTENCE_CHARS
+from tests.conftest import SAMPLE
+from tests.test_extract import assert_offsets
+
+
+@pytest.fixture(scope="module")
+def extractor() -> Extractor:
+    return Extractor(max_quotes=None)
+
+
+HOSTILE = {
+    "nul and controls": "Tariffs\x00 fell\x07 on\x1b oil.\x0c Next\x7f line.",
+    "lone surrogates": "Tariffs \ud800fell on \udfffoil.",
+    "bidi and zero-width": "\u202eTariffs\u200b fell \u200fon oil\u200d. \u2066energy\u2069 grid.",
+    "emoji and combining": "Tariffs 🚢 on oil 🛢️ and e\u0301nergie; 👩\u200d💻 digital.",
+    "crlf and cr": "Trade Policy\r\nTariffs fell.\r\rOil rose.\rGrid investment grew.",
+    "unicode spaces": "Tariffs\u00a0fell\u2003on\u3000oil\u2009and\u202fgas prices.",
+    "only punctuation": "... !!! ??? --- ••• 1. 2) (a)",
+    "html with script": (
+        "<p> Tariffs fell. </p> <script> alert('oil prices') </script> <img src=x onerror=alert(1)>"
+    ),
+    "very long word": "tariff" * 10_000 + " oil.",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_documents_give_valid_results(extractor: Extractor, name: str) -> None:
+    text = HOSTILE[name]
+    result = extractor.extract(text)
+    assert_offsets(text, result)
+    assert result.error is None
+    DocumentResult.model_validate_json(result.model_dump_json())
+
+
+def test_script_text_is_kept_as_plain_text(extractor: Extractor) -> None:
+    text = HOSTILE["html with script"]
+    result = extractor.extract(text)
+    quotes = [q.text for a in result.areas for q in a.quotes]
+    assert quotes and all(q in text for q in quotes)
+
+
+def test_one_megabyte_line_without_punctuation(extractor: Extractor) -> None:
+    text = " ".join(["policy", "tariff", "words"] * 60_000)
+    result = extractor.extract(text)
+    assert_offsets(text, result)
+    assert result.n_sentences >= len(text) // MAX_SENTENCE_CHARS
+    assert max(s.end - s.start for s in result.sentences) <= MAX_SENTENCE_CHARS
+    assert result.area("trade") is not None
+
+
+def test_large_document_is_processed() -> None:
+    sample = SAMPLE.read_text(encoding="utf-8")
+    text = "\n\n".join(sample.replace("Norland", f"Norland{i}") for i in range(2_000))
+    assert len(text) > 6_000_000
+    result = Extractor(max_quotes=3).extract(text)
+    assert result.n_chars == len(text)
+    assert result.area("trade") is not None
+    assert_offsets(text, result)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=st.characters(codec=None, categories=None), max_size=300))
+def test_any_unicode_text_never_raises_and_keeps_offsets(text: str) -> None:
+    result = _SHARED.extract(text)
+    assert_offsets(text, result)
+    result.model_dump_json()
+
+
+_SHARED = Extractor(max_quotes=None)
