@@ -88,6 +88,7 @@ class OutputFormat(str, Enum):
     jsonl = "jsonl"
     csv = "csv"
     table = "table"
+    html = "html"
 
 
 class _Sink(Protocol):
@@ -147,20 +148,45 @@ class _TableSink:
         self._stream.flush()
 
 
+class _HtmlSink:
+    """One HTML page with every document's text highlighted (written when the run ends)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._documents: list[tuple[DocumentResult, str | None]] = []
+
+    def write(self, result: DocumentResult, text: str | None) -> None:
+        self._documents.append((result, text))
+
+    def close(self) -> None:
+        from policy_topics.display import highlight_page
+
+        self._stream.write(highlight_page(self._documents))
+        self._stream.flush()
+
+
 def _shorten(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
-# One entry per format: a factory taking the output stream. `-f html` goes here.
+# One entry per format: a factory taking the output stream.
 _SINKS: dict[OutputFormat, Callable[[TextIO], _Sink]] = {
     OutputFormat.json: lambda stream: _RecordSink(JsonWriter(stream)),
     OutputFormat.jsonl: lambda stream: _RecordSink(JsonlWriter(stream)),
     OutputFormat.csv: lambda stream: _RecordSink(CsvWriter(stream)),
     OutputFormat.table: _TableSink,
+    OutputFormat.html: _HtmlSink,
 }
 
-_SUFFIX_FORMATS = {".json": "json", ".jsonl": "jsonl", ".csv": "csv", ".txt": "table"}
+_SUFFIX_FORMATS = {
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".csv": "csv",
+    ".txt": "table",
+    ".html": "html",
+    ".htm": "html",
+}
 
 
 # --- signals ------------------------------------------------------------------------------
@@ -248,7 +274,7 @@ def extract(
         typer.Option(
             "-o",
             "--output",
-            help="Output file (default: stdout). json/csv/table files are written "
+            help="Output file (default: stdout). json/csv/table/html files are written "
             "atomically; jsonl files line by line.",
             dir_okay=False,
             show_default=False,

@@ -29,7 +29,15 @@ from policy_topics.records import CooperationArea, DocumentResult, Quote
 if TYPE_CHECKING:
     from policy_topics.extract import Extractor
 
-__all__ = ["PALETTE", "describe", "highlight", "mimebundle", "render", "topic_color"]
+__all__ = [
+    "PALETTE",
+    "describe",
+    "highlight",
+    "highlight_page",
+    "mimebundle",
+    "render",
+    "topic_color",
+]
 
 #: Colours of the topics of the default taxonomy; other ids get a hash-based colour.
 PALETTE: dict[str, str] = {
@@ -513,6 +521,37 @@ def highlight(
     inner = _header(result) + _legend(result, spans, labels) + f'<div style="{style}">{body}</div>'
     page_title = title or result.doc_id or "policy-topics"
     return _page(_box(inner), page_title, result.language or "en") if standalone else _box(inner)
+
+
+def highlight_page(
+    documents: Iterable[tuple[DocumentResult, str | None]], *, title: str = "policy-topics"
+) -> str:
+    """One standalone HTML page with the highlighted text of several documents.
+
+    Args:
+        documents: ``(result, text)`` pairs; with ``text`` None (a failed or
+            unreadable document) the result alone is shown.
+        title: Title of the page.
+
+    Returns:
+        Well-formed HTML, every piece of text escaped.
+
+    Example:
+        >>> from policy_topics import Extractor
+        >>> texts = ["We cut tariffs.", "Oil <b>prices</b> rose."]
+        >>> pairs = [(Extractor().extract(t), t) for t in texts]
+        >>> page = highlight_page(pairs)
+        >>> page.count("<!DOCTYPE html>"), "&lt;b&gt;" in page
+        (1, True)
+    """
+    parts = [
+        highlight(
+            text if text is not None else result, result=result if text else None, standalone=False
+        )
+        for result, text in documents
+    ]
+    body = '<div style="margin:0 0 24px 0"></div>'.join(parts)
+    return _page(body, title, "en")
 
 
 def _labels(

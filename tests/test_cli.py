@@ -451,3 +451,20 @@ def test_output_inside_an_input_folder_is_not_read_back(folder: Path) -> None:
     assert run("extract", str(folder), "-o", str(out)).returncode == 1
     assert out.read_bytes() == before
     assert len(before.splitlines()) == 5
+
+
+def test_html_output_highlights_every_document_and_escapes_text(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    (tmp_path / "a.txt").write_text("We will cut tariffs on <script>alert(1)</script> steel.")
+    (tmp_path / "b.txt").write_text("Oil & gas prices rose.")
+    (tmp_path / "bad.txt").write_bytes(b"caf\xe9 tariffs")
+    out = tmp_path / "page.html"
+    proc = run("extract", str(tmp_path), "-o", str(out), "--quiet")
+    assert proc.returncode == 1
+    page = out.read_text(encoding="utf-8")
+    assert page.count("<!DOCTYPE html>") == 1
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "&amp;" in page and " & " not in page
+    assert "bad.txt" in page
+    ET.fromstring(page.split("\n", 1)[1])  # well-formed after the doctype line
