@@ -334,10 +334,9 @@ def _validate(data: Any, lines: dict[str, int], source: str) -> Taxonomy:
         raw_topics = data.get("topics")
         topics: dict[str, Topic] = {}
         for topic_id, raw in (raw_topics if isinstance(raw_topics, dict) else {}).items():
-            try:
-                topics[str(topic_id)] = Topic.model_validate(raw)
-            except ValidationError:
-                continue
+            salvaged = _salvage(raw)
+            if salvaged is not None:
+                topics[str(topic_id)] = salvaged
         raw_cues = data.get("cues")
         cues = [c for c in raw_cues if isinstance(c, str)] if isinstance(raw_cues, list) else []
         problems += _check(cues, topics, lines, source, check_empty=False)
@@ -347,6 +346,55 @@ def _validate(data: Any, lines: dict[str, int], source: str) -> Taxonomy:
     if problems:
         raise TaxonomyError(problems)
     return _normalised(taxonomy)
+
+
+def _salvage(raw: Any) -> Topic | None:
+    """A topic with its structurally broken parts neutralised, for semantic checks.
+
+    Structural problems are already reported; what is left is checked too, so
+    one run names every problem. Broken term entries become placeholders, so
+    the indices in the paths stay those of the file.
+    """
+    if not isinstance(raw, dict):
+        return None
+    fields = {k: v for k, v in raw.items() if k in Topic.model_fields}
+    if not isinstance(fields.get("label"), str):
+        fields["label"] = "?"
+    if not isinstance(fields.get("description", ""), str):
+        del fields["description"]
+    terms = fields.get("terms")
+    if isinstance(terms, list):
+        fields["terms"] = [_salvage_term(term, i) for i, term in enumerate(terms)]
+    else:
+        fields.pop("terms", None)
+    exclude = fields.get("exclude")
+    if isinstance(exclude, list):
+        fields["exclude"] = [
+            e if isinstance(e, str) else f"placeholder{i}" for i, e in enumerate(exclude)
+        ]
+    else:
+        fields.pop("exclude", None)
+    subtopics = fields.get("subtopics")
+    if isinstance(subtopics, dict):
+        fields["subtopics"] = {
+            str(k): sub for k, v in subtopics.items() if (sub := _salvage(v)) is not None
+        }
+    else:
+        fields.pop("subtopics", None)
+    try:
+        return Topic.model_validate(fields)
+    except ValidationError:
+        return None
+
+
+def _salvage_term(term: Any, index: int) -> Any:
+    if isinstance(term, str):
+        return term
+    try:
+        TermSpec.model_validate(term)
+    except ValidationError:
+        return f"placeholder{index}"
+    return term
 
 
 def _problem(err: Any, lines: dict[str, int], source: str) -> Problem:

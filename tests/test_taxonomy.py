@@ -224,3 +224,29 @@ def test_iter_topics_and_labels() -> None:
     assert ("trade", None) in [(t, s) for t, s, _ in nodes]
     assert ("trade", "tariffs") in [(t, s) for t, s, _ in nodes]
     assert taxonomy.label_of("trade", "tariffs") == "Tariffs and trade remedies"
+
+
+def test_semantic_problems_inside_a_structurally_broken_topic_are_reported(
+    tmp_path: Path,
+) -> None:
+    text = """\
+name: mine
+topics:
+  energy:
+    lable: Energy
+    terms:
+      - oil
+      - "  "
+      - {term: power, window: 3}
+      - {term: gas, weight: -2}
+      - oil
+"""
+    found = problems(text, tmp_path)
+    assert found == [
+        "my.yaml:3 topics.energy.label: required field is missing",
+        "my.yaml:4 topics.energy.lable: unknown field; remove it or check its spelling",
+        "my.yaml:7 topics.energy.terms[1]: empty term",
+        "my.yaml:8 topics.energy.terms[2].window: window has no effect without 'near' terms",
+        "my.yaml:9 topics.energy.terms[3].weight: Input should be greater than 0 (got -2)",
+        "my.yaml:10 topics.energy.terms[4]: duplicate term 'oil' (also terms[0])",
+    ]
