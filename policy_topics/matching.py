@@ -30,7 +30,7 @@ from policy_topics.records import DocumentResult
 from policy_topics.scoring import build_result
 from policy_topics.taxonomy import Taxonomy, load_taxonomy
 from policy_topics.terms import Lexicon, SentenceHits
-from policy_topics.text import split_sentences
+from policy_topics.text import split_sentences, trim_span
 
 __all__ = ["DEFAULT_SPANS_KEY", "PolicyTopics", "make_policy_topics"]
 
@@ -170,8 +170,11 @@ class PolicyTopics:
                 # those the fast path gets by tokenising each sentence.
                 return spans, lexicon.match_text(text, spans)
         else:
-            spans = [_strip(text, s.start_char, s.end_char) for s in doc.sents]
-            spans = [(s, e) for s, e in spans if s < e]
+            spans = [
+                trimmed
+                for s in doc.sents
+                if (trimmed := trim_span(text, s.start_char, s.end_char)) is not None
+            ]
         hits: dict[int, SentenceHits] = {}
         for i, (start, end) in enumerate(spans):
             if prefilter and not use_lemmas and not lexicon.candidate(text, start, end):
@@ -266,11 +269,3 @@ class PolicyTopics:
         self.max_quotes = config["max_quotes"]
         self.min_score = config["min_score"]
         self._set_taxonomy(Taxonomy.from_yaml(taxonomy_yaml, source="taxonomy.yaml"))
-
-
-def _strip(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end

@@ -282,11 +282,6 @@ class Lexicon:
         phrase.uses.append(use)
         return phrase
 
-    @property
-    def has_patterns(self) -> bool:
-        """Whether the taxonomy holds spaCy token patterns."""
-        return bool(self._pattern_uses or self._simple)
-
     def candidate(self, text: str, start: int = 0, end: int | None = None) -> bool:
         """Cheap test: False means ``text[start:end]`` cannot hold any term hit."""
         if self.prefilter is None:

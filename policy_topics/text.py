@@ -18,6 +18,7 @@ __all__ = [
     "normalize_term",
     "replace_surrogates",
     "split_sentences",
+    "trim_span",
 ]
 
 #: Sentences longer than this are cut at whitespace so one runaway line
@@ -219,7 +220,7 @@ def _split_block(
     lines = [
         trimmed
         for m in _LINE_RE.finditer(text, start, end)
-        if (trimmed := _trim(text, m.start(), m.end())) is not None
+        if (trimmed := trim_span(text, m.start(), m.end())) is not None
     ]
     unit_start: int | None = None
     unit_end = start
@@ -236,7 +237,13 @@ def _split_block(
         _split_unit(text, unit_start, unit_end, max_chars, out)
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
+def trim_span(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """``(start, end)`` narrowed to leave out surrounding whitespace; None if nothing is left.
+
+    Example:
+        >>> trim_span(" a b \\n", 0, 6)
+        (1, 4)
+    """
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
@@ -320,7 +327,7 @@ def _is_abbreviation(text: str, sent_start: int, period: int) -> bool:
 
 
 def _emit(text: str, start: int, end: int, max_chars: int, out: list[tuple[int, int]]) -> None:
-    trimmed = _trim(text, start, end)
+    trimmed = trim_span(text, start, end)
     if trimmed is None:
         return
     start, end = trimmed
@@ -331,10 +338,10 @@ def _emit(text: str, start: int, end: int, max_chars: int, out: list[tuple[int, 
             if following is None:
                 break
             cut = following.start()
-        piece = _trim(text, start, cut)
+        piece = trim_span(text, start, cut)
         if piece is not None:
             out.append(piece)
-        rest = _trim(text, cut, end)
+        rest = trim_span(text, cut, end)
         if rest is None:
             return
         start, end = rest
