@@ -27,7 +27,7 @@ from spacy.language import Language
 
 from policy_topics.matching import PolicyTopics
 from policy_topics.records import DocumentResult, ErrorInfo
-from policy_topics.scoring import build_result
+from policy_topics.scoring import ResultBuilder
 from policy_topics.taxonomy import Taxonomy, load_taxonomy
 from policy_topics.terms import SentenceHits
 from policy_topics.text import replace_surrogates, split_sentences
@@ -92,6 +92,7 @@ class Extractor:
             nlp, taxonomy=self.taxonomy, max_quotes=max_quotes or 0, min_score=min_score
         )
         self._blank = not nlp.pipe_names
+        self._result_builder: ResultBuilder | None = None
         self.fast = fast and self._blank
 
     def __repr__(self) -> str:
@@ -129,17 +130,23 @@ class Extractor:
         if not isinstance(text, str):
             raise TypeError(f"text must be str, not {type(text).__name__}; decode bytes first")
         spans, hits = self._match(text)
-        return build_result(
-            text,
-            spans,
-            hits,
-            self.taxonomy,
-            language=self.nlp.lang or "",
-            doc_id=doc_id,
-            metadata=metadata,
-            max_quotes=self.max_quotes,
-            min_score=self.min_score,
-        )
+        return self._builder().build(text, spans, hits, doc_id=doc_id, metadata=metadata)
+
+    def _builder(self) -> ResultBuilder:
+        # Rebuilt when the caller changed max_quotes or min_score since the last call.
+        builder = self._result_builder
+        if (
+            builder is None
+            or builder.max_quotes != self.max_quotes
+            or builder.min_score != self.min_score
+        ):
+            builder = self._result_builder = ResultBuilder(
+                self.taxonomy,
+                language=self.nlp.lang or "",
+                max_quotes=self.max_quotes,
+                min_score=self.min_score,
+            )
+        return builder
 
     def _match(self, text: str) -> tuple[list[tuple[int, int]], dict[int, SentenceHits]]:
         if self.fast:

@@ -149,10 +149,13 @@ class SimplePatterns(Generic[T]):
         """
         found: list[tuple[int, int, int, T]] = []
         n = len(tokens)
+        by_lower, by_text, anywhere = self._by_lower, self._by_text, self._anywhere
         for i, (lower, text) in enumerate(tokens):
-            for steps, payload, rank in (
-                self._by_lower.get(lower, []) + self._by_text.get(text, []) + self._anywhere
-            ):
+            first = by_lower.get(lower)
+            second = by_text.get(text)
+            if first is None and second is None and not anywhere:
+                continue
+            for steps, payload, rank in (first or []) + (second or []) + anywhere:
                 found.extend((i, end, rank, payload) for end in _ends(steps, tokens, i, n))
         found.sort(key=lambda m: m[:3])
         return [(payload, start, end) for start, end, _, payload in found]

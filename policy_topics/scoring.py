@@ -23,24 +23,15 @@ varied terms and cues approach 1.
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from policy_topics.records import (
-    CooperationArea,
-    DocumentResult,
-    Match,
-    Quote,
-    ScoreBreakdown,
-    SentenceTags,
-    SubtopicCount,
-)
+from policy_topics.records import DocumentResult
 from policy_topics.taxonomy import Taxonomy
-from policy_topics.terms import Hit, SentenceHits
+from policy_topics.terms import SentenceHits
 from policy_topics.text import dedup_key
 
-__all__ = ["CUE_FACTOR", "area_score", "build_result", "sentence_score"]
+__all__ = ["CUE_FACTOR", "ResultBuilder", "area_score", "build_result", "sentence_score"]
 
 CUE_FACTOR = 1.5
 
@@ -70,11 +61,207 @@ def _round(value: float) -> float:
     return round(value, 6)
 
 
-def _distinct_weight(hits: Sequence[Hit]) -> float:
-    best: dict[str, float] = {}
-    for hit in hits:
-        best[hit.term] = max(best.get(hit.term, 0.0), hit.weight)
-    return sum(best.values())
+class ResultBuilder:
+    """Turns sentence hits into DocumentResults for one taxonomy and one set of options.
+
+    What depends only on the taxonomy (topic order, labels) is worked out once.
+    The record is assembled as plain data and validated in one call, which
+    builds every nested model in pydantic's compiled core.
+
+    Args:
+        taxonomy: The taxonomy the hits come from.
+        language: Language of the pipeline, reported in the result.
+        max_quotes: Most quotes kept per area (None keeps all).
+        min_score: Areas scoring below this are left out.
+    """
+
+    def __init__(
+        self,
+        taxonomy: Taxonomy,
+        *,
+        language: str,
+        max_quotes: int | None = 5,
+        min_score: float = 0.0,
+    ) -> None:
+        self.taxonomy = taxonomy
+        self.language = language
+        self.max_quotes = max_quotes
+        self.min_score = min_score
+        self._order = {topic: i for i, topic in enumerate(taxonomy.topics)}
+        self._labels = {topic: node.label for topic, node in taxonomy.topics.items()}
+        self._sub_labels: dict[tuple[str, str], str] = {}
+
+    def build(
+        self,
+        text: str,
+        spans: Sequence[tuple[int, int]],
+        hits: Mapping[int, SentenceHits],
+        *,
+        doc_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> DocumentResult:
+        """Assemble the typed result of one document.
+
+        Args:
+            text: The caller's original text.
+            spans: Sentence offsets, in order.
+            hits: Accepted hits per sentence index (sentences without hits may be absent).
+            doc_id: Caller's id.
+            metadata: Caller's metadata, copied into the result.
+
+        Returns:
+            The DocumentResult, areas sorted by score (then taxonomy order).
+        """
+        order = self._order
+        last = len(order)
+        sentences: list[dict[str, Any]] = []
+        per_topic: dict[str, list[tuple[dict[str, Any], list[dict[str, Any]], float]]] = {}
+        for index in sorted(hits):
+            found = hits[index]
+            if not found.hits:
+                continue
+            start, end = spans[index]
+            matches: list[dict[str, Any]] = []
+            # Per topic, the best weight of each distinct term.
+            best: dict[str, dict[str, float]] = {}
+            for h in found.hits:
+                matches.append(
+                    {
+                        "term": h.term,
+                        "text": text[h.start : h.end],
+                        "start": h.start,
+                        "end": h.end,
+                        "topic": h.topic,
+                        "subtopic": h.subtopic,
+                        "weight": h.weight,
+                    }
+                )
+                terms = best.get(h.topic)
+                if terms is None:
+                    best[h.topic] = {h.term: h.weight}
+                elif h.weight > terms.get(h.term, -math.inf):
+                    terms[h.term] = h.weight
+            cue = bool(found.cues)
+            weights = {t: sum(terms.values()) for t, terms in best.items()}
+            scores = {t: sentence_score(w, cue=cue) for t, w in weights.items()}
+            topics = list(scores)
+            if len(topics) > 1:
+                topics.sort(key=lambda t: (-scores[t], order.get(t, last)))
+            tags = {
+                "index": index,
+                "start": start,
+                "end": end,
+                "topics": topics,
+                "scores": {t: scores[t] for t in topics},
+                "matches": matches,
+                "cues": list(found.cues),
+            }
+            sentences.append(tags)
+            for topic in topics:
+                own = matches if len(topics) == 1 else [m for m in matches if m["topic"] == topic]
+                per_topic.setdefault(topic, []).append((tags, own, weights[topic]))
+        n_sentences = len(spans)
+        areas = [
+            self._area(text, topic, entries, n_sentences) for topic, entries in per_topic.items()
+        ]
+        areas = [a for a in areas if a["score"] >= self.min_score]
+        areas.sort(key=lambda a: (-a["score"], order.get(a["topic"], last)))
+        return DocumentResult.model_validate(
+            {
+                "doc_id": doc_id,
+                "metadata": dict(metadata or {}),
+                "taxonomy": self.taxonomy.name,
+                "taxonomy_version": self.taxonomy.version,
+                "language": self.language,
+                "n_sentences": n_sentences,
+                "n_chars": len(text),
+                "areas": areas,
+                "sentences": sentences,
+            }
+        )
+
+    def _area(
+        self,
+        text: str,
+        topic: str,
+        entries: list[tuple[dict[str, Any], list[dict[str, Any]], float]],
+        n_sentences: int,
+    ) -> dict[str, Any]:
+        # One slot per distinct sentence text: [tags, matches, weight, occurrences].
+        slots: list[list[Any]]
+        if len(entries) == 1:
+            slots = [[*entries[0], 1]]
+        else:
+            by_key: dict[str, list[Any]] = {}
+            for tags, matches, weight in entries:
+                key = dedup_key(text[tags["start"] : tags["end"]])
+                slot = by_key.get(key)
+                if slot is None:
+                    by_key[key] = [tags, matches, weight, 1]
+                else:
+                    slot[3] += 1
+            slots = list(by_key.values())
+        evidence = 0.0
+        cue_sentences = 0
+        for tags, _, weight, _ in slots:
+            evidence += min(1.0, weight) * (CUE_FACTOR if tags["cues"] else 1.0)
+            cue_sentences += bool(tags["cues"])
+        term_counts: dict[str, int] = {}
+        sub_counts: dict[str, int] = {}
+        for _, matches, _ in entries:
+            for m in matches:
+                term_counts[m["term"]] = term_counts.get(m["term"], 0) + 1
+                if m["subtopic"]:
+                    sub_counts[m["subtopic"]] = sub_counts.get(m["subtopic"], 0) + 1
+        if len(slots) > 1:
+            slots.sort(
+                key=lambda s: (
+                    -s[0]["scores"][topic],
+                    -len({m["term"] for m in s[1]}),
+                    s[0]["start"],
+                )
+            )
+        kept = slots if self.max_quotes is None else slots[: self.max_quotes]
+        quotes = [
+            {
+                "text": text[tags["start"] : tags["end"]],
+                "start": tags["start"],
+                "end": tags["end"],
+                "sentence": tags["index"],
+                "score": tags["scores"][topic],
+                "matches": matches,
+                "cues": tags["cues"],
+                "occurrences": occurrences,
+            }
+            for tags, matches, _, occurrences in kept
+        ]
+        share = min(1.0, len(entries) / n_sentences) if n_sentences else 0.0
+        distinct = len(term_counts)
+        return {
+            "topic": topic,
+            "label": self._labels.get(topic) or self.taxonomy.label_of(topic),
+            "score": area_score(evidence, distinct, share),
+            "mentions": sum(term_counts.values()),
+            "sentences": len(entries),
+            "terms": [t for t, _ in sorted(term_counts.items(), key=lambda kv: (-kv[1], kv[0]))],
+            "subtopics": [
+                {"id": s, "label": self._sub_label(topic, s), "mentions": n}
+                for s, n in sorted(sub_counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            ],
+            "quotes": quotes,
+            "breakdown": {
+                "evidence": _round(evidence),
+                "distinct_terms": distinct,
+                "cue_sentences": cue_sentences,
+                "sentence_share": _round(share),
+            },
+        }
+
+    def _sub_label(self, topic: str, subtopic: str) -> str:
+        label = self._sub_labels.get((topic, subtopic))
+        if label is None:
+            label = self._sub_labels[topic, subtopic] = self.taxonomy.label_of(topic, subtopic)
+        return label
 
 
 def build_result(
@@ -89,7 +276,7 @@ def build_result(
     max_quotes: int | None = 5,
     min_score: float = 0.0,
 ) -> DocumentResult:
-    """Assemble the typed result of one document.
+    """Assemble the typed result of one document (see :class:`ResultBuilder`).
 
     Args:
         text: The caller's original text.
@@ -105,127 +292,5 @@ def build_result(
     Returns:
         The DocumentResult, areas sorted by score (then taxonomy order).
     """
-    order = {topic: i for i, topic in enumerate(taxonomy.topics)}
-    sentences: list[SentenceTags] = []
-    per_topic: dict[str, list[tuple[SentenceTags, list[Match], float]]] = defaultdict(list)
-    for index in sorted(hits):
-        found = hits[index]
-        if not found.hits:
-            continue
-        start, end = spans[index]
-        matches = [
-            Match(
-                term=h.term,
-                text=text[h.start : h.end],
-                start=h.start,
-                end=h.end,
-                topic=h.topic,
-                subtopic=h.subtopic,
-                weight=h.weight,
-            )
-            for h in found.hits
-        ]
-        by_topic: dict[str, list[Hit]] = defaultdict(list)
-        for h in found.hits:
-            by_topic[h.topic].append(h)
-        weights = {t: _distinct_weight(hs) for t, hs in by_topic.items()}
-        scores = {t: sentence_score(w, cue=bool(found.cues)) for t, w in weights.items()}
-        topics = sorted(scores, key=lambda t: (-scores[t], order.get(t, len(order))))
-        tags = SentenceTags(
-            index=index,
-            start=start,
-            end=end,
-            topics=topics,
-            scores={t: scores[t] for t in topics},
-            matches=matches,
-            cues=list(found.cues),
-        )
-        sentences.append(tags)
-        for topic in topics:
-            per_topic[topic].append(
-                (tags, [m for m in matches if m.topic == topic], weights[topic])
-            )
-    n_sentences = len(spans)
-    areas = [
-        _area(text, topic, entries, taxonomy, n_sentences, max_quotes)
-        for topic, entries in per_topic.items()
-    ]
-    areas = [a for a in areas if a.score >= min_score]
-    areas.sort(key=lambda a: (-a.score, order.get(a.topic, len(order))))
-    return DocumentResult(
-        doc_id=doc_id,
-        metadata=dict(metadata or {}),
-        taxonomy=taxonomy.name,
-        taxonomy_version=taxonomy.version,
-        language=language,
-        n_sentences=n_sentences,
-        n_chars=len(text),
-        areas=areas,
-        sentences=sentences,
-    )
-
-
-def _area(
-    text: str,
-    topic: str,
-    entries: list[tuple[SentenceTags, list[Match], float]],
-    taxonomy: Taxonomy,
-    n_sentences: int,
-    max_quotes: int | None,
-) -> CooperationArea:
-    # One slot per distinct sentence text: [tags, matches, occurrences]. Quote
-    # models are built only for the slots kept, not for every tagged sentence.
-    slots: dict[str, list[Any]] = {}
-    evidence = 0.0
-    cue_sentences = 0
-    term_counts: Counter[str] = Counter()
-    sub_counts: Counter[str] = Counter()
-    for tags, matches, weight in entries:
-        term_counts.update(m.term for m in matches)
-        sub_counts.update(m.subtopic for m in matches if m.subtopic)
-        key = dedup_key(text[tags.start : tags.end])
-        slot = slots.get(key)
-        if slot is not None:
-            slot[2] += 1
-            continue
-        slots[key] = [tags, matches, 1]
-        evidence += min(1.0, weight) * (CUE_FACTOR if tags.cues else 1.0)
-        cue_sentences += bool(tags.cues)
-    ranked = sorted(
-        slots.values(),
-        key=lambda s: (-s[0].scores[topic], -len({m.term for m in s[1]}), s[0].start),
-    )
-    quotes = [
-        Quote(
-            text=text[tags.start : tags.end],
-            start=tags.start,
-            end=tags.end,
-            sentence=tags.index,
-            score=tags.scores[topic],
-            matches=matches,
-            cues=tags.cues,
-            occurrences=occurrences,
-        )
-        for tags, matches, occurrences in (ranked if max_quotes is None else ranked[:max_quotes])
-    ]
-    share = len(entries) / n_sentences if n_sentences else 0.0
-    distinct = len(term_counts)
-    return CooperationArea(
-        topic=topic,
-        label=taxonomy.topics[topic].label,
-        score=area_score(evidence, distinct, min(1.0, share)),
-        mentions=sum(term_counts.values()),
-        sentences=len(entries),
-        terms=[t for t, _ in sorted(term_counts.items(), key=lambda kv: (-kv[1], kv[0]))],
-        subtopics=[
-            SubtopicCount(id=s, label=taxonomy.label_of(topic, s), mentions=n)
-            for s, n in sorted(sub_counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        ],
-        quotes=quotes,
-        breakdown=ScoreBreakdown(
-            evidence=_round(evidence),
-            distinct_terms=distinct,
-            cue_sentences=cue_sentences,
-            sentence_share=_round(min(1.0, share)),
-        ),
-    )
+    builder = ResultBuilder(taxonomy, language=language, max_quotes=max_quotes, min_score=min_score)
+    return builder.build(text, spans, hits, doc_id=doc_id, metadata=metadata)

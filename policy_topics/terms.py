@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, cast, overload
+from typing import Any, NamedTuple, cast, overload
 
 from spacy.matcher import Matcher
 from spacy.tokenizer import Tokenizer
@@ -108,9 +108,11 @@ class _Phrase:
     parts: tuple[tuple[int, str], ...]
     uses: list[_Use] = field(default_factory=list)
     rest: tuple[tuple[int, str], ...] = ()  # parts after the first
+    tail: tuple[tuple[int, str], ...] = ()  # parts after the second
 
     def __post_init__(self) -> None:
         self.rest = self.parts[1:]
+        self.tail = self.parts[2:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +120,7 @@ class _Rule:
     window: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(NamedTuple):
     """One accepted term match inside a sentence."""
 
     term: str
@@ -130,8 +131,7 @@ class Hit:
     end: int
 
 
-@dataclass(frozen=True, slots=True)
-class SentenceHits:
+class SentenceHits(NamedTuple):
     """Accepted hits and cue terms of one sentence, offsets absolute."""
 
     hits: tuple[Hit, ...]
@@ -141,9 +141,18 @@ class SentenceHits:
 _NO_HITS = SentenceHits((), ())
 
 
+#: Phrases that start at a token, numbered by their place in the token's
+#: candidate list (hits at one token keep that order): those of one word, those
+#: whose second word is an inflection key (by that key), and the others.
+_Starts = tuple[
+    tuple[tuple[int, _Phrase], ...],
+    dict[str, tuple[tuple[int, _Phrase], ...]],
+    tuple[tuple[int, _Phrase], ...],
+]
 #: What matching needs of a token, shared by every occurrence of the same word:
-#: its keys, lower-case text, text, and the phrases whose first word it matches.
-_Info = tuple[tuple[str, ...], str, str, tuple[_Phrase, ...]]
+#: its keys, lower-case text, text, and the phrases whose first word it matches
+#: (None when there are none).
+_Info = tuple[tuple[str, ...], str, str, _Starts | None]
 #: The tokens of one whitespace-free chunk of text (joiners left out): info,
 #: start, end (relative).
 _Chunk = tuple[tuple[_Info, int, int], ...]
@@ -188,6 +197,7 @@ class Lexicon:
         # What is remembered of each run of non-space characters: its prefilter
         # group, and its tokens once it was part of a candidate sentence.
         self._groups: dict[str, ChunkGroup] = {}
+        self._flags: dict[frozenset[ChunkGroup], int] = {}
         self._tokens: dict[str, tuple[_Chunk, _Pieces]] = {}
         self._chunker = _fresh_tokenizer(tokenizer)
         self._terms = 0
@@ -320,13 +330,10 @@ class Lexicon:
                 present.discard(NOTHING)
                 if not present:
                     continue
-                flags = 0
-                ids: set[int] = set()
-                for group in cast(set[ChunkGroup], present):
-                    flags |= group.flags
-                    ids.update(group.ids)
-                if len(ids) > 1:
-                    flags |= prefilter.met(ids)
+                key = frozenset(cast(set[ChunkGroup], present))
+                flags = self._flags.get(key, -1)
+                if flags < 0:
+                    flags = self._combined_flags(key)
                 if not flags:
                     continue
             # Token patterns run on a Doc; a sentence that can hold no pattern
@@ -338,6 +345,21 @@ class Lexicon:
             if found.hits:
                 hits[k] = found
         return hits
+
+    def _combined_flags(self, present: frozenset[ChunkGroup]) -> int:
+        """What a sentence holding these groups may hold (remembered: sets recur)."""
+        assert self.prefilter is not None
+        flags = 0
+        ids: set[int] = set()
+        for group in present:
+            flags |= group.flags
+            ids.update(group.ids)
+        if len(ids) > 1:
+            flags |= self.prefilter.met(ids)
+        if len(self._flags) >= _CHUNK_CACHE_SIZE:
+            self._flags.clear()
+        self._flags[present] = flags
+        return flags
 
     def _learn(self, piece: str) -> ChunkGroup:
         assert self.prefilter is not None
@@ -353,8 +375,8 @@ class Lexicon:
         chunks = [known(p) or self._tokenized(p) for p in pieces]
         infos = [info for kept, _ in chunks for info, _, _ in kept]
         found = self._scan(infos)
-        if not found and not simple:
-            return _NO_HITS
+        if not simple and not any(use.role == _TERM for use, _, _ in found):
+            return _NO_HITS  # without a term nothing counts
         # Where each run starts: one space between runs (the usual case) gives
         # it by arithmetic; otherwise look for each run in turn.
         lengths = list(itertools.accumulate(map(len, pieces), initial=0))
@@ -438,7 +460,7 @@ class Lexicon:
                 candidates.append(phrase)
         if len(self._infos) >= _INFO_CACHE_SIZE:
             self._infos.clear()
-        info = self._infos[cache_key] = (keys, lower, orth, tuple(candidates))
+        info = self._infos[cache_key] = (keys, lower, orth, _starts(candidates))
         return info
 
     # --- matching ----------------------------------------------------------------------
@@ -484,27 +506,28 @@ class Lexicon:
         found: list[tuple[_Use, int, int]] = []
         n = len(infos)
         for i, info in enumerate(infos):
-            for phrase in info[3]:
-                # The first word matched (that is how the phrase got here);
-                # the rest must follow token by token.
-                j = i
-                for kind, value in phrase.rest:
-                    j += 1
-                    if j >= n:
-                        break
-                    other = infos[j]
-                    if kind == _KEY:
-                        if value not in other[0]:
-                            break
-                    elif kind == _CASE:
-                        orth = other[2]
-                        if orth != value and not (orth.endswith("s") and orth[:-1] == value):
-                            break
-                    elif not other[1].startswith(value):
-                        break
-                else:
-                    for use in phrase.uses:
-                        found.append((use, i, j))
+            starts = info[3]
+            if starts is None:
+                continue
+            singles, by_next, others = starts
+            # (place in the candidate list, phrase, last token) of each phrase matched here
+            matched: list[tuple[int, _Phrase, int]] = [(k, p, i) for k, p in singles]
+            if i + 1 < n and (by_next or others):
+                following = infos[i + 1]
+                for key in following[0]:
+                    for k, phrase in by_next.get(key, ()):
+                        j = _follow(phrase.tail, infos, i + 1, n)
+                        if j >= 0:
+                            matched.append((k, phrase, j))
+                for k, phrase in others:
+                    j = _follow(phrase.rest, infos, i, n)
+                    if j >= 0:
+                        matched.append((k, phrase, j))
+            if len(matched) > 1:
+                matched.sort(key=_first)
+            for _, phrase, j in matched:
+                for use in phrase.uses:
+                    found.append((use, i, j))
         return found
 
     def _simple_raws(
@@ -558,6 +581,46 @@ class _Spans(Sequence[tuple[int, int]]):
         j = bisect_right(self._firsts, i) - 1
         _, start, end = self._chunks[j][i - self._firsts[j]]
         return self._bases[j] + start, self._bases[j] + end
+
+
+def _starts(candidates: Sequence[_Phrase]) -> _Starts | None:
+    """Index the phrases that may start at a token by what must follow it."""
+    if not candidates:
+        return None
+    singles: list[tuple[int, _Phrase]] = []
+    by_next: dict[str, list[tuple[int, _Phrase]]] = defaultdict(list)
+    others: list[tuple[int, _Phrase]] = []
+    for k, phrase in enumerate(candidates):
+        if not phrase.rest:
+            singles.append((k, phrase))
+        elif phrase.rest[0][0] == _KEY:
+            by_next[phrase.rest[0][1]].append((k, phrase))
+        else:
+            others.append((k, phrase))
+    return tuple(singles), {key: tuple(v) for key, v in by_next.items()}, tuple(others)
+
+
+def _follow(parts: Sequence[tuple[int, str]], infos: Sequence[_Info], j: int, n: int) -> int:
+    """Index of the last token when ``parts`` match the tokens after ``j``, else -1."""
+    for part in parts:
+        j += 1
+        if j >= n or not _matches(part, infos[j]):
+            return -1
+    return j
+
+
+def _matches(part: tuple[int, str], info: _Info) -> bool:
+    kind, value = part
+    if kind == _KEY:
+        return value in info[0]
+    if kind == _CASE:
+        orth = info[2]
+        return orth == value or (orth.endswith("s") and orth[:-1] == value)
+    return info[1].startswith(value)
+
+
+def _first(item: tuple[int, _Phrase, int]) -> int:
+    return item[0]
 
 
 def _raws(
