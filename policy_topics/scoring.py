@@ -112,6 +112,23 @@ class ResultBuilder:
         Returns:
             The DocumentResult, areas sorted by score (then taxonomy order).
         """
+        payload = self.payload(text, spans, hits, doc_id=doc_id, metadata=metadata)
+        return DocumentResult.model_validate(payload)
+
+    def payload(
+        self,
+        text: str,
+        spans: Sequence[tuple[int, int]],
+        hits: Mapping[int, SentenceHits],
+        *,
+        doc_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The result of :meth:`build` as plain data, before validation.
+
+        Plain dicts, lists, strings and numbers pickle far faster than models, so
+        worker processes hand this to the parent, which validates it.
+        """
         order = self._order
         last = len(order)
         sentences: list[dict[str, Any]] = []
@@ -166,19 +183,17 @@ class ResultBuilder:
         ]
         areas = [a for a in areas if a["score"] >= self.min_score]
         areas.sort(key=lambda a: (-a["score"], order.get(a["topic"], last)))
-        return DocumentResult.model_validate(
-            {
-                "doc_id": doc_id,
-                "metadata": dict(metadata or {}),
-                "taxonomy": self.taxonomy.name,
-                "taxonomy_version": self.taxonomy.version,
-                "language": self.language,
-                "n_sentences": n_sentences,
-                "n_chars": len(text),
-                "areas": areas,
-                "sentences": sentences,
-            }
-        )
+        return {
+            "doc_id": doc_id,
+            "metadata": dict(metadata or {}),
+            "taxonomy": self.taxonomy.name,
+            "taxonomy_version": self.taxonomy.version,
+            "language": self.language,
+            "n_sentences": n_sentences,
+            "n_chars": len(text),
+            "areas": areas,
+            "sentences": sentences,
+        }
 
     def _area(
         self,

@@ -19,7 +19,7 @@ import itertools
 import re
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple, cast, overload
@@ -54,6 +54,8 @@ _BY_PHRASE, _BY_PATTERN, _BY_SIMPLE = 1, 2, 4
 _CHUNK_CACHE_SIZE = 50_000
 _INFO_CACHE_SIZE = 50_000
 _VOCAB_LIMIT = 50_000
+# New words tokenised in one call by the fast path.
+_BATCH_PIECES = 4096
 
 
 @lru_cache(maxsize=65_536)
@@ -316,35 +318,67 @@ class Lexicon:
             The hits of every sentence that has some, by sentence index.
         """
         safe = replace_surrogates(text)
+        hits: dict[int, SentenceHits] = {}
+        window: list[tuple[int, int, int, list[str], int]] = []
+        new: dict[str, None] = {}
+        tokens = self._tokens
+        for candidate in self._candidates(safe, spans):
+            window.append(candidate)
+            if self._on_pieces(candidate[4]):
+                new.update((p, None) for p in candidate[3] if p not in tokens)
+            if len(new) >= _BATCH_PIECES:
+                self._match_window(safe, window, self._tokenize_chunks(list(new)), hits)
+                window, new = [], {}
+        if window:
+            self._match_window(safe, window, self._tokenize_chunks(list(new)), hits)
+        return hits
+
+    def _candidates(
+        self, text: str, spans: Sequence[tuple[int, int]]
+    ) -> Iterator[tuple[int, int, int, list[str], int]]:
+        """``(index, start, end, pieces, flags)`` of each sentence that may hold a hit."""
         prefilter = self.prefilter
         known = self._groups.get
-        hits: dict[int, SentenceHits] = {}
         for k, (start, end) in enumerate(spans):
-            pieces = safe[start:end].split()
+            pieces = text[start:end].split()
             if prefilter is None:
-                flags = _BY_PATTERN | _BY_SIMPLE
+                yield k, start, end, pieces, _BY_PATTERN | _BY_SIMPLE
+                continue
+            present = set(map(known, pieces))
+            if None in present:
+                present = {known(p) or self._learn(p) for p in pieces}
+            present.discard(NOTHING)
+            if not present:
+                continue
+            key = frozenset(cast(set[ChunkGroup], present))
+            flags = self._flags.get(key, -1)
+            if flags < 0:
+                flags = self._combined_flags(key)
+            if flags:
+                yield k, start, end, pieces, flags
+
+    def _on_pieces(self, flags: int) -> bool:
+        """Whether a sentence is matched from its remembered words (else on a Doc).
+
+        Token patterns run on a Doc; a sentence that can hold no pattern match
+        is matched from the words alone.
+        """
+        return self._chunker is not None and not (flags & _BY_PATTERN and self._pattern_uses)
+
+    def _match_window(
+        self,
+        text: str,
+        window: list[tuple[int, int, int, list[str], int]],
+        fresh: dict[str, tuple[_Chunk, _Pieces]],
+        hits: dict[int, SentenceHits],
+    ) -> None:
+        for k, start, end, pieces, flags in window:
+            if self._on_pieces(flags):
+                found = self._match_pieces(text, start, end, pieces, flags & _BY_SIMPLE, fresh)
             else:
-                present = set(map(known, pieces))
-                if None in present:
-                    present = {known(p) or self._learn(p) for p in pieces}
-                present.discard(NOTHING)
-                if not present:
-                    continue
-                key = frozenset(cast(set[ChunkGroup], present))
-                flags = self._flags.get(key, -1)
-                if flags < 0:
-                    flags = self._combined_flags(key)
-                if not flags:
-                    continue
-            # Token patterns run on a Doc; a sentence that can hold no pattern
-            # match is matched from the remembered words alone.
-            if self._chunker is None or (flags & _BY_PATTERN and self._pattern_uses):
-                found = self.match(self._tokenizer(safe[start:end]), offset=start)
-            else:
-                found = self._match_pieces(safe, start, end, pieces, flags & _BY_SIMPLE)
+                found = self.match(self._tokenizer(text[start:end]), offset=start)
             if found.hits:
                 hits[k] = found
-        return hits
 
     def _combined_flags(self, present: frozenset[ChunkGroup]) -> int:
         """What a sentence holding these groups may hold (remembered: sets recur)."""
@@ -369,10 +403,17 @@ class Lexicon:
         return group
 
     def _match_pieces(
-        self, text: str, start: int, end: int, pieces: list[str], simple: int
+        self,
+        text: str,
+        start: int,
+        end: int,
+        pieces: list[str],
+        simple: int,
+        fresh: dict[str, tuple[_Chunk, _Pieces]],
     ) -> SentenceHits:
         known = self._tokens.get
-        chunks = [known(p) or self._tokenized(p) for p in pieces]
+        # A word remembered when the window began may have left the full cache since.
+        chunks = [known(p) or fresh.get(p) or self._tokenize_chunks([p])[p] for p in pieces]
         infos = [info for kept, _ in chunks for info, _, _ in kept]
         found = self._scan(infos)
         if not simple and not any(use.role == _TERM for use, _, _ in found):
@@ -418,31 +459,46 @@ class Lexicon:
             offset += len(kept)
         return self._simple_raws(sequence, indices, spans)
 
-    def _tokenized(self, piece: str) -> tuple[_Chunk, _Pieces]:
-        if len(self._tokens) >= _CHUNK_CACHE_SIZE:
-            self._tokens.clear()
-        tokens = self._tokens[piece] = self._tokenize_chunk(piece)
-        return tokens
+    def _tokenize_chunks(self, pieces: list[str]) -> dict[str, tuple[_Chunk, _Pieces]]:
+        """Tokenise runs of non-space characters in one call and remember them.
 
-    def _tokenize_chunk(self, piece: str) -> tuple[_Chunk, _Pieces]:
+        spaCy tokenises each run on its own, so joining them with spaces gives
+        the tokens of each; one call saves the cost of a Doc per run.
+        """
+        if not pieces:
+            return {}
         # The private tokenizer is renewed before its vocabulary, which grows
         # with every new word, uses much memory.
         assert self._chunker is not None
         if len(self._chunker.vocab) >= _VOCAB_LIMIT:
             self._chunker = _fresh_tokenizer(self._tokenizer)
             assert self._chunker is not None
+        out: dict[str, tuple[_Chunk, _Pieces]] = {}
         kept: list[tuple[_Info, int, int]] = []
         every: list[tuple[str, str, int]] = []
-        for t in self._chunker(piece):
+        j, base = 0, 0
+        limit = len(pieces[0])
+        for t in self._chunker(" ".join(pieces)):
+            while t.idx >= limit:
+                out[pieces[j]] = (tuple(kept), tuple(every))
+                kept, every = [], []
+                base = limit + 1
+                j += 1
+                limit = base + len(pieces[j])
             orth, lower = t.text, t.lower_
             if t.is_space or _is_joiner(orth):
                 every.append((lower, orth, -1))
                 continue
             every.append((lower, orth, len(kept)))
+            local = t.idx - base
             kept.append(
-                (self._info((inflection_key(lower),), lower, orth), t.idx, t.idx + len(orth))
+                (self._info((inflection_key(lower),), lower, orth), local, local + len(orth))
             )
-        return tuple(kept), tuple(every)
+        out[pieces[j]] = (tuple(kept), tuple(every))
+        if len(self._tokens) + len(out) > _CHUNK_CACHE_SIZE:
+            self._tokens.clear()
+        self._tokens.update(itertools.islice(out.items(), _CHUNK_CACHE_SIZE))
+        return out
 
     def _info(self, keys: tuple[str, ...], lower: str, orth: str) -> _Info:
         cache_key = (orth, lower, keys)
