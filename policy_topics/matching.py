@@ -11,36 +11,80 @@ Add it to any pipeline::
 Matching (:meth:`PolicyTopics.match`) and writing to the Doc
 (:meth:`PolicyTopics.set_annotations`) are separate steps. When the Doc has no
 sentence boundaries yet, the component sets them from its own segmentation.
+
+The component writes the sentence hits to ``doc.user_data`` as plain data, so
+the Doc serialises (``doc.to_bytes``, ``DocBin``, ``nlp.pipe(n_process=2)``);
+``doc._.policy_topics`` builds the DocumentResult from them on first access
+and keeps it while the Doc lives. Building it needs a ``policy_topics``
+component with the same taxonomy and settings loaded in the process.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterable
+import weakref
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, cast
 
 import numpy
-from spacy.attrs import SENT_START
+from spacy.attrs import IDX, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import ensure_path
 
 from policy_topics.records import DocumentResult
-from policy_topics.scoring import build_result
+from policy_topics.scoring import ResultBuilder
 from policy_topics.taxonomy import Taxonomy, load_taxonomy
-from policy_topics.terms import Lexicon, SentenceHits
+from policy_topics.terms import Hit, Lexicon, SentenceHits
 from policy_topics.text import split_sentences, trim_span
 
 __all__ = ["DEFAULT_SPANS_KEY", "PolicyTopics", "make_policy_topics"]
 
 DEFAULT_SPANS_KEY = "policy_topics"
 _EXTENSION = "policy_topics"
+#: Where the component keeps a Doc's hits: ``[builder key, sentence spans, hits]``.
+_DATA_KEY = "policy_topics:hits"
+
+#: Result builders of the components alive in this process, by what they build.
+_BUILDERS: weakref.WeakValueDictionary[str, ResultBuilder] = weakref.WeakValueDictionary()
+#: Results already built, kept while their Doc lives.
+_RESULTS: weakref.WeakKeyDictionary[Doc, DocumentResult] = weakref.WeakKeyDictionary()
 
 
 def _register_extension() -> None:
     if not Doc.has_extension(_EXTENSION):
-        Doc.set_extension(_EXTENSION, default=None)
+        Doc.set_extension(_EXTENSION, getter=_result_of)
+
+
+def _result_of(doc: Doc) -> DocumentResult | None:
+    """Getter of ``doc._.policy_topics``: the result, built on first access."""
+    result = _RESULTS.get(doc)
+    if result is not None:
+        return result
+    data = doc.user_data.get(_DATA_KEY)
+    if data is None:
+        return None
+    key, spans, hits = data
+    builder = _BUILDERS.get(key)
+    if builder is None:
+        name = key.split("@", 1)[0]
+        raise LookupError(
+            f"doc._.policy_topics: this Doc was tagged with taxonomy {name!r}, and no "
+            "policy_topics component with that taxonomy and the same settings is loaded "
+            "in this process; load the pipeline that tagged it first"
+        )
+    result = builder.build(doc.text, [(s, e) for s, e in spans], _hits_from_data(hits))
+    _RESULTS[doc] = result
+    return result
+
+
+def _hits_from_data(data: Sequence[Any]) -> dict[int, SentenceHits]:
+    """Sentence hits from what ``doc.user_data`` holds (lists after a msgpack round trip)."""
+    return {
+        index: SentenceHits(tuple(Hit(*h) for h in hits), tuple(cues)) for index, hits, cues in data
+    }
 
 
 @Language.factory(
@@ -114,6 +158,9 @@ class PolicyTopics:
         self._source = taxonomy
         self._lexicon: Lexicon | None = None
         self._pending: Exception | None = None
+        self._builder: ResultBuilder | None = None
+        self._builder_key = ""
+        self._builders: dict[str, ResultBuilder] = {}
         try:
             self._set_taxonomy(load_taxonomy(taxonomy))
         except Exception as exc:
@@ -124,6 +171,33 @@ class PolicyTopics:
     def _set_taxonomy(self, taxonomy: Taxonomy) -> None:
         self._lexicon = Lexicon(taxonomy, self.nlp.tokenizer, self.nlp.vocab)
         self._pending = None
+        self._builder = None
+
+    def _result_builder(self) -> ResultBuilder:
+        """The builder for the current settings, registered for ``doc._.policy_topics``."""
+        taxonomy = self.taxonomy
+        max_quotes = self.max_quotes if self.max_quotes > 0 else None
+        builder = self._builder
+        if (
+            builder is None
+            or builder.max_quotes != max_quotes
+            or builder.min_score != self.min_score
+        ):
+            builder = ResultBuilder(
+                taxonomy,
+                language=self.nlp.lang or "",
+                max_quotes=max_quotes,
+                min_score=self.min_score,
+            )
+            digest = hashlib.sha256(taxonomy.to_yaml().encode("utf-8")).hexdigest()[:16]
+            settings = json.dumps([builder.language, max_quotes, self.min_score])
+            self._builder_key = f"{taxonomy.name}@{digest}:{settings}"
+            # Docs tagged before a change of settings still need the old builder.
+            builder = self._builders.setdefault(self._builder_key, builder)
+            self._builder = builder
+        # Another component with the same taxonomy and settings builds the same results.
+        _BUILDERS.setdefault(self._builder_key, builder)
+        return builder
 
     @property
     def lexicon(self) -> Lexicon:
@@ -191,28 +265,20 @@ class PolicyTopics:
         self, doc: Doc, spans: list[tuple[int, int]], hits: dict[int, SentenceHits]
     ) -> DocumentResult:
         """Build the DocumentResult from the output of :meth:`match`."""
-        return build_result(
-            doc.text,
-            spans,
-            hits,
-            self.taxonomy,
-            language=self.nlp.lang or "",
-            max_quotes=self.max_quotes if self.max_quotes > 0 else None,
-            min_score=self.min_score,
-        )
+        return self._result_builder().build(doc.text, spans, hits)
 
     def set_annotations(
         self, doc: Doc, spans: list[tuple[int, int]], hits: dict[int, SentenceHits]
     ) -> None:
         """Write the matches to ``doc.spans`` and the result to ``doc._.policy_topics``."""
         if not doc.has_annotation("SENT_START") and len(doc):
-            # One from_array call: setting is_sent_start token by token rescans the Doc.
+            # One from_array call: setting is_sent_start token by token rescans the
+            # Doc. Each sentence starts on a non-space character: the token holding it.
+            starts = numpy.fromiter((s for s, _ in spans), dtype="int64", count=len(spans))
+            first = numpy.searchsorted(doc.to_array(IDX), starts, side="right") - 1
             flags = numpy.full(len(doc), -1, dtype="int64")
+            flags[first[first >= 0]] = 1
             flags[0] = 1
-            for s, e in spans:
-                span = doc.char_span(s, e, alignment_mode="expand")
-                if span is not None:
-                    flags[span.start] = 1
             doc.from_array([SENT_START], cast(Any, flags.astype("uint64").reshape(-1, 1)))
         group = []
         for found in hits.values():
@@ -228,7 +294,10 @@ class PolicyTopics:
                 if span is not None:
                     group.append(span)
         doc.spans[self.spans_key] = group
-        doc._.set(_EXTENSION, self.result(doc, spans, hits))
+        self._result_builder()  # registers the builder that doc._.policy_topics will use
+        data = [(i, h.hits, h.cues) for i, h in hits.items()]
+        doc.user_data[_DATA_KEY] = [self._builder_key, spans, data]
+        _RESULTS.pop(doc, None)
 
     # --- serialisation -----------------------------------------------------------------
 

@@ -121,3 +121,55 @@ def test_bad_taxonomy_in_config_raises_on_use() -> None:
     nlp.add_pipe("policy_topics", config={"taxonomy": "no-such-taxonomy"})
     with pytest.raises(TaxonomyError):
         nlp("text")
+
+
+def test_result_is_built_once_and_kept(nlp: Language) -> None:
+    doc = nlp(TEXT)
+    first = doc._.policy_topics
+    assert first is doc._.policy_topics
+    assert spacy.blank("en")("not tagged")._.policy_topics is None
+
+
+def test_tagged_doc_serialises_with_its_result(nlp: Language) -> None:
+    """doc.to_bytes and DocBin with user data keep what doc._.policy_topics needs."""
+    from spacy.tokens import Doc, DocBin
+
+    doc = nlp(TEXT)
+    restored = Doc(nlp.vocab).from_bytes(doc.to_bytes())
+    assert restored._.policy_topics == doc._.policy_topics == Extractor().extract(TEXT)
+    data = DocBin(docs=[doc], store_user_data=True).to_bytes()
+    (from_bin,) = DocBin().from_bytes(data).get_docs(nlp.vocab)
+    assert from_bin._.policy_topics == doc._.policy_topics
+
+
+def test_result_of_a_doc_tagged_elsewhere_names_the_taxonomy(nlp: Language) -> None:
+    from spacy.tokens import Doc
+
+    from policy_topics import matching
+
+    doc = nlp(TEXT)
+    restored = Doc(nlp.vocab).from_bytes(doc.to_bytes())
+    key = restored.user_data[matching._DATA_KEY][0]
+    restored.user_data[matching._DATA_KEY][0] = "other-taxonomy@0:" + key.split(":", 1)[1]
+    with pytest.raises(LookupError, match="other-taxonomy"):
+        _ = restored._.policy_topics
+
+
+def test_changed_settings_give_their_own_results(nlp: Language) -> None:
+    component = nlp.get_pipe("policy_topics")
+    doc = nlp(TEXT)
+    component.max_quotes = 1
+    fewer = nlp(TEXT)
+    assert max(len(a.quotes) for a in fewer._.policy_topics.areas) == 1
+    assert doc._.policy_topics == Extractor(max_quotes=5).extract(TEXT)
+
+
+def test_spacy_pipe_with_two_processes_equals_one(nlp: Language) -> None:
+    """spaCy sends Docs between processes as bytes: the component's data must survive."""
+    texts = [TEXT, "Grid investment and digital trade rules.", "", "Nothing here."] * 5
+    one = [d._.policy_topics for d in nlp.pipe(texts)]
+    two = list(nlp.pipe(texts, n_process=2))
+    assert [d._.policy_topics for d in two] == one
+    assert [[s.text for s in d.sents] for d in two] == [
+        [s.text for s in d.sents] for d in nlp.pipe(texts)
+    ]
