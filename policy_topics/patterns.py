@@ -150,12 +150,17 @@ class SimplePatterns(Generic[T]):
         found: list[tuple[int, int, int, T]] = []
         n = len(tokens)
         by_lower, by_text, anywhere = self._by_lower, self._by_text, self._anywhere
-        for i, (lower, text) in enumerate(tokens):
-            first = by_lower.get(lower)
-            second = by_text.get(text)
-            if first is None and second is None and not anywhere:
-                continue
-            for steps, payload, rank in (first or []) + (second or []) + anywhere:
+        starts = (
+            range(n)
+            if anywhere
+            else [
+                i for i, (lower, text) in enumerate(tokens) if lower in by_lower or text in by_text
+            ]
+        )
+        for i in starts:
+            lower, text = tokens[i]
+            entries = by_lower.get(lower, []) + by_text.get(text, []) + anywhere
+            for steps, payload, rank in entries:
                 found.extend((i, end, rank, payload) for end in _ends(steps, tokens, i, n))
         found.sort(key=lambda m: m[:3])
         return [(payload, start, end) for start, end, _, payload in found]

@@ -160,6 +160,8 @@ _Info = tuple[tuple[str, ...], str, str, _Starts | None]
 _Chunk = tuple[tuple[_Info, int, int], ...]
 #: Every token of such a chunk: lower-case form, text, index in the _Chunk or -1.
 _Pieces = tuple[tuple[str, str, int], ...]
+#: What is remembered of a chunk: its tokens, every token, and the infos of the first.
+_Tokens = tuple[_Chunk, _Pieces, tuple[_Info, ...]]
 
 
 @dataclass(slots=True)
@@ -199,8 +201,8 @@ class Lexicon:
         # What is remembered of each run of non-space characters: its prefilter
         # group, and its tokens once it was part of a candidate sentence.
         self._groups: dict[str, ChunkGroup] = {}
-        self._flags: dict[frozenset[ChunkGroup], int] = {}
-        self._tokens: dict[str, tuple[_Chunk, _Pieces]] = {}
+        self._flags: dict[ChunkGroup | frozenset[ChunkGroup], int] = {}
+        self._tokens: dict[str, _Tokens] = {}
         self._chunker = _fresh_tokenizer(tokenizer)
         self._terms = 0
         for topic_id, subtopic, topic in taxonomy.iter_topics():
@@ -350,7 +352,11 @@ class Lexicon:
             present.discard(NOTHING)
             if not present:
                 continue
-            key = frozenset(cast(set[ChunkGroup], present))
+            key: ChunkGroup | frozenset[ChunkGroup]
+            if len(present) == 1:
+                (key,) = cast(set[ChunkGroup], present)  # most sentences: no set to build
+            else:
+                key = frozenset(cast(set[ChunkGroup], present))
             flags = self._flags.get(key, -1)
             if flags < 0:
                 flags = self._combined_flags(key)
@@ -369,7 +375,7 @@ class Lexicon:
         self,
         text: str,
         window: list[tuple[int, int, int, list[str], int]],
-        fresh: dict[str, tuple[_Chunk, _Pieces]],
+        fresh: dict[str, _Tokens],
         hits: dict[int, SentenceHits],
     ) -> None:
         for k, start, end, pieces, flags in window:
@@ -380,12 +386,12 @@ class Lexicon:
             if found.hits:
                 hits[k] = found
 
-    def _combined_flags(self, present: frozenset[ChunkGroup]) -> int:
+    def _combined_flags(self, present: ChunkGroup | frozenset[ChunkGroup]) -> int:
         """What a sentence holding these groups may hold (remembered: sets recur)."""
         assert self.prefilter is not None
         flags = 0
         ids: set[int] = set()
-        for group in present:
+        for group in present if isinstance(present, frozenset) else (present,):
             flags |= group.flags
             ids.update(group.ids)
         if len(ids) > 1:
@@ -409,12 +415,12 @@ class Lexicon:
         end: int,
         pieces: list[str],
         simple: int,
-        fresh: dict[str, tuple[_Chunk, _Pieces]],
+        fresh: dict[str, _Tokens],
     ) -> SentenceHits:
         known = self._tokens.get
         # A word remembered when the window began may have left the full cache since.
         chunks = [known(p) or fresh.get(p) or self._tokenize_chunks([p])[p] for p in pieces]
-        infos = [info for kept, _ in chunks for info, _, _ in kept]
+        infos = list(itertools.chain.from_iterable([c[2] for c in chunks]))
         found = self._scan(infos)
         if not simple and not any(use.role == _TERM for use, _, _ in found):
             return _NO_HITS  # without a term nothing counts
@@ -430,7 +436,7 @@ class Lexicon:
                 pos = text.find(piece, pos)
                 bases.append(pos)
                 pos += len(piece)
-        spans = _Spans(bases, [kept for kept, _ in chunks])
+        spans = _Spans(bases, [c[0] for c in chunks])
         extra = self._scan_simple(text, pieces, chunks, bases, spans) if simple else []
         return _resolve(_raws(found, spans, extra), self._rules)
 
@@ -438,14 +444,14 @@ class Lexicon:
         self,
         text: str,
         pieces: list[str],
-        chunks: list[tuple[_Chunk, _Pieces]],
+        chunks: list[_Tokens],
         bases: list[int],
         spans: Sequence[tuple[int, int]],
     ) -> list[_Raw]:
         sequence: list[tuple[str, str]] = []
         indices: list[int] = []
         offset = 0
-        for j, (kept, every) in enumerate(chunks):
+        for j, (kept, every, _) in enumerate(chunks):
             if j:
                 gap = text[bases[j - 1] + len(pieces[j - 1]) : bases[j]]
                 if gap != " ":
@@ -459,7 +465,7 @@ class Lexicon:
             offset += len(kept)
         return self._simple_raws(sequence, indices, spans)
 
-    def _tokenize_chunks(self, pieces: list[str]) -> dict[str, tuple[_Chunk, _Pieces]]:
+    def _tokenize_chunks(self, pieces: list[str]) -> dict[str, _Tokens]:
         """Tokenise runs of non-space characters in one call and remember them.
 
         spaCy tokenises each run on its own, so joining them with spaces gives
@@ -473,14 +479,14 @@ class Lexicon:
         if len(self._chunker.vocab) >= _VOCAB_LIMIT:
             self._chunker = _fresh_tokenizer(self._tokenizer)
             assert self._chunker is not None
-        out: dict[str, tuple[_Chunk, _Pieces]] = {}
+        out: dict[str, _Tokens] = {}
         kept: list[tuple[_Info, int, int]] = []
         every: list[tuple[str, str, int]] = []
         j, base = 0, 0
         limit = len(pieces[0])
         for t in self._chunker(" ".join(pieces)):
             while t.idx >= limit:
-                out[pieces[j]] = (tuple(kept), tuple(every))
+                out[pieces[j]] = _remembered(kept, every)
                 kept, every = [], []
                 base = limit + 1
                 j += 1
@@ -494,7 +500,7 @@ class Lexicon:
             kept.append(
                 (self._info((inflection_key(lower),), lower, orth), local, local + len(orth))
             )
-        out[pieces[j]] = (tuple(kept), tuple(every))
+        out[pieces[j]] = _remembered(kept, every)
         if len(self._tokens) + len(out) > _CHUNK_CACHE_SIZE:
             self._tokens.clear()
         self._tokens.update(itertools.islice(out.items(), _CHUNK_CACHE_SIZE))
@@ -561,11 +567,8 @@ class Lexicon:
     def _scan(infos: list[_Info]) -> list[tuple[_Use, int, int]]:
         found: list[tuple[_Use, int, int]] = []
         n = len(infos)
-        for i, info in enumerate(infos):
-            starts = info[3]
-            if starts is None:
-                continue
-            singles, by_next, others = starts
+        for i in [i for i, info in enumerate(infos) if info[3] is not None]:
+            singles, by_next, others = cast(_Starts, infos[i][3])
             # (place in the candidate list, phrase, last token) of each phrase matched here
             matched: list[tuple[int, _Phrase, int]] = [(k, p, i) for k, p in singles]
             if i + 1 < n and (by_next or others):
@@ -637,6 +640,10 @@ class _Spans(Sequence[tuple[int, int]]):
         j = bisect_right(self._firsts, i) - 1
         _, start, end = self._chunks[j][i - self._firsts[j]]
         return self._bases[j] + start, self._bases[j] + end
+
+
+def _remembered(kept: list[tuple[_Info, int, int]], every: list[tuple[str, str, int]]) -> _Tokens:
+    return tuple(kept), tuple(every), tuple(info for info, _, _ in kept)
 
 
 def _starts(candidates: Sequence[_Phrase]) -> _Starts | None:

@@ -206,6 +206,9 @@ def split_sentences(text: str, *, max_chars: int = MAX_SENTENCE_CHARS) -> list[t
         ['Trade Policy', 'Cut tariffs.', 'Expand exports.']
     """
     spans: list[tuple[int, int]] = []
+    if "\n" not in text:  # one line (a common shape: a scraped sentence, a title)
+        _split_block(text, 0, len(text), max_chars, spans, one_line=True)
+        return spans
     block_start = 0
     for blank in _BLANK_LINE_RE.finditer(text):
         _split_block(text, block_start, blank.start(), max_chars, spans)
@@ -215,13 +218,23 @@ def split_sentences(text: str, *, max_chars: int = MAX_SENTENCE_CHARS) -> list[t
 
 
 def _split_block(
-    text: str, start: int, end: int, max_chars: int, out: list[tuple[int, int]]
+    text: str,
+    start: int,
+    end: int,
+    max_chars: int,
+    out: list[tuple[int, int]],
+    *,
+    one_line: bool = False,
 ) -> None:
-    lines = [
-        trimmed
-        for m in _LINE_RE.finditer(text, start, end)
-        if (trimmed := trim_span(text, m.start(), m.end())) is not None
-    ]
+    if one_line:
+        trimmed = trim_span(text, start, end)
+        lines = [] if trimmed is None else [trimmed]
+    else:
+        lines = [
+            trimmed
+            for m in _LINE_RE.finditer(text, start, end)
+            if (trimmed := trim_span(text, m.start(), m.end())) is not None
+        ]
     unit_start: int | None = None
     unit_end = start
     for i, (line_start, line_end) in enumerate(lines):
