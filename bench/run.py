@@ -169,50 +169,86 @@ def throughput(texts: list[str], rounds: int) -> dict[str, Any]:
 
 
 def component_overhead(texts: list[str], rounds: int) -> dict[str, Any]:
-    """``nlp.add_pipe("policy_topics")`` on a blank pipeline against the blank pipeline."""
+    """``nlp.add_pipe("policy_topics")`` on a blank pipeline against the blank pipeline.
+
+    ``overhead`` is the component's own work: sentence boundaries, ``doc.spans``
+    and the hits kept for ``doc._.policy_topics``, whose DocumentResult is built
+    on first access; ``overhead_with_results`` also reads it for every Doc.
+    ``parts`` splits the component's warm time into its steps, as shares of
+    tokenising; reading ``doc.text`` (spaCy joins every token) is a floor that no
+    component working on the text can go under.
+    """
+    from policy_topics.text import split_sentences as split
+
     plain = spacy.blank("en")
     tagged = spacy.blank("en")
-    tagged.add_pipe("policy_topics")
+    component = tagged.add_pipe("policy_topics")
     size = _mb(texts)
     per_round = []
     for _ in range(rounds):
         tokenize = _timed(lambda: _drain(plain.pipe(texts)))
-        component = _timed(lambda: _drain(tagged.pipe(texts)))
+        tagging = _timed(lambda: _drain(tagged.pipe(texts)))
+        reading = _timed(lambda: _drain(d._.policy_topics for d in tagged.pipe(texts)))
         per_round.append(
             {
                 "tokenize_mb_s": round(size / tokenize, 3),
-                "with_component_mb_s": round(size / component, 3),
-                "overhead": round(component / tokenize - 1, 3),
+                "with_component_mb_s": round(size / tagging, 3),
+                "overhead": round(tagging / tokenize - 1, 3),
+                "overhead_with_results": round(reading / tokenize - 1, 3),
             }
         )
     warm = per_round[1:] or per_round
     overhead = statistics.median(r["overhead"] for r in warm)
+    docs = list(plain.pipe(texts))
+    tokenize = statistics.median(_timed(lambda: _drain(plain.pipe(texts))) for _ in range(3))
+    lexicon = component.lexicon
+    steps = {
+        "doc_text": lambda: [d.text for d in docs],
+        "segmenting": lambda: [split(t) for t in texts],
+        "matching": lambda: [lexicon.match_text(t, split(t)) for t in texts],
+    }
+    parts = {
+        name: round(statistics.median(_timed(step) for _ in range(3)) / tokenize, 3)
+        for name, step in steps.items()
+    }
+    parts["matching"] = round(parts["matching"] - parts["segmenting"], 3)
     return {
         "rounds": per_round,
         "overhead": overhead,
+        "overhead_with_results": statistics.median(r["overhead_with_results"] for r in warm),
+        "parts": parts,
         "target": "<= 0.30 (warm rounds)",
         "met": overhead <= 0.30,
     }
 
 
 def parallel(texts: list[str], min_mb: float = 5.0) -> dict[str, Any]:
-    """``extract_many(n_process=2)`` against ``n_process=1``, each on a fresh Extractor."""
+    """``extract_many(n_process=2)`` against ``n_process=1``, each on a fresh Extractor.
+
+    Two inputs of at least ``min_mb``: the corpus repeated (each worker must
+    learn again the words the single process learns once, and short
+    documents make the per-document hand-over count), and varied text of the
+    same size in which nothing repeats.
+    """
     work = list(texts)
     while _mb(work) < min_mb:
         work.extend(texts)
-    size = _mb(work)
-    one = _timed(lambda: _drain(Extractor().extract_many(work, n_process=1)))
-    two = _timed(lambda: _drain(Extractor().extract_many(work, n_process=2)))
-    speedup = one / two
-    return {
-        "mb": round(size, 2),
-        "documents": len(work),
-        "n_process_1_s": round(one, 2),
-        "n_process_2_s": round(two, 2),
-        "speedup": round(speedup, 2),
-        "target": ">= 1.7",
-        "met": speedup >= 1.7,
-    }
+    varied = list(synth.documents(11, int(_mb(work) * MB)))
+    out: dict[str, Any] = {}
+    for name, docs in (("corpus_repeated", work), ("varied", varied)):
+        size = _mb(docs)
+        one = _timed(lambda docs=docs: _drain(Extractor().extract_many(docs, n_process=1)))
+        two = _timed(lambda docs=docs: _drain(Extractor().extract_many(docs, n_process=2)))
+        out[name] = {
+            "mb": round(size, 2),
+            "documents": len(docs),
+            "n_process_1_s": round(one, 2),
+            "n_process_2_s": round(two, 2),
+            "speedup": round(one / two, 2),
+        }
+    out["target"] = ">= 1.7"
+    out["met"] = {name: out[name]["speedup"] >= 1.7 for name in ("corpus_repeated", "varied")}
+    return out
 
 
 def memory(total_mb: int) -> dict[str, Any]:

@@ -46,6 +46,10 @@ Item = str | tuple[str, Mapping[str, Any]] | Mapping[str, Any]
 _Prepared = dict[str, Any] | DocumentResult
 _Batch = tuple[list[bytes], BaseException | None]
 
+# What extract_many(batch_size=None) sends to a worker at a time.
+_AUTO_BATCH_CHARS = 64_000
+_AUTO_BATCH_DOCS = 1_000
+
 
 @dataclass
 class _Job:
@@ -176,7 +180,7 @@ class Extractor:
         items: Iterable[Item],
         *,
         n_process: int = 1,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         progress: bool = False,
         on_error: Literal["record", "raise"] = "record",
     ) -> Iterator[DocumentResult]:
@@ -196,7 +200,10 @@ class Extractor:
                 :func:`policy_topics.io.read_documents` yields for an unreadable
                 file, becomes an error record.
             n_process: Worker processes; results are identical for any value.
-            batch_size: Documents sent to a worker at a time.
+            batch_size: Documents sent to a worker at a time. None (the default)
+                sends about 64,000 characters of text at a time (at most 1,000
+                documents), so short and long documents both travel in batches
+                worth the cost of the hand-over.
             progress: Show a progress bar (tqdm) on stderr.
             on_error: ``"record"`` yields a result whose ``error`` says what went
                 wrong and goes on; ``"raise"`` stops at the first failure, after
@@ -218,13 +225,15 @@ class Extractor:
             raise ValueError(f"on_error must be 'record' or 'raise', not {on_error!r}")
         if n_process < 1:
             raise ValueError(f"n_process must be >= 1, not {n_process}")
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1 or None, not {batch_size}")
         return self._many(items, n_process, batch_size, progress, on_error)
 
     def _many(
         self,
         items: Iterable[Item],
         n_process: int,
-        batch_size: int,
+        batch_size: int | None,
         progress: bool,
         on_error: Literal["record", "raise"],
     ) -> Iterator[DocumentResult]:
@@ -233,7 +242,7 @@ class Extractor:
         inner: Generator[DocumentResult, None, None] = (
             (self._run(job, on_error) for job in jobs)
             if n_process == 1
-            else self._run_parallel(jobs, n_process, max(1, batch_size), on_error)
+            else self._run_parallel(jobs, n_process, batch_size, on_error)
         )
         results: Iterator[DocumentResult] = inner
         if progress:
@@ -286,17 +295,21 @@ class Extractor:
             return _error_result(job, self)
 
     def _run_parallel(
-        self, jobs: Iterator[_Job], n_process: int, batch_size: int, on_error: str
+        self, jobs: Iterator[_Job], n_process: int, batch_size: int | None, on_error: str
     ) -> Generator[DocumentResult, None, None]:
         workers = _Workers(self, n_process)
         pending: deque[tuple[list[_Job], Future[_Batch]]] = deque()
+        most = batch_size or _AUTO_BATCH_DOCS
         try:
             batch: list[_Job] = []
+            chars = 0
             for job in jobs:
                 batch.append(job)
-                if len(batch) >= batch_size:
+                if batch_size is None and isinstance(job.text, str):
+                    chars += len(job.text)
+                if len(batch) >= most or chars >= _AUTO_BATCH_CHARS:
                     pending.append((batch, workers.submit(batch, on_error)))
-                    batch = []
+                    batch, chars = [], 0
                     while pending and (len(pending) > 2 * n_process or pending[0][1].done()):
                         yield from self._collect(pending, workers, on_error)
             if batch:

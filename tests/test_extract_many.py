@@ -220,3 +220,32 @@ def test_progress_bar_starts_no_thread_so_workers_can_fork(
     baseline = threading.active_count()
     results = list(extractor.extract_many(TEXTS * 3, n_process=2, batch_size=2, progress=True))
     assert len(results) == 12 and threads == [baseline]
+
+
+def test_automatic_batches_follow_text_size(
+    extractor: Extractor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """batch_size=None cuts batches by characters (or documents); results stay in order."""
+    from policy_topics import extract as extract_module
+
+    monkeypatch.setattr(extract_module, "_AUTO_BATCH_CHARS", 200)
+    monkeypatch.setattr(extract_module, "_AUTO_BATCH_DOCS", 3)
+    sent: list[int] = []
+    submit = extract_module._Workers.submit
+
+    def counting(self: Any, batch: list[Any], on_error: str) -> Any:
+        sent.append(len(batch))
+        return submit(self, batch, on_error)
+
+    monkeypatch.setattr(extract_module._Workers, "submit", counting)
+    long = "We cut tariffs on steel and grow grid investment. " * 6  # 300 characters
+    docs = [long, *TEXTS, long, None, *TEXTS, "x"]
+    parallel = dumps(extractor.extract_many(docs, n_process=2))
+    assert parallel == dumps(extractor.extract_many(docs))
+    assert sent[0] == 1  # one long document fills a batch
+    assert max(sent) == 3 and sum(sent) == len(docs)
+
+
+def test_batch_size_must_be_positive(extractor: Extractor) -> None:
+    with pytest.raises(ValueError, match="batch_size"):
+        extractor.extract_many(TEXTS, batch_size=0)
