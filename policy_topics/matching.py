@@ -80,6 +80,32 @@ def _result_of(doc: Doc) -> DocumentResult | None:
     return result
 
 
+#: SENT_START values: 1 for the first token and "not a start" (-1) for the others,
+#: as uint64; sliced and copied for each Doc, grown when a longer Doc comes.
+_NOT_STARTS = numpy.full(1024, -1, dtype="int64").astype("uint64")
+_NOT_STARTS[0] = 1
+
+
+def _sentence_starts(doc: Doc, spans: Sequence[tuple[int, int]]) -> numpy.ndarray[Any, Any]:
+    """The SENT_START column of ``doc`` for ``spans``, for one ``from_array`` call.
+
+    Setting ``is_sent_start`` token by token rescans the Doc. Each sentence
+    starts on a non-space character, so on the token holding it.
+    """
+    global _NOT_STARTS
+    n = len(doc)
+    if n > len(_NOT_STARTS):
+        _NOT_STARTS = numpy.full(2 * n, -1, dtype="int64").astype("uint64")
+        _NOT_STARTS[0] = 1
+    flags = _NOT_STARTS[:n].copy()
+    if len(spans) > 1 or (spans and spans[0][0] > 0):
+        starts = numpy.fromiter((s for s, _ in spans), dtype="int64", count=len(spans))
+        first = numpy.searchsorted(doc.to_array(IDX), starts, side="right") - 1
+        flags[first[first >= 0]] = 1
+    column: numpy.ndarray[Any, Any] = flags.reshape(-1, 1)
+    return column
+
+
 def _hits_from_data(data: Sequence[Any]) -> dict[int, SentenceHits]:
     """Sentence hits from what ``doc.user_data`` holds (lists after a msgpack round trip)."""
     return {
@@ -272,14 +298,7 @@ class PolicyTopics:
     ) -> None:
         """Write the matches to ``doc.spans`` and the result to ``doc._.policy_topics``."""
         if not doc.has_annotation("SENT_START") and len(doc):
-            # One from_array call: setting is_sent_start token by token rescans the
-            # Doc. Each sentence starts on a non-space character: the token holding it.
-            starts = numpy.fromiter((s for s, _ in spans), dtype="int64", count=len(spans))
-            first = numpy.searchsorted(doc.to_array(IDX), starts, side="right") - 1
-            flags = numpy.full(len(doc), -1, dtype="int64")
-            flags[first[first >= 0]] = 1
-            flags[0] = 1
-            doc.from_array([SENT_START], cast(Any, flags.astype("uint64").reshape(-1, 1)))
+            doc.from_array([SENT_START], cast(Any, _sentence_starts(doc, spans)))
         group = []
         for found in hits.values():
             for hit in found.hits:
