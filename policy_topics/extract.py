@@ -238,11 +238,10 @@ class Extractor:
         on_error: Literal["record", "raise"],
     ) -> Iterator[DocumentResult]:
         total = len(items) if isinstance(items, Sized) else None
-        jobs = (_coerce(item) for item in items)
         inner: Generator[DocumentResult, None, None] = (
-            (self._run(job, on_error) for job in jobs)
+            self._sequential(items, on_error)
             if n_process == 1
-            else self._run_parallel(jobs, n_process, batch_size, on_error)
+            else self._run_parallel(map(_coerce, items), n_process, batch_size, on_error)
         )
         results: Iterator[DocumentResult] = inner
         if progress:
@@ -257,6 +256,23 @@ class Extractor:
             yield from results
         finally:
             inner.close()  # stops the workers at once when the caller stops early
+
+    def _sequential(
+        self, items: Iterable[Item], on_error: str
+    ) -> Generator[DocumentResult, None, None]:
+        # Plain strings, the usual input, skip the bookkeeping of a job; a failure
+        # takes the general path, which turns it into an error record.
+        plain = type(self).extract is Extractor.extract
+        validate = DocumentResult.model_validate
+        for item in items:
+            if plain and type(item) is str:
+                try:
+                    result = validate(self._payload(item, None, None))
+                except Exception:
+                    result = self._run(_coerce(item), on_error)
+                yield result
+            else:
+                yield self._run(_coerce(item), on_error)
 
     def _run(self, job: _Job, on_error: str) -> DocumentResult:
         return self._finish(job, self._prepare(job, on_error), on_error)

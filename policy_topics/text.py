@@ -32,7 +32,8 @@ _LINE_RE = re.compile(r"[^\n]+")
 _MARKER = r"(?:[-*•▪◦‣●–—]|\d{1,3}(?:\.\d{1,3})*[.)]|[IVXivx]{1,5}[.)]|[a-zA-Z][.)]|\(\w{1,3}\))"
 _BULLET_RE = re.compile(_MARKER + r"(?=\s)")
 _BULLET_PREFIX_RE = re.compile(_MARKER + r"\s+")
-_END_RE = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)")
+# A sentence end and the whitespace after it (group 1).
+_END_RE = re.compile(r"[.!?…]+[\"'”’»)\]]*(\s+)")
 _LINE_END_STRONG_RE = re.compile(r"[.!?…][\"'”’»)\]]*$")
 _LINE_END_WEAK_RE = re.compile(r"[:;][\"'”’»)\]]*$")
 _OPENERS = "\"'“‘«([{¿¡"
@@ -297,15 +298,12 @@ def _split_unit(
 ) -> None:
     sent_start = start
     for m in _END_RE.finditer(text, start, end):
-        cut = m.end()
-        nxt = cut
-        while nxt < end and text[nxt].isspace():
-            nxt += 1
+        cut, nxt = m.span(1)
         if nxt >= end or not _starts_sentence(text[nxt]):
             continue
         if (
             text[m.start()] == "."
-            and m.end() - m.start() == 1
+            and cut - m.start() == 1
             and _is_abbreviation(text, sent_start, m.start())
         ):
             continue
