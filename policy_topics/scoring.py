@@ -28,7 +28,7 @@ from typing import Any
 
 from policy_topics.records import DocumentResult
 from policy_topics.taxonomy import Taxonomy
-from policy_topics.terms import SentenceHits
+from policy_topics.terms import Hit, SentenceHits
 from policy_topics.text import dedup_key
 
 __all__ = ["CUE_FACTOR", "ResultBuilder", "area_score", "build_result", "sentence_score"]
@@ -59,6 +59,20 @@ def area_score(evidence: float, distinct_terms: int, sentence_share: float) -> f
 
 def _round(value: float) -> float:
     return round(value, 6)
+
+
+def _topic_weights(hits: Sequence[Hit]) -> dict[str, float]:
+    """Per topic, the sum over its distinct terms of each term's best weight."""
+    if len(hits) == 1:
+        return {hits[0].topic: hits[0].weight}
+    best: dict[str, dict[str, float]] = {}
+    for h in hits:
+        terms = best.get(h.topic)
+        if terms is None:
+            best[h.topic] = {h.term: h.weight}
+        elif h.weight > terms.get(h.term, -math.inf):
+            terms[h.term] = h.weight
+    return {t: sum(terms.values()) for t, terms in best.items()}
 
 
 class ResultBuilder:
@@ -138,28 +152,20 @@ class ResultBuilder:
             if not found.hits:
                 continue
             start, end = spans[index]
-            matches: list[dict[str, Any]] = []
-            # Per topic, the best weight of each distinct term.
-            best: dict[str, dict[str, float]] = {}
-            for h in found.hits:
-                matches.append(
-                    {
-                        "term": h.term,
-                        "text": text[h.start : h.end],
-                        "start": h.start,
-                        "end": h.end,
-                        "topic": h.topic,
-                        "subtopic": h.subtopic,
-                        "weight": h.weight,
-                    }
-                )
-                terms = best.get(h.topic)
-                if terms is None:
-                    best[h.topic] = {h.term: h.weight}
-                elif h.weight > terms.get(h.term, -math.inf):
-                    terms[h.term] = h.weight
+            matches = [
+                {
+                    "term": h.term,
+                    "text": text[h.start : h.end],
+                    "start": h.start,
+                    "end": h.end,
+                    "topic": h.topic,
+                    "subtopic": h.subtopic,
+                    "weight": h.weight,
+                }
+                for h in found.hits
+            ]
+            weights = _topic_weights(found.hits)
             cue = bool(found.cues)
-            weights = {t: sum(terms.values()) for t, terms in best.items()}
             scores = {t: sentence_score(w, cue=cue) for t, w in weights.items()}
             topics = list(scores)
             if len(topics) > 1:

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import itertools
 import re
-from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, NamedTuple, cast, overload
+from typing import Any, NamedTuple, cast
 
 from spacy.matcher import Matcher
 from spacy.tokenizer import Tokenizer
@@ -436,7 +435,7 @@ class Lexicon:
                 pos = text.find(piece, pos)
                 bases.append(pos)
                 pos += len(piece)
-        spans = _Spans(bases, [c[0] for c in chunks])
+        spans = [(b + s, b + e) for b, c in zip(bases, chunks, strict=True) for _, s, e in c[0]]
         extra = self._scan_simple(text, pieces, chunks, bases, spans) if simple else []
         return _resolve(_raws(found, spans, extra), self._rules)
 
@@ -617,29 +616,6 @@ class Lexicon:
             use = self._pattern_uses[self._vocab.strings[match_id]]
             found.append(_Raw(use, first, last, s, e))
         return found
-
-
-class _Spans(Sequence[tuple[int, int]]):
-    """Start and end of token ``i`` of a sentence, worked out only when asked."""
-
-    def __init__(self, bases: list[int], chunks: list[_Chunk]) -> None:
-        self._bases = bases
-        self._chunks = chunks
-        self._firsts = list(itertools.accumulate(map(len, chunks), initial=0))
-
-    def __len__(self) -> int:
-        return self._firsts[-1]
-
-    @overload
-    def __getitem__(self, i: int) -> tuple[int, int]: ...
-    @overload
-    def __getitem__(self, i: slice) -> Sequence[tuple[int, int]]: ...
-    def __getitem__(self, i: int | slice) -> tuple[int, int] | Sequence[tuple[int, int]]:
-        if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self)))]
-        j = bisect_right(self._firsts, i) - 1
-        _, start, end = self._chunks[j][i - self._firsts[j]]
-        return self._bases[j] + start, self._bases[j] + end
 
 
 def _remembered(kept: list[tuple[_Info, int, int]], every: list[tuple[str, str, int]]) -> _Tokens:
