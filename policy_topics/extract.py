@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import pickle
@@ -511,9 +512,12 @@ def _init_worker(payload: Extractor | tuple[Any, ...]) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if isinstance(payload, Extractor):
         _WORKER = payload
-        return
-    cls, taxonomy, model, max_quotes, min_score, fast = payload
-    _WORKER = cls(taxonomy, model, max_quotes=max_quotes, min_score=min_score, fast=fast)
+    else:
+        cls, taxonomy, model, max_quotes, min_score, fast = payload
+        _WORKER = cls(taxonomy, model, max_quotes=max_quotes, min_score=min_score, fast=fast)
+    # What the worker holds now (the pipeline, the taxonomy) lives as long as the
+    # process: keep the garbage collector from walking it again and again.
+    gc.freeze()
 
 
 def _work(batch: list[_Job], on_error: str) -> _Batch:
