@@ -239,8 +239,9 @@ class PolicyTopics:
         return self.lexicon.taxonomy
 
     def __call__(self, doc: Doc) -> Doc:
-        spans, hits = self.match(doc)
-        self.set_annotations(doc, spans, hits)
+        has_sentences = doc.has_annotation("SENT_START")
+        spans, hits = self._match(doc, True, has_sentences)
+        self._annotate(doc, spans, hits, set_sentences=not has_sentences)
         return doc
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 128) -> Iterable[Doc]:
@@ -260,10 +261,15 @@ class PolicyTopics:
         Returns:
             Sentence offsets and the hits per sentence index.
         """
+        return self._match(doc, prefilter, doc.has_annotation("SENT_START"))
+
+    def _match(
+        self, doc: Doc, prefilter: bool, has_sentences: bool
+    ) -> tuple[list[tuple[int, int]], dict[int, SentenceHits]]:
         lexicon = self.lexicon
         text = doc.text  # a join over every token: read it once
         use_lemmas = doc.has_annotation("LEMMA")
-        if not doc.has_annotation("SENT_START"):
+        if not has_sentences:
             spans = split_sentences(text)
             if prefilter and not use_lemmas:
                 # Our boundaries fall on whitespace, so the Doc's tokens are
@@ -297,7 +303,17 @@ class PolicyTopics:
         self, doc: Doc, spans: list[tuple[int, int]], hits: dict[int, SentenceHits]
     ) -> None:
         """Write the matches to ``doc.spans`` and the result to ``doc._.policy_topics``."""
-        if not doc.has_annotation("SENT_START") and len(doc):
+        self._annotate(doc, spans, hits, set_sentences=not doc.has_annotation("SENT_START"))
+
+    def _annotate(
+        self,
+        doc: Doc,
+        spans: list[tuple[int, int]],
+        hits: dict[int, SentenceHits],
+        *,
+        set_sentences: bool,
+    ) -> None:
+        if set_sentences and len(doc):
             doc.from_array([SENT_START], cast(Any, _sentence_starts(doc, spans)))
         group = []
         for found in hits.values():
