@@ -16,7 +16,9 @@ and the text. It needs no model and never strips derivational suffixes, so
 from __future__ import annotations
 
 import itertools
+import operator
 import re
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -110,10 +112,23 @@ class _Phrase:
     uses: list[_Use] = field(default_factory=list)
     rest: tuple[tuple[int, str], ...] = ()  # parts after the first
     tail: tuple[tuple[int, str], ...] = ()  # parts after the second
+    # Filled in by finish(), once every use is known:
+    plain: tuple[_Use, ...] = ()  # uses that count whatever else is found (not context)
+    near: dict[int, tuple[_Use, ...]] = field(default_factory=dict)  # context uses by rule
+    term_rules: frozenset[int] = frozenset()  # rules of the term uses (-1: none)
 
     def __post_init__(self) -> None:
         self.rest = self.parts[1:]
         self.tail = self.parts[2:]
+
+    def finish(self) -> None:
+        self.plain = tuple(u for u in self.uses if u.role != _NEAR)
+        near: dict[int, list[_Use]] = defaultdict(list)
+        for use in self.uses:
+            if use.role == _NEAR:
+                near[use.rule].append(use)
+        self.near = {rule: tuple(uses) for rule, uses in near.items()}
+        self.term_rules = frozenset(u.rule for u in self.uses if u.role == _TERM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,11 +180,11 @@ _Tokens = tuple[_Chunk, _Pieces, tuple[_Info, ...]]
 
 @dataclass(slots=True)
 class _Raw:
+    """A phrase or pattern found, by its first and last token in the sentence."""
+
     use: _Use
     first: int
     last: int
-    start: int
-    end: int
 
 
 class Lexicon:
@@ -211,6 +226,8 @@ class Lexicon:
                 self._add_phrase(phrase, _Use(_EXCLUDE, topic_id, subtopic, phrase))
         for cue in taxonomy.cues:
             self._add_phrase(cue, _Use(_CUE, term=cue))
+        for compiled in self._phrases.values():
+            compiled.finish()
         #: The sentence test of the fast path; None when some term cannot be
         #: reduced to anchors (a token pattern that starts with an optional token).
         self.prefilter = Prefilter(self._requirements, tokenizer) if self._prefilter_ok else None
@@ -421,31 +438,31 @@ class Lexicon:
         chunks = [known(p) or fresh.get(p) or self._tokenize_chunks([p])[p] for p in pieces]
         infos = list(itertools.chain.from_iterable([c[2] for c in chunks]))
         found = self._scan(infos)
-        if not simple and not any(use.role == _TERM for use, _, _ in found):
+        if not simple and not _has_term(found):
             return _NO_HITS  # without a term nothing counts
-        # Where each run starts: one space between runs (the usual case) gives
-        # it by arithmetic; otherwise look for each run in turn.
         lengths = list(itertools.accumulate(map(len, pieces), initial=0))
-        if lengths[-1] + len(pieces) - 1 == end - start:
-            bases = [start + n + j for j, n in enumerate(lengths[:-1])]
-        else:
-            bases = []
-            pos = start
-            for piece in pieces:
-                pos = text.find(piece, pos)
-                bases.append(pos)
-                pos += len(piece)
-        spans = [(b + s, b + e) for b, c in zip(bases, chunks, strict=True) for _, s, e in c[0]]
-        extra = self._scan_simple(text, pieces, chunks, bases, spans) if simple else []
-        return _resolve(_raws(found, spans, extra), self._rules)
+        # One whitespace character between runs (the usual case) gives where each
+        # run starts by arithmetic; otherwise look for each run in turn.
+        spaced = lengths[-1] + len(pieces) - 1 == end - start
+        bases = _run_starts(text, start, pieces, lengths, spaced) if simple or not spaced else []
+        extra = self._scan_simple(text, pieces, chunks, bases) if simple else []
+        firsts = list(itertools.accumulate(map(len, map(_FIRST, chunks)), initial=0))
+
+        def offsets(first: int, last: int) -> tuple[int, int]:
+            """Characters of tokens ``first`` to ``last``, worked out only for hits kept."""
+            j = bisect_right(firsts, first) - 1
+            k = bisect_right(firsts, last) - 1
+            base_j = bases[j] if bases else start + lengths[j] + j
+            base_k = bases[k] if bases else start + lengths[k] + k
+            return (
+                base_j + chunks[j][0][first - firsts[j]][1],
+                base_k + chunks[k][0][last - firsts[k]][2],
+            )
+
+        return _resolve(_raws(found, extra), self._rules, offsets)
 
     def _scan_simple(
-        self,
-        text: str,
-        pieces: list[str],
-        chunks: list[_Tokens],
-        bases: list[int],
-        spans: Sequence[tuple[int, int]],
+        self, text: str, pieces: list[str], chunks: list[_Tokens], bases: list[int]
     ) -> list[_Raw]:
         sequence: list[tuple[str, str]] = []
         indices: list[int] = []
@@ -462,7 +479,7 @@ class Lexicon:
                 sequence.append((lower, orth))
                 indices.append(-1 if local < 0 else offset + local)
             offset += len(kept)
-        return self._simple_raws(sequence, indices, spans)
+        return self._simple_raws(sequence, indices)
 
     def _tokenize_chunks(self, pieces: list[str]) -> dict[str, _Tokens]:
         """Tokenise runs of non-space characters in one call and remember them.
@@ -556,15 +573,19 @@ class Lexicon:
             infos.append(self._info(_keys(t, use_lemmas), t.lower_, orth))
             starts.append(t.idx + base)
             ends.append(t.idx + base + len(orth))
-        spans = list(zip(starts, ends, strict=True))
-        extra = self._simple_raws(sequence, indices, spans) if self._simple else []
+        extra = self._simple_raws(sequence, indices) if self._simple else []
         if self._pattern_uses:
             extra.extend(self._scan_patterns(tokens, starts, ends, base))
-        return _resolve(_raws(self._scan(infos), spans, extra), self._rules)
+        return _resolve(
+            _raws(self._scan(infos), extra),
+            self._rules,
+            lambda first, last: (starts[first], ends[last]),
+        )
 
     @staticmethod
-    def _scan(infos: list[_Info]) -> list[tuple[_Use, int, int]]:
-        found: list[tuple[_Use, int, int]] = []
+    def _scan(infos: list[_Info]) -> list[tuple[_Phrase, int, int]]:
+        """Every phrase matched, with its first and last token, in text order."""
+        found: list[tuple[_Phrase, int, int]] = []
         n = len(infos)
         for i in [i for i, info in enumerate(infos) if info[3] is not None]:
             singles, by_next, others = cast(_Starts, infos[i][3])
@@ -584,21 +605,15 @@ class Lexicon:
             if len(matched) > 1:
                 matched.sort(key=_first)
             for _, phrase, j in matched:
-                for use in phrase.uses:
-                    found.append((use, i, j))
+                found.append((phrase, i, j))
         return found
 
-    def _simple_raws(
-        self,
-        sequence: list[tuple[str, str]],
-        indices: list[int],
-        spans: Sequence[tuple[int, int]],
-    ) -> list[_Raw]:
+    def _simple_raws(self, sequence: list[tuple[str, str]], indices: list[int]) -> list[_Raw]:
         found: list[_Raw] = []
         for use, start, end in self._simple.matches(sequence):
             first, last = indices[start], indices[end - 1]
             if first >= 0 and last >= 0:
-                found.append(_Raw(use, first, last, spans[first][0], spans[last][1]))
+                found.append(_Raw(use, first, last))
         return found
 
     def _scan_patterns(
@@ -614,8 +629,26 @@ class Lexicon:
             if first is None or last is None:
                 continue
             use = self._pattern_uses[self._vocab.strings[match_id]]
-            found.append(_Raw(use, first, last, s, e))
+            found.append(_Raw(use, first, last))
         return found
+
+
+def _run_starts(
+    text: str, start: int, pieces: list[str], lengths: list[int], spaced: bool
+) -> list[int]:
+    """Where each run of a sentence starts (``lengths``: their running total)."""
+    if spaced:
+        return [start + n + j for j, n in enumerate(lengths[:-1])]
+    bases = []
+    pos = start
+    for piece in pieces:
+        pos = text.find(piece, pos)
+        bases.append(pos)
+        pos += len(piece)
+    return bases
+
+
+_FIRST = operator.itemgetter(0)
 
 
 def _remembered(kept: list[tuple[_Info, int, int]], every: list[tuple[str, str, int]]) -> _Tokens:
@@ -662,24 +695,36 @@ def _first(item: tuple[int, _Phrase, int]) -> int:
     return item[0]
 
 
-def _raws(
-    found: list[tuple[_Use, int, int]], spans: Sequence[tuple[int, int]], extra: list[_Raw]
-) -> list[_Raw]:
+def _raws(found: list[tuple[_Phrase, int, int]], extra: list[_Raw]) -> list[_Raw]:
     """Phrase hits as raws, then ``extra`` (pattern hits), leaving out what cannot matter.
 
     A context word counts only for a term of its rule, and nothing counts
-    without a term.
+    without a term. Uses keep their order (cues are reported in it).
     """
-    if not extra and not any(u.role == _TERM for u, _, _ in found):
+    rules: set[int] = set()
+    for phrase, _, _ in found:
+        if phrase.term_rules:
+            rules.update(phrase.term_rules)
+    if not extra and not rules:
         return []
-    rules = {u.rule for u, _, _ in found if u.role == _TERM} | {r.use.rule for r in extra}
-    raws = [
-        _Raw(use, i, last, spans[i][0], spans[last][1])
-        for use, i, last in found
-        if use.role != _NEAR or use.rule in rules
-    ]
+    for raw in extra:
+        rules.add(raw.use.rule)
+    raws: list[_Raw] = []
+    append = raws.append
+    for phrase, i, last in found:
+        for use in phrase.plain:
+            append(_Raw(use, i, last))
+        near = phrase.near
+        if near:
+            for rule in rules:
+                for use in near.get(rule, ()):
+                    append(_Raw(use, i, last))
     raws.extend(extra)
     return raws
+
+
+def _has_term(found: list[tuple[_Phrase, int, int]]) -> bool:
+    return any(phrase.term_rules for phrase, _, _ in found)
 
 
 def _is_joiner(text: str) -> bool:
@@ -775,7 +820,16 @@ def _in_scope(scope: str | None, subtopic: str | None) -> bool:
     return subtopic is not None and (subtopic == scope or subtopic.startswith(scope + "."))
 
 
-def _resolve(raws: Iterable[_Raw], rules: Sequence[_Rule]) -> SentenceHits:
+def _resolve(
+    raws: Iterable[_Raw],
+    rules: Sequence[_Rule],
+    offsets: Callable[[int, int], tuple[int, int]],
+) -> SentenceHits:
+    """Accepted hits of a sentence from what was found in it.
+
+    Tokens do not overlap and come in text order, so hits are compared by token
+    indices; ``offsets(first, last)`` gives the characters of the hits kept.
+    """
     terms: list[_Raw] = []
     excludes: list[_Raw] = []
     near: dict[int, list[_Raw]] = defaultdict(list)
@@ -795,8 +849,8 @@ def _resolve(raws: Iterable[_Raw], rules: Sequence[_Rule]) -> SentenceHits:
         use = raw.use
         if any(
             x.use.topic == use.topic
-            and x.start < raw.end
-            and raw.start < x.end
+            and x.first <= raw.last
+            and raw.first <= x.last
             and _in_scope(x.use.subtopic, use.subtopic)
             for x in excludes
         ):
@@ -807,8 +861,8 @@ def _resolve(raws: Iterable[_Raw], rules: Sequence[_Rule]) -> SentenceHits:
     accepted.sort(
         key=lambda r: (
             r.use.topic,
-            r.start,
-            -(r.end - r.start),
+            r.first,
+            -r.last,
             -_depth(r.use.subtopic),
             -r.use.weight,
             r.use.term,
@@ -816,13 +870,14 @@ def _resolve(raws: Iterable[_Raw], rules: Sequence[_Rule]) -> SentenceHits:
         )
     )
     kept: list[Hit] = []
-    topic_end: dict[str, int] = {}
+    topic_last: dict[str, int] = {}
     for raw in accepted:
         use = raw.use
-        if raw.start < topic_end.get(use.topic, -1):
+        if raw.first <= topic_last.get(use.topic, -1):
             continue
-        topic_end[use.topic] = raw.end
-        kept.append(Hit(use.term, use.topic, use.subtopic, use.weight, raw.start, raw.end))
+        topic_last[use.topic] = raw.last
+        start, end = offsets(raw.first, raw.last)
+        kept.append(Hit(use.term, use.topic, use.subtopic, use.weight, start, end))
     kept.sort(key=lambda h: (h.start, h.end, h.topic))
     return SentenceHits(tuple(kept), tuple(cues))
 
@@ -833,12 +888,7 @@ def _depth(subtopic: str | None) -> int:
 
 def _near_ok(raw: _Raw, company: Iterable[_Raw], window: int | None) -> bool:
     for other in company:
-        if (
-            other.start < raw.end
-            and raw.start < other.end
-            and other.first == raw.first
-            and other.last == raw.last
-        ):
+        if other.first == raw.first and other.last == raw.last:
             continue
         if window is None:
             return True
