@@ -143,6 +143,8 @@ class ResultBuilder:
         Plain dicts, lists, strings and numbers pickle far faster than models, so
         worker processes hand this to the parent, which validates it.
         """
+        if not hits:  # most documents of a stream: nothing to score
+            return self._empty(text, len(spans), doc_id, metadata)
         order = self._order
         last = len(order)
         sentences: list[dict[str, Any]] = []
@@ -189,6 +191,18 @@ class ResultBuilder:
         ]
         areas = [a for a in areas if a["score"] >= self.min_score]
         areas.sort(key=lambda a: (-a["score"], order.get(a["topic"], last)))
+        payload = self._empty(text, n_sentences, doc_id, metadata)
+        payload["areas"] = areas
+        payload["sentences"] = sentences
+        return payload
+
+    def _empty(
+        self,
+        text: str,
+        n_sentences: int,
+        doc_id: str | None,
+        metadata: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
         return {
             "doc_id": doc_id,
             "metadata": dict(metadata or {}),
@@ -197,8 +211,8 @@ class ResultBuilder:
             "language": self.language,
             "n_sentences": n_sentences,
             "n_chars": len(text),
-            "areas": areas,
-            "sentences": sentences,
+            "areas": [],
+            "sentences": [],
         }
 
     def _area(
