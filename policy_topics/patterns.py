@@ -54,7 +54,10 @@ class Step:
             return False
         if self.texts is not None and text not in self.texts:
             return False
-        return all(bool(getter(text)) == want for getter, want in self.flags)
+        for getter, want in self.flags:
+            if bool(getter(text)) != want:
+                return False
+        return True
 
 
 def compile_pattern(
