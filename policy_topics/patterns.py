@@ -54,10 +54,7 @@ class Step:
             return False
         if self.texts is not None and text not in self.texts:
             return False
-        for getter, want in self.flags:
-            if bool(getter(text)) != want:
-                return False
-        return True
+        return all(bool(getter(text)) == want for getter, want in self.flags)
 
 
 def compile_pattern(
