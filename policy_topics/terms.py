@@ -104,6 +104,13 @@ class _Use:
     weight: float = 1.0
     rule: int = -1
     order: int = 0  # place of the term in the taxonomy, the last tie-breaker
+    # Among hits that start and end on the same tokens: the deeper sub-topic, then
+    # the heavier term, then the term text and its place win.
+    rank: tuple[int, float, str, int] = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        depth = 0 if self.subtopic is None else self.subtopic.count(".") + 1
+        object.__setattr__(self, "rank", (-depth, -self.weight, self.term, self.order))
 
 
 @dataclass(slots=True)
@@ -832,7 +839,7 @@ def _resolve(
     """
     terms: list[_Raw] = []
     excludes: list[_Raw] = []
-    near: dict[int, list[_Raw]] = defaultdict(list)
+    near: dict[int, list[_Raw]] = {}
     cues: dict[str, None] = {}
     for raw in raws:
         role = raw.use.role
@@ -841,13 +848,13 @@ def _resolve(
         elif role == _EXCLUDE:
             excludes.append(raw)
         elif role == _NEAR:
-            near[raw.use.rule].append(raw)
+            near.setdefault(raw.use.rule, []).append(raw)
         else:
             cues.setdefault(raw.use.term, None)
     accepted: list[_Raw] = []
     for raw in terms:
         use = raw.use
-        if any(
+        if excludes and any(
             x.use.topic == use.topic
             and x.first <= raw.last
             and raw.first <= x.last
@@ -858,17 +865,8 @@ def _resolve(
         if use.rule >= 0 and not _near_ok(raw, near.get(use.rule, ()), rules[use.rule].window):
             continue
         accepted.append(raw)
-    accepted.sort(
-        key=lambda r: (
-            r.use.topic,
-            r.first,
-            -r.last,
-            -_depth(r.use.subtopic),
-            -r.use.weight,
-            r.use.term,
-            r.use.order,
-        )
-    )
+    if len(accepted) > 1:
+        accepted.sort(key=lambda r: (r.use.topic, r.first, -r.last, r.use.rank))
     kept: list[Hit] = []
     topic_last: dict[str, int] = {}
     for raw in accepted:
@@ -878,12 +876,9 @@ def _resolve(
         topic_last[use.topic] = raw.last
         start, end = offsets(raw.first, raw.last)
         kept.append(Hit(use.term, use.topic, use.subtopic, use.weight, start, end))
-    kept.sort(key=lambda h: (h.start, h.end, h.topic))
+    if len(kept) > 1:
+        kept.sort(key=lambda h: (h.start, h.end, h.topic))
     return SentenceHits(tuple(kept), tuple(cues))
-
-
-def _depth(subtopic: str | None) -> int:
-    return 0 if subtopic is None else subtopic.count(".") + 1
 
 
 def _near_ok(raw: _Raw, company: Iterable[_Raw], window: int | None) -> bool:
