@@ -442,8 +442,13 @@ class Lexicon:
     ) -> SentenceHits:
         known = self._tokens.get
         # A word remembered when the window began may have left the full cache since.
-        chunks = [known(p) or fresh.get(p) or self._tokenize_chunks([p])[p] for p in pieces]
-        infos = list(itertools.chain.from_iterable([c[2] for c in chunks]))
+        remembered = list(map(known, pieces))
+        chunks = (
+            cast(list[_Tokens], remembered)
+            if None not in remembered
+            else [known(p) or fresh.get(p) or self._tokenize_chunks([p])[p] for p in pieces]
+        )
+        infos = list(itertools.chain.from_iterable(map(_INFOS, chunks)))
         found = self._scan(infos)
         if not simple and not _has_term(found):
             return _NO_HITS  # without a term nothing counts
@@ -594,7 +599,7 @@ class Lexicon:
         """Every phrase matched, with its first and last token, in text order."""
         found: list[tuple[_Phrase, int, int]] = []
         n = len(infos)
-        for i in [i for i, info in enumerate(infos) if info[3] is not None]:
+        for i in itertools.compress(range(n), map(_STARTS_OF, infos)):
             singles, by_next, others = cast(_Starts, infos[i][3])
             # (place in the candidate list, phrase, last token) of each phrase matched here
             matched: list[tuple[int, _Phrase, int]] = [(k, p, i) for k, p in singles]
@@ -656,6 +661,8 @@ def _run_starts(
 
 
 _FIRST = operator.itemgetter(0)
+_INFOS = operator.itemgetter(2)
+_STARTS_OF = operator.itemgetter(3)
 
 
 def _remembered(kept: list[tuple[_Info, int, int]], every: list[tuple[str, str, int]]) -> _Tokens:
