@@ -350,7 +350,9 @@ class Lexicon:
         for candidate in self._candidates(safe, spans):
             window.append(candidate)
             if self._on_pieces(candidate[4]):
-                new.update((p, None) for p in candidate[3] if p not in tokens)
+                missing = set(candidate[3]).difference(tokens)
+                if missing:
+                    new.update(dict.fromkeys(missing))
             if len(new) >= _BATCH_PIECES:
                 self._match_window(safe, window, self._tokenize_chunks(list(new)), hits)
                 window, new = [], {}

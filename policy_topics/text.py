@@ -338,6 +338,9 @@ def _is_abbreviation(text: str, sent_start: int, period: int) -> bool:
 
 
 def _emit(text: str, start: int, end: int, max_chars: int, out: list[tuple[int, int]]) -> None:
+    if end - start <= max_chars and not (text[start].isspace() or text[end - 1].isspace()):
+        out.append((start, end))  # the usual case: nothing to trim or cut
+        return
     trimmed = trim_span(text, start, end)
     if trimmed is None:
         return
