@@ -48,7 +48,8 @@ _EXTENSION = "policy_topics"
 _DATA_KEY = "policy_topics:hits"
 
 #: Result builders of the components alive in this process, by what they build.
-_BUILDERS: weakref.WeakValueDictionary[str, ResultBuilder] = weakref.WeakValueDictionary()
+#: Several components may build the same results; any one alive will do.
+_BUILDERS: dict[str, weakref.WeakSet[ResultBuilder]] = {}
 #: Results already built, kept while their Doc lives.
 _RESULTS: weakref.WeakKeyDictionary[Doc, DocumentResult] = weakref.WeakKeyDictionary()
 
@@ -67,7 +68,7 @@ def _result_of(doc: Doc) -> DocumentResult | None:
     if data is None:
         return None
     key, spans, hits = data
-    builder = _BUILDERS.get(key)
+    builder = next(iter(_BUILDERS.get(key, ())), None)
     if builder is None:
         name = key.split("@", 1)[0]
         raise LookupError(
@@ -222,7 +223,7 @@ class PolicyTopics:
             builder = self._builders.setdefault(self._builder_key, builder)
             self._builder = builder
         # Another component with the same taxonomy and settings builds the same results.
-        _BUILDERS.setdefault(self._builder_key, builder)
+        _BUILDERS.setdefault(self._builder_key, weakref.WeakSet()).add(builder)
         return builder
 
     @property

@@ -173,3 +173,18 @@ def test_spacy_pipe_with_two_processes_equals_one(nlp: Language) -> None:
     assert [[s.text for s in d.sents] for d in two] == [
         [s.text for s in d.sents] for d in nlp.pipe(texts)
     ]
+
+
+def test_result_survives_the_end_of_an_equal_component() -> None:
+    """A Doc's result needs some component with its taxonomy and settings, not the first one."""
+    import gc
+
+    first = spacy.blank("en")
+    first.add_pipe("policy_topics")
+    first("Tariffs fell.")  # registers first's builder
+    second = spacy.blank("en")
+    second.add_pipe("policy_topics")
+    doc = second(TEXT)
+    del first
+    gc.collect()
+    assert doc._.policy_topics == Extractor().extract(TEXT)
