@@ -15,6 +15,7 @@ import multiprocessing
 import pickle
 import signal
 import threading
+import time
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sized
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -46,6 +47,9 @@ Item = str | tuple[str, Mapping[str, Any]] | Mapping[str, Any]
 # short-lived objects die young instead of filling the older GC generations.
 _Prepared = dict[str, Any] | DocumentResult
 _Batch = tuple[list[bytes], BaseException | None]
+
+# How long an aborted pool's workers may take to finish the batches they hold.
+_GRACE_SECONDS = 10.0
 
 # What extract_many(batch_size=None) sends to a worker at a time.
 _AUTO_BATCH_CHARS = 64_000
@@ -439,17 +443,29 @@ class _Workers:
             ) from cause
 
     def close(self, *, abort: bool) -> None:
+        """Stop the pool; with ``abort``, drop the batches not started yet.
+
+        A worker killed while it sends a result would leave the pool's reader
+        thread waiting for the rest of the message for ever, so the batches the
+        workers hold are allowed to finish (their results are dropped); only a
+        worker still busy after ``_GRACE_SECONDS`` is killed.
+        """
         executor, self._executor = self._executor, None
         if executor is None:
             return
         if abort:
-            terminate = getattr(executor, "terminate_workers", None)  # Python 3.14+
-            if terminate is not None:
-                terminate()
-            else:
-                processes = getattr(executor, "_processes", None) or {}
-                for process in list(processes.values()):
-                    process.terminate()
+            processes = list((getattr(executor, "_processes", None) or {}).values())
+            executor.shutdown(wait=False, cancel_futures=True)
+            deadline = time.monotonic() + _GRACE_SECONDS
+            for process in processes:
+                process.join(max(0.0, deadline - time.monotonic()))
+            if any(process.is_alive() for process in processes):
+                terminate = getattr(executor, "terminate_workers", None)  # Python 3.14+
+                if terminate is not None:
+                    terminate()
+                for process in processes:
+                    if process.is_alive():
+                        process.terminate()
         executor.shutdown(wait=True, cancel_futures=True)
 
 
