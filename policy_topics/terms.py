@@ -18,22 +18,22 @@ from __future__ import annotations
 import itertools
 import operator
 import re
-from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from spacy.matcher import Matcher
-from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
 from policy_topics.patterns import SimplePatterns, compile_pattern
-from policy_topics.prefilter import NOTHING, Anchor, ChunkGroup, Prefilter
+from policy_topics.prefilter import Anchor, Prefilter
 from policy_topics.taxonomy import Taxonomy, TermSpec
-from policy_topics.text import replace_surrogates
+
+if TYPE_CHECKING:
+    from policy_topics.fastpath import TextMatcher
 
 __all__ = ["Hit", "Lexicon", "SentenceHits", "inflection_key"]
 
@@ -50,13 +50,8 @@ _TERM, _EXCLUDE, _NEAR, _CUE = 0, 1, 2, 3
 # (a simple pattern is matched here; other patterns need spaCy's Matcher on a Doc).
 _BY_PHRASE, _BY_PATTERN, _BY_SIMPLE = 1, 2, 4
 
-# Bounds of the fast path's memory: words remembered, and distinct words the
-# private tokenizer may hold before it is renewed.
-_CHUNK_CACHE_SIZE = 50_000
+# Bound of the memory of token infos (words met, with the phrases they start).
 _INFO_CACHE_SIZE = 50_000
-_VOCAB_LIMIT = 50_000
-# New words tokenised in one call by the fast path.
-_BATCH_PIECES = 4096
 
 
 @lru_cache(maxsize=65_536)
@@ -176,13 +171,6 @@ _Starts = tuple[
 #: its keys, lower-case text, text, and the phrases whose first word it matches
 #: (None when there are none).
 _Info = tuple[tuple[str, ...], str, str, _Starts | None]
-#: The tokens of one whitespace-free chunk of text (joiners left out): info,
-#: start, end (relative).
-_Chunk = tuple[tuple[_Info, int, int], ...]
-#: Every token of such a chunk: lower-case form, text, index in the _Chunk or -1.
-_Pieces = tuple[tuple[str, str, int], ...]
-#: What is remembered of a chunk: its tokens, every token, and the infos of the first.
-_Tokens = tuple[_Chunk, _Pieces, tuple[_Info, ...]]
 
 
 @dataclass(slots=True)
@@ -219,12 +207,7 @@ class Lexicon:
         self._requirements: list[tuple[frozenset[Anchor], int]] = []
         self._prefilter_ok = True
         self._infos: dict[tuple[str, str, tuple[str, ...]], _Info] = {}
-        # What is remembered of each run of non-space characters: its prefilter
-        # group, and its tokens once it was part of a candidate sentence.
-        self._groups: dict[str, ChunkGroup] = {}
-        self._flags: dict[ChunkGroup | frozenset[ChunkGroup], int] = {}
-        self._tokens: dict[str, _Tokens] = {}
-        self._chunker = _fresh_tokenizer(tokenizer)
+        self._fast: TextMatcher | None = None
         self._terms = 0
         for topic_id, subtopic, topic in taxonomy.iter_topics():
             for spec in topic.terms:
@@ -326,215 +309,18 @@ class Lexicon:
         piece = text[start:end]
         return bool(self.prefilter.candidates(piece, [(0, len(piece))]))
 
+    @property
+    def fast(self) -> TextMatcher:
+        """The fast path over this lexicon (:mod:`policy_topics.fastpath`), made on first use."""
+        if self._fast is None:
+            from policy_topics.fastpath import TextMatcher  # it builds on this module
+
+            self._fast = TextMatcher(self)
+        return self._fast
+
     def match_text(self, text: str, spans: Sequence[tuple[int, int]]) -> dict[int, SentenceHits]:
-        """Hits per sentence of a whole text, tokenising only the sentences that may hold one.
-
-        Gives what :meth:`match` gives on each sentence of the tokenised text.
-        Each run of non-space characters is tested against the prefilter and
-        tokenised once, then remembered (a bounded cache): spaCy tokenises such
-        a run the same wherever it occurs.
-
-        Args:
-            text: The document.
-            spans: Its sentences, as ``(start, end)`` offsets in order, each
-                starting and ending next to whitespace or the end of the text.
-
-        Returns:
-            The hits of every sentence that has some, by sentence index.
-        """
-        safe = replace_surrogates(text)
-        hits: dict[int, SentenceHits] = {}
-        window: list[tuple[int, int, int, list[str], int]] = []
-        new: dict[str, None] = {}
-        tokens = self._tokens
-        for candidate in self._candidates(safe, spans):
-            window.append(candidate)
-            if self._on_pieces(candidate[4]):
-                missing = set(candidate[3]).difference(tokens)
-                if missing:
-                    new.update(dict.fromkeys(missing))
-            if len(new) >= _BATCH_PIECES:
-                self._match_window(safe, window, self._tokenize_chunks(list(new)), hits)
-                window, new = [], {}
-        if window:
-            self._match_window(safe, window, self._tokenize_chunks(list(new)), hits)
-        return hits
-
-    def _candidates(
-        self, text: str, spans: Sequence[tuple[int, int]]
-    ) -> Iterator[tuple[int, int, int, list[str], int]]:
-        """``(index, start, end, pieces, flags)`` of each sentence that may hold a hit."""
-        prefilter = self.prefilter
-        known = self._groups.get
-        for k, (start, end) in enumerate(spans):
-            pieces = text[start:end].split()
-            if prefilter is None:
-                yield k, start, end, pieces, _BY_PATTERN | _BY_SIMPLE
-                continue
-            present = set(map(known, pieces))
-            if None in present:
-                present = {known(p) or self._learn(p) for p in pieces}
-            present.discard(NOTHING)
-            if not present:
-                continue
-            key: ChunkGroup | frozenset[ChunkGroup]
-            if len(present) == 1:
-                (key,) = cast(set[ChunkGroup], present)  # most sentences: no set to build
-            else:
-                key = frozenset(cast(set[ChunkGroup], present))
-            flags = self._flags.get(key, -1)
-            if flags < 0:
-                flags = self._combined_flags(key)
-            if flags:
-                yield k, start, end, pieces, flags
-
-    def _on_pieces(self, flags: int) -> bool:
-        """Whether a sentence is matched from its remembered words (else on a Doc).
-
-        Token patterns run on a Doc; a sentence that can hold no pattern match
-        is matched from the words alone.
-        """
-        return self._chunker is not None and not (flags & _BY_PATTERN and self._pattern_uses)
-
-    def _match_window(
-        self,
-        text: str,
-        window: list[tuple[int, int, int, list[str], int]],
-        fresh: dict[str, _Tokens],
-        hits: dict[int, SentenceHits],
-    ) -> None:
-        for k, start, end, pieces, flags in window:
-            if self._on_pieces(flags):
-                found = self._match_pieces(text, start, end, pieces, flags & _BY_SIMPLE, fresh)
-            else:
-                found = self.match(self._tokenizer(text[start:end]), offset=start)
-            if found.hits:
-                hits[k] = found
-
-    def _combined_flags(self, present: ChunkGroup | frozenset[ChunkGroup]) -> int:
-        """What a sentence holding these groups may hold (remembered: sets recur)."""
-        assert self.prefilter is not None
-        flags = 0
-        ids: set[int] = set()
-        for group in present if isinstance(present, frozenset) else (present,):
-            flags |= group.flags
-            ids.update(group.ids)
-        if len(ids) > 1:
-            flags |= self.prefilter.met(ids)
-        if len(self._flags) >= _CHUNK_CACHE_SIZE:
-            self._flags.clear()
-        self._flags[present] = flags
-        return flags
-
-    def _learn(self, piece: str) -> ChunkGroup:
-        assert self.prefilter is not None
-        if len(self._groups) >= _CHUNK_CACHE_SIZE:
-            self._groups.clear()
-        group = self._groups[piece] = self.prefilter.chunk_group(piece)
-        return group
-
-    def _match_pieces(
-        self,
-        text: str,
-        start: int,
-        end: int,
-        pieces: list[str],
-        simple: int,
-        fresh: dict[str, _Tokens],
-    ) -> SentenceHits:
-        known = self._tokens.get
-        # A word remembered when the window began may have left the full cache since.
-        remembered = list(map(known, pieces))
-        chunks = (
-            cast(list[_Tokens], remembered)
-            if None not in remembered
-            else [known(p) or fresh.get(p) or self._tokenize_chunks([p])[p] for p in pieces]
-        )
-        infos = list(itertools.chain.from_iterable(map(_INFOS, chunks)))
-        found = self._scan(infos)
-        if not simple and not _has_term(found):
-            return _NO_HITS  # without a term nothing counts
-        lengths = list(itertools.accumulate(map(len, pieces), initial=0))
-        # One whitespace character between runs (the usual case) gives where each
-        # run starts by arithmetic; otherwise look for each run in turn.
-        spaced = lengths[-1] + len(pieces) - 1 == end - start
-        bases = _run_starts(text, start, pieces, lengths, spaced) if simple or not spaced else []
-        extra = self._scan_simple(text, pieces, chunks, bases) if simple else []
-        firsts = list(itertools.accumulate(map(len, map(_FIRST, chunks)), initial=0))
-
-        def offsets(first: int, last: int) -> tuple[int, int]:
-            """Characters of tokens ``first`` to ``last``, worked out only for hits kept."""
-            j = bisect_right(firsts, first) - 1
-            k = bisect_right(firsts, last) - 1
-            base_j = bases[j] if bases else start + lengths[j] + j
-            base_k = bases[k] if bases else start + lengths[k] + k
-            return (
-                base_j + chunks[j][0][first - firsts[j]][1],
-                base_k + chunks[k][0][last - firsts[k]][2],
-            )
-
-        return _resolve(_raws(found, extra), self._rules, offsets)
-
-    def _scan_simple(
-        self, text: str, pieces: list[str], chunks: list[_Tokens], bases: list[int]
-    ) -> list[_Raw]:
-        sequence: list[tuple[str, str]] = []
-        indices: list[int] = []
-        offset = 0
-        for j, (kept, every, _) in enumerate(chunks):
-            if j:
-                gap = text[bases[j - 1] + len(pieces[j - 1]) : bases[j]]
-                if gap != " ":
-                    # spaCy keeps any whitespace but one plain space as a token.
-                    space = gap[1:] if gap[0] == " " else gap
-                    sequence.append((space.lower(), space))
-                    indices.append(-1)
-            for lower, orth, local in every:
-                sequence.append((lower, orth))
-                indices.append(-1 if local < 0 else offset + local)
-            offset += len(kept)
-        return self._simple_raws(sequence, indices)
-
-    def _tokenize_chunks(self, pieces: list[str]) -> dict[str, _Tokens]:
-        """Tokenise runs of non-space characters in one call and remember them.
-
-        spaCy tokenises each run on its own, so joining them with spaces gives
-        the tokens of each; one call saves the cost of a Doc per run.
-        """
-        if not pieces:
-            return {}
-        # The private tokenizer is renewed before its vocabulary, which grows
-        # with every new word, uses much memory.
-        assert self._chunker is not None
-        if len(self._chunker.vocab) >= _VOCAB_LIMIT:
-            self._chunker = _fresh_tokenizer(self._tokenizer)
-            assert self._chunker is not None
-        out: dict[str, _Tokens] = {}
-        kept: list[tuple[_Info, int, int]] = []
-        every: list[tuple[str, str, int]] = []
-        j, base = 0, 0
-        limit = len(pieces[0])
-        for t in self._chunker(" ".join(pieces)):
-            while t.idx >= limit:
-                out[pieces[j]] = _remembered(kept, every)
-                kept, every = [], []
-                base = limit + 1
-                j += 1
-                limit = base + len(pieces[j])
-            orth, lower = t.text, t.lower_
-            if t.is_space or _is_joiner(orth):
-                every.append((lower, orth, -1))
-                continue
-            every.append((lower, orth, len(kept)))
-            local = t.idx - base
-            kept.append(
-                (self._info((inflection_key(lower),), lower, orth), local, local + len(orth))
-            )
-        out[pieces[j]] = _remembered(kept, every)
-        if len(self._tokens) + len(out) > _CHUNK_CACHE_SIZE:
-            self._tokens.clear()
-        self._tokens.update(itertools.islice(out.items(), _CHUNK_CACHE_SIZE))
-        return out
+        """Hits per sentence of a whole text: see :meth:`TextMatcher.match_text`."""
+        return self.fast.match_text(text, spans)
 
     def _info(self, keys: tuple[str, ...], lower: str, orth: str) -> _Info:
         cache_key = (orth, lower, keys)
@@ -647,30 +433,6 @@ class Lexicon:
         return found
 
 
-def _run_starts(
-    text: str, start: int, pieces: list[str], lengths: list[int], spaced: bool
-) -> list[int]:
-    """Where each run of a sentence starts (``lengths``: their running total)."""
-    if spaced:
-        return [start + n + j for j, n in enumerate(lengths[:-1])]
-    bases = []
-    pos = start
-    for piece in pieces:
-        pos = text.find(piece, pos)
-        bases.append(pos)
-        pos += len(piece)
-    return bases
-
-
-_FIRST = operator.itemgetter(0)
-_INFOS = operator.itemgetter(2)
-_STARTS_OF = operator.itemgetter(3)
-
-
-def _remembered(kept: list[tuple[_Info, int, int]], every: list[tuple[str, str, int]]) -> _Tokens:
-    return tuple(kept), tuple(every), tuple(info for info, _, _ in kept)
-
-
 def _starts(candidates: Sequence[_Phrase]) -> _Starts | None:
     """Index the phrases that may start at a token by what must follow it."""
     if not candidates:
@@ -705,6 +467,9 @@ def _matches(part: tuple[int, str], info: _Info) -> bool:
         orth = info[2]
         return orth == value or (orth.endswith("s") and orth[:-1] == value)
     return info[1].startswith(value)
+
+
+_STARTS_OF = operator.itemgetter(3)
 
 
 def _first(item: tuple[int, _Phrase, int]) -> int:
@@ -812,22 +577,6 @@ def _pattern_requirements(pattern: Sequence[dict[str, Any]]) -> list[frozenset[A
     known.sort(key=lambda words: (-min(map(len, words)), len(words)))
     chosen = known[:2] if len(known) > 1 and len(known[0]) * len(known[1]) <= 256 else known[:1]
     return [frozenset(("ce", w) for w in combination) for combination in itertools.product(*chosen)]
-
-
-def _fresh_tokenizer(tokenizer: Any) -> Tokenizer | None:
-    """A copy of a standard spaCy tokenizer with a vocabulary of its own, or None."""
-    if type(tokenizer) is not Tokenizer:
-        return None
-    try:
-        config = tokenizer.to_bytes(exclude=["vocab"])
-        vocab = Vocab(
-            lex_attr_getters=tokenizer.vocab.lex_attr_getters,
-            writing_system=tokenizer.vocab.writing_system,
-        )
-        copy = Tokenizer(vocab).from_bytes(config, exclude=["vocab"])
-    except Exception:  # a custom, unserialisable piece: tokenise sentences with the original
-        return None
-    return copy if copy.to_bytes(exclude=["vocab"]) == config else None
 
 
 def _in_scope(scope: str | None, subtopic: str | None) -> bool:

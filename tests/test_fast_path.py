@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from spacy.matcher import Matcher
 
 from policy_topics import Extractor, Taxonomy
+from policy_topics import fastpath as fastpath_module
 from policy_topics import terms as terms_module
 from policy_topics import text as text_module
 from policy_topics.patterns import SimplePatterns, compile_pattern
@@ -196,22 +197,22 @@ def test_bounded_caches_give_the_same_results(
     monkeypatch: pytest.MonkeyPatch, edges: tuple[Extractor, Extractor]
 ) -> None:
     """Renewing the private tokenizer and emptying the caches changes nothing."""
-    monkeypatch.setattr(terms_module, "_CHUNK_CACHE_SIZE", 7)
+    monkeypatch.setattr(fastpath_module, "_CHUNK_CACHE_SIZE", 7)
     monkeypatch.setattr(terms_module, "_INFO_CACHE_SIZE", 5)
     fast, plain = _pair(Taxonomy.from_yaml(EDGE_TAXONOMY))
-    chunker = fast.component.lexicon._chunker
+    chunker = fast.component.lexicon.fast._chunker
     assert chunker is not None
     # A new tokenizer starts with its special cases as words; allow 40 more.
-    monkeypatch.setattr(terms_module, "_VOCAB_LIMIT", len(chunker.vocab) + 40)
+    monkeypatch.setattr(fastpath_module, "_VOCAB_LIMIT", len(chunker.vocab) + 40)
     # No "İ" or "Σ" here: with them every sentence takes the Doc path.
     words = [w for w in WORDS if len(w.lower()) == len(w) and "Σ" not in w]
     text = " ".join(words) + ". We cannot cut tariffs on EVs and 5G gear. " * 3
-    lexicon = fast.component.lexicon
-    first = lexicon._chunker
+    matcher = fast.component.lexicon.fast
+    first = matcher._chunker
     _same(fast, plain, text)
-    assert lexicon._chunker is not first  # it was renewed along the way
-    assert len(lexicon._tokens) <= 7
-    assert len(lexicon._groups) <= 7
+    assert matcher._chunker is not first  # it was renewed along the way
+    assert len(matcher._tokens) <= 7
+    assert len(matcher._groups) <= 7
 
 
 def test_sentence_test_is_conservative_for_every_hit(edges: tuple[Extractor, Extractor]) -> None:
