@@ -114,6 +114,11 @@ def _hits_from_data(data: Sequence[Any]) -> dict[int, SentenceHits]:
     }
 
 
+# Registered on import too, so a Doc read back from bytes shows its hits'
+# result, or says which taxonomy it needs, before any component is made.
+_register_extension()
+
+
 @Language.factory(
     "policy_topics",
     default_config={
@@ -199,6 +204,7 @@ class PolicyTopics:
         self._lexicon = Lexicon(taxonomy, self.nlp.tokenizer, self.nlp.vocab)
         self._pending = None
         self._builder = None
+        self._result_builder()  # Docs read back from bytes can be given their results at once
 
     def _result_builder(self) -> ResultBuilder:
         """The builder for the current settings, registered for ``doc._.policy_topics``."""
@@ -216,7 +222,7 @@ class PolicyTopics:
                 max_quotes=max_quotes,
                 min_score=self.min_score,
             )
-            digest = hashlib.sha256(taxonomy.to_yaml().encode("utf-8")).hexdigest()[:16]
+            digest = hashlib.sha256(taxonomy.model_dump_json().encode("utf-8")).hexdigest()[:16]
             settings = json.dumps([builder.language, max_quotes, self.min_score])
             self._builder_key = f"{taxonomy.name}@{digest}:{settings}"
             # Docs tagged before a change of settings still need the old builder.

@@ -188,3 +188,25 @@ def test_result_survives_the_end_of_an_equal_component() -> None:
     del first
     gc.collect()
     assert doc._.policy_topics == Extractor().extract(TEXT)
+
+
+def test_doc_read_back_gets_its_result_once_an_equal_component_exists(tmp_path: Path) -> None:
+    """Bytes from another run: a clear error first, the result once the pipeline is loaded."""
+    import gc
+
+    from spacy.tokens import Doc
+
+    path = tmp_path / "read-back.yaml"
+    path.write_text("name: read-back\ntopics:\n  trade: {label: Trade, terms: [tariff]}\n")
+    tagger = spacy.blank("en")
+    tagger.add_pipe("policy_topics", config={"taxonomy": str(path)})
+    tagged = tagger("Tariffs fell.")
+    data, expected = tagged.to_bytes(), tagged._.policy_topics
+    del tagger, tagged
+    gc.collect()
+    doc = Doc(spacy.blank("en").vocab).from_bytes(data)
+    with pytest.raises(LookupError, match="read-back"):
+        _ = doc._.policy_topics
+    other = spacy.blank("en")
+    other.add_pipe("policy_topics", config={"taxonomy": str(path)})
+    assert doc._.policy_topics == expected
