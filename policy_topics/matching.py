@@ -208,7 +208,6 @@ class PolicyTopics:
 
     def _result_builder(self) -> ResultBuilder:
         """The builder for the current settings, registered for ``doc._.policy_topics``."""
-        taxonomy = self.taxonomy
         max_quotes = self.max_quotes if self.max_quotes > 0 else None
         builder = self._builder
         if (
@@ -216,6 +215,7 @@ class PolicyTopics:
             or builder.max_quotes != max_quotes
             or builder.min_score != self.min_score
         ):
+            taxonomy = self.taxonomy
             builder = ResultBuilder(
                 taxonomy,
                 language=self.nlp.lang or "",
@@ -228,8 +228,9 @@ class PolicyTopics:
             # Docs tagged before a change of settings still need the old builder.
             builder = self._builders.setdefault(self._builder_key, builder)
             self._builder = builder
-        # Another component with the same taxonomy and settings builds the same results.
-        _BUILDERS.setdefault(self._builder_key, weakref.WeakSet()).add(builder)
+            # Another component with the same taxonomy and settings builds the same
+            # results; the set holds each builder while its component keeps it.
+            _BUILDERS.setdefault(self._builder_key, weakref.WeakSet()).add(builder)
         return builder
 
     @property
@@ -336,7 +337,7 @@ class PolicyTopics:
                 if span is not None:
                     group.append(span)
         doc.spans[self.spans_key] = group
-        self._result_builder()  # registers the builder that doc._.policy_topics will use
+        self._result_builder()  # keeps _builder_key in step with changed settings
         data = [(i, h.hits, h.cues) for i, h in hits.items()]
         doc.user_data[_DATA_KEY] = [self._builder_key, spans, data]
         _RESULTS.pop(doc, None)
