@@ -149,7 +149,8 @@ class Extractor:
         self, text: str, doc_id: str | None, metadata: Mapping[str, Any] | None
     ) -> dict[str, Any]:
         if not isinstance(text, str):
-            raise TypeError(f"text must be str, not {type(text).__name__}; decode bytes first")
+            hint = "; decode bytes first" if isinstance(text, bytes | bytearray) else ""
+            raise TypeError(f"text must be str, not {type(text).__name__}{hint}")
         spans, hits = self._match(text)
         return self._builder().payload(text, spans, hits, doc_id=doc_id, metadata=metadata)
 

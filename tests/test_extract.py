@@ -141,6 +141,13 @@ def test_non_string_gives_type_error_naming_the_type(
         extractor.extract(value)
 
 
+def test_only_bytes_are_told_to_decode(extractor: Extractor) -> None:
+    with pytest.raises(TypeError, match="not bytes; decode bytes first"):
+        extractor.extract(b"tariffs")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"not NoneType$"):
+        extractor.extract(None)  # type: ignore[arg-type]
+
+
 def test_json_round_trip_and_schema(extractor: Extractor) -> None:
     result = extractor.extract(SAMPLE.read_text(encoding="utf-8"), doc_id="s", metadata={"k": 1})
     assert DocumentResult.model_validate_json(result.model_dump_json()) == result
