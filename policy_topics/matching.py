@@ -10,7 +10,9 @@ Add it to any pipeline::
 
 Matching (:meth:`PolicyTopics.match`) and writing to the Doc
 (:meth:`PolicyTopics.set_annotations`) are separate steps. When the Doc has no
-sentence boundaries yet, the component sets them from its own segmentation.
+sentence boundaries yet, the component sets them from its own segmentation;
+such a Doc (without lemmas either) is matched from its lexemes by
+:class:`~policy_topics.docpath.DocMatcher`, without reading ``doc.text``.
 
 The component writes the sentence hits to ``doc.user_data`` as plain data, so
 the Doc serialises (``doc.to_bytes``, ``DocBin``, ``nlp.pipe(n_process=2)``);
@@ -24,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import weakref
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -31,9 +34,10 @@ from typing import Any, cast
 import numpy
 from spacy.attrs import IDX, SENT_START
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 from spacy.util import ensure_path
 
+from policy_topics.docpath import DocMatcher
 from policy_topics.records import DocumentResult
 from policy_topics.scoring import ResultBuilder
 from policy_topics.taxonomy import Taxonomy, load_taxonomy
@@ -87,11 +91,14 @@ _NOT_STARTS = numpy.full(1024, -1, dtype="int64").astype("uint64")
 _NOT_STARTS[0] = 1
 
 
-def _sentence_starts(doc: Doc, spans: Sequence[tuple[int, int]]) -> numpy.ndarray[Any, Any]:
+def _sentence_starts(
+    doc: Doc, spans: Sequence[tuple[int, int]], idx: numpy.ndarray[Any, Any] | None = None
+) -> numpy.ndarray[Any, Any]:
     """The SENT_START column of ``doc`` for ``spans``, for one ``from_array`` call.
 
     Setting ``is_sent_start`` token by token rescans the Doc. Each sentence
-    starts on a non-space character, so on the token holding it.
+    starts on a non-space character, so on the token holding it. ``idx`` is the
+    Doc's IDX column, when the caller has it.
     """
     global _NOT_STARTS
     n = len(doc)
@@ -101,7 +108,9 @@ def _sentence_starts(doc: Doc, spans: Sequence[tuple[int, int]]) -> numpy.ndarra
     flags = _NOT_STARTS[:n].copy()
     if len(spans) > 1 or (spans and spans[0][0] > 0):
         starts = numpy.fromiter((s for s, _ in spans), dtype="int64", count=len(spans))
-        first = numpy.searchsorted(doc.to_array(IDX), starts, side="right") - 1
+        first = (
+            numpy.searchsorted(doc.to_array(IDX) if idx is None else idx, starts, side="right") - 1
+        )
         flags[first[first >= 0]] = 1
     column: numpy.ndarray[Any, Any] = flags.reshape(-1, 1)
     return column
@@ -189,6 +198,7 @@ class PolicyTopics:
         self.min_score = min_score
         self._source = taxonomy
         self._lexicon: Lexicon | None = None
+        self._doc_matcher: DocMatcher | None = None
         self._pending: Exception | None = None
         self._builder: ResultBuilder | None = None
         self._builder_key = ""
@@ -202,6 +212,8 @@ class PolicyTopics:
 
     def _set_taxonomy(self, taxonomy: Taxonomy) -> None:
         self._lexicon = Lexicon(taxonomy, self.nlp.tokenizer, self.nlp.vocab)
+        doc_matcher = DocMatcher(self._lexicon)
+        self._doc_matcher = doc_matcher if doc_matcher.usable else None
         self._pending = None
         self._builder = None
         self._result_builder()  # Docs read back from bytes can be given their results at once
@@ -247,6 +259,10 @@ class PolicyTopics:
         return self.lexicon.taxonomy
 
     def __call__(self, doc: Doc) -> Doc:
+        found = self._doc_matcher.match(doc) if self._doc_matcher is not None else None
+        if found is not None:  # no sentence boundaries or lemmas: matched from the lexemes
+            self._annotate(doc, found.spans, found.hits, set_sentences=True, idx=found.idx)
+            return doc
         has_sentences = doc.has_annotation("SENT_START")
         spans, hits = self._match(doc, True, has_sentences)
         self._annotate(doc, spans, hits, set_sentences=not has_sentences)
@@ -269,6 +285,10 @@ class PolicyTopics:
         Returns:
             Sentence offsets and the hits per sentence index.
         """
+        if prefilter and self._doc_matcher is not None:
+            found = self._doc_matcher.match(doc)
+            if found is not None:
+                return found.spans, found.hits
         return self._match(doc, prefilter, doc.has_annotation("SENT_START"))
 
     def _match(
@@ -320,20 +340,33 @@ class PolicyTopics:
         hits: dict[int, SentenceHits],
         *,
         set_sentences: bool,
+        idx: numpy.ndarray[Any, Any] | None = None,
     ) -> None:
         if set_sentences and len(doc):
-            doc.from_array([SENT_START], cast(Any, _sentence_starts(doc, spans)))
+            doc.from_array([SENT_START], cast(Any, _sentence_starts(doc, spans, idx)))
         group = []
+        # With the IDX column at hand, each hit's tokens are found by bisection.
+        starts = idx.tolist() if idx is not None and hits else None
         for found in hits.values():
             for hit in found.hits:
-                span = doc.char_span(
-                    hit.start,
-                    hit.end,
-                    label=hit.topic,
-                    kb_id=hit.subtopic or "",
-                    span_id=hit.term,
-                    alignment_mode="expand",
-                )
+                if starts is not None:
+                    span: Span | None = Span(
+                        doc,
+                        bisect_left(starts, hit.start),
+                        bisect_left(starts, hit.end),
+                        label=hit.topic,
+                        kb_id=hit.subtopic or "",
+                        span_id=hit.term,
+                    )
+                else:
+                    span = doc.char_span(
+                        hit.start,
+                        hit.end,
+                        label=hit.topic,
+                        kb_id=hit.subtopic or "",
+                        span_id=hit.term,
+                        alignment_mode="expand",
+                    )
                 if span is not None:
                     group.append(span)
         doc.spans[self.spans_key] = group

@@ -15,6 +15,7 @@ __all__ = [
     "MAX_SENTENCE_CHARS",
     "collapse_whitespace",
     "dedup_key",
+    "is_bullet_marker",
     "normalize_term",
     "replace_surrogates",
     "split_sentences",
@@ -32,6 +33,7 @@ _LINE_RE = re.compile(r"[^\n]+")
 _MARKER = r"(?:[-*•▪◦‣●–—]|\d{1,3}(?:\.\d{1,3})*[.)]|[IVXivx]{1,5}[.)]|[a-zA-Z][.)]|\(\w{1,3}\))"
 _BULLET_RE = re.compile(_MARKER + r"(?=\s)")
 _BULLET_PREFIX_RE = re.compile(_MARKER + r"\s+")
+_MARKER_RE = re.compile(_MARKER)
 # A sentence end and the whitespace after it (group 1).
 _END_RE = re.compile(r"[.!?…]+[\"'”’»)\]]*(\s+)")
 _LINE_END_STRONG_RE = re.compile(r"[.!?…][\"'”’»)\]]*$")
@@ -181,6 +183,16 @@ def dedup_key(text: str) -> str:
         True
     """
     return collapse_whitespace(unicodedata.normalize("NFKC", text).casefold())
+
+
+def is_bullet_marker(word: str) -> bool:
+    """Whether a run of non-space characters is a bullet marker (``-``, ``1.``, ``(a)``, ``iv.``).
+
+    Example:
+        >>> is_bullet_marker("2.1."), is_bullet_marker("We")
+        (True, False)
+    """
+    return _MARKER_RE.fullmatch(word) is not None
 
 
 def split_sentences(text: str, *, max_chars: int = MAX_SENTENCE_CHARS) -> list[tuple[int, int]]:
