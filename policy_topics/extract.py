@@ -110,6 +110,10 @@ class Extractor:
         self._blank = not nlp.pipe_names
         self._result_builder: ResultBuilder | None = None
         self.fast = fast and self._blank
+        if self.fast:
+            # The fast path copies the tokenizer (a tenth of a second): part of
+            # building, not of the first document.
+            _ = self.component.lexicon.fast
 
     def __repr__(self) -> str:
         return (
