@@ -28,18 +28,9 @@ import numpy
 from spacy.attrs import IDX, LEMMA, ORTH, SENT_START, SPACY
 from spacy.tokens import Doc
 
+from policy_topics.hits import NO_HITS, SentenceHits, resolve
 from policy_topics.patterns import _ends
-from policy_topics.terms import (
-    _NO_HITS,
-    Lexicon,
-    SentenceHits,
-    _has_term,
-    _Info,
-    _is_joiner,
-    _raws,
-    _resolve,
-    inflection_key,
-)
+from policy_topics.terms import Lexicon, _has_term, _Info, _is_joiner, _raws, inflection_key
 from policy_topics.text import MAX_SENTENCE_CHARS, is_bullet_marker, split_sentences
 
 __all__ = ["DocMatch", "DocMatcher"]
@@ -268,7 +259,7 @@ class DocMatcher:
             infos = [info for info in infos if info is not None]
         found = lexicon._scan(cast(list[_Info], infos))
         if not simple and not _has_term(found):
-            return _NO_HITS
+            return NO_HITS
         extra: list[Any] = []
         if simple:
             indices: Iterable[int] = range(len(words))
@@ -281,7 +272,7 @@ class DocMatcher:
             i, j = tokens[start], tokens[last]
             return idx[i], idx[j] + len(words[j - first][1][1])
 
-        return _resolve(_raws(found, extra), lexicon._rules, offsets)
+        return resolve(_raws(found, extra), lexicon._rules, offsets)
 
     # --- what is remembered of a word --------------------------------------------------
 

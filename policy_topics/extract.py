@@ -28,11 +28,11 @@ import spacy
 from pydantic import ValidationError
 from spacy.language import Language
 
+from policy_topics.hits import SentenceHits
 from policy_topics.matching import PolicyTopics
 from policy_topics.records import DocumentResult, ErrorInfo
 from policy_topics.scoring import ResultBuilder
 from policy_topics.taxonomy import Taxonomy, load_taxonomy
-from policy_topics.terms import SentenceHits
 from policy_topics.text import replace_surrogates, split_sentences
 
 __all__ = ["Extractor", "Item"]

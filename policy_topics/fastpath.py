@@ -23,19 +23,16 @@ from typing import Any, cast
 from spacy.tokenizer import Tokenizer
 from spacy.vocab import Vocab
 
+from policy_topics.hits import NO_HITS, Raw, SentenceHits, resolve
 from policy_topics.prefilter import NOTHING, ChunkGroup
 from policy_topics.terms import (
     _BY_PATTERN,
     _BY_SIMPLE,
-    _NO_HITS,
     Lexicon,
-    SentenceHits,
     _has_term,
     _Info,
     _is_joiner,
-    _Raw,
     _raws,
-    _resolve,
     inflection_key,
 )
 from policy_topics.text import replace_surrogates
@@ -202,7 +199,7 @@ class TextMatcher:
         infos = list(itertools.chain.from_iterable(map(_INFOS, chunks)))
         found = self._lexicon._scan(infos)
         if not simple and not _has_term(found):
-            return _NO_HITS  # without a term nothing counts
+            return NO_HITS  # without a term nothing counts
         lengths = list(itertools.accumulate(map(len, pieces), initial=0))
         # One whitespace character between runs (the usual case) gives where each
         # run starts by arithmetic; otherwise look for each run in turn.
@@ -222,11 +219,11 @@ class TextMatcher:
                 base_k + chunks[k][0][last - firsts[k]][2],
             )
 
-        return _resolve(_raws(found, extra), self._lexicon._rules, offsets)
+        return resolve(_raws(found, extra), self._lexicon._rules, offsets)
 
     def _scan_simple(
         self, text: str, pieces: list[str], chunks: list[_Tokens], bases: list[int]
-    ) -> list[_Raw]:
+    ) -> list[Raw]:
         sequence: list[tuple[str, str]] = []
         indices: list[int] = []
         offset = 0

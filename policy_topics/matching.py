@@ -38,10 +38,11 @@ from spacy.tokens import Doc, Span
 from spacy.util import ensure_path
 
 from policy_topics.docpath import DocMatcher
+from policy_topics.hits import Hit, SentenceHits
 from policy_topics.records import DocumentResult
 from policy_topics.scoring import ResultBuilder
 from policy_topics.taxonomy import Taxonomy, load_taxonomy
-from policy_topics.terms import Hit, Lexicon, SentenceHits
+from policy_topics.terms import Lexicon
 from policy_topics.text import split_sentences, trim_span
 
 __all__ = ["DEFAULT_SPANS_KEY", "PolicyTopics", "make_policy_topics"]

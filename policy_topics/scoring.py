@@ -26,9 +26,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from policy_topics.hits import Hit, SentenceHits
 from policy_topics.records import DocumentResult
 from policy_topics.taxonomy import Taxonomy
-from policy_topics.terms import Hit, SentenceHits
 from policy_topics.text import dedup_key
 
 __all__ = ["CUE_FACTOR", "ResultBuilder", "area_score", "build_result", "sentence_score"]

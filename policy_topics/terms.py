@@ -3,9 +3,8 @@
 A :class:`Lexicon` is a taxonomy compiled for one tokenizer. Every phrase
 (topic terms, exclusions, context terms, cues) is tokenised with that
 tokenizer and indexed by its first word, so one pass over a sentence finds
-every hit of every kind. Hits are then filtered: exclusions veto overlapping
-term hits of their topic, context rules (``near``) drop terms that lack their
-company, and within a topic the longest hit wins.
+every hit of every kind; :func:`policy_topics.hits.resolve` then keeps those
+that count.
 
 Inflection tolerance comes from :func:`inflection_key`, a light suffix
 stripper for English inflections (plural, past, -ing) applied to both the term
@@ -19,15 +18,16 @@ import itertools
 import operator
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
+from policy_topics.hits import CUE, EXCLUDE, NEAR, TERM, Raw, Rule, SentenceHits, Use, resolve
 from policy_topics.patterns import SimplePatterns, compile_pattern
 from policy_topics.prefilter import Anchor, Prefilter
 from policy_topics.taxonomy import Taxonomy, TermSpec
@@ -35,7 +35,7 @@ from policy_topics.taxonomy import Taxonomy, TermSpec
 if TYPE_CHECKING:
     from policy_topics.fastpath import TextMatcher
 
-__all__ = ["Hit", "Lexicon", "SentenceHits", "inflection_key"]
+__all__ = ["Lexicon", "inflection_key"]
 
 _JOINERS = frozenset("-‐‑‒–—―/") | {"--", "---"}
 _KEEP_S = ("ss", "us", "is", "ous", "'s")
@@ -43,9 +43,6 @@ _VOWELS = frozenset("aeiouy")
 
 # Part kinds: match the inflection key, the exact text, or a lower-case prefix.
 _KEY, _CASE, _PREFIX = 0, 1, 2
-# Phrase roles.
-_TERM, _EXCLUDE, _NEAR, _CUE = 0, 1, 2, 3
-
 # What a sentence may hold, as the prefilter reports it.
 # (a simple pattern is matched here; other patterns need spaCy's Matcher on a Doc).
 _BY_PHRASE, _BY_PATTERN, _BY_SIMPLE = 1, 2, 4
@@ -90,33 +87,15 @@ def inflection_key(word: str) -> str:
     return w
 
 
-@dataclass(frozen=True, slots=True)
-class _Use:
-    role: int
-    topic: str = ""
-    subtopic: str | None = None
-    term: str = ""
-    weight: float = 1.0
-    rule: int = -1
-    order: int = 0  # place of the term in the taxonomy, the last tie-breaker
-    # Among hits that start and end on the same tokens: the deeper sub-topic, then
-    # the heavier term, then the term text and its place win.
-    rank: tuple[int, float, str, int] = field(init=False, compare=False)
-
-    def __post_init__(self) -> None:
-        depth = 0 if self.subtopic is None else self.subtopic.count(".") + 1
-        object.__setattr__(self, "rank", (-depth, -self.weight, self.term, self.order))
-
-
 @dataclass(slots=True)
 class _Phrase:
     parts: tuple[tuple[int, str], ...]
-    uses: list[_Use] = field(default_factory=list)
+    uses: list[Use] = field(default_factory=list)
     rest: tuple[tuple[int, str], ...] = ()  # parts after the first
     tail: tuple[tuple[int, str], ...] = ()  # parts after the second
     # Filled in by finish(), once every use is known:
-    plain: tuple[_Use, ...] = ()  # uses that count whatever else is found (not context)
-    near: dict[int, tuple[_Use, ...]] = field(default_factory=dict)  # context uses by rule
+    plain: tuple[Use, ...] = ()  # uses that count whatever else is found (not context)
+    near: dict[int, tuple[Use, ...]] = field(default_factory=dict)  # context uses by rule
     term_rules: frozenset[int] = frozenset()  # rules of the term uses (-1: none)
 
     def __post_init__(self) -> None:
@@ -124,39 +103,13 @@ class _Phrase:
         self.tail = self.parts[2:]
 
     def finish(self) -> None:
-        self.plain = tuple(u for u in self.uses if u.role != _NEAR)
-        near: dict[int, list[_Use]] = defaultdict(list)
+        self.plain = tuple(u for u in self.uses if u.role != NEAR)
+        near: dict[int, list[Use]] = defaultdict(list)
         for use in self.uses:
-            if use.role == _NEAR:
+            if use.role == NEAR:
                 near[use.rule].append(use)
         self.near = {rule: tuple(uses) for rule, uses in near.items()}
-        self.term_rules = frozenset(u.rule for u in self.uses if u.role == _TERM)
-
-
-@dataclass(frozen=True, slots=True)
-class _Rule:
-    window: int | None
-
-
-class Hit(NamedTuple):
-    """One accepted term match inside a sentence."""
-
-    term: str
-    topic: str
-    subtopic: str | None
-    weight: float
-    start: int
-    end: int
-
-
-class SentenceHits(NamedTuple):
-    """Accepted hits and cue terms of one sentence, offsets absolute."""
-
-    hits: tuple[Hit, ...]
-    cues: tuple[str, ...]
-
-
-_NO_HITS = SentenceHits((), ())
+        self.term_rules = frozenset(u.rule for u in self.uses if u.role == TERM)
 
 
 #: Phrases that start at a token, numbered by their place in the token's
@@ -171,15 +124,6 @@ _Starts = tuple[
 #: its keys, lower-case text, text, and the phrases whose first word it matches
 #: (None when there are none).
 _Info = tuple[tuple[str, ...], str, str, _Starts | None]
-
-
-@dataclass(slots=True)
-class _Raw:
-    """A phrase or pattern found, by its first and last token in the sentence."""
-
-    use: _Use
-    first: int
-    last: int
 
 
 class Lexicon:
@@ -199,11 +143,11 @@ class Lexicon:
         self._by_key: dict[str, list[_Phrase]] = defaultdict(list)
         self._by_case: dict[str, list[_Phrase]] = defaultdict(list)
         self._by_prefix: dict[str, list[_Phrase]] = defaultdict(list)
-        self._rules: list[_Rule] = []
+        self._rules: list[Rule] = []
         self._vocab = vocab
         self._matcher = Matcher(vocab, validate=True)
-        self._pattern_uses: dict[str, _Use] = {}
-        self._simple: SimplePatterns[_Use] = SimplePatterns()
+        self._pattern_uses: dict[str, Use] = {}
+        self._simple: SimplePatterns[Use] = SimplePatterns()
         self._requirements: list[tuple[frozenset[Anchor], int]] = []
         self._prefilter_ok = True
         self._infos: dict[tuple[str, str, tuple[str, ...]], _Info] = {}
@@ -213,9 +157,9 @@ class Lexicon:
             for spec in topic.terms:
                 self._add_term(spec, topic_id, subtopic)
             for phrase in topic.exclude:
-                self._add_phrase(phrase, _Use(_EXCLUDE, topic_id, subtopic, phrase))
+                self._add_phrase(phrase, Use(EXCLUDE, topic_id, subtopic, phrase))
         for cue in taxonomy.cues:
-            self._add_phrase(cue, _Use(_CUE, term=cue))
+            self._add_phrase(cue, Use(CUE, term=cue))
         for compiled in self._phrases.values():
             compiled.finish()
         #: The sentence test of the fast path; None when some term cannot be
@@ -229,13 +173,13 @@ class Lexicon:
         company: list[tuple[tuple[int, str], ...]] = []
         if spec.near:
             rule = len(self._rules)
-            self._rules.append(_Rule(spec.window))
+            self._rules.append(Rule(spec.window))
             for near in spec.near:
-                found = self._add_phrase(near, _Use(_NEAR, topic, subtopic, near, rule=rule))
+                found = self._add_phrase(near, Use(NEAR, topic, subtopic, near, rule=rule))
                 if found is not None:
                     company.append(found.parts)
         self._terms += 1
-        use = _Use(_TERM, topic, subtopic, spec.name, spec.weight, rule, self._terms)
+        use = Use(TERM, topic, subtopic, spec.name, spec.weight, rule, self._terms)
         if spec.pattern is not None:
             steps = compile_pattern(spec.pattern, getattr(self._vocab, "lex_attr_getters", {}))
             if steps is not None:
@@ -284,7 +228,7 @@ class Lexicon:
         return tuple(parts)
 
     def _add_phrase(
-        self, text: str, use: _Use, *, case_sensitive: bool | None = None
+        self, text: str, use: Use, *, case_sensitive: bool | None = None
     ) -> _Phrase | None:
         parts = self._parts(text, case_sensitive)
         if not parts:
@@ -376,7 +320,7 @@ class Lexicon:
         extra = self._simple_raws(sequence, indices) if self._simple else []
         if self._pattern_uses:
             extra.extend(self._scan_patterns(tokens, starts, ends, base))
-        return _resolve(
+        return resolve(
             _raws(self._scan(infos), extra),
             self._rules,
             lambda first, last: (starts[first], ends[last]),
@@ -408,20 +352,20 @@ class Lexicon:
                 found.append((phrase, i, j))
         return found
 
-    def _simple_raws(self, sequence: list[tuple[str, str]], indices: list[int]) -> list[_Raw]:
-        found: list[_Raw] = []
+    def _simple_raws(self, sequence: list[tuple[str, str]], indices: list[int]) -> list[Raw]:
+        found: list[Raw] = []
         for use, start, end in self._simple.matches(sequence):
             first, last = indices[start], indices[end - 1]
             if first >= 0 and last >= 0:
-                found.append(_Raw(use, first, last))
+                found.append(Raw(use, first, last))
         return found
 
     def _scan_patterns(
         self, tokens: Doc | Span, starts: list[int], ends: list[int], base: int
-    ) -> list[_Raw]:
+    ) -> list[Raw]:
         firsts = {s: i for i, s in enumerate(starts)}
         lasts = {e: i for i, e in enumerate(ends)}
-        found: list[_Raw] = []
+        found: list[Raw] = []
         for match_id, start, end in self._matcher(tokens):
             first_tok, last_tok = tokens[start], tokens[end - 1]
             s, e = first_tok.idx + base, last_tok.idx + len(last_tok.text) + base
@@ -429,7 +373,7 @@ class Lexicon:
             if first is None or last is None:
                 continue
             use = self._pattern_uses[self._vocab.strings[match_id]]
-            found.append(_Raw(use, first, last))
+            found.append(Raw(use, first, last))
         return found
 
 
@@ -476,7 +420,7 @@ def _first(item: tuple[int, _Phrase, int]) -> int:
     return item[0]
 
 
-def _raws(found: list[tuple[_Phrase, int, int]], extra: list[_Raw]) -> list[_Raw]:
+def _raws(found: list[tuple[_Phrase, int, int]], extra: list[Raw]) -> list[Raw]:
     """Phrase hits as raws, then ``extra`` (pattern hits), leaving out what cannot matter.
 
     A context word counts only for a term of its rule, and nothing counts
@@ -490,16 +434,16 @@ def _raws(found: list[tuple[_Phrase, int, int]], extra: list[_Raw]) -> list[_Raw
         return []
     for raw in extra:
         rules.add(raw.use.rule)
-    raws: list[_Raw] = []
+    raws: list[Raw] = []
     append = raws.append
     for phrase, i, last in found:
         for use in phrase.plain:
-            append(_Raw(use, i, last))
+            append(Raw(use, i, last))
         near = phrase.near
         if near:
             for rule in rules:
                 for use in near.get(rule, ()):
-                    append(_Raw(use, i, last))
+                    append(Raw(use, i, last))
     raws.extend(extra)
     return raws
 
@@ -577,75 +521,3 @@ def _pattern_requirements(pattern: Sequence[dict[str, Any]]) -> list[frozenset[A
     known.sort(key=lambda words: (-min(map(len, words)), len(words)))
     chosen = known[:2] if len(known) > 1 and len(known[0]) * len(known[1]) <= 256 else known[:1]
     return [frozenset(("ce", w) for w in combination) for combination in itertools.product(*chosen)]
-
-
-def _in_scope(scope: str | None, subtopic: str | None) -> bool:
-    if scope is None:
-        return True
-    return subtopic is not None and (subtopic == scope or subtopic.startswith(scope + "."))
-
-
-def _resolve(
-    raws: Iterable[_Raw],
-    rules: Sequence[_Rule],
-    offsets: Callable[[int, int], tuple[int, int]],
-) -> SentenceHits:
-    """Accepted hits of a sentence from what was found in it.
-
-    Tokens do not overlap and come in text order, so hits are compared by token
-    indices; ``offsets(first, last)`` gives the characters of the hits kept.
-    """
-    terms: list[_Raw] = []
-    excludes: list[_Raw] = []
-    near: dict[int, list[_Raw]] = {}
-    cues: dict[str, None] = {}
-    for raw in raws:
-        role = raw.use.role
-        if role == _TERM:
-            terms.append(raw)
-        elif role == _EXCLUDE:
-            excludes.append(raw)
-        elif role == _NEAR:
-            near.setdefault(raw.use.rule, []).append(raw)
-        else:
-            cues.setdefault(raw.use.term, None)
-    accepted: list[_Raw] = []
-    for raw in terms:
-        use = raw.use
-        if excludes and any(
-            x.use.topic == use.topic
-            and x.first <= raw.last
-            and raw.first <= x.last
-            and _in_scope(x.use.subtopic, use.subtopic)
-            for x in excludes
-        ):
-            continue
-        if use.rule >= 0 and not _near_ok(raw, near.get(use.rule, ()), rules[use.rule].window):
-            continue
-        accepted.append(raw)
-    if len(accepted) > 1:
-        accepted.sort(key=lambda r: (r.use.topic, r.first, -r.last, r.use.rank))
-    kept: list[Hit] = []
-    topic_last: dict[str, int] = {}
-    for raw in accepted:
-        use = raw.use
-        if raw.first <= topic_last.get(use.topic, -1):
-            continue
-        topic_last[use.topic] = raw.last
-        start, end = offsets(raw.first, raw.last)
-        kept.append(Hit(use.term, use.topic, use.subtopic, use.weight, start, end))
-    if len(kept) > 1:
-        kept.sort(key=lambda h: (h.start, h.end, h.topic))
-    return SentenceHits(tuple(kept), tuple(cues))
-
-
-def _near_ok(raw: _Raw, company: Iterable[_Raw], window: int | None) -> bool:
-    for other in company:
-        if other.first == raw.first and other.last == raw.last:
-            continue
-        if window is None:
-            return True
-        gap = other.first - raw.last if other.first > raw.last else raw.first - other.last
-        if gap <= window:
-            return True
-    return False
