@@ -41,11 +41,12 @@ _ORTH, _IDX, _SPACY, _SENT, _LEMMA = range(5)
 # What a word adds to the sums over a Doc: fields of 24 bits counting the words
 # that start a term phrase of one word (or of a rarer shape), that start a term
 # phrase whose second word must be checked, that start a simple pattern, that
-# hold a sentence-end character, and that are whitespace. A Doc of 2**24 tokens
-# or more could overflow a field; it goes the text way.
+# hold a sentence-end character, that are whitespace, and that mix whitespace with
+# other characters (only a Doc built from words can have those; it goes the text
+# way). A Doc of 2**24 tokens or more could overflow a field; it goes the text way.
 _FIELD = 24
 _MASK = (1 << _FIELD) - 1
-_ALWAYS, _NEXT, _SIMPLE, _END, _SPACE = (1 << (_FIELD * k) for k in range(5))
+_ALWAYS, _NEXT, _SIMPLE, _END, _SPACE, _MIXED = (1 << (_FIELD * k) for k in range(6))
 _ALWAYS_FIELD, _NEXT_FIELD, _SIMPLE_FIELD, _END_FIELD = (
     _MASK * k for k in (_ALWAYS, _NEXT, _SIMPLE, _END)
 )
@@ -133,6 +134,8 @@ class DocMatcher:
         orths = array[:, _ORTH].tolist()
         values = list(map(self._sums.__getitem__, orths))
         total = sum(values)
+        if total >= _MIXED:
+            return None
         spans = self._one_sentence(array, orths, values, total)
         if spans is None:
             spans = split_sentences(self._text(orths, array[:, _SPACY].tolist()))
@@ -157,7 +160,7 @@ class DocMatcher:
         character before its last token, no bullet marker first, and is at
         most ``MAX_SENTENCE_CHARS`` long.
         """
-        if total >= _SPACE:
+        if total & (_MASK * _SPACE):
             return None  # whitespace tokens: line breaks, runs of spaces
         ends = (total & _END_FIELD) // _END
         if ends and (ends > 1 or not values[-1] & _END_FIELD):
@@ -303,6 +306,8 @@ class DocMatcher:
             value += _END
         if text.isspace():
             value += _SPACE
+        elif any(map(str.isspace, text)):
+            value += _MIXED
         return value
 
     def _spell(self, orth: int) -> tuple[str, str]:

@@ -16,6 +16,7 @@ import spacy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from spacy.language import Language
+from spacy.tokens import Doc
 
 from policy_topics import Extractor, Taxonomy
 from policy_topics import docpath as docpath_module
@@ -237,3 +238,13 @@ def test_doc_of_another_vocabulary_goes_the_text_way(
     assert component._doc_matcher is not None
     assert component._doc_matcher.match(foreign) is None
     assert [h.term for h in component.match(foreign)[1][0].hits] == ["tariff", "import"]
+
+
+def test_doc_built_from_words_with_whitespace_inside_goes_the_text_way(
+    default: tuple[Language, PolicyTopics, Extractor],
+) -> None:
+    nlp, component, plain = default
+    doc = Doc(nlp.vocab, words=["We cut", "tariffs.\nExports", "grew."])
+    assert component._doc_matcher is not None
+    assert component._doc_matcher.match(doc) is None
+    assert component(doc)._.policy_topics == plain.extract(doc.text)
