@@ -29,9 +29,15 @@ from typing import Any, cast
 import pydantic
 import spacy
 import synth
+from spacy.attrs import SENT_START
+from spacy.language import Language
+from spacy.tokens import Doc
 
 from policy_topics import Extractor, __version__, load_taxonomy
+from policy_topics.docpath import _ATTRS, DocMatcher
 from policy_topics.io import read_documents
+from policy_topics.matching import _sentence_starts
+from policy_topics.terms import Lexicon
 from policy_topics.text import split_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,59 +207,124 @@ def component_overhead(texts: list[str], rounds: int) -> dict[str, Any]:
     ``overhead`` is the component's own work: sentence boundaries, ``doc.spans``
     and the hits kept for ``doc._.policy_topics``, whose DocumentResult is built
     on first access; ``overhead_with_results`` also reads it for every Doc.
-    ``parts`` splits the component's warm time into its steps, as shares of
-    tokenising: reading the token columns (one ``doc.to_array`` per Doc, a floor
-    for any component that looks at every token), finding sentences and hits,
-    and writing them to the Doc.
+    ``parts`` splits the component's warm time by running parts of it as
+    components of their own, in the same rounds: reading the token columns (one
+    ``doc.to_array`` per Doc), finding sentences and hits, and writing them to
+    the Doc. ``floor`` is a component that only reads the columns and writes one
+    sentence and an empty span group per Doc: the least any component of this
+    kind costs. ``by_shape`` repeats the comparison on the documents of one
+    sentence and on those of several.
     """
-    from policy_topics.docpath import _ATTRS
-
     plain = spacy.blank("en")
     tagged = spacy.blank("en")
-    component = tagged.add_pipe("policy_topics")
+    tagged.add_pipe("policy_topics")
     # The same component matching from the text, as before the Doc path.
     by_text = spacy.blank("en")
     cast(Any, by_text.add_pipe("policy_topics"))._doc_matcher = None
+    pipelines = {"tagging": tagged, "text_way": by_text}
+    for step in ("reading", "finding", "floor"):
+        nlp = pipelines[step] = spacy.blank("en")
+        nlp.add_pipe(f"bench_{step}")
     size = _mb(texts)
     per_round = []
+    steps: dict[str, list[float]] = {step: [] for step in ("reading", "finding", "floor")}
     for _ in range(rounds):
         tokenize = _timed(lambda: _drain(plain.pipe(texts)))
-        tagging = _timed(lambda: _drain(tagged.pipe(texts)))
+        took = {name: _timed(_piping(nlp, texts)) for name, nlp in pipelines.items()}
         reading = _timed(lambda: _drain(d._.policy_topics for d in tagged.pipe(texts)))
-        text_way = _timed(lambda: _drain(by_text.pipe(texts)))
         per_round.append(
             {
                 "tokenize_mb_s": round(size / tokenize, 3),
-                "with_component_mb_s": round(size / tagging, 3),
-                "overhead": round(tagging / tokenize - 1, 3),
+                "with_component_mb_s": round(size / took["tagging"], 3),
+                "overhead": round(took["tagging"] / tokenize - 1, 3),
                 "overhead_with_results": round(reading / tokenize - 1, 3),
-                "overhead_text_path": round(text_way / tokenize - 1, 3),
+                "overhead_text_path": round(took["text_way"] / tokenize - 1, 3),
             }
         )
+        for step, times in steps.items():
+            times.append(took[step] / tokenize - 1)
     warm = per_round[1:] or per_round
     overhead = statistics.median(r["overhead"] for r in warm)
-    tokenize = statistics.median(_timed(lambda: _drain(plain.pipe(texts))) for _ in range(3))
-    matcher = component._doc_matcher
-    docs = [tagged.make_doc(t) for t in texts]  # untagged: the Doc path takes them
-    steps: dict[str, Callable[[], object]] = {
-        "to_array": lambda: [d.to_array(_ATTRS) for d in docs],
-        "finding": lambda: [matcher.match(d) for d in docs] if matcher else None,
-    }
-    parts = {
-        name: round(statistics.median(_timed(step) for _ in range(3)) / tokenize, 3)
-        for name, step in steps.items()
-    }
-    parts["finding"] = round(parts["finding"] - parts["to_array"], 3)
-    parts["writing"] = round(overhead - parts["finding"] - parts["to_array"], 3)
+    part = {step: round(statistics.median(times[1:] or times), 3) for step, times in steps.items()}
+    one = [t for t in texts if len(split_sentences(t)) == 1]
+    several = [t for t in texts if len(split_sentences(t)) > 1]
     return {
         "rounds": per_round,
         "overhead": overhead,
         "overhead_with_results": statistics.median(r["overhead_with_results"] for r in warm),
         "overhead_text_path": statistics.median(r["overhead_text_path"] for r in warm),
-        "parts": parts,
+        "parts": {
+            "to_array": part["reading"],
+            "finding": round(part["finding"] - part["reading"], 3),
+            "writing": round(overhead - part["finding"], 3),
+        },
+        "floor": part["floor"],
+        "by_shape": {
+            "one_sentence": _shape_overhead(plain, tagged, one, rounds),
+            "several_sentences": _shape_overhead(plain, tagged, several, rounds),
+        },
         "target": "<= 0.30 (warm rounds)",
         "met": overhead <= 0.30,
     }
+
+
+def _shape_overhead(
+    plain: Language, tagged: Language, texts: list[str], rounds: int
+) -> dict[str, Any]:
+    """Component overhead on some of the texts, with time per document."""
+    if not texts:
+        return {"documents": 0}
+    times = [
+        (_timed(lambda: _drain(plain.pipe(texts))), _timed(lambda: _drain(tagged.pipe(texts))))
+        for _ in range(rounds)
+    ]
+    warm = times[1:] or times
+    tokenize = statistics.median(t for t, _ in warm)
+    tagging = statistics.median(t for _, t in warm)
+    return {
+        "documents": len(texts),
+        "mb": round(_mb(texts), 3),
+        "tokenize_us_per_doc": round(tokenize / len(texts) * 1e6, 1),
+        "component_us_per_doc": round((tagging - tokenize) / len(texts) * 1e6, 1),
+        "overhead": round(tagging / tokenize - 1, 3),
+    }
+
+
+@Language.factory("bench_reading")
+def _reading(nlp: Language, name: str) -> Callable[[Doc], Doc]:
+    """Reads the token columns the component reads, and nothing else."""
+
+    def read(doc: Doc) -> Doc:
+        doc.to_array(_ATTRS)
+        return doc
+
+    return read
+
+
+@Language.factory("bench_finding")
+def _finding(nlp: Language, name: str) -> Callable[[Doc], Doc]:
+    """Finds sentences and hits as the component does, and writes nothing."""
+    matcher = DocMatcher(Lexicon(load_taxonomy("default"), nlp.tokenizer, nlp.vocab))
+
+    def find(doc: Doc) -> Doc:
+        matcher.match(doc)
+        return doc
+
+    return find
+
+
+@Language.factory("bench_floor")
+def _floor(nlp: Language, name: str) -> Callable[[Doc], Doc]:
+    """Reads the token columns, then writes one sentence and an empty span group."""
+
+    def floor(doc: Doc) -> Doc:
+        doc.to_array(_ATTRS)
+        if len(doc):
+            doc.from_array([SENT_START], cast(Any, _sentence_starts(doc, [(0, 1)])))
+        doc.spans["floor"] = []
+        return doc
+
+    return floor
 
 
 def parallel(texts: list[str], min_mb: float = 5.0) -> dict[str, Any]:
@@ -458,6 +529,10 @@ def _timed(work: Callable[[], object]) -> float:
     started = time.perf_counter()
     work()
     return time.perf_counter() - started
+
+
+def _piping(nlp: Language, texts: list[str]) -> Callable[[], None]:
+    return lambda: _drain(nlp.pipe(texts))
 
 
 def _drain(items: Iterable[object]) -> None:

@@ -1,0 +1,49 @@
+"""The benchmark script runs and reports every field it documents (timings are not checked)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def test_overhead_reports_parts_floor_and_shapes(tmp_path: Path) -> None:
+    corpus = tmp_path / "docs.jsonl"
+    texts = [
+        "We will cut tariffs on steel.",
+        "Energy security matters.",
+        "The parties agree to cooperate on trade. They will open markets for solar panels.\n\n"
+        "A second paragraph on digital services follows.",
+    ]
+    corpus.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+    script = ROOT / "bench" / "run.py"
+    run = subprocess.run(
+        [sys.executable, str(script), "--only", "overhead", "--rounds", "2", str(corpus)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    report = json.loads(run.stdout)
+    assert report["corpus"]["documents"] == 3
+    overhead = report["overhead"]
+    assert len(overhead["rounds"]) == 2
+    assert set(overhead["parts"]) == {"to_array", "finding", "writing"}
+    assert all(_finite(v) for v in overhead["parts"].values())
+    assert _finite(overhead["floor"])
+    shapes = overhead["by_shape"]
+    assert shapes["one_sentence"]["documents"] == 2
+    assert shapes["several_sentences"]["documents"] == 1
+    for shape in shapes.values():
+        assert shape["tokenize_us_per_doc"] > 0
+        assert _finite(shape["component_us_per_doc"])
+        assert _finite(shape["overhead"])
+    assert overhead["met"] == (overhead["overhead"] <= 0.30)
