@@ -210,6 +210,8 @@ class _Signals:
 
     def __enter__(self) -> _Signals:
         for signum in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(signum) is signal.SIG_IGN:
+                continue  # ignored by whoever started us (``cmd &`` in a script): keep it so
             self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
@@ -303,9 +305,11 @@ def extract(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Tag documents and write one record per document (or one CSV row per quote)."""
-    fmt = output_format or OutputFormat(
-        _SUFFIX_FORMATS.get(output.suffix.lower(), "jsonl") if output else "jsonl"
-    )
+    if output is not None and str(output) == "-":
+        output = None  # '-' is stdout, as it is stdin for the inputs
+    fmt = output_format or _format_of(output)
+    if output is not None:
+        _refuse_input_as_output(paths, output)
     extractor = _extractor(taxonomy, model, max_quotes=max_quotes or None, min_score=min_score)
     texts: deque[str | None] = deque()
 
@@ -325,8 +329,10 @@ def extract(
     failures: list[DocumentResult] = []
     count = 0
     target = str(output) if output else "stdout"
+    finished = False
     try:
-        with _Signals() as signals, _open(output, fmt) as stream:
+        with _Signals() as signals, contextlib.ExitStack() as opened:
+            stream = opened.enter_context(_open(output, fmt))
             sink = _SINKS[fmt](stream)
             for result in results:
                 text = texts.popleft()
@@ -337,13 +343,11 @@ def extract(
                         failures.append(result)
             with signals.writing():
                 sink.close()
+                opened.close()  # an atomic output is renamed into place here
+                finished = True
     except _Interrupted as exc:
         name = signal.Signals(exc.signum).name
-        kept = (
-            f"{target} holds the {count} finished records as complete lines"
-            if fmt is OutputFormat.jsonl or output is None
-            else f"no output file was written ({fmt.value} output is written atomically)"
-        )
+        kept = _what_is_kept(target, fmt, count, atomic=output is not None, finished=finished)
         typer.echo(
             f"policy-topics: interrupted by {name} after {count} documents; {kept}", err=True
         )
@@ -354,7 +358,12 @@ def extract(
         os.dup2(devnull, sys.stdout.fileno())
         raise typer.Exit(128 + signal.SIGPIPE) from None
     except OSError as exc:  # the output cannot be created or written (no folder, disk full)
-        _fail(f"policy-topics: cannot write {target}: {exc.strerror or exc}")
+        kept = (
+            "; it holds the records written before, as complete lines"
+            if output is not None and fmt is OutputFormat.jsonl and output.exists()
+            else ""
+        )
+        _fail(f"policy-topics: cannot write {target}: {exc.strerror or exc}{kept}")
     finally:
         close = getattr(results, "close", None)
         if close is not None:
@@ -362,6 +371,54 @@ def extract(
     if failures:
         _summarise(failures, count)
         raise typer.Exit(EXIT_FAILED)
+
+
+def _format_of(output: Path | None) -> OutputFormat:
+    """The format named by the output file's suffix; JSON Lines when it names none."""
+    if output is None:
+        return OutputFormat.jsonl
+    suffix = output.suffix.lower()
+    if suffix not in _SUFFIX_FORMATS:
+        known = ", ".join(sorted(_SUFFIX_FORMATS))
+        typer.echo(
+            f"policy-topics: {output}: the suffix {suffix or '(none)'!r} names no output "
+            f"format ({known}); writing JSON Lines (choose one with -f)",
+            err=True,
+        )
+    return OutputFormat(_SUFFIX_FORMATS.get(suffix, "jsonl"))
+
+
+def _refuse_input_as_output(paths: list[str], output: Path) -> None:
+    """Stop before a file named as an input is overwritten by the output."""
+    if not output.exists():
+        return
+    for name in paths:
+        if name == "-" or not Path(name).is_file():
+            continue  # folders and globs leave the output file out of their inputs
+        if os.path.samefile(name, output):
+            _fail(
+                f"policy-topics: {output} is both an input and the output file; "
+                "writing the results there would destroy the input: choose another -o"
+            )
+
+
+def _what_is_kept(
+    target: str, fmt: OutputFormat, count: int, *, atomic: bool, finished: bool
+) -> str:
+    """What an interrupted run leaves behind, for the message on stderr."""
+    if finished:
+        return f"{target} is complete"
+    if atomic and fmt is not OutputFormat.jsonl:
+        return f"no output file was written ({fmt.value} output is written atomically)"
+    if fmt is OutputFormat.html:
+        return f"nothing was written to {target} (HTML is written when the run ends)"
+    held = {
+        OutputFormat.jsonl: f"the {count} finished records as complete lines",
+        OutputFormat.csv: f"the rows of the {count} finished documents, each row complete",
+        OutputFormat.table: f"the summaries of the {count} finished documents",
+        OutputFormat.json: f"the {count} finished records in a JSON array that is not closed",
+    }
+    return f"{target} holds {held[fmt]}"
 
 
 def _extractor(

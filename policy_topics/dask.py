@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from policy_topics.extract import Extractor
+from policy_topics.scoring import check_options
 from policy_topics.taxonomy import Taxonomy, load_taxonomy
 
 if TYPE_CHECKING:
@@ -142,7 +143,10 @@ def extract_dataframe(
         ddf: The documents, one per row.
         text_column: The column holding the text.
         id_column: The column holding document ids; without it the row's index
-            (as a string) is the id, so results can be joined back.
+            (as a string) is the id. Results join back on it only when the
+            index is unique: ``dd.read_csv`` over several files, for one, starts
+            each file's index at 0. A whole number in a float column (an int
+            column with gaps) is written without ``.0``; a missing id gives NA.
         level: ``"areas"`` (a row per document and area), ``"quotes"`` (a row
             per quote) or ``"sentences"`` (a row per tagged sentence and topic).
         taxonomy: A Taxonomy, a YAML path or a packaged name, read here.
@@ -208,10 +212,7 @@ def _frame_partition(
 
     ids = frame[id_column] if id_column is not None else frame.index
     items = [
-        {
-            "id": None if i is None or (pd.api.types.is_scalar(i) and pd.isna(i)) else str(i),
-            "text": text,
-        }
+        {"id": _doc_id(i, pd), "text": text}
         for i, text in zip(ids, frame[text_column], strict=True)
     ]
     extractor, lock = _extractor(recipe)
@@ -220,6 +221,15 @@ def _frame_partition(
     columns = COLUMNS[level]
     rows = to_dataframe(results, level)[list(columns)]
     return rows.astype(columns).reset_index(drop=True) if len(rows) else _empty(level)
+
+
+def _doc_id(value: Any, pd: Any) -> str | None:
+    """An id as a string: None for a missing one, ``"2"`` for the float ``2.0``."""
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _extractor(recipe: _Recipe) -> tuple[Extractor, threading.Lock]:
@@ -247,7 +257,9 @@ def _recipe(taxonomy: str | Path | Taxonomy, options: dict[str, Any]) -> _Recipe
         )
     loaded = load_taxonomy(taxonomy)
     # Fail here, on the client, rather than on every worker.
-    inspect.signature(Extractor).bind(loaded, **options)
+    bound = inspect.signature(Extractor).bind(loaded, **options)
+    bound.apply_defaults()
+    check_options(bound.arguments["max_quotes"], bound.arguments["min_score"])
     content = json.dumps(
         {"taxonomy": loaded.to_yaml(), "options": options}, sort_keys=True, default=str
     )

@@ -119,11 +119,19 @@ def _records(source: str | Path | Iterable[Mapping[str, Any]]) -> Iterator[tuple
     if isinstance(source, str | Path):
         path = Path(source)
         try:
-            handle = path.open(encoding="utf-8")
+            handle = path.open("rb")
         except OSError as exc:
             raise GoldError(f"{path.name}: cannot read gold file: {exc.strerror}") from exc
         with handle:
-            for number, line in enumerate(handle, 1):
+            for number, raw in enumerate(handle, 1):
+                try:
+                    # A byte order mark may start the file (some editors write one).
+                    line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError as exc:
+                    raise GoldError(
+                        f"{path.name}:{number}: not UTF-8 (byte {exc.start + 1} of the line); "
+                        "save the gold file as UTF-8"
+                    ) from exc
                 if not line.strip():
                     continue
                 try:

@@ -31,7 +31,7 @@ from spacy.language import Language
 from policy_topics.hits import SentenceHits
 from policy_topics.matching import PolicyTopics
 from policy_topics.records import DocumentResult, ErrorInfo
-from policy_topics.scoring import ResultBuilder
+from policy_topics.scoring import ResultBuilder, check_options
 from policy_topics.taxonomy import Taxonomy, load_taxonomy
 from policy_topics.text import replace_surrogates, split_sentences
 
@@ -78,6 +78,10 @@ class Extractor:
         fast: Tokenise only sentences that can hold a term. The results are
             identical to the plain path; it only applies to a blank pipeline.
 
+    Raises:
+        ValueError: ``max_quotes`` is negative or ``min_score`` lies outside [0, 1].
+        TaxonomyError: The taxonomy cannot be loaded (the message says where and why).
+
     Example:
         >>> extractor = Extractor(max_quotes=2)
         >>> extractor.extract("We will deepen energy cooperation.").areas[0].label
@@ -93,6 +97,7 @@ class Extractor:
         min_score: float = 0.0,
         fast: bool = True,
     ) -> None:
+        check_options(max_quotes, min_score)
         self.taxonomy = load_taxonomy(taxonomy)
         self._model_spec = model
         if model is None:
@@ -102,8 +107,8 @@ class Extractor:
         else:
             nlp = spacy.load(model)
         self.nlp = nlp
-        self.max_quotes = max_quotes
-        self.min_score = min_score
+        self._max_quotes = max_quotes
+        self._min_score = min_score
         self.component = PolicyTopics(
             nlp, taxonomy=self.taxonomy, max_quotes=max_quotes or 0, min_score=min_score
         )
@@ -114,6 +119,26 @@ class Extractor:
             # The fast path copies the tokenizer (a tenth of a second): part of
             # building, not of the first document.
             _ = self.component.lexicon.fast
+
+    @property
+    def max_quotes(self) -> int | None:
+        """Most quotes kept per area (None keeps all); checked when set."""
+        return self._max_quotes
+
+    @max_quotes.setter
+    def max_quotes(self, value: int | None) -> None:
+        check_options(value, self._min_score)
+        self._max_quotes = value
+
+    @property
+    def min_score(self) -> float:
+        """Areas scoring below this are left out (0 to 1); checked when set."""
+        return self._min_score
+
+    @min_score.setter
+    def min_score(self, value: float) -> None:
+        check_options(self._max_quotes, value)
+        self._min_score = value
 
     def __repr__(self) -> str:
         return (

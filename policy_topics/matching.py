@@ -40,7 +40,7 @@ from spacy.util import ensure_path
 from policy_topics.docpath import DocMatcher
 from policy_topics.hits import Hit, SentenceHits
 from policy_topics.records import DocumentResult
-from policy_topics.scoring import ResultBuilder
+from policy_topics.scoring import ResultBuilder, check_options
 from policy_topics.taxonomy import Taxonomy, load_taxonomy
 from policy_topics.terms import Lexicon
 from policy_topics.text import split_sentences, trim_span
@@ -170,7 +170,10 @@ class PolicyTopics:
         taxonomy: A Taxonomy, a path to a YAML file or a packaged name.
         spans_key: Key of ``doc.spans`` to write to.
         max_quotes: Most quotes kept per area (0 or less keeps all).
-        min_score: Areas scoring below this are left out of the result.
+        min_score: Areas scoring below this are left out of the result (0 to 1).
+
+    Raises:
+        ValueError: ``min_score`` lies outside [0, 1].
 
     Example:
         >>> import spacy
@@ -191,6 +194,7 @@ class PolicyTopics:
         max_quotes: int = 5,
         min_score: float = 0.0,
     ) -> None:
+        check_options(None, min_score)
         _register_extension()
         self.nlp = nlp
         self.name = name

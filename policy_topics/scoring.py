@@ -31,7 +31,14 @@ from policy_topics.records import DocumentResult
 from policy_topics.taxonomy import Taxonomy
 from policy_topics.text import dedup_key
 
-__all__ = ["CUE_FACTOR", "ResultBuilder", "area_score", "build_result", "sentence_score"]
+__all__ = [
+    "CUE_FACTOR",
+    "ResultBuilder",
+    "area_score",
+    "build_result",
+    "check_options",
+    "sentence_score",
+]
 
 CUE_FACTOR = 1.5
 
@@ -55,6 +62,30 @@ def area_score(evidence: float, distinct_terms: int, sentence_share: float) -> f
     """
     z = evidence / 2 + max(0, distinct_terms - 1) / 4 + 2 * sentence_share
     return _round(1.0 - math.exp(-z))
+
+
+def check_options(max_quotes: int | None, min_score: float) -> None:
+    """Raise ValueError, naming the fix, when ``max_quotes`` or ``min_score`` is out of range.
+
+    Example:
+        >>> check_options(5, 1.5)
+        Traceback (most recent call last):
+        ...
+        ValueError: min_score must be between 0 and 1 (area scores lie in [0, 1]), not 1.5
+    """
+    if max_quotes is not None and (
+        isinstance(max_quotes, bool) or not isinstance(max_quotes, int) or max_quotes < 0
+    ):
+        raise ValueError(
+            f"max_quotes must be a whole number >= 0, or None to keep every quote, "
+            f"not {max_quotes!r}"
+        )
+    if isinstance(min_score, bool) or not isinstance(min_score, int | float):
+        raise ValueError(f"min_score must be a number between 0 and 1, not {min_score!r}")
+    if not 0.0 <= min_score <= 1.0:
+        raise ValueError(
+            f"min_score must be between 0 and 1 (area scores lie in [0, 1]), not {min_score!r}"
+        )
 
 
 def _round(value: float) -> float:
@@ -97,6 +128,7 @@ class ResultBuilder:
         max_quotes: int | None = 5,
         min_score: float = 0.0,
     ) -> None:
+        check_options(max_quotes, min_score)
         self.taxonomy = taxonomy
         self.language = language
         self.max_quotes = max_quotes

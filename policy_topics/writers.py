@@ -216,7 +216,9 @@ def open_output(path: str | os.PathLike[str], *, atomic: bool = True) -> Iterato
     interrupted run leaves no file (and an older file at ``path`` untouched).
     With ``atomic=False`` the file is written in place, which suits JSON Lines
     written one whole line at a time: what was written before an interruption
-    stays.
+    stays, and when a write fails (a full disk) the file is cut back to its
+    last complete line. Through a symbolic link, the file it points to is
+    written and the link is kept.
 
     Args:
         path: The output file.
@@ -235,9 +237,14 @@ def open_output(path: str | os.PathLike[str], *, atomic: bool = True) -> Iterato
     """
     target = Path(path)
     if not atomic:
-        with target.open("w", encoding="utf-8", newline="") as stream:
-            yield stream
+        try:
+            with target.open("w", encoding="utf-8", newline="") as stream:
+                yield stream
+        except OSError:
+            _cut_to_last_line(target)
+            raise
         return
+    target = Path(os.path.realpath(target))  # replace the file a link points to, not the link
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
@@ -250,6 +257,21 @@ def open_output(path: str | os.PathLike[str], *, atomic: bool = True) -> Iterato
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _cut_to_last_line(target: Path, chunk: int = 1 << 16) -> None:
+    """Truncate ``target`` just after its last newline: a failed write may have left half a line."""
+    with contextlib.suppress(OSError), target.open("r+b") as stream:
+        end = stream.seek(0, os.SEEK_END)
+        while end > 0:
+            start = max(0, end - chunk)
+            stream.seek(start)
+            newline = stream.read(end - start).rfind(b"\n")
+            if newline >= 0:
+                stream.truncate(start + newline + 1)
+                return
+            end = start
+        stream.truncate(0)
 
 
 def _file_mode(target: Path) -> int:

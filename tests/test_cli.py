@@ -468,3 +468,91 @@ def test_html_output_highlights_every_document_and_escapes_text(tmp_path: Path) 
     assert "&amp;" in page and " & " not in page
     assert "bad.txt" in page
     ET.fromstring(page.split("\n", 1)[1])  # well-formed after the doctype line
+
+
+# --- output files that must not lose data ------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["docs.jsonl", "paper.txt", "summary.csv"])
+def test_output_named_as_an_input_is_refused_and_the_input_kept(tmp_path: Path, name: str) -> None:
+    source = tmp_path / name
+    body = json.dumps({"id": "a", "text": TRADE}) + "\n" if name.endswith(".jsonl") else TRADE
+    source.write_text(body, encoding="utf-8")
+    link = tmp_path / f"link-to-{name}"
+    link.symlink_to(source)
+    for output in (source, link):
+        proc = run("extract", str(source), "-o", str(output), "-q")
+        assert proc.returncode == 2
+        assert "is both an input and the output file" in text(proc)[1]
+        assert source.read_text(encoding="utf-8") == body
+
+
+def test_dash_output_is_stdout(tmp_path: Path) -> None:
+    proc = run("extract", str(SAMPLE), "-o", "-", "-q", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert DocumentResult.model_validate_json(text(proc)[0]).areas
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_output_suffix_is_written_as_jsonl_with_a_warning(tmp_path: Path) -> None:
+    out = tmp_path / "out.parquet"
+    proc = run("extract", str(SAMPLE), "-o", str(out), "-q")
+    assert proc.returncode == 0
+    assert "'.parquet' names no output format" in text(proc)[1]
+    assert DocumentResult.model_validate_json(out.read_text(encoding="utf-8")).areas
+    quiet = run("extract", str(SAMPLE), "-o", str(out), "-f", "jsonl", "-q")
+    assert text(quiet)[1] == ""
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_output_through_a_symlink_keeps_the_link(tmp_path: Path, fmt: str) -> None:
+    real, link = tmp_path / f"real.{fmt}", tmp_path / f"link.{fmt}"
+    real.write_text("old\n", encoding="utf-8")
+    link.symlink_to(real)
+    assert run("extract", str(SAMPLE), "-o", str(link), "-q").returncode == 0
+    assert link.is_symlink()
+    assert real.read_text(encoding="utf-8").startswith("doc_id" if fmt == "csv" else "{")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [link.name, real.name]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "message"),
+    [
+        ("html", "nothing was written to stdout (HTML is written when the run ends)"),
+        ("json", "in a JSON array that is not closed"),
+        ("csv", "finished documents, each row complete"),
+    ],
+)
+def test_interrupted_stdout_says_what_it_holds(tmp_path: Path, fmt: str, message: str) -> None:
+    source, out = big_input(tmp_path), tmp_path / "stdout"
+    with out.open("wb") as stdout:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "policy_topics", "extract", str(source), "-f", fmt, "-q"],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+        )
+        if fmt == "html":  # nothing reaches stdout before the end: wait until it reads
+            reading = psutil.Process(proc.pid)
+            wait_for(lambda: any(f.path == str(source) for f in reading.open_files()))
+        else:
+            wait_for(lambda: b"d3" in out.read_bytes())
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert message in stderr.decode()
+    if fmt == "html":
+        assert out.read_bytes() == b""
+
+
+def test_ignored_sigint_stays_ignored(tmp_path: Path) -> None:
+    source, out = big_input(tmp_path, n=400), tmp_path / "out.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "policy_topics", "extract", str(source), "-o", str(out), "-q"],
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # as `cmd &` does
+    )
+    wait_for(lambda: out.exists() and out.stat().st_size > 20_000)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 400

@@ -126,6 +126,18 @@ def test_bad_arguments_fail_on_the_client() -> None:
         extract_bag(db.from_sequence(["x"]), model=object())
     with pytest.raises(Exception, match="no such file"):
         extract_bag(db.from_sequence(["x"]), taxonomy="missing.yaml")
+    with pytest.raises(ValueError, match="max_quotes must be"):
+        extract_bag(db.from_sequence(["x"]), max_quotes=-1)
+    with pytest.raises(ValueError, match="min_score must be"):
+        extract_dataframe(ddf, "text", min_score=5)
+
+
+def test_whole_float_ids_lose_their_point() -> None:
+    # An int column with a gap becomes float64 in pandas.
+    frame = pd.DataFrame({"id": [1, None, 2.5], "text": ["We cut tariffs."] * 3})
+    rows = extract_dataframe(dd.from_pandas(frame, npartitions=1), "text", id_column="id")
+    ids = rows.compute(scheduler="sync")["doc_id"].tolist()
+    assert ids[0] == "1" and ids[2] == "2.5" and pd.isna(ids[1])
 
 
 def test_a_taxonomy_object_is_accepted() -> None:

@@ -384,6 +384,29 @@ def test_malformed_gold_names_line_and_problem(tmp_path: Path, line: str, messag
     assert str(info.value).startswith("gold.jsonl:1")
 
 
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        (b'{"id": "a", "text": "caf\xe9", "topics": []}\n', "gold.jsonl:1: not UTF-8"),
+        ('{"id": "a", "text": "x", "topics": []}\n'.encode("utf-16"), "gold.jsonl:1: not UTF-8"),
+        (b'{"id": "a", "text": "x", "topics": []}\n{"id": "b", "text": "\xff"}\n', "gold.jsonl:2"),
+    ],
+)
+def test_gold_that_is_not_utf8_names_the_line(tmp_path: Path, data: bytes, where: str) -> None:
+    path = tmp_path / "gold.jsonl"
+    path.write_bytes(data)
+    with pytest.raises(GoldError, match="save the gold file as UTF-8") as info:
+        evaluate(path, Extractor(Taxonomy.from_yaml(TAXONOMY)))
+    assert str(info.value).startswith(where)
+
+
+def test_gold_may_start_with_a_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "gold.jsonl"
+    path.write_text('{"id": "a", "text": "We cut tariffs.", "topics": ["trade"]}\n', "utf-8-sig")
+    report = evaluate(path, Extractor(Taxonomy.from_yaml(TAXONOMY)))
+    assert report.documents == 1
+
+
 def test_bad_arguments(extractor: Extractor, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="modes"):
         evaluate(GOLD, extractor, modes=["single"])

@@ -255,3 +255,33 @@ def test_trained_pipeline_by_path_uses_its_sentence_boundaries(tmp_path: Any) ->
     assert by_path.n_sentences == 2
     assert Extractor().extract(text).n_sentences == 3
     assert_offsets(text, by_path)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"max_quotes": -1}, "max_quotes must be a whole number >= 0"),
+        ({"max_quotes": 2.5}, "max_quotes must be a whole number >= 0"),
+        ({"min_score": 1.5}, "min_score must be between 0 and 1"),
+        ({"min_score": -0.1}, "min_score must be between 0 and 1"),
+        ({"min_score": "0.5"}, "min_score must be a number"),
+    ],
+)
+def test_out_of_range_options_are_refused(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Extractor(**options)
+    extractor = Extractor()
+    with pytest.raises(ValueError, match=message):
+        for name, value in options.items():
+            setattr(extractor, name, value)
+    assert (extractor.max_quotes, extractor.min_score) == (5, 0.0)
+
+
+def test_options_set_later_take_effect() -> None:
+    text = "We cut tariffs. Tariffs fell again. Export duties went."
+    extractor = Extractor()
+    assert len(extractor.extract(text).areas[0].quotes) == 3
+    extractor.max_quotes = 1
+    assert len(extractor.extract(text).areas[0].quotes) == 1
+    extractor.min_score = 1.0
+    assert extractor.extract(text).areas == []

@@ -556,3 +556,23 @@ def test_escaped_text_in_html_reads_back_as_the_text(text: str) -> None:
 def test_utf16_text_starting_with_nul_falls_back_from_utf32() -> None:
     text = "\x00 tariffs"
     assert decode_text(text.encode("utf-16-le").join([b"\xff\xfe", b""])) == text
+
+
+def test_failed_write_cuts_jsonl_back_to_its_last_complete_line(tmp_path: Path) -> None:
+    target = tmp_path / "out.jsonl"
+    with pytest.raises(OSError, match="No space"), open_output(target, atomic=False) as stream:
+        stream.write('{"a": 1}\n{"b": 2}\n')
+        stream.flush()
+        stream.write('{"c": "half a li')
+        stream.flush()
+        raise OSError(28, "No space left on device")
+    assert target.read_text(encoding="utf-8") == '{"a": 1}\n{"b": 2}\n'
+
+
+def test_failed_write_before_any_line_leaves_an_empty_file(tmp_path: Path) -> None:
+    target = tmp_path / "out.jsonl"
+    with pytest.raises(OSError), open_output(target, atomic=False) as stream:
+        stream.write("x" * 200_000)  # longer than one chunk read back
+        stream.flush()
+        raise OSError(28, "No space left on device")
+    assert target.read_bytes() == b""

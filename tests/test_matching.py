@@ -210,3 +210,9 @@ def test_doc_read_back_gets_its_result_once_an_equal_component_exists(tmp_path: 
     other = spacy.blank("en")
     other.add_pipe("policy_topics", config={"taxonomy": str(path)})
     assert doc._.policy_topics == expected
+
+
+def test_min_score_out_of_range_is_refused() -> None:
+    nlp = spacy.blank("en")
+    with pytest.raises(ValueError, match="min_score must be between 0 and 1"):
+        nlp.add_pipe("policy_topics", config={"min_score": 2.0})
