@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 import spacy
 from pydantic import ValidationError
+from pydantic_core import PydanticSerializationError, to_json
 from spacy.language import Language
 
 from policy_topics.hits import SentenceHits
@@ -167,6 +168,7 @@ class Extractor:
 
         Raises:
             TypeError: ``text`` is not a str (bytes must be decoded first).
+            ValueError: ``metadata`` holds values that cannot be written as JSON.
 
         Example:
             >>> Extractor().extract("   ").areas
@@ -180,6 +182,8 @@ class Extractor:
         if not isinstance(text, str):
             hint = "; decode bytes first" if isinstance(text, bytes | bytearray) else ""
             raise TypeError(f"text must be str, not {type(text).__name__}{hint}")
+        if metadata:
+            _check_metadata(metadata)
         spans, hits = self._match(text)
         return self._builder().payload(text, spans, hits, doc_id=doc_id, metadata=metadata)
 
@@ -387,6 +391,12 @@ class Extractor:
             for i, (other, _) in enumerate(pending):
                 pending[i] = (other, workers.submit(other, on_error))
             return
+        except Exception:
+            # The batch could not be sent (an item that does not pickle, such as
+            # metadata holding a function): do it here, as one process would.
+            for job in batch:
+                yield self._run(job, on_error)
+            return
         yield from self._finish_all(batch, results, on_error)
         if failure is not None:
             raise failure
@@ -542,10 +552,20 @@ def _error_result(job: _Job, extractor: Extractor) -> DocumentResult:
         "error": job.error,
     }
     try:
+        _check_metadata(job.metadata)
         return DocumentResult(metadata=job.metadata, **fields)
-    except ValidationError:
-        # The metadata itself may be what failed (e.g. keys that are not strings).
+    except (ValidationError, ValueError):
+        # The metadata itself may be what failed (keys that are not strings,
+        # values JSON cannot hold): the record must still be written.
         return DocumentResult(metadata={}, **fields)
+
+
+def _check_metadata(metadata: Mapping[str, Any]) -> None:
+    """Raise ValueError unless the metadata can be written as JSON, as every result is."""
+    try:
+        to_json(metadata)
+    except PydanticSerializationError as exc:
+        raise ValueError(f"metadata cannot be written as JSON: {exc}") from exc
 
 
 _WORKER: Extractor | None = None

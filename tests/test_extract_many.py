@@ -249,3 +249,23 @@ def test_automatic_batches_follow_text_size(
 def test_batch_size_must_be_positive(extractor: Extractor) -> None:
     with pytest.raises(ValueError, match="batch_size"):
         extractor.extract_many(TEXTS, batch_size=0)
+
+
+@pytest.mark.parametrize("n_process", [1, 2])
+def test_metadata_json_cannot_hold_is_an_error_record(extractor: Extractor, n_process: int) -> None:
+    """A function does not pickle (the batch cannot reach a worker); an object() pickles
+    but JSON cannot hold it. Either way that document is reported and the others come out."""
+    items: list[Any] = ["We cut tariffs."] * 3
+    items += [("Tariffs fell.", {"f": lambda x: x}), ("Solar power.", {"o": object()})]
+    items += [("Tariffs rose.", {"ok": [1, "a"]}), "Energy grids."]
+    results = list(extractor.extract_many(items, n_process=n_process, batch_size=2))
+    assert results == list(extractor.extract_many(items))
+    assert [r.ok for r in results] == [True, True, True, False, False, True, True]
+    for bad in results[3:5]:
+        assert bad.error is not None and bad.error.type == "ValueError"
+        assert "metadata cannot be written as JSON" in bad.error.message
+        assert bad.metadata == {}
+    assert results[5].metadata == {"ok": [1, "a"]}
+    assert [DocumentResult.model_validate_json(r.model_dump_json()) for r in results] == results
+    with pytest.raises(ValueError, match="metadata cannot be written as JSON"):
+        extractor.extract("We cut tariffs.", metadata={"o": object()})
