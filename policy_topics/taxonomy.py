@@ -43,6 +43,7 @@ __all__ = [
 MAX_TERMS = 100_000
 
 _ID_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _ALLOWED_PATTERN_KEYS = frozenset(
     [
         "ORTH",
@@ -156,7 +157,13 @@ class Taxonomy(_Model):
     @field_validator("version", mode="before")
     @classmethod
     def _version_as_text(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int | float) else value
+        if isinstance(value, float):
+            # YAML reads 1.10 as the number 1.1: the text written is lost.
+            raise ValueError(
+                f'write the version in quotes, e.g. version: "{value}"; unquoted, YAML '
+                f"reads a number and drops trailing zeros (1.10 becomes 1.1), got {value!r}"
+            )
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @classmethod
     def from_yaml(cls, text: str, *, source: str = "<string>") -> Taxonomy:
@@ -340,12 +347,34 @@ def _validate(data: Any, lines: dict[str, int], source: str) -> Taxonomy:
         raw_cues = data.get("cues")
         cues = [c for c in raw_cues if isinstance(c, str)] if isinstance(raw_cues, list) else []
         problems += _check(cues, topics, lines, source, check_empty=False)
+        if isinstance(data.get("language"), str):
+            problems += _check_language(data["language"], lines, source)
         problems.sort(key=lambda p: (p.line or 0, p.path))
         raise TaxonomyError(problems) from None
     problems = _check(taxonomy.cues, taxonomy.topics, lines, source)
+    problems += _check_language(taxonomy.language, lines, source)
     if problems:
         raise TaxonomyError(problems)
     return _normalised(taxonomy)
+
+
+def _check_language(language: str, lines: dict[str, int], source: str) -> list[Problem]:
+    """The language must be one spaCy can make a blank pipeline for."""
+    from spacy.util import get_lang_class
+
+    try:
+        get_lang_class(language)
+    except ImportError:
+        return [
+            Problem(
+                source,
+                _line_for("language", lines),
+                "language",
+                f"spaCy has no language {language!r}; use a code such as 'en', 'de', 'fr', "
+                "'es' or 'xx' (multi-language)",
+            )
+        ]
+    return []
 
 
 def _salvage(raw: Any) -> Topic | None:
@@ -404,6 +433,8 @@ def _problem(err: Any, lines: dict[str, int], source: str) -> Problem:
         message = "unknown field; remove it or check its spelling"
     elif err["type"] == "missing":
         message = "required field is missing"
+    elif err["type"] == "value_error":
+        message = str(err["ctx"]["error"])  # our own validators' messages name the fix
     elif "input" in err and not isinstance(err["input"], dict | list):
         message = f"{message} (got {err['input']!r})"
     return Problem(source, _line_for(path, lines), path, message)
@@ -463,6 +494,8 @@ def _check_topic(topic: Topic, path: str, add: Any, seen_ids: dict[str, str]) ->
             _check_pattern(spec.pattern or [], term_path, add)
         if spec.window is not None and not spec.near:
             add(f"{term_path}.window", "window has no effect without 'near' terms")
+        if "near" in spec.model_fields_set and not spec.near:
+            add(f"{term_path}.near", "empty 'near' list; give context terms or remove it")
         for j, near in enumerate(spec.near):
             _check_phrase(near, f"{term_path}.near[{j}]", add)
     for i, phrase in enumerate(topic.exclude):
@@ -508,6 +541,13 @@ def _check_phrase(phrase: str, path: str, add: Any, *, wildcard: bool = False) -
             add(path, f"wildcard {phrase!r}: give at least 3 characters before '*'")
     if len(text) > 200:
         add(path, "term longer than 200 characters")
+    surrogate = _SURROGATE_RE.search(text)
+    if surrogate is not None:
+        add(
+            path,
+            f"term {phrase!r} holds a lone surrogate (U+{ord(surrogate.group()):04X}), "
+            "which no text can be encoded with; fix the \\u escape",
+        )
     if not any(c.isalnum() for c in text):
         add(path, f"term {phrase!r} has no letter or digit and can never match")
 

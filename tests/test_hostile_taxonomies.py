@@ -52,3 +52,35 @@ def test_huge_taxonomy_file_is_refused(tmp_path: Path) -> None:
         handle.write("'\n")
     with pytest.raises(TaxonomyError, match="larger than"):
         load_taxonomy(path)
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "path", "message"),
+    [
+        ("language: xx_not\n", 2, "language", "spaCy has no language 'xx_not'"),
+        ("version: 1.10\n", 2, "version", 'write the version in quotes, e.g. version: "1.1"'),
+        ("", 6, "topics.e.terms[1]", "holds a lone surrogate (U+D800)"),
+        ("", 6, "topics.e.terms[2].near", "empty 'near' list"),
+    ],
+)
+def test_taxonomy_that_would_fail_later_fails_validation(
+    tmp_path: Path, body: str, line: int, path: str, message: str
+) -> None:
+    """Each of these passed validation and then crashed the Extractor (or lost the version)."""
+    source = tmp_path / "t.yaml"
+    source.write_text(
+        "name: t\n" + (body or "language: en\n") + "topics:\n  e:\n    label: E\n"
+        '    terms: [tariff, "trade\\ud800", {term: b, near: []}]\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(TaxonomyError) as info:
+        load_taxonomy(source)
+    found = [p for p in info.value.problems if p.path == path]
+    assert len(found) == 1, info.value.problems
+    assert found[0].line == line and found[0].source == "t.yaml"
+    assert message in found[0].message
+
+
+def test_a_whole_number_version_is_text() -> None:
+    taxonomy = Taxonomy.from_yaml("name: t\nversion: 2\ntopics: {e: {label: E, terms: [a1]}}")
+    assert taxonomy.version == "2"
