@@ -10,6 +10,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import signal
 import sys
 from collections import deque
@@ -24,7 +25,15 @@ import typer
 from policy_topics import __version__
 from policy_topics.errors import PolicyTopicsError, TaxonomyError
 from policy_topics.extract import Extractor
-from policy_topics.io import CsvWriter, JsonlWriter, JsonWriter, open_output, read_documents
+from policy_topics.io import (
+    CSV_COLUMNS,
+    CsvWriter,
+    JsonlWriter,
+    JsonWriter,
+    open_output,
+    read_documents,
+)
+from policy_topics.readers import reads
 from policy_topics.records import DocumentResult
 from policy_topics.taxonomy import Taxonomy, Topic, load_taxonomy, packaged_taxonomies
 
@@ -389,17 +398,54 @@ def _format_of(output: Path | None) -> OutputFormat:
 
 
 def _refuse_input_as_output(paths: list[str], output: Path) -> None:
-    """Stop before a file named as an input is overwritten by the output."""
+    """Stop before an input file is overwritten by the output.
+
+    A file named as an input is never the output. A folder or glob leaves the
+    output file out of its inputs when it holds an earlier run's output (so a
+    run can be repeated in place); when it holds anything else, stop.
+    """
     if not output.exists():
         return
+    ours: bool | None = None
     for name in paths:
-        if name == "-" or not Path(name).is_file():
-            continue  # folders and globs leave the output file out of their inputs
-        if os.path.samefile(name, output):
+        if name == "-":
+            continue
+        if Path(name).is_file():
+            if os.path.samefile(name, output):
+                _fail(
+                    f"policy-topics: {output} is both an input and the output file; "
+                    "writing the results there would destroy the input: choose another -o"
+                )
+            continue
+        if ours is None:
+            ours = _is_our_output(output)
+        if not ours and reads(name, output):
             _fail(
-                f"policy-topics: {output} is both an input and the output file; "
-                "writing the results there would destroy the input: choose another -o"
+                f"policy-topics: {output} would be read as an input from {name} and does not "
+                "hold policy-topics output; writing the results there would destroy it: "
+                "choose another -o"
             )
+
+
+# How each output format begins: an earlier run's output file may be overwritten.
+_TABLE_START_RE = re.compile(r"[^\n]*: (\d+ sentences, \d+ areas? found|FAILED \()")
+
+
+def _is_our_output(path: Path) -> bool:
+    """Whether ``path`` holds what ``extract`` writes (read from its first 4 KB)."""
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(4096).decode("utf-8", "replace")
+    except OSError:
+        return False
+    return (
+        not head.strip()
+        or head.startswith('{"doc_id":')
+        or (head.startswith("[") and (head.strip() == "[]" or head.startswith('[\n{"doc_id":')))
+        or head.startswith(",".join(CSV_COLUMNS))
+        or (head.startswith("<!DOCTYPE html>") and "<title>policy-topics</title>" in head)
+        or _TABLE_START_RE.match(head) is not None
+    )
 
 
 def _what_is_kept(

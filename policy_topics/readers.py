@@ -24,7 +24,14 @@ from policy_topics.errors import PolicyTopicsError
 if TYPE_CHECKING:
     pass
 
-__all__ = ["SUPPORTED_SUFFIXES", "Document", "ReadError", "decode_text", "read_documents"]
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "Document",
+    "ReadError",
+    "decode_text",
+    "read_documents",
+    "reads",
+]
 
 #: File suffixes read by :func:`read_documents`, with the format each stands for.
 SUPPORTED_SUFFIXES: dict[str, str] = {
@@ -202,6 +209,23 @@ def read_documents(
                     yield from _read_stream(stream, str(path), fmt, options)
             except OSError as exc:
                 yield _error_doc(str(path), _os_error(str(path), exc))
+
+
+def reads(source: str | os.PathLike[str], path: Path, *, recursive: bool = True) -> bool:
+    """Whether :func:`read_documents` would read the file ``path`` for ``source``.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (folder / "a.txt").write_text("Tariffs fell.", encoding="utf-8")
+        >>> reads(folder, folder / "a.txt"), reads(folder / "*.md", folder / "a.txt")
+        (True, False)
+    """
+    name = os.fspath(source)
+    if name == "-" or not path.exists():
+        return False
+    target = path.resolve()
+    return any(found.resolve() == target for found, _ in _expand(name, recursive))
 
 
 def _expand(name: str, recursive: bool) -> Iterator[tuple[Path, ReadError | None]]:

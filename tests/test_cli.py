@@ -487,6 +487,29 @@ def test_output_named_as_an_input_is_refused_and_the_input_kept(tmp_path: Path, 
         assert source.read_text(encoding="utf-8") == body
 
 
+@pytest.mark.parametrize("pattern", ["{folder}", "{folder}/*.jsonl"])
+def test_output_an_input_folder_would_read_is_refused(tmp_path: Path, pattern: str) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    data = folder / "data.jsonl"
+    body = '{"id": "a", "text": "We cut tariffs."}\n{"id": "b", "text": "Solar power."}\n'
+    data.write_text(body, encoding="utf-8")
+    (folder / "x.txt").write_text(TRADE, encoding="utf-8")
+    proc = run("extract", pattern.format(folder=folder), "-o", str(data), "-q")
+    assert proc.returncode == 2
+    assert "does not hold policy-topics output" in text(proc)[1]
+    assert data.read_text(encoding="utf-8") == body
+
+
+@pytest.mark.parametrize("name", ["out.jsonl", "out.txt", "out.html"])
+def test_an_earlier_output_in_an_input_folder_is_overwritten(folder: Path, name: str) -> None:
+    out = folder / name
+    assert run("extract", str(folder), "-o", str(out)).returncode == 1
+    first = out.read_bytes()
+    assert run("extract", str(folder), "-o", str(out)).returncode == 1
+    assert out.read_bytes() == first
+
+
 def test_dash_output_is_stdout(tmp_path: Path) -> None:
     proc = run("extract", str(SAMPLE), "-o", "-", "-q", cwd=tmp_path)
     assert proc.returncode == 0
