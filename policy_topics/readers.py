@@ -79,7 +79,8 @@ def decode_text(data: bytes, *, source: str = "<bytes>") -> str:
 
     The BOM itself is not part of the text. Anything that is not valid in
     the detected encoding is an error naming the source and the byte offset;
-    nothing is guessed or replaced.
+    nothing is guessed or replaced. Without a BOM, NUL bytes are an error too:
+    they are valid UTF-8 but mean a binary file or UTF-16 without its BOM.
 
     Args:
         data: The raw bytes.
@@ -89,7 +90,8 @@ def decode_text(data: bytes, *, source: str = "<bytes>") -> str:
         The text.
 
     Raises:
-        ReadError: with ``kind="UnicodeDecodeError"`` when the bytes do not decode.
+        ReadError: with ``kind="UnicodeDecodeError"`` when the bytes do not decode,
+            ``kind="NotText"`` when they hold NUL bytes.
 
     Example:
         >>> decode_text("Zoll".encode("utf-16"))
@@ -114,6 +116,13 @@ cannot be decoded (save the file as UTF-8, or as UTF-16 with a byte order mark)
                     f"{source}: not valid {label} ({exc.reason}) at byte offset {offset}",
                     "UnicodeDecodeError",
                 ) from None
+    if b"\x00" in data:
+        # Valid UTF-8, but no text: a binary file, or UTF-16/32 without its BOM.
+        raise ReadError(
+            f"{source}: holds NUL bytes (first at byte offset {data.index(0)}): a binary "
+            "file, or UTF-16/UTF-32 without a byte order mark (save the file as UTF-8)",
+            "NotText",
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -348,7 +357,11 @@ def _read_jsonl(
             yield _error_doc(doc_id, ReadError(f"{where}: {problem}", "KeyError"))
             continue
         meta = record.get(meta_field)
-        yield {"id": doc_id, "text": text, "meta": dict(meta) if isinstance(meta, dict) else {}}
+        if meta is not None and not isinstance(meta, dict):
+            problem = f"field {meta_field!r} is {type(meta).__name__}, not an object"
+            yield _error_doc(doc_id, ReadError(f"{where}: {problem}", "TypeError"))
+            continue
+        yield {"id": doc_id, "text": text, "meta": meta or {}}
 
 
 def _read_plain(data: bytes, name: str) -> str:

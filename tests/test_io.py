@@ -89,6 +89,17 @@ def test_latin1_without_bom_is_an_error_not_a_guess() -> None:
         decode_text("Café".encode("latin-1"))
 
 
+@pytest.mark.parametrize(
+    "data",
+    ["Tariffs".encode("utf-16-le"), "Tariffs".encode("utf-32-be"), b"PK\x03\x04\x00\x00"],
+    ids=["utf16-no-bom", "utf32-no-bom", "binary"],
+)
+def test_nul_bytes_without_bom_are_not_text(data: bytes) -> None:
+    """Valid UTF-8 all the same: read as text, they gave results for garbage."""
+    with pytest.raises(ReadError, match=r"x\.txt: holds NUL bytes \(first at byte offset \d+\)"):
+        decode_text(data, source="x.txt")
+
+
 # --- reading files and folders -------------------------------------------------------------
 
 
@@ -225,10 +236,12 @@ def test_jsonl_fields_are_configurable_and_bad_lines_are_error_records(tmp_path:
         json.dumps(["not", "an", "object"]),
         json.dumps({"key": "d", "text": "wrong field"}),
         json.dumps({"body": "No id here."}),
+        json.dumps({"key": "g", "body": "Meta is no object.", "meta": "x"}),
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     docs = list(read_documents(path, text_field="body", id_field="key"))
-    assert [d["id"] for d in docs] == ["a", f"{path}:3", f"{path}:4", "d", f"{path}:6"]
+    assert [d["id"] for d in docs] == ["a", f"{path}:3", f"{path}:4", "d", f"{path}:6", "g"]
+    assert docs[5]["error"] == f"{path}:7: field 'meta' is str, not an object"
     assert docs[0] == {"id": "a", "text": "We cut tariffs.", "meta": {"year": 2020}}
     offset = len((lines[0] + "\n\n").encode()) + lines[2].index("broken")
     assert docs[1]["error_type"] == "JSONDecodeError"
@@ -540,6 +553,11 @@ def test_decode_round_trips_every_supported_encoding(text: str) -> None:
         if encoding == "utf-16" and text.startswith("\x00"):
             # FF FE 00 00 is a UTF-32 LE BOM as much as a UTF-16 one followed by
             # U+0000: when the rest also decodes as UTF-32, nothing can tell.
+            continue
+        if encoding == "utf-8" and "\x00" in text:
+            # Without a BOM a NUL byte means binary data or UTF-16/32 without its BOM.
+            with pytest.raises(ReadError, match="holds NUL bytes"):
+                decode_text(text.encode(encoding))
             continue
         assert decode_text(text.encode(encoding)) == text
 
