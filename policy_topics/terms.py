@@ -175,8 +175,7 @@ class Lexicon:
             rule = len(self._rules)
             self._rules.append(Rule(spec.window))
             for near in spec.near:
-                found = self._add_phrase(near, Use(NEAR, topic, subtopic, near, rule=rule))
-                if found is not None:
+                for found in self._add_phrase(near, Use(NEAR, topic, subtopic, near, rule=rule)):
                     company.append(found.parts)
         self._terms += 1
         use = Use(TERM, topic, subtopic, spec.name, spec.weight, rule, self._terms)
@@ -196,8 +195,7 @@ class Lexicon:
             else:
                 self._requirements.extend((need, flag) for need in needs)
             return
-        phrase = self._add_phrase(spec.term or "", use, case_sensitive=spec.case_sensitive)
-        if phrase is not None:
+        for phrase in self._add_phrase(spec.term or "", use, case_sensitive=spec.case_sensitive):
             self._require(phrase.parts, company if spec.near else None)
 
     def _require(
@@ -229,10 +227,16 @@ class Lexicon:
 
     def _add_phrase(
         self, text: str, use: Use, *, case_sensitive: bool | None = None
-    ) -> _Phrase | None:
-        parts = self._parts(text, case_sensitive)
-        if not parts:
-            return None
+    ) -> list[_Phrase]:
+        """The phrase of ``text`` and of its fused-hyphen spellings, each used by ``use``."""
+        added: list[_Phrase] = []
+        for variant in _hyphen_variants(text):
+            parts = self._parts(variant, case_sensitive)
+            if parts and all(parts != phrase.parts for phrase in added):
+                added.append(self._add_parts(parts, use))
+        return added
+
+    def _add_parts(self, parts: tuple[tuple[int, str], ...], use: Use) -> _Phrase:
         phrase = self._phrases.get(parts)
         if phrase is None:
             phrase = self._phrases[parts] = _Phrase(parts)
@@ -450,6 +454,27 @@ def _raws(found: list[tuple[_Phrase, int, int]], extra: list[Raw]) -> list[Raw]:
 
 def _has_term(found: list[tuple[_Phrase, int, int]]) -> bool:
     return any(phrase.term_rules for phrase, _, _ in found)
+
+
+# A hyphen between two word characters; U+2010 (hyphen) and U+2011 (non-breaking
+# hyphen), common in word-processor and PDF text, do not split a word in spaCy's
+# tokenizers, so "anti‐dumping" is one token where "anti-dumping" is three.
+_INNER_HYPHEN_RE = re.compile(r"(?<=\w)-(?=\w)")
+_FUSING_HYPHENS = ("\u2010", "\u2011")
+
+
+def _hyphen_variants(text: str) -> list[str]:
+    """``text``, and when it holds hyphens, the same with U+2010 and with U+2011 instead.
+
+    Example:
+        >>> _hyphen_variants("anti-dumping duty") == [
+        ...     "anti-dumping duty", "anti\u2010dumping duty", "anti\u2011dumping duty"
+        ... ]
+        True
+    """
+    if "-" not in text or _INNER_HYPHEN_RE.search(text) is None:
+        return [text]
+    return [text, *(_INNER_HYPHEN_RE.sub(hyphen, text) for hyphen in _FUSING_HYPHENS)]
 
 
 def _is_joiner(text: str) -> bool:

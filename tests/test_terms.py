@@ -5,8 +5,10 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+import spacy
 
 from policy_topics import Extractor, Taxonomy
+from policy_topics.matching import PolicyTopics
 from policy_topics.terms import inflection_key
 
 TAXONOMY = """\
@@ -113,6 +115,21 @@ def test_phrase_tolerates_hyphen_dash_space_and_line_break(extractor: Extractor)
         found = matched(extractor, text, "finance")
         assert len(found) == 1, text
         assert found[0].startswith("local") and found[0].lower().startswith("local")
+
+
+@pytest.mark.parametrize("hyphen", ["\u2010", "\u2011"])
+def test_word_processor_hyphens_match_hyphenated_terms(extractor: Extractor, hyphen: str) -> None:
+    """spaCy keeps a word joined by U+2010 or U+2011 as one token; terms are compiled for it."""
+    text = f"We back local{hyphen}currency settlement and Anti{hyphen}dumping duties."
+    assert matched(extractor, text) == [f"local{hyphen}currency settlement", f"Anti{hyphen}dumping"]
+    plain = Extractor(Taxonomy.from_yaml(TAXONOMY), max_quotes=None, fast=False)
+    nlp = spacy.blank("en")
+    component = PolicyTopics(nlp, taxonomy=extractor.taxonomy, max_quotes=0)
+    assert extractor.extract(text) == plain.extract(text)
+    tagged = component(nlp.make_doc(text))._.policy_topics
+    assert tagged.sentences == extractor.extract(text).sentences
+    # The exclusion is compiled the same way, so it still vetoes.
+    assert matched(extractor, f"No anti{hyphen}dumping rhetoric.", "trade") == []
 
 
 def test_term_tokenised_like_the_text(extractor: Extractor) -> None:
