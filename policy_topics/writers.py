@@ -9,7 +9,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO, cast
 
 from pydantic_core import PydanticSerializationError
 
@@ -287,7 +287,7 @@ def write_results(
     results: Iterable[DocumentResult],
     dest: str | os.PathLike[str] | TextIO,
     *,
-    format: Literal["json", "jsonl", "csv"] = "jsonl",
+    format: Literal["json", "jsonl", "csv"] | None = None,
 ) -> int:
     """Write results to a file or a text stream.
 
@@ -298,7 +298,8 @@ def write_results(
     Args:
         results: The results, e.g. from ``extract_many`` (consumed lazily).
         dest: A path or an open text stream.
-        format: ``"json"``, ``"jsonl"`` or ``"csv"``.
+        format: ``"json"``, ``"jsonl"`` or ``"csv"``; by default the path's
+            suffix (``.json``, ``.jsonl``, ``.csv``), else JSON Lines.
 
     Returns:
         Number of results written.
@@ -308,6 +309,9 @@ def write_results(
         >>> write_results([], io.StringIO(), format="json")
         0
     """
+    if format is None:
+        suffix = Path(dest).suffix.lower()[1:] if isinstance(dest, str | os.PathLike) else ""
+        format = cast(Literal["json", "jsonl", "csv"], suffix if suffix in _WRITERS else "jsonl")
     if format not in _WRITERS:
         raise ValueError(f"format must be one of {', '.join(_WRITERS)}, not {format!r}")
     if isinstance(dest, str | os.PathLike):

@@ -421,6 +421,22 @@ def test_empty_json_output_is_an_empty_array() -> None:
         write_results([], out, format="xml")  # type: ignore[arg-type]
 
 
+def test_format_follows_the_suffix_by_default(
+    results: list[DocumentResult], tmp_path: Path
+) -> None:
+    for name, check in [
+        ("r.csv", lambda t: t.splitlines()[0] == ",".join(CSV_COLUMNS)),
+        ("r.JSON", lambda t: isinstance(json.loads(t), list)),
+        ("r.jsonl", lambda t: t.startswith('{"doc_id":')),
+        ("r.out", lambda t: t.startswith('{"doc_id":')),
+    ]:
+        assert write_results(results, tmp_path / name) == len(results)
+        assert check((tmp_path / name).read_text(encoding="utf-8")), name
+    stream = io.StringIO()
+    write_results(results, stream)
+    assert stream.getvalue().startswith('{"doc_id":')
+
+
 def test_lone_surrogates_do_not_break_writers(extractor: Extractor) -> None:
     result = extractor.extract("We cut tariffs \ud800 on steel.", doc_id="s")
     line = record_json(result)
