@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from policy_topics import Extractor, Taxonomy, load_taxonomy
+from policy_topics.lint import lint_taxonomy
 from policy_topics.taxonomy import packaged_taxonomies
 
 SHIPPED = sorted((Path(__file__).resolve().parent.parent / "taxonomies").glob("*.yaml"))
@@ -52,6 +53,16 @@ def test_shipped_taxonomy_compiles_and_tags(path: Path) -> None:
     for sentence in result.sentences:
         for match in sentence.matches:
             assert text[match.start : match.end] == match.text
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_shipped_taxonomy_has_no_dead_terms(path: Path) -> None:
+    """Lint finds only the overlaps the taxonomy means: investment is trade and finance."""
+    findings = lint_taxonomy(load_taxonomy(path))
+    assert findings, "the intended overlaps should still be reported"
+    for finding in findings:
+        assert finding.kind == "duplicate", finding
+        assert "is also" in finding.message and "investment" in finding.message, finding
 
 
 def test_extended_reuses_the_five_default_topics_unchanged() -> None:
