@@ -11,6 +11,7 @@ import codecs
 import glob
 import io
 import json
+import logging
 import os
 import re
 import sys
@@ -248,6 +249,9 @@ def _expand(name: str, recursive: bool) -> Iterator[tuple[Path, ReadError | None
             and not any(part.startswith(".") for part in p.relative_to(path).parts)
             and p.is_file()
         ]
+        if not found:
+            known = ", ".join(sorted(SUPPORTED_SUFFIXES))
+            yield path, ReadError(f"{name}: no readable file in the folder ({known})", "NoMatch")
         for p in sorted(found, key=lambda p: p.relative_to(path).parts):
             yield p, None
     elif path.exists():
@@ -382,6 +386,12 @@ def _read_pdf(data: bytes, name: str) -> str:
         raise ImportError(
             f'{name}: reading PDF needs pypdf: pip install "policy-topics[pdf]"'
         ) from exc
+    pypdf_log = logging.getLogger("pypdf")
+    if not pypdf_log.handlers:
+        # pypdf logs what it repairs or gives up on ("invalid pdf header"); a PDF
+        # it cannot read becomes an error record, so without a handler of the
+        # caller's these lines would only be noise on stderr.
+        pypdf_log.addHandler(logging.NullHandler())
     reader = PdfReader(io.BytesIO(data))
     if reader.is_encrypted and not reader.decrypt(""):
         raise ReadError(f"{name}: the PDF is encrypted", "EncryptedPDF")

@@ -279,16 +279,12 @@ def load_taxonomy(source: str | Path | Taxonomy = "default") -> Taxonomy:
             path = packaged[source]
         else:
             names = ", ".join(sorted(packaged)) or "none"
-            raise TaxonomyError(
-                [
-                    Problem(
-                        str(source),
-                        None,
-                        "",
-                        f"no such file or packaged taxonomy (packaged: {names})",
-                    )
-                ]
+            problem = (
+                "is a folder; give the taxonomy's .yaml file"
+                if path.is_dir()
+                else f"no such file or packaged taxonomy (packaged: {names})"
             )
+            raise TaxonomyError([Problem(str(source), None, "", problem)])
     try:
         raw = path.read_bytes()
     except OSError as exc:

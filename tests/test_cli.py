@@ -579,3 +579,14 @@ def test_ignored_sigint_stays_ignored(tmp_path: Path) -> None:
     _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0, stderr
     assert len(out.read_text(encoding="utf-8").splitlines()) == 400
+
+
+def test_an_unreadable_pdf_is_reported_once_without_pypdf_noise(tmp_path: Path) -> None:
+    pytest.importorskip("pypdf")
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"not a pdf at all")
+    proc = run("extract", str(bad), "-q")
+    assert proc.returncode == 1
+    stderr = text(proc)[1]
+    assert stderr.startswith("policy-topics: 1 of 1 document failed:\n")
+    assert "invalid pdf header" not in stderr and "EOF marker" not in stderr

@@ -84,3 +84,8 @@ def test_taxonomy_that_would_fail_later_fails_validation(
 def test_a_whole_number_version_is_text() -> None:
     taxonomy = Taxonomy.from_yaml("name: t\nversion: 2\ntopics: {e: {label: E, terms: [a1]}}")
     assert taxonomy.version == "2"
+
+
+def test_a_folder_is_not_a_taxonomy(tmp_path: Path) -> None:
+    with pytest.raises(TaxonomyError, match=r"is a folder; give the taxonomy's \.yaml file"):
+        load_taxonomy(tmp_path)

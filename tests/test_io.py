@@ -103,6 +103,15 @@ def test_nul_bytes_without_bom_are_not_text(data: bytes) -> None:
 # --- reading files and folders -------------------------------------------------------------
 
 
+def test_a_folder_without_readable_files_is_an_error_like_an_empty_glob(tmp_path: Path) -> None:
+    (tmp_path / "notes.csv").write_text("not read", encoding="utf-8")
+    (docs,) = list(read_documents(tmp_path))
+    assert docs["error_type"] == "NoMatch"
+    assert docs["error"].startswith(f"{tmp_path}: no readable file in the folder (.docx, ")
+    (glob_doc,) = list(read_documents(str(tmp_path / "*.txt")))
+    assert glob_doc["error_type"] == "NoMatch"
+
+
 def test_folder_is_read_in_sorted_order_with_supported_files_only(tmp_path: Path) -> None:
     (tmp_path / "b.txt").write_text("Second tariff text.", encoding="utf-8")
     (tmp_path / "a.md").write_text("# Heading\nFirst text on trade.", encoding="utf-8")
