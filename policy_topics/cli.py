@@ -633,6 +633,12 @@ def evaluate(
         report = run_evaluation(gold, extractor, min_score=min_score)
     except PolicyTopicsError as exc:  # GoldError: the message names the line and field
         _fail(f"policy-topics: {exc}")
+    if report.unknown_topics:
+        typer.echo(
+            f"policy-topics: gold topics not in taxonomy {report.taxonomy!r}, scored as "
+            f"missed: {', '.join(report.unknown_topics)} (a typo in the gold?)",
+            err=True,
+        )
     if report_format is ReportFormat.json:
         typer.echo(report.model_dump_json(indent=2))
     else:

@@ -463,6 +463,7 @@ def evaluate(
         for name, units in by_level
         if docs[name]
     ]
+    gold_topics = {t for u in (*sentence_units, *document_units) for t in (*u.gold, *u.optional)}
     return EvaluationReport(
         gold=Path(gold).name if isinstance(gold, str | Path) else "<records>",
         taxonomy=taxonomy.name,
@@ -470,6 +471,7 @@ def evaluate(
         min_score=min_score,
         documents=docs["all"],
         levels=levels,
+        unknown_topics=sorted(gold_topics - set(order)),
     )
 
 

@@ -145,6 +145,11 @@ class EvaluationReport(_Model):
     min_score: float = Field(ge=0, description="Minimum sentence score used for the scores.")
     documents: int = Field(ge=0, description="Gold documents read.")
     levels: list[LevelReport] = Field(description="Sentence level, then document level if any.")
+    unknown_topics: list[str] = Field(
+        default_factory=list,
+        description="Gold topic ids the taxonomy does not define: never predicted, so they "
+        "count as misses in the averages (a typo in the gold shows here).",
+    )
 
     def get(self, level: Level = "sentence", mode: Mode = "multi") -> ModeReport:
         """Scores of one level and mode.
@@ -181,6 +186,11 @@ class EvaluationReport(_Model):
             f"gold {self.gold}: {self.documents} documents; taxonomy {self.taxonomy} "
             f"{self.taxonomy_version}; min_score {self.min_score:g}"
         ]
+        if self.unknown_topics:
+            out.append(
+                f"gold topics not in the taxonomy (scored as missed): "
+                f"{', '.join(self.unknown_topics)}"
+            )
         for lvl in self.levels:
             for report in lvl.modes:
                 out += ["", _mode_table(lvl, report), "", _curve_table(report)]

@@ -400,6 +400,22 @@ def test_gold_that_is_not_utf8_names_the_line(tmp_path: Path, data: bytes, where
     assert str(info.value).startswith(where)
 
 
+def test_gold_topics_the_taxonomy_lacks_are_named() -> None:
+    gold = [
+        {"id": "a", "text": "We cut tariffs.", "topics": ["trdae"]},
+        {"id": "b", "text": "Oil prices rose.", "topics": ["energy"], "optional": ["climate"]},
+    ]
+    report = evaluate(gold, Extractor(Taxonomy.from_yaml(TAXONOMY)))
+    assert report.unknown_topics == ["climate", "trdae"]
+    assert "gold topics not in the taxonomy (scored as missed): climate, trdae" in (
+        report.to_table()
+    )
+    known = [{"id": "c", "text": "Oil prices rose.", "topics": ["energy"]}]
+    clean = evaluate(known, Extractor(Taxonomy.from_yaml(TAXONOMY)))
+    assert clean.unknown_topics == []
+    assert "not in the taxonomy" not in clean.to_table()
+
+
 def test_gold_may_start_with_a_byte_order_mark(tmp_path: Path) -> None:
     path = tmp_path / "gold.jsonl"
     path.write_text('{"id": "a", "text": "We cut tariffs.", "topics": ["trade"]}\n', "utf-8-sig")
