@@ -338,10 +338,11 @@ def extract(
     failures: list[DocumentResult] = []
     count = 0
     target = str(output) if output else "stdout"
-    finished = False
+    started = finished = False
     try:
         with _Signals() as signals, contextlib.ExitStack() as opened:
             stream = opened.enter_context(_open(output, fmt))
+            started = True
             sink = _SINKS[fmt](stream)
             for result in results:
                 text = texts.popleft()
@@ -369,7 +370,7 @@ def extract(
     except OSError as exc:  # the output cannot be created or written (no folder, disk full)
         kept = (
             "; it holds the records written before, as complete lines"
-            if output is not None and fmt is OutputFormat.jsonl and output.exists()
+            if started and output is not None and fmt is OutputFormat.jsonl
             else ""
         )
         _fail(f"policy-topics: cannot write {target}: {exc.strerror or exc}{kept}")

@@ -435,11 +435,12 @@ def test_closed_pipe_stops_quietly(tmp_path: Path) -> None:
     assert b"Traceback" not in stderr
 
 
-def test_unwritable_output_is_a_usage_error(tmp_path: Path) -> None:
-    proc = run("extract", str(SAMPLE), "-o", str(tmp_path / "no-such-folder" / "out.json"))
+@pytest.mark.parametrize("name", ["out.json", "out.jsonl"])
+def test_unwritable_output_is_a_usage_error(tmp_path: Path, name: str) -> None:
+    proc = run("extract", str(SAMPLE), "-o", str(tmp_path / "no-such-folder" / name))
     assert proc.returncode == 2
     assert (
-        text(proc)[1] == f"policy-topics: cannot write {tmp_path}/no-such-folder/out.json: "
+        text(proc)[1] == f"policy-topics: cannot write {tmp_path}/no-such-folder/{name}: "
         "No such file or directory\n"
     )
 
