@@ -39,6 +39,7 @@ __all__ = ["Lexicon", "inflection_key"]
 
 _JOINERS = frozenset("-‐‑‒–—―/") | {"--", "---"}
 _KEEP_S = ("ss", "us", "is", "ous", "'s")
+_TRAILING_HYPHENS = "-\u2010\u2011"
 _VOWELS = frozenset("aeiouy")
 
 # Part kinds: match the inflection key, the exact text, or a lower-case prefix.
@@ -68,6 +69,10 @@ def inflection_key(word: str) -> str:
         True
     """
     w = word
+    if len(w) > 1 and w[-1] in _TRAILING_HYPHENS and w[-2].isalpha():
+        # "local-" before a line break: a compound broken at its hyphen
+        # ("local-\ncurrency") stands for its first word.
+        return inflection_key(w.rstrip(_TRAILING_HYPHENS))
     if len(w) < 4 or not w.isalpha():
         return w
     if (w.endswith("ies") and len(w) > 4) or (w.endswith("ied") and len(w) > 4):

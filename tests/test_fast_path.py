@@ -91,7 +91,23 @@ cannot Cannot can't don't gonna c'mon y'all a.m. p.m. e.g. i.e. etc. Mr. No. 10k
 """
 _UNICODE = "İstanbul ΣΑΣ Straße tarifé tarife\u0301 \u00a0 \u200b 😀 — – … \u2019 Ⅳ ﬁnance"
 WORDS = _VOCABULARY.split() + _UNICODE.split(" ")
-SEPARATORS = [" ", " ", " ", "", "\n", "\n\n", "-", "/", "  ", "\t", "\r\n", ". ", "; "]
+SEPARATORS = [
+    " ",
+    " ",
+    " ",
+    "",
+    "\n",
+    "\n\n",
+    "-",
+    "-\n",
+    "- ",
+    "/",
+    "  ",
+    "\t",
+    "\r\n",
+    ". ",
+    "; ",
+]
 
 
 def _texts() -> Iterator[tuple[str, str]]:

@@ -132,6 +132,28 @@ def test_word_processor_hyphens_match_hyphenated_terms(extractor: Extractor, hyp
     assert matched(extractor, f"No anti{hyphen}dumping rhetoric.", "trade") == []
 
 
+@pytest.mark.parametrize("gap", ["-\n", "- ", "\u2010\n"])
+def test_compound_broken_after_its_hyphen_matches(extractor: Extractor, gap: str) -> None:
+    """spaCy keeps "local-" whole before a line break; it stands for "local"."""
+    text = f"We back local{gap}currency settlement and anti{gap}dumping duties."
+    assert matched(extractor, text) == [
+        f"local{gap}currency settlement",
+        f"anti{gap}dumping",
+    ]
+    plain = Extractor(Taxonomy.from_yaml(TAXONOMY), max_quotes=None, fast=False)
+    nlp = spacy.blank("en")
+    component = PolicyTopics(nlp, taxonomy=extractor.taxonomy, max_quotes=0)
+    assert extractor.extract(text) == plain.extract(text)
+    assert component(nlp.make_doc(text))._.policy_topics.sentences == (
+        extractor.extract(text).sentences
+    )
+
+
+def test_inflection_key_of_a_word_before_a_broken_hyphen() -> None:
+    assert inflection_key("tariffs-") == inflection_key("tariff")
+    assert inflection_key("-") == "-" and inflection_key("--") == "--"
+
+
 def test_term_tokenised_like_the_text(extractor: Extractor) -> None:
     assert matched(extractor, "Rollout of 5G networks.", "manufacturing") == ["5G"]
 
