@@ -20,7 +20,7 @@ demo: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict policy_topics
+	$(BIN)/mypy --strict policy_topics bench
 
 test: lint
 	$(BIN)/python -m pytest

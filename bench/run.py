@@ -23,12 +23,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
 import pydantic
 import spacy
 import synth
+from spacy import about as spacy_about
 from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -114,7 +116,7 @@ def machine() -> dict[str, Any]:
         "cpu": cpu,
         "platform": platform.platform(),
         "python": platform.python_version(),
-        "spacy": spacy.__version__,
+        "spacy": spacy_about.__version__,
         "pydantic": pydantic.__version__,
         "policy_topics": __version__,
         "load_average_start": _load(),
@@ -346,8 +348,8 @@ def parallel(texts: list[str], min_mb: float = 5.0) -> dict[str, Any]:
     for name, docs in (("corpus_repeated", work), ("varied", varied)):
         size = _mb(docs)
         single, double = Extractor(), Extractor()
-        one = _timed(lambda docs=docs, e=single: _drain(e.extract_many(docs, n_process=1)))
-        two = _timed(lambda docs=docs, e=double: _drain(e.extract_many(docs, n_process=2)))
+        one = _timed(partial(_drain_many, single, docs, 1))
+        two = _timed(partial(_drain_many, double, docs, 2))
         out[name] = {
             "mb": round(size, 2),
             "documents": len(docs),
@@ -469,7 +471,7 @@ def long_documents(sizes_mb: list[float]) -> dict[str, Any]:
     prose = []
     for size in sizes_mb:
         text = _document(size, seed=int(size * 10))
-        seconds = _timed(lambda text=text: extractor.extract(text))
+        seconds = _timed(partial(extractor.extract, text))
         prose.append({"mb": size, "seconds": round(seconds, 2), "s_per_mb": seconds / size})
         del text
     exponent = _exponent([(p["mb"], p["seconds"]) for p in prose])
@@ -478,7 +480,7 @@ def long_documents(sizes_mb: list[float]) -> dict[str, Any]:
         timings = []
         for size in (2.0, 8.0):
             text = make(size)
-            timings.append((size, _timed(lambda text=text: extractor.extract(text))))
+            timings.append((size, _timed(partial(extractor.extract, text))))
         shapes[name] = {
             "seconds_2mb": round(timings[0][1], 2),
             "seconds_8mb": round(timings[1][1], 2),
@@ -533,6 +535,10 @@ def _timed(work: Callable[[], object]) -> float:
 
 def _piping(nlp: Language, texts: list[str]) -> Callable[[], None]:
     return lambda: _drain(nlp.pipe(texts))
+
+
+def _drain_many(extractor: Extractor, texts: list[str], n_process: int) -> None:
+    _drain(extractor.extract_many(texts, n_process=n_process))
 
 
 def _drain(items: Iterable[object]) -> None:
