@@ -39,6 +39,14 @@ def test_overhead_reports_parts_floor_and_shapes(tmp_path: Path) -> None:
     assert set(overhead["parts"]) == {"to_array", "finding", "writing"}
     assert all(_finite(v) for v in overhead["parts"].values())
     assert _finite(overhead["floor"])
+    references = {
+        "sentencizer",
+        "span_ruler_phrases",
+        "sentencizer_span_ruler_phrases",
+        "span_ruler_taxonomy",
+    }
+    assert set(overhead["reference"]) == references
+    assert all(_finite(v) for v in overhead["reference"].values())
     shapes = overhead["by_shape"]
     assert shapes["one_sentence"]["documents"] == 2
     assert shapes["several_sentences"]["documents"] == 1
@@ -46,4 +54,5 @@ def test_overhead_reports_parts_floor_and_shapes(tmp_path: Path) -> None:
         assert shape["tokenize_us_per_doc"] > 0
         assert _finite(shape["component_us_per_doc"])
         assert _finite(shape["overhead"])
+        assert set(shape["reference"]) == references
     assert overhead["met"] == (overhead["overhead"] <= 0.30)
