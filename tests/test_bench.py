@@ -56,3 +56,26 @@ def test_overhead_reports_parts_floor_and_shapes(tmp_path: Path) -> None:
         assert _finite(shape["overhead"])
         assert set(shape["reference"]) == references
     assert overhead["met"] == (overhead["overhead"] <= 0.30)
+
+
+def test_parallel_reports_both_inputs_and_the_references(tmp_path: Path) -> None:
+    corpus = tmp_path / "docs.jsonl"
+    texts = ["We will cut tariffs on steel.", "Energy security matters. Solar panels too."]
+    corpus.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+    script = ROOT / "bench" / "run.py"
+    run = subprocess.run(
+        [sys.executable, str(script), "--only", "parallel", "--parallel-mb", "0.01", str(corpus)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    parallel = json.loads(run.stdout)["parallel"]
+    assert parallel["corpus_repeated"]["mb"] >= 0.01
+    for name in ("corpus_repeated", "varied", "corpus_repeated_warm"):
+        assert _finite(parallel[name]["speedup"])
+    for name in ("tokenize", "component"):
+        assert _finite(parallel["spacy_pipe"][name]["speedup"])
+    assert parallel["met"] == {
+        name: parallel[name]["speedup"] >= 1.7 for name in ("corpus_repeated", "varied")
+    }
