@@ -432,17 +432,37 @@ def _refuse_input_as_output(paths: list[str], output: Path) -> None:
 _TABLE_START_RE = re.compile(r"[^\n]*: (\d+ sentences, \d+ areas? found|FAILED \()")
 
 
+# The longest first record read to tell whether a JSON or JSON Lines file is ours.
+_MAX_RECORD_BYTES = 64 * 1024 * 1024
+
+
 def _is_our_output(path: Path) -> bool:
-    """Whether ``path`` holds what ``extract`` writes (read from its first 4 KB)."""
+    """Whether ``path`` holds what ``extract`` writes.
+
+    JSON and JSON Lines count only when their first record is a valid
+    DocumentResult: an input whose records merely start with a ``doc_id``
+    field is not ours. The other formats are told by how they begin.
+    """
     try:
         with path.open("rb") as stream:
             head = stream.read(4096).decode("utf-8", "replace")
+            if head.startswith(("{", "[")):
+                stream.seek(0)
+                first = stream.readline(_MAX_RECORD_BYTES)
+                if first.strip() == b"[":
+                    first = stream.readline(_MAX_RECORD_BYTES).rstrip().removesuffix(b",")
     except OSError:
         return False
+    if head.startswith(("{", "[")):
+        if first.strip() in (b"[]", b"[", b"]"):
+            return True
+        try:
+            DocumentResult.model_validate_json(first)
+        except ValueError:  # pydantic's ValidationError, for JSON too
+            return False
+        return True
     return (
         not head.strip()
-        or head.startswith('{"doc_id":')
-        or (head.startswith("[") and (head.strip() == "[]" or head.startswith('[\n{"doc_id":')))
         or head.startswith(",".join(CSV_COLUMNS))
         or (head.startswith("<!DOCTYPE html>") and "<title>policy-topics</title>" in head)
         or _TABLE_START_RE.match(head) is not None

@@ -502,7 +502,26 @@ def test_output_an_input_folder_would_read_is_refused(tmp_path: Path, pattern: s
     assert data.read_text(encoding="utf-8") == body
 
 
-@pytest.mark.parametrize("name", ["out.jsonl", "out.txt", "out.html"])
+@pytest.mark.parametrize("first_field", ["doc_id", "id"])
+def test_input_records_that_begin_like_ours_are_not_taken_for_output(
+    tmp_path: Path, first_field: str
+) -> None:
+    # pandas' to_json(lines=True) and --id-field doc_id give records that begin
+    # '{"doc_id":', as ours do; they are inputs all the same.
+    data = tmp_path / "docs.jsonl"
+    body = "".join(
+        json.dumps({first_field: key, "text": t}) + "\n"
+        for key, t in (("a", "We cut tariffs."), ("b", "Energy grids."))
+    )
+    data.write_text(body, encoding="utf-8")
+    (tmp_path / "note.txt").write_text("Solar power.", encoding="utf-8")
+    proc = run("extract", str(tmp_path), "--id-field", first_field, "-o", str(data), "-q")
+    assert proc.returncode == 2
+    assert "does not hold policy-topics output" in text(proc)[1]
+    assert data.read_text(encoding="utf-8") == body
+
+
+@pytest.mark.parametrize("name", ["out.jsonl", "out.json", "out.txt", "out.html", "out.csv"])
 def test_an_earlier_output_in_an_input_folder_is_overwritten(folder: Path, name: str) -> None:
     out = folder / name
     assert run("extract", str(folder), "-o", str(out)).returncode == 1
