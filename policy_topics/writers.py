@@ -6,6 +6,7 @@ import contextlib
 import csv
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -218,7 +219,8 @@ def open_output(path: str | os.PathLike[str], *, atomic: bool = True) -> Iterato
     written one whole line at a time: what was written before an interruption
     stays, and when a write fails (a full disk) the file is cut back to its
     last complete line. Through a symbolic link, the file it points to is
-    written and the link is kept.
+    written and the link is kept. A path that is not a regular file (a device
+    such as ``/dev/null``, a named pipe) is written directly in either case.
 
     Args:
         path: The output file.
@@ -236,6 +238,16 @@ def open_output(path: str | os.PathLike[str], *, atomic: bool = True) -> Iterato
         '[]'
     """
     target = Path(path)
+    try:
+        special = not stat.S_ISREG(os.stat(target).st_mode)
+    except OSError:
+        special = False  # no such file yet (or one we cannot see: opening it will say why)
+    if special:
+        # A device, pipe or socket (/dev/null, /dev/stdout, a FIFO): renaming a
+        # temporary file over it would replace it with a regular file.
+        with target.open("w", encoding="utf-8", newline="") as stream:
+            yield stream
+        return
     if not atomic:
         try:
             with target.open("w", encoding="utf-8", newline="") as stream:

@@ -484,6 +484,23 @@ def test_atomic_output_leaves_no_file_when_interrupted(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("atomic", [True, False])
+def test_output_to_a_named_pipe_writes_into_it(tmp_path: Path, atomic: bool) -> None:
+    import threading
+
+    pipe = tmp_path / "out.json"
+    os.mkfifo(pipe)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()))
+    reader.start()
+    with open_output(pipe, atomic=atomic) as stream:
+        stream.write("[]")
+    reader.join(timeout=10)
+    assert received == [b"[]"]
+    assert stat.S_ISFIFO(pipe.stat().st_mode)  # not replaced by a regular file
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
 def test_atomic_output_keeps_old_file_until_success(tmp_path: Path) -> None:
     target = tmp_path / "out.csv"
     target.write_text("old", encoding="utf-8")
