@@ -625,10 +625,16 @@ def _abbreviations(size_mb: float) -> str:
     return unit * int(size_mb * MB / len(unit))
 
 
+def _end_runs(size_mb: float) -> str:
+    unit = "We agreed to cut tariffs" + "." * 10_000 + "then more trade. "
+    return unit * int(size_mb * MB / len(unit))
+
+
 _PATHOLOGICAL: dict[str, Callable[[float], str]] = {
     "no_sentence_ends": _no_punctuation,
     "one_line": _one_line,
     "abbreviation_runs": _abbreviations,
+    "end_runs": _end_runs,
 }
 
 

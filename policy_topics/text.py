@@ -34,8 +34,14 @@ _MARKER = r"(?:[-*•▪◦‣●–—]|\d{1,3}(?:\.\d{1,3})*[.)]|[IVXivx]{1,5}
 _BULLET_RE = re.compile(_MARKER + r"(?=\s)")
 _BULLET_PREFIX_RE = re.compile(_MARKER + r"\s+")
 _MARKER_RE = re.compile(_MARKER)
-# A sentence end and the whitespace after it (group 1).
-_END_RE = re.compile(r"[.!?…]+[\"'”’»)\]]*(\s+)")
+# A sentence end and the whitespace after it (group "space"). It starts only where a
+# run of end characters starts, and takes that run and the closers after it whole
+# (a lookahead and a back-reference, which never backtrack): otherwise a long run
+# of dots with no space after it is rescanned from every dot, in quadratic time.
+_END_RE = re.compile(
+    r"(?<![.!?…])(?=(?P<ends>[.!?…]+))(?P=ends)"
+    r"(?=(?P<closers>[\"'”’»)\]]*))(?P=closers)(?P<space>\s+)"
+)
 _LINE_END_STRONG_RE = re.compile(r"[.!?…][\"'”’»)\]]*$")
 _LINE_END_WEAK_RE = re.compile(r"[:;][\"'”’»)\]]*$")
 _OPENERS = "\"'“‘«([{¿¡"
@@ -310,7 +316,7 @@ def _split_unit(
 ) -> None:
     sent_start = start
     for m in _END_RE.finditer(text, start, end):
-        cut, nxt = m.span(1)
+        cut, nxt = m.span("space")
         if nxt >= end or not _starts_sentence(text[nxt]):
             continue
         if (

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import spacy
 from hypothesis import given
 from hypothesis import strategies as st
 
 from policy_topics.text import (
+    _END_RE,
     MAX_SENTENCE_CHARS,
     collapse_whitespace,
     dedup_key,
@@ -164,6 +167,27 @@ def test_sentence_boundaries_align_with_spacy_tokens(text: str) -> None:
     doc = _NLP.make_doc(text)
     for start, end in split_sentences(text):
         assert doc.char_span(start, end) is not None
+
+
+# The sentence-end pattern before it was made linear: the same matches, found in
+# quadratic time on a long run of end characters with no space after it.
+_BACKTRACKING_END_RE = re.compile(r"[.!?…]+[\"'”’»)\]]*(\s+)")
+
+
+@given(st.text(alphabet=st.sampled_from(list(".!?…\"')]”’» \n\taB")), max_size=200))
+def test_sentence_end_pattern_finds_what_the_backtracking_one_found(text: str) -> None:
+    linear = [(m.span(), m.span("space")) for m in _END_RE.finditer(text)]
+    assert linear == [(m.span(), m.span(1)) for m in _BACKTRACKING_END_RE.finditer(text)]
+
+
+def test_long_runs_of_sentence_end_characters() -> None:
+    for mark in ".!?…":
+        text = "We agreed to cut tariffs" + mark * 1_000 + "then more. Next one."
+        assert sentences(text) == [text[: text.index(" Next")], "Next one."]
+        # Longer than MAX_SENTENCE_CHARS: the first sentence is cut at its spaces.
+        text = "We agreed to cut tariffs" + mark * 20_000 + "then more. Next one."
+        assert sentences(text)[-1] == "Next one."
+        assert sentences(text)[-3] == "tariffs" + mark * 20_000 + "then"
 
 
 def test_normalisation_helpers() -> None:
