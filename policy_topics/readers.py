@@ -247,13 +247,13 @@ def _expand(name: str, recursive: bool) -> Iterator[tuple[Path, ReadError | None
             for p in walk
             if p.suffix.lower() in SUPPORTED_SUFFIXES
             and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            and p.is_file()
+            and (p.is_file() or _is_dangling(p))
         ]
         if not found:
             known = ", ".join(sorted(SUPPORTED_SUFFIXES))
             yield path, ReadError(f"{name}: no readable file in the folder ({known})", "NoMatch")
         for p in sorted(found, key=lambda p: p.relative_to(path).parts):
-            yield p, None
+            yield p, _dangling_error(p)
     elif path.exists():
         yield path, None
     elif not glob.has_magic(name):
@@ -262,12 +262,27 @@ def _expand(name: str, recursive: bool) -> Iterator[tuple[Path, ReadError | None
         matches = sorted(
             Path(m)
             for m in glob.glob(name, recursive=True)
-            if Path(m).is_file() and Path(m).suffix.lower() in SUPPORTED_SUFFIXES
+            if (Path(m).is_file() or _is_dangling(Path(m)))
+            and Path(m).suffix.lower() in SUPPORTED_SUFFIXES
         )
         if not matches:
             yield path, ReadError(f"{name}: no readable file matches the pattern", "NoMatch")
         for match in matches:
-            yield match, None
+            yield match, _dangling_error(match)
+
+
+def _is_dangling(path: Path) -> bool:
+    """A symbolic link to nothing: reported, not skipped, so no document goes missing."""
+    return path.is_symlink() and not path.exists()
+
+
+def _dangling_error(path: Path) -> ReadError | None:
+    if not _is_dangling(path):
+        return None
+    return ReadError(
+        f"{path}: broken symbolic link (to {os.readlink(path)}, which does not exist)",
+        "FileNotFoundError",
+    )
 
 
 def _os_error(name: str, exc: OSError) -> ReadError:

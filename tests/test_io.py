@@ -112,6 +112,20 @@ def test_a_folder_without_readable_files_is_an_error_like_an_empty_glob(tmp_path
     assert glob_doc["error_type"] == "NoMatch"
 
 
+@pytest.mark.parametrize("pattern", ["{folder}", "{folder}/*.txt"])
+def test_a_broken_symlink_is_an_error_record_not_skipped(tmp_path: Path, pattern: str) -> None:
+    (tmp_path / "a.txt").write_text("We cut tariffs.", encoding="utf-8")
+    (tmp_path / "b.txt").symlink_to(tmp_path / "gone.txt")
+    docs = list(read_documents(pattern.format(folder=tmp_path)))
+    assert [d["id"] for d in docs] == [str(tmp_path / "a.txt"), str(tmp_path / "b.txt")]
+    assert docs[0]["text"] == "We cut tariffs."
+    assert docs[1]["error_type"] == "FileNotFoundError"
+    assert docs[1]["error"] == (
+        f"{tmp_path / 'b.txt'}: broken symbolic link (to {tmp_path / 'gone.txt'}, "
+        "which does not exist)"
+    )
+
+
 def test_folder_is_read_in_sorted_order_with_supported_files_only(tmp_path: Path) -> None:
     (tmp_path / "b.txt").write_text("Second tariff text.", encoding="utf-8")
     (tmp_path / "a.md").write_text("# Heading\nFirst text on trade.", encoding="utf-8")
