@@ -122,6 +122,7 @@ def _records(source: str | Path | Iterable[Mapping[str, Any]]) -> Iterator[tuple
             handle = path.open("rb")
         except OSError as exc:
             raise GoldError(f"{path.name}: cannot read gold file: {exc.strerror}") from exc
+        found = False
         with handle:
             for number, raw in enumerate(handle, 1):
                 try:
@@ -138,7 +139,11 @@ def _records(source: str | Path | Iterable[Mapping[str, Any]]) -> Iterator[tuple
                     record = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise GoldError(f"{path.name}:{number}: not JSON: {exc.msg}") from exc
+                found = True
                 yield f"{path.name}:{number}", record
+        if not found:
+            # Scoring nothing would report a perfect run on the wrong file.
+            raise GoldError(f"{path.name}: no gold records (the file is empty or blank)")
     else:
         for number, record in enumerate(source, 1):
             yield f"record {number}", record

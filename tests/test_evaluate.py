@@ -416,6 +416,15 @@ def test_gold_topics_the_taxonomy_lacks_are_named() -> None:
     assert "not in the taxonomy" not in clean.to_table()
 
 
+@pytest.mark.parametrize("data", ["", "\n  \n"])
+def test_an_empty_gold_file_is_an_error(tmp_path: Path, data: str) -> None:
+    path = tmp_path / "gold.jsonl"
+    path.write_text(data, encoding="utf-8")
+    with pytest.raises(GoldError) as info:
+        evaluate(path, Extractor(Taxonomy.from_yaml(TAXONOMY)))
+    assert str(info.value) == "gold.jsonl: no gold records (the file is empty or blank)"
+
+
 def test_gold_may_start_with_a_byte_order_mark(tmp_path: Path) -> None:
     path = tmp_path / "gold.jsonl"
     path.write_text('{"id": "a", "text": "We cut tariffs.", "topics": ["trade"]}\n', "utf-8-sig")
