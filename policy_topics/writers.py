@@ -8,6 +8,7 @@ import json
 import os
 import stat
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO, cast
@@ -271,6 +272,32 @@ def open_output(path: str | os.PathLike[str], *, atomic: bool = True) -> Iterato
         raise
 
 
+# Suffixes the command line writes as formats for people, which write_results does not.
+_PEOPLE_SUFFIXES = {".txt": "table", ".html": "html", ".htm": "html"}
+
+
+def _format_of(dest: str | os.PathLike[str] | TextIO) -> Literal["json", "jsonl", "csv"]:
+    """The format a destination's suffix names (JSON Lines for a stream)."""
+    if not isinstance(dest, str | os.PathLike):
+        return "jsonl"
+    suffix = Path(dest).suffix.lower()
+    if suffix[1:] in _WRITERS:
+        return cast(Literal["json", "jsonl", "csv"], suffix[1:])
+    if suffix in _PEOPLE_SUFFIXES:
+        raise ValueError(
+            f"{os.fspath(dest)}: write_results writes json, jsonl or csv, and {suffix!r} names "
+            f"the command line's {_PEOPLE_SUFFIXES[suffix]!r} format; use "
+            f"'policy-topics extract -f {_PEOPLE_SUFFIXES[suffix]}', or pass format= to "
+            "write JSON, JSON Lines or CSV under this name"
+        )
+    warnings.warn(
+        f"{os.fspath(dest)}: the suffix {suffix or '(none)'!r} names no output format "
+        "(.csv, .json, .jsonl); writing JSON Lines (pass format= to choose)",
+        stacklevel=3,
+    )
+    return "jsonl"
+
+
 def _cut_to_last_line(target: Path, chunk: int = 1 << 16) -> None:
     """Truncate ``target`` just after its last newline: a failed write may have left half a line."""
     with contextlib.suppress(OSError), target.open("r+b") as stream:
@@ -311,10 +338,15 @@ def write_results(
         results: The results, e.g. from ``extract_many`` (consumed lazily).
         dest: A path or an open text stream.
         format: ``"json"``, ``"jsonl"`` or ``"csv"``; by default the path's
-            suffix (``.json``, ``.jsonl``, ``.csv``), else JSON Lines.
+            suffix (``.json``, ``.jsonl``, ``.csv``), else JSON Lines, with a
+            warning. A stream gets JSON Lines.
 
     Returns:
         Number of results written.
+
+    Raises:
+        ValueError: an unknown ``format``, or a path whose suffix names a format
+            for people that only the command line writes (``.txt``, ``.html``).
 
     Example:
         >>> import io
@@ -322,8 +354,7 @@ def write_results(
         0
     """
     if format is None:
-        suffix = Path(dest).suffix.lower()[1:] if isinstance(dest, str | os.PathLike) else ""
-        format = cast(Literal["json", "jsonl", "csv"], suffix if suffix in _WRITERS else "jsonl")
+        format = _format_of(dest)
     if format not in _WRITERS:
         raise ValueError(f"format must be one of {', '.join(_WRITERS)}, not {format!r}")
     if isinstance(dest, str | os.PathLike):

@@ -451,13 +451,25 @@ def test_format_follows_the_suffix_by_default(
         ("r.csv", lambda t: t.splitlines()[0] == ",".join(CSV_COLUMNS)),
         ("r.JSON", lambda t: isinstance(json.loads(t), list)),
         ("r.jsonl", lambda t: t.startswith('{"doc_id":')),
-        ("r.out", lambda t: t.startswith('{"doc_id":')),
     ]:
         assert write_results(results, tmp_path / name) == len(results)
         assert check((tmp_path / name).read_text(encoding="utf-8")), name
     stream = io.StringIO()
     write_results(results, stream)
     assert stream.getvalue().startswith('{"doc_id":')
+    with pytest.warns(UserWarning, match=r"the suffix '\.out' names no output format"):
+        assert write_results(results, tmp_path / "r.out") == len(results)
+    assert (tmp_path / "r.out").read_text(encoding="utf-8").startswith('{"doc_id":')
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("r.html", "html"), ("r.txt", "table")])
+def test_a_suffix_for_people_is_refused_unless_a_format_is_given(
+    results: list[DocumentResult], tmp_path: Path, name: str, fmt: str
+) -> None:
+    with pytest.raises(ValueError, match=f"names the command line's '{fmt}' format"):
+        write_results(results, tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+    assert write_results(results, tmp_path / name, format="jsonl") == len(results)
 
 
 def test_lone_surrogates_do_not_break_writers(extractor: Extractor) -> None:
