@@ -424,16 +424,33 @@ def _read_docx(data: bytes, name: str) -> str:
     from docx.table import Table
 
     document = docx.Document(io.BytesIO(data))
-    lines: list[str] = []
+    # Each paragraph and each table row is a block of its own, separated from the
+    # next by a blank line: no sentence runs from a heading into the next block.
+    blocks: list[str] = []
     for block in document.iter_inner_content():
         if isinstance(block, Table):
+            seen: set[Any] = set()  # a merged cell is listed for every grid cell it spans
             for row in block.rows:
-                cells = [cell.text.strip() for cell in row.cells]
+                cells = [cell.text.strip() for cell in _new_cells(row.cells, seen)]
                 if any(cells):
-                    lines.append("\t".join(cells))
+                    blocks.append("\t".join(cells))
         elif block.text.strip():
-            lines.append(block.text)
-    return "\n".join(lines)
+            blocks.append(block.text)
+    return "\n\n".join(blocks)
+
+
+def _new_cells(cells: Iterable[Any], seen: set[Any]) -> list[Any]:
+    """The cells of a row not met before in its table, so a merged cell's text counts once.
+
+    ``seen`` holds the cells' XML elements themselves: lxml keeps one proxy per
+    element while it is referenced, so they compare by identity.
+    """
+    new = []
+    for cell in cells:
+        if cell._tc not in seen:
+            seen.add(cell._tc)
+            new.append(cell)
+    return new
 
 
 _TEXT_READERS: dict[str, Callable[[bytes, str], str]] = {
@@ -446,50 +463,99 @@ _TEXT_READERS: dict[str, Callable[[bytes, str], str]] = {
 
 
 class _VisibleText(HTMLParser):
-    """Collects the text a browser shows: no scripts, styles or markup."""
+    """Collects the text a browser shows: no scripts, styles, hidden elements or markup.
+
+    Each block (a paragraph, heading, list item, table row, ...) is separated
+    from the next by a blank line, so no sentence runs from one block into the
+    next; ``<br>`` is a line break inside its block. An element with the
+    ``hidden`` attribute or an inline ``display: none`` or ``visibility:
+    hidden`` style is left out with its content, up to its end tag (to the end
+    of the page if it has none, as a browser would).
+    """
 
     _HIDDEN = frozenset(
         ["script", "style", "noscript", "template", "svg", "math", "iframe", "object", "canvas"]
     )
     _BLOCKS = frozenset(
-        {"address", "article", "aside", "blockquote", "br", "caption", "dd", "details", "div"}
+        {"address", "article", "aside", "blockquote", "caption", "dd", "details", "div"}
         | {"dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3"}
         | {"h4", "h5", "h6", "header", "hr", "legend", "li", "main", "nav", "ol", "p", "pre"}
         | {"section", "summary", "table", "tbody", "thead", "tfoot", "title", "tr", "ul"}
     )
     _CELLS = frozenset(["td", "th"])
+    # Elements that never have content or an end tag.
+    _VOID = frozenset(
+        {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source"}
+        | {"track", "wbr"}
+    )
     _SPACES = re.compile(r"[ \t\n\r\f]+")
+    _HIDING_STYLE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\b", re.I)
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self._parts: list[str] = []
         self._hidden = 0
         self._pre = 0
+        # The open element hidden by its attributes: its tag and how many elements
+        # of that tag are open inside it, itself included.
+        self._hiding: list[Any] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self._HIDDEN:
             self._hidden += 1
         elif tag == "pre":
             self._pre += 1
+        if self._hiding:
+            if tag == self._hiding[0]:
+                self._hiding[1] += 1
+        elif tag not in self._VOID and self._hides(attrs):
+            self._hiding = [tag, 1]
         self._boundary(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._boundary(tag)  # <div/>: no content, nothing to hide or to close
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self._HIDDEN:
             self._hidden = max(0, self._hidden - 1)
         elif tag == "pre":
             self._pre = max(0, self._pre - 1)
+        if self._hiding and tag == self._hiding[0]:
+            self._hiding[1] -= 1
+            if self._hiding[1] == 0:
+                self._hiding = []
         self._boundary(tag, end=True)
 
     def handle_data(self, data: str) -> None:
-        if not self._hidden:
+        if not self._hidden and not self._hiding:
             self._parts.append(data if self._pre else self._SPACES.sub(" ", data))
 
+    def _hides(self, attrs: list[tuple[str, str | None]]) -> bool:
+        for name, value in attrs:
+            if name == "hidden" or (
+                name == "style" and value and self._HIDING_STYLE.search(value) is not None
+            ):
+                return True
+        return False
+
     def _boundary(self, tag: str, *, end: bool = False) -> None:
-        if tag in self._BLOCKS:
+        if tag == "br":
             self._parts.append("\n")
+        elif tag in self._BLOCKS:
+            self._parts.append("\n\n")
         elif end and tag in self._CELLS:
             self._parts.append("\t")
 
     def text(self) -> str:
-        lines = (line.strip(" \t") for line in "".join(self._parts).split("\n"))
-        return "\n".join(line for line in lines if line)
+        out: list[str] = []
+        gap = False
+        for raw in "".join(self._parts).split("\n"):
+            line = raw.strip(" \t")
+            if not line:
+                gap = True
+                continue
+            if out:
+                out.append("\n\n" if gap else "\n")
+            out.append(line)
+            gap = False
+        return "".join(out)

@@ -62,7 +62,7 @@ def expected_texts(docs: Path) -> dict[str, str]:
     return {
         str(docs / "a-trade.txt"): TRADE,
         str(docs / "b-energy.md"): "# Energy\n" + ENERGY,
-        str(docs / "c-digital.html"): "Digital\nThey will build 5G networks.",
+        str(docs / "c-digital.html"): "Digital\n\nThey will build 5G networks.",
         str(docs / "d-empty.txt"): "",
     }
 

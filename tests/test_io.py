@@ -223,8 +223,8 @@ tariffs&nbsp;on steel.</p>
 def test_html_gives_visible_text_without_scripts_styles_or_markup(tmp_path: Path) -> None:
     (tmp_path / "page.html").write_text(HTML, encoding="utf-8")
     (doc,) = read_documents(tmp_path / "page.html")
-    lines = doc["text"].split("\n")
-    assert lines == [
+    blocks = doc["text"].split("\n\n")
+    assert blocks == [
         "Joint statement",
         "Home",
         "Trade & energy",
@@ -234,6 +234,36 @@ def test_html_gives_visible_text_without_scripts_styles_or_markup(tmp_path: Path
         "Row\tcell",
         "kept   as is",
     ]
+
+
+def test_html_blocks_are_sentences_of_their_own_and_hidden_elements_are_left_out(
+    extractor: Extractor,
+) -> None:
+    page = (
+        "<h2>Energy cooperation</h2><p>The parties discussed football.</p>"
+        "<ul><li>Tariff reductions</li><li>Data protection rules</li></ul>"
+        "<div hidden>Hidden solar power plant.</div>"
+        '<p style="color: red; display: none">Oil pipelines.</p>'
+        '<span style="visibility:hidden">Gas.</span>'
+        "<p>First line<br>second line</p>"
+        "<div hidden><div>nested</div>still hidden</div><p>Shown again.</p><input hidden>"
+        "<p>Last.</p>"
+    )
+    parser = _VisibleText()
+    parser.feed(page)
+    parser.close()
+    text = parser.text()
+    assert text.split("\n\n") == [
+        "Energy cooperation",
+        "The parties discussed football.",
+        "Tariff reductions",
+        "Data protection rules",
+        "First line\nsecond line",
+        "Shown again.",
+        "Last.",
+    ]
+    quotes = [q.text for area in extractor.extract(text).areas for q in area.quotes]
+    assert sorted(quotes) == ["Data protection rules", "Energy cooperation", "Tariff reductions"]
 
 
 def test_html_tags_in_text_stay_text_and_tagging_works(
@@ -366,8 +396,26 @@ def test_docx_paragraphs_and_tables_are_read_in_order(tmp_path: Path) -> None:
     document.save(str(path))
     (doc,) = read_documents(path)
     assert doc["text"] == (
-        "Trade cooperation\nBoth sides will cut tariffs on steel.\nEnergy\tSolar power\n"
+        "Trade cooperation\n\nBoth sides will cut tariffs on steel.\n\nEnergy\tSolar power\n\n"
         "Last paragraph."
+    )
+
+
+def test_docx_merged_cells_are_read_once(tmp_path: Path) -> None:
+    docx = pytest.importorskip("docx")
+    document = docx.Document()
+    table = document.add_table(rows=3, cols=3)
+    table.cell(0, 0).merge(table.cell(0, 1)).text = "Semiconductor supply"
+    table.cell(0, 2).text = "2024"
+    table.cell(1, 0).merge(table.cell(2, 0)).text = "Energy"
+    table.cell(1, 1).text = "Solar"
+    table.cell(2, 1).text = "Wind"
+    document.add_paragraph("After the table.")
+    path = tmp_path / "table.docx"
+    document.save(str(path))
+    (doc,) = read_documents(path)
+    assert doc["text"] == (
+        "Semiconductor supply\t2024\n\nEnergy\tSolar\t\n\nWind\t\n\nAfter the table."
     )
 
 
