@@ -26,8 +26,8 @@ from typing import Any
 import spacy
 from spacy.language import Language
 
-from policy_topics.taxonomy import Taxonomy, TermSpec
-from policy_topics.terms import Lexicon
+from policy_topics.taxonomy import Taxonomy, TermSpec, Topic
+from policy_topics.terms import _CASE, _KEY, _PREFIX, Lexicon, inflection_key
 
 __all__ = ["Finding", "lint_taxonomy"]
 
@@ -41,7 +41,8 @@ class Finding:
     """One lint finding.
 
     Attributes:
-        kind: ``"duplicate"``, ``"shadowed"`` or ``"never-matches"``.
+        kind: ``"duplicate"``, ``"shadowed"``, ``"never-matches"`` or
+            ``"matches-everything"``.
         path: Path of the term inside the YAML, e.g. ``topics.trade.terms[2]``.
         message: What is wrong and what to do.
     """
@@ -61,6 +62,7 @@ class _Term:
     subtopic: str | None
     spec: TermSpec
     parts: tuple[tuple[int, str], ...]
+    words: tuple[str, ...]  # the term's words as written, lower-cased
 
 
 def lint_taxonomy(taxonomy: Taxonomy, nlp: Language | None = None) -> list[Finding]:
@@ -70,11 +72,19 @@ def lint_taxonomy(taxonomy: Taxonomy, nlp: Language | None = None) -> list[Findi
       topics, so every match counts for both; or twice in one topic, where the
       matcher keeps only one of them (the deeper sub-topic, then the higher
       weight), so the other is never reported.
+      A term that a prefix wildcard of the same topic always matches too
+      (``tariffs`` beside ``tariff*``) is reported the same way when the
+      matcher keeps the wildcard; in another topic, every match counts for both.
     - **shadowed**: an exclusion of the term's topic (at its node or above)
-      occurs inside the term itself, so every match of the term is vetoed.
+      occurs inside the term itself, so every match of the term is vetoed
+      (an exclusion without capitals vetoes every spelling: ``eu`` vetoes
+      ``EU deal``).
     - **never-matches**: a token pattern that needs a trained pipeline
       (``POS``, ``LEMMA``, ...), or that asks for lower-case text in capitals
-      or for a token holding a space, which no token has.
+      or for a token holding a space, which no token has; a topic or
+      sub-topic with no term at or below it.
+    - **matches-everything**: a token pattern none of whose required tokens
+      tests anything (``[{}]``, ``[{OP: "*"}]``), so it tags every sentence.
 
     Args:
         taxonomy: A validated taxonomy.
@@ -100,16 +110,30 @@ def lint_taxonomy(taxonomy: Taxonomy, nlp: Language | None = None) -> list[Findi
         base = f"topics.{topic_id}" + "".join(
             f".subtopics.{part}" for part in (subtopic.split(".") if subtopic else [])
         )
+        if not _has_terms(node):
+            findings.append(
+                Finding(
+                    "never-matches",
+                    base,
+                    f"{'sub-topic' if subtopic else 'topic'} {node.label!r} has no term, "
+                    "and no sub-topic below it has one, so it is never found: add terms "
+                    "or remove it",
+                )
+            )
         for i, spec in enumerate(node.terms):
             path = f"{base}.terms[{i}]"
             if spec.pattern is not None:
                 findings.extend(_check_pattern(spec.pattern, path))
                 continue
             parts = lexicon._parts(spec.term or "", spec.case_sensitive)
-            terms.append(_Term(path, topic_id, subtopic, spec, parts))
+            words = tuple(
+                t.lower_ for t in nlp.make_doc((spec.term or "").rstrip("*")) if not t.is_space
+            )
+            terms.append(_Term(path, topic_id, subtopic, spec, parts, words))
         for phrase in node.exclude:
             excludes.append((topic_id, subtopic, phrase, lexicon._parts(phrase, None)))
     findings.extend(_duplicates(terms))
+    findings.extend(_covered_by_wildcards(terms))
     findings.extend(_shadowed(terms, excludes))
     order = {t.path: i for i, t in enumerate(terms)}
     return sorted(findings, key=lambda f: (order.get(f.path, -1), f.path, f.kind))
@@ -156,6 +180,74 @@ def _duplicates(terms: list[_Term]) -> list[Finding]:
     return findings
 
 
+def _covered_by_wildcards(terms: list[_Term]) -> list[Finding]:
+    """Terms that a prefix wildcard matches wherever they match (same tokens)."""
+    findings: list[Finding] = []
+    wildcards = [t for t in terms if t.parts and t.parts[-1][0] == _PREFIX and not t.spec.near]
+    for term in terms:
+        if not term.parts or term.spec.near or term in wildcards:
+            continue
+        for wildcard in wildcards:
+            if len(wildcard.parts) != len(term.parts) or len(term.words) != len(term.parts):
+                continue
+            # The wildcard's prefix is compared with the term's word as written:
+            # the term also matches other forms of it ('tarif' for 'tariffs').
+            if not all(
+                _covers(w, t) if w[0] != _PREFIX else word.startswith(w[1])
+                for w, t, word in zip(wildcard.parts, term.parts, term.words, strict=True)
+            ):
+                continue
+            if wildcard.topic != term.topic:
+                findings.append(
+                    Finding(
+                        "duplicate",
+                        term.path,
+                        f"{term.spec.name!r} is also matched by the wildcard "
+                        f"{wildcard.path} ({wildcard.spec.name!r}) in topic "
+                        f"{wildcard.topic!r}: every match counts for both topics",
+                    )
+                )
+            elif min(term, wildcard, key=_preference) is wildcard:
+                findings.append(
+                    Finding(
+                        "duplicate",
+                        term.path,
+                        f"{term.spec.name!r} is also matched by the wildcard "
+                        f"{wildcard.path} ({wildcard.spec.name!r}) in the same topic; the "
+                        "matcher keeps the wildcard, so this term is reported only for forms "
+                        "the wildcard does not cover: remove it",
+                    )
+                )
+            else:
+                continue
+            break
+    return findings
+
+
+def _covers(outer: tuple[int, str], inner: tuple[int, str]) -> bool:
+    """Whether every token the part ``inner`` matches is matched by the part ``outer``.
+
+    A key (an inflection key of a lower-case word) is the start of every word
+    that has it, except that ``y`` stands for the ``ies``/``ied`` of
+    ``policies``; capitals-exact parts hold the word itself.
+    """
+    kind, value = outer
+    inner_kind, inner_value = inner
+    if kind == _KEY:
+        if inner_kind == _KEY:
+            return inner_value == value
+        return inner_kind == _CASE and inflection_key(inner_value.lower()) == value
+    if kind == _CASE:
+        return inner_kind == _CASE and inner_value == value
+    # A prefix: the inner part's words must all start with it.
+    if inner_kind == _PREFIX:
+        return inner_value.startswith(value)
+    if inner_kind == _CASE:
+        return inner_value.lower().startswith(value)
+    stem = inner_value[:-1] if inner_value.endswith("y") else inner_value
+    return stem.startswith(value)
+
+
 def _preference(term: _Term) -> tuple[int, float, str]:
     depth = 0 if term.subtopic is None else term.subtopic.count(".") + 1
     return (-depth, -term.spec.weight, term.spec.name)
@@ -168,8 +260,21 @@ def _in_scope(scope: str | None, subtopic: str | None) -> bool:
 
 
 def _contains(parts: tuple[Any, ...], inner: tuple[Any, ...]) -> bool:
+    """Whether ``inner`` matches wherever some run of ``parts`` does."""
     n = len(inner)
-    return n > 0 and any(parts[i : i + n] == inner for i in range(len(parts) - n + 1))
+    return n > 0 and any(
+        all(_covers(x, t) for x, t in zip(inner, parts[i : i + n], strict=True))
+        for i in range(len(parts) - n + 1)
+    )
+
+
+def _tests(token: dict[str, Any]) -> bool:
+    """Whether a pattern token tests the token (``{OP: "!"}`` alone matches nothing)."""
+    return bool(set(token) - {"OP"}) or token.get("OP") == "!"
+
+
+def _has_terms(node: Topic) -> bool:
+    return bool(node.terms) or any(_has_terms(sub) for sub in node.subtopics.values())
 
 
 def _shadowed(
@@ -198,6 +303,19 @@ def _shadowed(
 
 def _check_pattern(pattern: list[dict[str, Any]], path: str) -> list[Finding]:
     findings: list[Finding] = []
+    required = [token for token in pattern if token.get("OP") not in ("?", "*")]
+    # With required tokens, one that tests something is enough; without, any
+    # optional token that tests nothing can match a token on its own.
+    if (not any(map(_tests, required))) if required else (not all(map(_tests, pattern))):
+        findings.append(
+            Finding(
+                "matches-everything",
+                path,
+                "no required token of this pattern tests anything (each is {} or only an "
+                "OP), so it matches any token and tags every sentence: give a token LOWER, "
+                "ORTH or another attribute",
+            )
+        )
     for i, token in enumerate(pattern):
         where = f"{path}.pattern[{i}]"
         needs_model = sorted(_MODEL_ATTRS & set(token))

@@ -141,3 +141,53 @@ def test_default_context_rules(
     result = default_extractor.extract(text)
     found = [(m.term, m.topic) for s in result.sentences for m in s.matches]
     assert (topic in {t for _, t in found}) is tagged, found
+
+
+LINT_MORE = """\
+name: more
+topics:
+  trade:
+    label: Trade
+    terms: [tariff]
+  finance:
+    label: Finance
+    subtopics:
+      banking: {label: Banking}
+  energy:
+    label: Energy
+    terms:
+      - pattern: [{}]
+      - pattern: [{OP: "*"}, {LOWER: grid, OP: "?"}]
+      - pattern: [{LOWER: data, OP: "?"}]
+      - pattern: [{}, {LOWER: power}]
+  other:
+    label: Other
+    terms: [EU deal, tariffs, Tariffs Act, customs, tariff*]
+    exclude: [eu]
+  border:
+    label: Border
+    terms: [customs*]
+"""
+
+
+def test_lint_finds_empty_topics_patterns_that_match_anything_and_wildcard_overlaps() -> None:
+    findings = {(f.path, f.kind) for f in lint_taxonomy(Taxonomy.from_yaml(LINT_MORE))}
+    assert findings == {
+        # No term at or below them: never found.
+        ("topics.finance", "never-matches"),
+        ("topics.finance.subtopics.banking", "never-matches"),
+        # A pattern whose required tokens test nothing matches any token.
+        ("topics.energy.terms[0]", "matches-everything"),
+        ("topics.energy.terms[1]", "matches-everything"),
+        # An exclusion without capitals vetoes 'EU' too.
+        ("topics.other.terms[0]", "shadowed"),
+        # 'tariffs' is 'tariff' of trade, and tariff* of its own topic wins over it;
+        # 'Tariffs Act' has two words, which the one-word wildcard does not cover.
+        ("topics.other.terms[1]", "duplicate"),
+        # Another topic's wildcard matches these too: both topics count.
+        ("topics.other.terms[3]", "duplicate"),
+        ("topics.trade.terms[0]", "duplicate"),
+    }
+    messages = [str(f) for f in lint_taxonomy(Taxonomy.from_yaml(LINT_MORE))]
+    assert any("'tariffs' is also matched by the wildcard" in m for m in messages)
+    assert any("'customs' is also matched by the wildcard topics.border" in m for m in messages)
