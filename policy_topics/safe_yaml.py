@@ -63,7 +63,7 @@ def load_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        detail = getattr(exc, "problem", None) or str(exc)
+        detail = _syntax_detail(exc)
         raise TaxonomyError([Problem(source, line, "", f"YAML syntax error: {detail}")]) from exc
     if node is None:
         raise TaxonomyError([Problem(source, 1, "", "empty document; expected a mapping")])
@@ -73,6 +73,29 @@ def load_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
     if problems:
         raise TaxonomyError(problems)
     return data, lines
+
+
+def _syntax_detail(exc: yaml.YAMLError) -> str:
+    """PyYAML's problem, where it started, and what to do about it."""
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    context_mark = getattr(exc, "context_mark", None)
+    detail = problem
+    if context and context_mark is not None:
+        detail = f"{problem} {context} that starts on line {context_mark.line + 1}"
+    if "'\\t'" in problem:  # PyYAML shows a tab as '\t'
+        return f"{detail}; indent with spaces: YAML does not allow tabs there"
+    if context and "quoted scalar" in context:
+        return f"{detail}; close the quote"
+    if any(
+        words in problem
+        for words in ("expected <block end>", "did not find expected key", "not allowed here")
+    ):
+        return (
+            f"{detail}; check the indentation of this line against the lines above "
+            "(the keys of one mapping line up, with spaces), or quote a value that holds ': '"
+        )
+    return detail
 
 
 def _construct(
@@ -100,14 +123,13 @@ def _construct(
         raise TaxonomyError([Problem(source, line, path[:80], "YAML nested too deeply")])
     lines.setdefault(path, line)
     if node.tag not in _STANDARD_TAGS:
+        hint = (
+            f"YAML reads {node.value!r} as a date: put it in quotes"
+            if node.tag == "tag:yaml.org,2002:timestamp"
+            else "a taxonomy is plain data (strings, numbers, lists, mappings)"
+        )
         problems.append(
-            Problem(
-                source,
-                line,
-                path,
-                f"YAML tag {node.tag!r} is not allowed: a taxonomy is "
-                "plain data (strings, numbers, lists, mappings)",
-            )
+            Problem(source, line, path, f"YAML tag {node.tag!r} is not allowed: {hint}")
         )
         return None
     if isinstance(node, yaml.MappingNode):
@@ -125,6 +147,16 @@ def _construct(
                 continue
             key = key_node.value
             child = f"{path}.{key}" if path else str(key)
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                problems.append(
+                    Problem(
+                        source,
+                        key_node.start_mark.line + 1,
+                        child,
+                        "merge keys (<<) are not supported: write the mapping out in full",
+                    )
+                )
+                continue
             if key in result:
                 problems.append(
                     Problem(

@@ -296,8 +296,18 @@ def load_taxonomy(source: str | Path | Taxonomy = "default") -> Taxonomy:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise TaxonomyError(
-            [Problem(str(path), None, "", f"not UTF-8 (invalid byte at offset {exc.start})")]
+            [
+                Problem(
+                    str(path),
+                    line,
+                    "",
+                    f"not UTF-8 (invalid byte {raw[exc.start]:#04x} at column {column}); "
+                    "save the file as UTF-8",
+                )
+            ]
         ) from exc
     return Taxonomy.from_yaml(text, source=path.name)
 
@@ -432,7 +442,23 @@ def _problem(err: Any, lines: dict[str, int], source: str) -> Problem:
     elif err["type"] == "value_error":
         message = str(err["ctx"]["error"])  # our own validators' messages name the fix
     elif "input" in err and not isinstance(err["input"], dict | list):
-        message = f"{message} (got {err['input']!r})"
+        value = err["input"]
+        message = f"{message} (got {value!r})"
+        if err["type"] in ("string_type", "model_type") and (
+            isinstance(value, bool | int | float) or value is None
+        ):
+            # YAML reads no, yes, on, off, 2030, 1.5 and ~ as other things than text.
+            message += (
+                "; YAML read the value as "
+                + (
+                    "a boolean"
+                    if isinstance(value, bool)
+                    else "null"
+                    if value is None
+                    else "a number"
+                )
+                + ": put it in quotes if it is text"
+            )
     return Problem(source, _line_for(path, lines), path, message)
 
 

@@ -198,9 +198,59 @@ def test_term_limit(tmp_path: Path) -> None:
 def test_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "latin.yaml"
     path.write_bytes(MINIMAL.replace("Trade", "Tr\xe9de").encode("latin-1"))
-    expected = r"latin.yaml: not UTF-8 \(invalid byte at offset \d+\)"
-    with pytest.raises(TaxonomyError, match=expected):
+    line = MINIMAL[: MINIMAL.index("Trade")].count("\n") + 1
+    column = MINIMAL.index("Trade") - MINIMAL.rfind("\n", 0, MINIMAL.index("Trade")) + 2
+    with pytest.raises(TaxonomyError) as info:
         load_taxonomy(path)
+    assert [str(p) for p in info.value.problems] == [
+        f"{path}:{line}: not UTF-8 (invalid byte 0xe9 at column {column}); save the file as UTF-8"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "name: t\ntopics:\n\ttrade:\n    label: Trade\n",
+            "my.yaml:3: YAML syntax error: found character '\\t' that cannot start any token; "
+            "indent with spaces: YAML does not allow tabs there",
+        ),
+        (
+            'name: t\ntopics:\n  trade:\n    label: "Trade\n    terms: [tariff]\n',
+            "my.yaml:6: YAML syntax error: found unexpected end of stream while scanning a "
+            "quoted scalar that starts on line 4; close the quote",
+        ),
+        (
+            "name: t\ntopics:\n  trade:\n    label: Trade\n   terms: [tariff]\n",
+            "my.yaml:5: YAML syntax error: expected <block end>, but found '<block mapping "
+            "start>' while parsing a block mapping that starts on line 3; check the indentation "
+            "of this line against the lines above (the keys of one mapping line up, with "
+            "spaces), or quote a value that holds ': '",
+        ),
+        (
+            "name: t\nbase: &b {label: X, terms: [tariff]}\ntopics:\n  trade:\n    <<: *b\n",
+            "my.yaml:5 topics.trade.<<: merge keys (<<) are not supported: write the mapping "
+            "out in full",
+        ),
+        (
+            "name: t\nversion: 2024-01-01\ntopics: {trade: {label: T, terms: [tariff]}}\n",
+            "my.yaml:2 version: YAML tag 'tag:yaml.org,2002:timestamp' is not allowed: YAML "
+            "reads '2024-01-01' as a date: put it in quotes",
+        ),
+    ],
+)
+def test_yaml_mistakes_say_what_to_do(tmp_path: Path, text: str, expected: str) -> None:
+    assert problems(text, tmp_path) == [expected]
+
+
+def test_terms_yaml_reads_as_booleans_or_numbers_say_to_quote_them(tmp_path: Path) -> None:
+    text = "name: t\ntopics:\n  trade:\n    label: Trade\n    terms: [tariff, NO, 2030]\n"
+    assert problems(text, tmp_path) == [
+        "my.yaml:5 topics.trade.terms[1]: Input should be a valid dictionary or instance of "
+        "TermSpec (got False); YAML read the value as a boolean: put it in quotes if it is text",
+        "my.yaml:5 topics.trade.terms[2]: Input should be a valid dictionary or instance of "
+        "TermSpec (got 2030); YAML read the value as a number: put it in quotes if it is text",
+    ]
 
 
 def test_nfd_terms_are_normalised_to_nfc() -> None:
