@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy
-from spacy.attrs import IDX, SENT_START
+from spacy.attrs import IDX, IS_SPACE, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import ensure_path
@@ -43,20 +43,21 @@ from policy_topics.records import DocumentResult
 from policy_topics.scoring import ResultBuilder, check_options
 from policy_topics.taxonomy import Taxonomy, load_taxonomy
 from policy_topics.terms import Lexicon
-from policy_topics.text import split_sentences, trim_span
+from policy_topics.text import split_sentences, trim_sentence
 
 __all__ = ["DEFAULT_SPANS_KEY", "PolicyTopics", "make_policy_topics"]
 
 DEFAULT_SPANS_KEY = "policy_topics"
 _EXTENSION = "policy_topics"
-#: Where the component keeps a Doc's hits: ``[builder key, sentence spans, hits]``.
+#: Where the components keep a Doc's hits: by spans key, ``[builder key, sentence
+#: spans, hits]``, the component that ran last at the end.
 _DATA_KEY = "policy_topics:hits"
 
 #: Result builders of the components alive in this process, by what they build.
 #: Several components may build the same results; any one alive will do.
 _BUILDERS: dict[str, weakref.WeakSet[ResultBuilder]] = {}
-#: Results already built, kept while their Doc lives.
-_RESULTS: weakref.WeakKeyDictionary[Doc, DocumentResult] = weakref.WeakKeyDictionary()
+#: Results already built, by spans key, kept while their Doc lives.
+_RESULTS: weakref.WeakKeyDictionary[Doc, dict[str, DocumentResult]] = weakref.WeakKeyDictionary()
 
 
 def _register_extension() -> None:
@@ -64,12 +65,20 @@ def _register_extension() -> None:
         Doc.set_extension(_EXTENSION, getter=_result_of)
 
 
-def _result_of(doc: Doc) -> DocumentResult | None:
-    """Getter of ``doc._.policy_topics``: the result, built on first access."""
-    result = _RESULTS.get(doc)
-    if result is not None:
-        return result
-    data = doc.user_data.get(_DATA_KEY)
+def _result_of(doc: Doc, spans_key: str | None = None) -> DocumentResult | None:
+    """Getter of ``doc._.policy_topics``: the result, built on first access.
+
+    Without ``spans_key``, the result of the component that ran last.
+    """
+    stored = doc.user_data.get(_DATA_KEY)
+    if not stored:
+        return None
+    if spans_key is None:
+        spans_key = next(reversed(stored))
+    built = _RESULTS.get(doc)
+    if built is not None and spans_key in built:
+        return built[spans_key]
+    data = stored.get(spans_key)
     if data is None:
         return None
     key, spans, hits = data
@@ -82,7 +91,7 @@ def _result_of(doc: Doc) -> DocumentResult | None:
             "in this process; load the pipeline that tagged it first"
         )
     result = builder.build(doc.text, [(s, e) for s, e in spans], _hits_from_data(hits))
-    _RESULTS[doc] = result
+    _RESULTS.setdefault(doc, {})[spans_key] = result
     return result
 
 
@@ -97,9 +106,12 @@ def _sentence_starts(
 ) -> numpy.ndarray[Any, Any]:
     """The SENT_START column of ``doc`` for ``spans``, for one ``from_array`` call.
 
-    Setting ``is_sent_start`` token by token rescans the Doc. Each sentence
-    starts on a non-space character, so on the token holding it. ``idx`` is the
-    Doc's IDX column, when the caller has it.
+    Setting ``is_sent_start`` token by token rescans the Doc. The first sentence
+    starts at the first token; each later one at the first token after the
+    sentence before it that is not whitespace, so what lies between two of our
+    sentences (a bullet marker such as ``-`` or ``1.``) opens the next sentence
+    of ``doc.sents`` rather than closing the one before. ``idx`` is the Doc's
+    IDX column, when the caller has it.
     """
     global _NOT_STARTS
     n = len(doc)
@@ -107,12 +119,12 @@ def _sentence_starts(
         _NOT_STARTS = numpy.full(2 * n, -1, dtype="int64").astype("uint64")
         _NOT_STARTS[0] = 1
     flags = _NOT_STARTS[:n].copy()
-    if len(spans) > 1 or (spans and spans[0][0] > 0):
-        starts = numpy.fromiter((s for s, _ in spans), dtype="int64", count=len(spans))
-        first = (
-            numpy.searchsorted(doc.to_array(IDX) if idx is None else idx, starts, side="right") - 1
-        )
-        flags[first[first >= 0]] = 1
+    if len(spans) > 1:
+        ends = numpy.fromiter((e for _, e in spans[:-1]), dtype="int64", count=len(spans) - 1)
+        after = numpy.searchsorted(doc.to_array(IDX) if idx is None else idx, ends, side="left")
+        words = numpy.flatnonzero(doc.to_array(IS_SPACE) == 0)  # tokens that are not whitespace
+        first = numpy.searchsorted(words, after, side="left")
+        flags[words[first[first < len(words)]]] = 1
     column: numpy.ndarray[Any, Any] = flags.reshape(-1, 1)
     return column
 
@@ -312,7 +324,7 @@ class PolicyTopics:
             spans = [
                 trimmed
                 for s in doc.sents
-                if (trimmed := trim_span(text, s.start_char, s.end_char)) is not None
+                if (trimmed := trim_sentence(text, s.start_char, s.end_char)) is not None
             ]
         hits: dict[int, SentenceHits] = {}
         for i, (start, end) in enumerate(spans):
@@ -377,8 +389,23 @@ class PolicyTopics:
         doc.spans[self.spans_key] = group
         self._result_builder()  # keeps _builder_key in step with changed settings
         data = [(i, h.hits, h.cues) for i, h in hits.items()]
-        doc.user_data[_DATA_KEY] = [self._builder_key, spans, data]
-        _RESULTS.pop(doc, None)
+        stored = doc.user_data.get(_DATA_KEY)
+        if stored is None:
+            doc.user_data[_DATA_KEY] = {self.spans_key: [self._builder_key, spans, data]}
+        else:  # another component ran first: this one's result becomes the last
+            stored.pop(self.spans_key, None)
+            stored[self.spans_key] = [self._builder_key, spans, data]
+        if _RESULTS:
+            _RESULTS.get(doc, {}).pop(self.spans_key, None)
+
+    def result_of(self, doc: Doc) -> DocumentResult | None:
+        """The DocumentResult this component gave ``doc`` (None if it did not tag it).
+
+        ``doc._.policy_topics`` is the result of the component that ran last;
+        with several ``policy_topics`` components (each with its own
+        ``spans_key``), this gives each one's.
+        """
+        return _result_of(doc, self.spans_key)
 
     # --- serialisation -----------------------------------------------------------------
 

@@ -19,6 +19,7 @@ __all__ = [
     "normalize_term",
     "replace_surrogates",
     "split_sentences",
+    "trim_sentence",
     "trim_span",
 ]
 
@@ -281,6 +282,28 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int] | None:
     while end > start and text[end - 1].isspace():
         end -= 1
     return (start, end) if start < end else None
+
+
+def trim_sentence(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """A sentence of someone else's segmentation, trimmed as :func:`split_sentences` trims ours.
+
+    Surrounding whitespace and a leading bullet marker (``-``, ``•``, ``1.``,
+    ``a)``) followed by more text are left out; None if nothing is left.
+
+    Example:
+        >>> text = "\n- Free trade grew. "
+        >>> start, end = trim_sentence(text, 0, len(text))
+        >>> text[start:end]
+        'Free trade grew.'
+    """
+    trimmed = trim_span(text, start, end)
+    if trimmed is None:
+        return None
+    start, end = trimmed
+    bullet = _BULLET_PREFIX_RE.match(text, start, end)
+    if bullet is not None and bullet.end() < end:
+        start = bullet.end()
+    return start, end
 
 
 def _is_break(previous: str, line: str) -> bool:

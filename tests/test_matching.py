@@ -149,8 +149,8 @@ def test_result_of_a_doc_tagged_elsewhere_names_the_taxonomy(nlp: Language) -> N
 
     doc = nlp(TEXT)
     restored = Doc(nlp.vocab).from_bytes(doc.to_bytes())
-    key = restored.user_data[matching._DATA_KEY][0]
-    restored.user_data[matching._DATA_KEY][0] = "other-taxonomy@0:" + key.split(":", 1)[1]
+    data = restored.user_data[matching._DATA_KEY]["policy_topics"]
+    data[0] = "other-taxonomy@0:" + data[0].split(":", 1)[1]
     with pytest.raises(LookupError, match="other-taxonomy"):
         _ = restored._.policy_topics
 
@@ -216,3 +216,59 @@ def test_min_score_out_of_range_is_refused() -> None:
     nlp = spacy.blank("en")
     with pytest.raises(ValueError, match="min_score must be between 0 and 1"):
         nlp.add_pipe("policy_topics", config={"min_score": 2.0})
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("We cut tariffs.\n- Free trade grew.", ["We cut tariffs.\n", "- Free trade grew."]),
+        ("1. Tariffs rose.", ["1. Tariffs rose."]),
+        (
+            "Intro.\n\n  • Solar power.\n• Wind farms.",
+            ["Intro.\n\n  ", "• Solar power.\n", "• Wind farms."],
+        ),
+    ],
+)
+def test_a_bullet_marker_opens_its_sentence_in_doc_sents(
+    nlp: Language, text: str, sentences: list[str]
+) -> None:
+    assert [s.text for s in nlp(text).sents] == sentences
+
+
+BULLETS = "We cut tariffs.\n- Free trade grew.\n\n1. Solar power plants.\n2. Oil prices rose."
+
+
+def test_a_second_component_reads_the_first_ones_sentences_as_the_extractor_would() -> None:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("policy_topics", name="default", config={"spans_key": "default"})
+    nlp.add_pipe(
+        "policy_topics",
+        name="extended",
+        config={"spans_key": "extended", "taxonomy": "cooperation-extended"},
+    )
+    doc = nlp(BULLETS)
+    default = Extractor().extract(BULLETS)
+    extended = Extractor("cooperation-extended").extract(BULLETS)
+    # Each component's result, and the last one's as doc._.policy_topics.
+    assert nlp.get_pipe("default").result_of(doc) == default
+    assert nlp.get_pipe("extended").result_of(doc) == extended
+    assert doc._.policy_topics == extended
+    assert [q.text for a in default.areas for q in a.quotes if q.text.startswith("-")] == []
+    # An Extractor on a pipeline that already holds the component gives the same.
+    assert Extractor(model=nlp).extract(BULLETS) == default
+
+
+def test_results_of_two_components_survive_serialisation() -> None:
+    from spacy.tokens import Doc
+
+    nlp = spacy.blank("en")
+    first = nlp.add_pipe("policy_topics", name="first", config={"spans_key": "first"})
+    second = nlp.add_pipe(
+        "policy_topics", name="second", config={"spans_key": "second", "max_quotes": 1}
+    )
+    doc = nlp(BULLETS)
+    restored = Doc(nlp.vocab).from_bytes(doc.to_bytes())
+    assert first.result_of(restored) == first.result_of(doc) == Extractor().extract(BULLETS)
+    assert second.result_of(restored) == Extractor(max_quotes=1).extract(BULLETS)
+    assert restored._.policy_topics == second.result_of(doc)
+    assert first.result_of(nlp.make_doc(BULLETS)) is None
