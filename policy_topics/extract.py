@@ -77,7 +77,8 @@ class Extractor:
         max_quotes: Most quotes kept per area (None keeps all).
         min_score: Areas scoring below this are left out.
         fast: Tokenise only sentences that can hold a term. The results are
-            identical to the plain path; it only applies to a blank pipeline.
+            identical to the plain path; it only applies to a blank pipeline
+            whose tokenizer has no special case holding a space.
 
     Raises:
         ValueError: ``max_quotes`` is negative or ``min_score`` lies outside [0, 1].
@@ -115,7 +116,7 @@ class Extractor:
         )
         self._blank = not nlp.pipe_names
         self._result_builder: ResultBuilder | None = None
-        self.fast = fast and self._blank
+        self.fast = fast and self._blank and self.component.lexicon.splits_runs
         if self.fast:
             # The fast path copies the tokenizer (a tenth of a second): part of
             # building, not of the first document.

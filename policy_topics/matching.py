@@ -281,7 +281,11 @@ class PolicyTopics:
             self._annotate(doc, found.spans, found.hits, set_sentences=True, idx=found.idx)
             return doc
         has_sentences = doc.has_annotation("SENT_START")
-        spans, hits = self._match(doc, True, has_sentences)
+        # The Doc path declines a Doc without sentences or lemmas only when its
+        # tokens may not be this tokenizer's (a word holding a space, another
+        # vocabulary): match those tokens, do not tokenise the text again.
+        own_tokens = self._doc_matcher is not None and not has_sentences
+        spans, hits = self._match(doc, not own_tokens, has_sentences)
         self._annotate(doc, spans, hits, set_sentences=not has_sentences)
         return doc
 
@@ -302,11 +306,13 @@ class PolicyTopics:
         Returns:
             Sentence offsets and the hits per sentence index.
         """
-        if prefilter and self._doc_matcher is not None:
+        has_sentences = doc.has_annotation("SENT_START")
+        if prefilter and self._doc_matcher is not None and not has_sentences:
             found = self._doc_matcher.match(doc)
             if found is not None:
                 return found.spans, found.hits
-        return self._match(doc, prefilter, doc.has_annotation("SENT_START"))
+            prefilter = False  # not this tokenizer's tokens, as in __call__
+        return self._match(doc, prefilter, has_sentences)
 
     def _match(
         self, doc: Doc, prefilter: bool, has_sentences: bool
@@ -316,7 +322,7 @@ class PolicyTopics:
         use_lemmas = doc.has_annotation("LEMMA")
         if not has_sentences:
             spans = split_sentences(text)
-            if prefilter and not use_lemmas:
+            if prefilter and not use_lemmas and lexicon.splits_runs:
                 # Our boundaries fall on whitespace, so the Doc's tokens are
                 # those the fast path gets by tokenising each sentence.
                 return spans, lexicon.match_text(text, spans)

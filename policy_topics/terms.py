@@ -144,6 +144,7 @@ class Lexicon:
     def __init__(self, taxonomy: Taxonomy, tokenizer: Callable[[str], Doc], vocab: Vocab) -> None:
         self.taxonomy = taxonomy
         self._tokenizer = tokenizer
+        self._splits_runs: bool | None = None
         self._phrases: dict[tuple[tuple[int, str], ...], _Phrase] = {}
         self._by_key: dict[str, list[_Phrase]] = defaultdict(list)
         self._by_case: dict[str, list[_Phrase]] = defaultdict(list)
@@ -254,6 +255,22 @@ class Lexicon:
                 self._by_prefix[value[:3]].append(phrase)
         phrase.uses.append(use)
         return phrase
+
+    @property
+    def splits_runs(self) -> bool:
+        """Whether the tokenizer tokenises each run of non-space characters on its own.
+
+        The fast path (:mod:`policy_topics.fastpath`) tokenises only such runs.
+        A special case holding a space (``add_special_case("free trade", ...)``)
+        makes one token across two runs, which only tokenising the whole text
+        finds: then the text is tokenised whole.
+        """
+        if self._splits_runs is None:
+            rules = getattr(self._tokenizer, "rules", None) or {}
+            self._splits_runs = not any(
+                any(c.isspace() for c in key) and not key.isspace() for key in rules
+            )
+        return self._splits_runs
 
     def candidate(self, text: str, start: int = 0, end: int | None = None) -> bool:
         """Cheap test: False means ``text[start:end]`` cannot hold any term hit."""

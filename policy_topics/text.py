@@ -291,7 +291,7 @@ def trim_sentence(text: str, start: int, end: int) -> tuple[int, int] | None:
     ``a)``) followed by more text are left out; None if nothing is left.
 
     Example:
-        >>> text = "\n- Free trade grew. "
+        >>> text = "\\n- Free trade grew. "
         >>> start, end = trim_sentence(text, 0, len(text))
         >>> text[start:end]
         'Free trade grew.'

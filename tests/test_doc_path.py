@@ -243,11 +243,20 @@ def test_doc_of_another_vocabulary_goes_the_text_way(
     assert [h.term for h in component.match(foreign)[1][0].hits] == ["tariff", "import"]
 
 
-def test_doc_built_from_words_with_whitespace_inside_goes_the_text_way(
+def test_doc_built_from_words_with_whitespace_inside_is_matched_on_its_own_tokens(
     default: tuple[Language, PolicyTopics, Extractor],
 ) -> None:
     nlp, component, plain = default
     doc = Doc(nlp.vocab, words=["We cut", "tariffs.\nExports", "grew."])
     assert component._doc_matcher is not None
-    assert component._doc_matcher.match(doc) is None
-    assert component(doc)._.policy_topics == plain.extract(doc.text)
+    assert component._doc_matcher.match(doc) is None  # not this tokenizer's tokens
+    # 'tariffs.\nExports' is one token, which is not the term 'tariffs': the text
+    # is not tokenised again, as it was before (that found 'tariffs').
+    result = component(doc)._.policy_topics
+    assert result.areas == [] and list(doc.spans["policy_topics"]) == []
+    assert result.n_sentences == plain.extract(doc.text).n_sentences == 2
+    split = Doc(nlp.vocab, words=["We cut", "tariffs", ".\n", "Exports", "grew."])
+    assert [m.text for s in component(split)._.policy_topics.sentences for m in s.matches] == [
+        "tariffs",
+        "Exports",
+    ]

@@ -272,3 +272,44 @@ def test_results_of_two_components_survive_serialisation() -> None:
     assert second.result_of(restored) == Extractor(max_quotes=1).extract(BULLETS)
     assert restored._.policy_topics == second.result_of(doc)
     assert first.result_of(nlp.make_doc(BULLETS)) is None
+
+
+def test_a_tokenizer_special_case_holding_a_space_turns_the_fast_path_off() -> None:
+    nlp = spacy.blank("en")
+    nlp.tokenizer.add_special_case("free trade", [{"ORTH": "free trade"}])
+    text = "We support free trade. Tariffs fell."
+    fast = Extractor(model=nlp)
+    assert not fast.fast
+    plain = Extractor(model=nlp, fast=False).extract(text)
+    assert fast.extract(text) == plain
+    assert [m.text for s in plain.sentences for m in s.matches] == ["free trade", "Tariffs"]
+    tagger = spacy.blank("en")
+    tagger.tokenizer.add_special_case("free trade", [{"ORTH": "free trade"}])
+    tagger.add_pipe("policy_topics")
+    assert tagger(text)._.policy_topics == plain
+
+
+@pytest.mark.parametrize(
+    ("words", "spaces"),
+    [
+        (["We", "cut", "tariffs", "."], [True, True, False, False]),
+        (["We cut", "tariffs", "."], [True, False, False]),  # a word holding a space
+        (["We", "cut", "tariffs."], [True, True, False]),  # tokens the tokenizer would split
+    ],
+)
+def test_a_doc_built_from_words_is_matched_on_its_own_tokens(
+    nlp: Language, words: list[str], spaces: list[bool]
+) -> None:
+    from spacy.tokens import Doc
+
+    component = nlp.get_pipe("policy_topics")
+    doc = component(Doc(nlp.vocab, words=words, spaces=spaces))
+    result = doc._.policy_topics
+    matches = [(m.text, m.start, m.end) for s in result.sentences for m in s.matches]
+    spans = [(s.text, s.start_char, s.end_char) for s in doc.spans["policy_topics"]]
+    assert spans == matches  # the spans written are the matches reported
+    assert matches == ([("tariffs", 7, 14)] if "tariffs" in words else [])
+    with_sentences = Doc(
+        nlp.vocab, words=words, spaces=spaces, sent_starts=[True] + [False] * (len(words) - 1)
+    )
+    assert component(with_sentences)._.policy_topics == result
