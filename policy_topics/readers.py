@@ -365,6 +365,10 @@ def _read_jsonl(
             yield _error_doc(where, ReadError(message, "TypeError"))
             continue
         raw_id = record.get(id_field)
+        if isinstance(raw_id, dict | list | bool):
+            problem = f"field {id_field!r} is {json.dumps(raw_id)[:80]}, not a string or a number"
+            yield _error_doc(where, ReadError(f"{where}: {problem}", "TypeError"))
+            continue
         doc_id = where if raw_id is None else str(raw_id)
         text = record.get(text_field)
         if not isinstance(text, str):

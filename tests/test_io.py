@@ -290,11 +290,24 @@ def test_jsonl_fields_are_configurable_and_bad_lines_are_error_records(tmp_path:
         json.dumps({"key": "d", "text": "wrong field"}),
         json.dumps({"body": "No id here."}),
         json.dumps({"key": "g", "body": "Meta is no object.", "meta": "x"}),
+        json.dumps({"key": {"x": 1}, "body": "The id is an object."}),
+        json.dumps({"key": 7, "body": "A number is a fine id."}),
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     docs = list(read_documents(path, text_field="body", id_field="key"))
-    assert [d["id"] for d in docs] == ["a", f"{path}:3", f"{path}:4", "d", f"{path}:6", "g"]
+    assert [d["id"] for d in docs] == [
+        "a",
+        f"{path}:3",
+        f"{path}:4",
+        "d",
+        f"{path}:6",
+        "g",
+        f"{path}:8",
+        "7",
+    ]
     assert docs[5]["error"] == f"{path}:7: field 'meta' is str, not an object"
+    assert docs[6]["error"] == f"{path}:8: field 'key' is {{\"x\": 1}}, not a string or a number"
+    assert docs[7]["text"] == "A number is a fine id."
     assert docs[0] == {"id": "a", "text": "We cut tariffs.", "meta": {"year": 2020}}
     offset = len((lines[0] + "\n\n").encode()) + lines[2].index("broken")
     assert docs[1]["error_type"] == "JSONDecodeError"
