@@ -272,6 +272,18 @@ def load_taxonomy(source: str | Path | Taxonomy = "default") -> Taxonomy:
     """
     if isinstance(source, Taxonomy):
         return source
+    if isinstance(source, str) and not source.strip():
+        names = ", ".join(sorted(packaged_taxonomies())) or "none"
+        raise TaxonomyError(
+            [
+                Problem(
+                    repr(source),
+                    None,
+                    "",
+                    f"no taxonomy named: give a packaged name ({names}) or a .yaml file",
+                )
+            ]
+        )
     path = Path(source)
     if not path.is_file():
         packaged = packaged_taxonomies()

@@ -89,3 +89,14 @@ def test_a_whole_number_version_is_text() -> None:
 def test_a_folder_is_not_a_taxonomy(tmp_path: Path) -> None:
     with pytest.raises(TaxonomyError, match=r"is a folder; give the taxonomy's \.yaml file"):
         load_taxonomy(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["", "  "])
+def test_an_empty_taxonomy_name_says_what_to_give(name: str) -> None:
+    with pytest.raises(TaxonomyError) as info:
+        load_taxonomy(name)
+    (problem,) = info.value.problems
+    assert str(problem) == (
+        f"{name!r}: no taxonomy named: give a packaged name (cooperation-extended, default) "
+        "or a .yaml file"
+    )
