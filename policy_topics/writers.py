@@ -35,6 +35,8 @@ __all__ = [
 ]
 
 #: Columns of the CSV output and of ``to_dataframe(level="quotes")``: one row per quote.
+#: The CSV output adds a last column, ``meta``: the document's metadata as JSON
+#: (empty when it has none); the DataFrame has a ``meta.<key>`` column per key.
 CSV_COLUMNS = ("doc_id", "topic", "subtopic", "score", "start", "end", "text", "terms")
 
 
@@ -112,11 +114,12 @@ class JsonWriter:
 
 
 class CsvWriter:
-    """CSV with a header and one row per quote (see :data:`CSV_COLUMNS`).
+    """CSV with a header and one row per quote (see :data:`CSV_COLUMNS`), and ``meta``.
 
-    Documents without quotes and failed documents give no rows. Text is
-    written verbatim, so a cell may start with ``=``; spreadsheet programs
-    may treat such a cell as a formula.
+    The last column, ``meta``, holds the document's metadata as JSON, or
+    nothing when it has none. Documents without quotes and failed documents
+    give no rows. Text is written verbatim, so a cell may start with ``=``;
+    spreadsheet programs may treat such a cell as a formula.
 
     Args:
         stream: Text stream to write to (open files with ``newline=""``).
@@ -128,20 +131,20 @@ class CsvWriter:
         >>> writer = CsvWriter(out)
         >>> writer.write(Extractor().extract("We cut tariffs.", doc_id="a"))
         >>> out.getvalue().splitlines()[1]
-        'a,trade,tariffs,0.632121,0,15,We cut tariffs.,tariff'
+        'a,trade,tariffs,0.632121,0,15,We cut tariffs.,tariff,'
     """
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
         self._writer = csv.writer(stream)
-        self._writer.writerow(CSV_COLUMNS)
+        self._writer.writerow((*CSV_COLUMNS, "meta"))
 
     def write(self, result: DocumentResult) -> None:
         """Write one row per quote of the result."""
+        meta = _metadata_json(result) if result.metadata else ""
         for row in quote_rows(result):
-            self._writer.writerow(
-                [replace_surrogates(v) if isinstance(v, str) else v for v in row.values()]
-            )
+            cells = [replace_surrogates(v) if isinstance(v, str) else v for v in row.values()]
+            self._writer.writerow([*cells, meta])
         self._stream.flush()
 
     def close(self) -> None:
@@ -167,6 +170,12 @@ def record_json(result: DocumentResult) -> str:
     except PydanticSerializationError:
         plain = result.model_dump(mode="json")  # JSON mode writes U+FFFD for lone surrogates
         return json.dumps(plain, ensure_ascii=False, separators=(",", ":"))
+
+
+def _metadata_json(result: DocumentResult) -> str:
+    """A result's metadata as compact JSON, as in its JSON record."""
+    plain = result.model_dump(mode="json", include={"metadata"})["metadata"]
+    return json.dumps(plain, ensure_ascii=False, separators=(",", ":"))
 
 
 _WRITERS: dict[str, Callable[[TextIO], ResultWriter]] = {

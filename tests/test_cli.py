@@ -144,7 +144,7 @@ def test_csv_output_by_suffix_one_row_per_quote(folder: Path, tmp_path: Path) ->
     assert f"  {folder / 'e-bad.txt'}: not valid UTF-8" in stderr
     with out.open(encoding="utf-8", newline="") as stream:
         rows = list(csv.DictReader(stream))
-    assert tuple(rows[0]) == CSV_COLUMNS
+    assert tuple(rows[0]) == (*CSV_COLUMNS, "meta")
     texts = expected_texts(folder)
     assert {row["doc_id"] for row in rows} == set(list(texts)[:3])
     for row in rows:

@@ -481,13 +481,26 @@ def test_csv_has_one_row_per_quote_with_exact_offsets(
         rows = list(csv.DictReader(stream))
     expected = [row for r in results for row in quote_rows(r)]
     assert len(rows) == sum(len(a.quotes) for r in results for a in r.areas) == len(expected) > 2
-    assert tuple(rows[0]) == CSV_COLUMNS
+    assert tuple(rows[0]) == (*CSV_COLUMNS, "meta")
     for row in rows:
         if row["doc_id"] == "a":
             assert TEXT[int(row["start"]) : int(row["end"])] == row["text"]
     assert {(r["doc_id"], r["topic"]) for r in rows} >= {("a", "trade"), ("a", "energy")}
     assert [r["text"] for r in rows] == [e["text"] for e in expected]
     assert [float(r["score"]) for r in rows] == [e["score"] for e in expected]
+
+
+def test_csv_carries_the_metadata_as_json(extractor: Extractor, tmp_path: Path) -> None:
+    results = [
+        extractor.extract("We cut tariffs.", doc_id="m", metadata={"year": 2020, "src": "é"}),
+        extractor.extract("Solar power grew.", doc_id="n"),
+    ]
+    path = tmp_path / "out.csv"
+    write_results(results, path)
+    with path.open(encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert [(r["doc_id"], r["meta"]) for r in rows] == [("m", '{"year":2020,"src":"é"}'), ("n", "")]
+    assert json.loads(rows[0]["meta"]) == results[0].metadata
 
 
 def test_quote_rows_join_terms_and_subtopics(extractor: Extractor) -> None:
@@ -509,7 +522,7 @@ def test_format_follows_the_suffix_by_default(
     results: list[DocumentResult], tmp_path: Path
 ) -> None:
     for name, check in [
-        ("r.csv", lambda t: t.splitlines()[0] == ",".join(CSV_COLUMNS)),
+        ("r.csv", lambda t: t.splitlines()[0] == ",".join((*CSV_COLUMNS, "meta"))),
         ("r.JSON", lambda t: isinstance(json.loads(t), list)),
         ("r.jsonl", lambda t: t.startswith('{"doc_id":')),
     ]:
