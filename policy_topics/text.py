@@ -35,14 +35,11 @@ _MARKER = r"(?:[-*•▪◦‣●–—]|\d{1,3}(?:\.\d{1,3})*[.)]|[IVXivx]{1,5}
 _BULLET_RE = re.compile(_MARKER + r"(?=\s)")
 _BULLET_PREFIX_RE = re.compile(_MARKER + r"\s+")
 _MARKER_RE = re.compile(_MARKER)
-# A sentence end and the whitespace after it (group "space"). It starts only where a
-# run of end characters starts, and takes that run and the closers after it whole
-# (a lookahead and a back-reference, which never backtrack): otherwise a long run
-# of dots with no space after it is rescanned from every dot, in quadratic time.
-_END_RE = re.compile(
-    r"(?<![.!?…])(?=(?P<ends>[.!?…]+))(?P=ends)"
-    r"(?=(?P<closers>[\"'”’»)\]]*))(?P=closers)(?P<space>\s+)"
-)
+# A sentence end and the whitespace after it (group "space"). It starts only on the
+# first character of a run of end characters (the lookbehind after it): otherwise a
+# long run of dots with no space after it is rescanned from every dot, in quadratic
+# time. Checking after the first character keeps the engine's fast scan for it.
+_END_RE = re.compile(r"[.!?…](?<![.!?…][.!?…])[.!?…]*[\"'”’»)\]]*(?P<space>\s+)")
 _LINE_END_STRONG_RE = re.compile(r"[.!?…][\"'”’»)\]]*$")
 _LINE_END_WEAK_RE = re.compile(r"[:;][\"'”’»)\]]*$")
 _OPENERS = "\"'“‘«([{¿¡"

@@ -7,12 +7,27 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _finite(value: object) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _bench(corpus: Path, texts: list[str], *args: str) -> dict[str, Any]:
+    """Run the benchmark script on ``texts`` (written to ``corpus``) and parse its JSON."""
+    corpus.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), *args, str(corpus)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    report: dict[str, Any] = json.loads(run.stdout)
+    return report
 
 
 def test_overhead_reports_parts_floor_and_shapes(tmp_path: Path) -> None:
@@ -23,16 +38,7 @@ def test_overhead_reports_parts_floor_and_shapes(tmp_path: Path) -> None:
         "The parties agree to cooperate on trade. They will open markets for solar panels.\n\n"
         "A second paragraph on digital services follows.",
     ]
-    corpus.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
-    script = ROOT / "bench" / "run.py"
-    run = subprocess.run(
-        [sys.executable, str(script), "--only", "overhead", "--rounds", "2", str(corpus)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
-    report = json.loads(run.stdout)
+    report = _bench(corpus, texts, "--only", "overhead", "--rounds", "2")
     assert report["corpus"]["documents"] == 3
     overhead = report["overhead"]
     assert len(overhead["rounds"]) == 2
@@ -61,16 +67,7 @@ def test_overhead_reports_parts_floor_and_shapes(tmp_path: Path) -> None:
 def test_parallel_reports_both_inputs_and_the_references(tmp_path: Path) -> None:
     corpus = tmp_path / "docs.jsonl"
     texts = ["We will cut tariffs on steel.", "Energy security matters. Solar panels too."]
-    corpus.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
-    script = ROOT / "bench" / "run.py"
-    run = subprocess.run(
-        [sys.executable, str(script), "--only", "parallel", "--parallel-mb", "0.01", str(corpus)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
-    parallel = json.loads(run.stdout)["parallel"]
+    parallel = _bench(corpus, texts, "--only", "parallel", "--parallel-mb", "0.01")["parallel"]
     assert parallel["corpus_repeated"]["mb"] >= 0.01
     for name in ("corpus_repeated", "varied", "corpus_repeated_warm"):
         assert _finite(parallel[name]["speedup"])
