@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from policy_topics.errors import PolicyTopicsError
 
@@ -473,8 +473,10 @@ class _VisibleText(HTMLParser):
     from the next by a blank line, so no sentence runs from one block into the
     next; ``<br>`` is a line break inside its block. An element with the
     ``hidden`` attribute or an inline ``display: none`` or ``visibility:
-    hidden`` style is left out with its content, up to its end tag (to the end
-    of the page if it has none, as a browser would).
+    hidden`` style is left out with its content, up to its end tag. Where the
+    end tag may be left out (``p``, ``li``, ``td``, ...) the element also ends
+    at the next block, as a browser ends it; any other element left open hides
+    the rest of the page, as it would in a browser.
     """
 
     _HIDDEN = frozenset(
@@ -487,11 +489,30 @@ class _VisibleText(HTMLParser):
         | {"section", "summary", "table", "tbody", "thead", "tfoot", "title", "tr", "ul"}
     )
     _CELLS = frozenset(["td", "th"])
+    # End tags that end an element left open inside them.
+    _AROUND = _BLOCKS | {"select", "datalist"}
     # Elements that never have content or an end tag.
     _VOID = frozenset(
         {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source"}
         | {"track", "wbr"}
     )
+    # Elements whose end tag may be left out, and the start tags that end them (as
+    # a browser does); the end tag of a block around them ends them too.
+    _TABLE_PARTS = frozenset({"tbody", "thead", "tfoot"})
+    _OPTIONAL_END: ClassVar[dict[str, frozenset[str]]] = {
+        "p": _BLOCKS | {"p"},
+        "li": frozenset({"li"}),
+        "dt": frozenset({"dt", "dd"}),
+        "dd": frozenset({"dt", "dd"}),
+        "tr": _TABLE_PARTS | {"tr"},
+        "td": _TABLE_PARTS | {"tr", "td", "th"},
+        "th": _TABLE_PARTS | {"tr", "td", "th"},
+        "tbody": _TABLE_PARTS,
+        "thead": _TABLE_PARTS,
+        "tfoot": _TABLE_PARTS,
+        "option": frozenset({"option", "optgroup"}),
+        "optgroup": frozenset({"optgroup"}),
+    }
     _SPACES = re.compile(r"[ \t\n\r\f]+")
     _HIDING_STYLE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\b", re.I)
 
@@ -509,6 +530,8 @@ class _VisibleText(HTMLParser):
             self._hidden += 1
         elif tag == "pre":
             self._pre += 1
+        if self._hiding and tag in self._OPTIONAL_END.get(self._hiding[0], ()):
+            self._hiding = []  # '<p hidden>Note<p>Text': the second <p> ends the first
         if self._hiding:
             if tag == self._hiding[0]:
                 self._hiding[1] += 1
@@ -528,6 +551,8 @@ class _VisibleText(HTMLParser):
             self._hiding[1] -= 1
             if self._hiding[1] == 0:
                 self._hiding = []
+        elif self._hiding and self._hiding[0] in self._OPTIONAL_END and tag in self._AROUND:
+            self._hiding = []  # '</ul>' ends a hidden '<li>' left open inside it
         self._boundary(tag, end=True)
 
     def handle_data(self, data: str) -> None:

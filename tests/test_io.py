@@ -266,6 +266,27 @@ def test_html_blocks_are_sentences_of_their_own_and_hidden_elements_are_left_out
     assert sorted(quotes) == ["Data protection rules", "Energy cooperation", "Tariff reductions"]
 
 
+@pytest.mark.parametrize(
+    ("page", "text"),
+    [
+        # An element whose end tag may be left out ends where a browser ends it,
+        # so a hidden one does not hide the rest of the page.
+        ("<p hidden>Note<p>Para one.<p>Para two.", "Para one.\n\nPara two."),
+        ("<ul><li hidden>gone<li>Shown item</ul><p>After.", "Shown item\n\nAfter."),
+        ("<ul><li hidden>gone</ul><p>After.", "After."),
+        ("<table><tr hidden><td>a<td>b<tr><td>c</table>", "c"),
+        ("<p hidden>Note <b>bold</b> still</p><p>Shown.", "Shown."),
+        # Other elements end at their own end tag, nested ones counted.
+        ("<div hidden><div>in</div>still in</div>out", "out"),
+    ],
+)
+def test_hidden_elements_left_open_end_where_a_browser_ends_them(page: str, text: str) -> None:
+    parser = _VisibleText()
+    parser.feed(page)
+    parser.close()
+    assert parser.text() == text
+
+
 def test_html_tags_in_text_stay_text_and_tagging_works(
     tmp_path: Path, extractor: Extractor
 ) -> None:
