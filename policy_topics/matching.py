@@ -73,6 +73,8 @@ def _result_of(doc: Doc, spans_key: str | None = None) -> DocumentResult | None:
     stored = doc.user_data.get(_DATA_KEY)
     if not stored:
         return None
+    if isinstance(stored, list):  # written by an earlier version: one component's hits
+        stored = {DEFAULT_SPANS_KEY: stored}
     if spans_key is None:
         spans_key = next(reversed(stored))
     built = _RESULTS.get(doc)

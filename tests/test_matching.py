@@ -313,3 +313,16 @@ def test_a_doc_built_from_words_is_matched_on_its_own_tokens(
         nlp.vocab, words=words, spaces=spaces, sent_starts=[True] + [False] * (len(words) - 1)
     )
     assert component(with_sentences)._.policy_topics == result
+
+
+def test_hits_kept_by_an_earlier_version_still_give_the_result(nlp: Language) -> None:
+    from spacy.tokens import Doc
+
+    from policy_topics import matching
+
+    doc = nlp(TEXT)
+    restored = Doc(nlp.vocab).from_bytes(doc.to_bytes())
+    # Earlier versions kept one component's [builder key, spans, hits] as a list.
+    restored.user_data[matching._DATA_KEY] = restored.user_data[matching._DATA_KEY]["policy_topics"]
+    assert restored._.policy_topics == doc._.policy_topics
+    assert nlp.get_pipe("policy_topics").result_of(restored) == doc._.policy_topics
