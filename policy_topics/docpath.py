@@ -107,10 +107,22 @@ class DocMatcher:
         self._sums: _Memo[int, int] = _Memo(self._value)
         self._spelled: _Memo[int, tuple[str, str]] = _Memo(self._spell)
         self._following: _Memo[int, frozenset[str]] = _Memo(self._second_keys)
+        self._mixed: _Memo[int, bool] = _Memo(self._is_mixed)
         simple = lexicon._simple
         #: Token patterns need a Doc for spaCy's Matcher, and a simple pattern
         #: whose first token is optional may start anywhere: both go the text way.
         self.usable = not lexicon._pattern_uses and not simple._anywhere
+
+    def tokens_are_ours(self, doc: Doc) -> bool:
+        """Whether the Doc's tokens may be this tokenizer's.
+
+        False for another vocabulary, or a word that mixes whitespace with
+        other characters (a Doc built from words): such a Doc is matched on
+        its own tokens, never by tokenising its text again.
+        """
+        if doc.vocab is not self._vocab:
+            return False
+        return not any(map(self._mixed.__getitem__, doc.to_array(ORTH).tolist()))
 
     def match(self, doc: Doc) -> DocMatch | None:
         """Sentences and hits of a Doc without sentence boundaries or lemmas.
@@ -309,6 +321,10 @@ class DocMatcher:
         elif any(map(str.isspace, text)):
             value += _MIXED
         return value
+
+    def _is_mixed(self, orth: int) -> bool:
+        text = self._strings[orth]
+        return not text.isspace() and any(map(str.isspace, text))
 
     def _spell(self, orth: int) -> tuple[str, str]:
         text = self._strings[orth]

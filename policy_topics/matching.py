@@ -218,6 +218,7 @@ class PolicyTopics:
         self._source = taxonomy
         self._lexicon: Lexicon | None = None
         self._doc_matcher: DocMatcher | None = None
+        self._doc_reader: DocMatcher | None = None
         self._pending: Exception | None = None
         self._builder: ResultBuilder | None = None
         self._builder_key = ""
@@ -233,6 +234,7 @@ class PolicyTopics:
         self._lexicon = Lexicon(taxonomy, self.nlp.tokenizer, self.nlp.vocab)
         doc_matcher = DocMatcher(self._lexicon)
         self._doc_matcher = doc_matcher if doc_matcher.usable else None
+        self._doc_reader = doc_matcher  # tells whether a Doc's tokens are the tokenizer's
         self._pending = None
         self._builder = None
         self._result_builder()  # Docs read back from bytes can be given their results at once
@@ -286,7 +288,9 @@ class PolicyTopics:
         # The Doc path declines a Doc without sentences or lemmas only when its
         # tokens may not be this tokenizer's (a word holding a space, another
         # vocabulary): match those tokens, do not tokenise the text again.
-        own_tokens = self._doc_matcher is not None and not has_sentences
+        own_tokens = not has_sentences and (
+            self._doc_matcher is not None or not self._tokens_are_ours(doc)
+        )
         spans, hits = self._match(doc, not own_tokens, has_sentences)
         self._annotate(doc, spans, hits, set_sentences=not has_sentences)
         return doc
@@ -314,7 +318,12 @@ class PolicyTopics:
             if found is not None:
                 return found.spans, found.hits
             prefilter = False  # not this tokenizer's tokens, as in __call__
+        elif prefilter and not has_sentences and not self._tokens_are_ours(doc):
+            prefilter = False
         return self._match(doc, prefilter, has_sentences)
+
+    def _tokens_are_ours(self, doc: Doc) -> bool:
+        return self._doc_reader is None or self._doc_reader.tokens_are_ours(doc)
 
     def _match(
         self, doc: Doc, prefilter: bool, has_sentences: bool
@@ -324,7 +333,12 @@ class PolicyTopics:
         use_lemmas = doc.has_annotation("LEMMA")
         if not has_sentences:
             spans = split_sentences(text)
-            if prefilter and not use_lemmas and lexicon.splits_runs:
+            if (
+                prefilter
+                and not use_lemmas
+                and lexicon.splits_runs
+                and not lexicon.uses_annotations(doc)
+            ):
                 # Our boundaries fall on whitespace, so the Doc's tokens are
                 # those the fast path gets by tokenising each sentence.
                 return spans, lexicon.match_text(text, spans)

@@ -48,6 +48,9 @@ _KEY, _CASE, _PREFIX = 0, 1, 2
 # (a simple pattern is matched here; other patterns need spaCy's Matcher on a Doc).
 _BY_PHRASE, _BY_PATTERN, _BY_SIMPLE = 1, 2, 4
 
+# Token attributes that spaCy's Matcher needs annotated on the Doc (E155).
+_ANNOTATIONS = frozenset({"TAG", "POS", "MORPH", "LEMMA", "DEP"})
+
 # Bound of the memory of token infos (words met, with the phrases they start).
 _INFO_CACHE_SIZE = 50_000
 
@@ -151,7 +154,10 @@ class Lexicon:
         self._by_prefix: dict[str, list[_Phrase]] = defaultdict(list)
         self._rules: list[Rule] = []
         self._vocab = vocab
-        self._matcher = Matcher(vocab, validate=True)
+        # Token patterns for spaCy's Matcher, by the annotations they need that a
+        # blank pipeline does not set (POS, LEMMA, ...): those run only on a Doc
+        # that has them; spaCy's Matcher refuses other Docs.
+        self._matchers: dict[frozenset[str], Matcher] = {}
         self._pattern_uses: dict[str, Use] = {}
         self._simple: SimplePatterns[Use] = SimplePatterns()
         self._requirements: list[tuple[frozenset[Anchor], int]] = []
@@ -192,7 +198,13 @@ class Lexicon:
                 flag = _BY_SIMPLE
             else:
                 key = f"policy_topics:{len(self._pattern_uses)}"
-                self._matcher.add(key, [spec.pattern])
+                annotations = frozenset(
+                    attr for token in spec.pattern for attr in token if attr in _ANNOTATIONS
+                )
+                matcher = self._matchers.get(annotations)
+                if matcher is None:
+                    matcher = self._matchers[annotations] = Matcher(self._vocab, validate=True)
+                matcher.add(key, [spec.pattern])
                 self._pattern_uses[key] = use
                 flag = _BY_PATTERN
             needs = _pattern_requirements(spec.pattern)
@@ -255,6 +267,17 @@ class Lexicon:
                 self._by_prefix[value[:3]].append(phrase)
         phrase.uses.append(use)
         return phrase
+
+    def uses_annotations(self, doc: Doc) -> bool:
+        """Whether a token pattern needs annotations (POS, LEMMA, ...) that ``doc`` has.
+
+        Such a Doc is matched on its own tokens: tokenising its text again
+        would lose them.
+        """
+        return any(
+            annotations and all(doc.has_annotation(attr) for attr in annotations)
+            for annotations in self._matchers
+        )
 
     @property
     def splits_runs(self) -> bool:
@@ -392,7 +415,14 @@ class Lexicon:
         firsts = {s: i for i, s in enumerate(starts)}
         lasts = {e: i for i, e in enumerate(ends)}
         found: list[Raw] = []
-        for match_id, start, end in self._matcher(tokens):
+        doc = tokens.doc if isinstance(tokens, Span) else tokens
+        matches = [
+            match
+            for annotations, matcher in self._matchers.items()
+            if all(doc.has_annotation(attr) for attr in annotations)
+            for match in matcher(tokens)
+        ]
+        for match_id, start, end in matches:
             first_tok, last_tok = tokens[start], tokens[end - 1]
             s, e = first_tok.idx + base, last_tok.idx + len(last_tok.text) + base
             first, last = firsts.get(s), lasts.get(e)

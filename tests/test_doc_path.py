@@ -231,6 +231,14 @@ def test_taxonomy_with_a_token_pattern_for_spacy_matcher_goes_the_text_way() -> 
     component._set_taxonomy(Taxonomy.from_yaml(yaml_text))
     assert component._doc_matcher is None
     assert [a.topic for a in nlp("We cut a tariff.")._.policy_topics.areas] == ["x"]
+    # A Doc built from words is matched on its own tokens on this way too.
+    for words, found in ((["We cut", "a", "tariff", "."], ["tariff"]), (["a tariff."], [])):
+        doc = component(Doc(nlp.vocab, words=words, spaces=[True] * (len(words) - 1) + [False]))
+        matches = [
+            (m.text, m.start, m.end) for s in doc._.policy_topics.sentences for m in s.matches
+        ]
+        assert [text for text, _, _ in matches] == found
+        assert [(s.text, s.start_char, s.end_char) for s in doc.spans["policy_topics"]] == matches
 
 
 def test_doc_of_another_vocabulary_goes_the_text_way(

@@ -326,3 +326,46 @@ def test_hits_kept_by_an_earlier_version_still_give_the_result(nlp: Language) ->
     restored.user_data[matching._DATA_KEY] = restored.user_data[matching._DATA_KEY]["policy_topics"]
     assert restored._.policy_topics == doc._.policy_topics
     assert nlp.get_pipe("policy_topics").result_of(restored) == doc._.policy_topics
+
+
+POS_TAXONOMY = (
+    "name: t\ntopics: {x: {label: X, terms: [tariff, "
+    "{pattern: [{LOWER: big}, {POS: NOUN}], label: big noun}]}}"
+)
+
+
+def test_a_pattern_needing_part_of_speech_matches_nothing_on_a_blank_pipeline() -> None:
+    from spacy.tokens import Doc
+
+    from policy_topics import Taxonomy
+
+    taxonomy = Taxonomy.from_yaml(POS_TAXONOMY)
+    text = "We cut a big tariff."
+
+    def terms(result: DocumentResult) -> list[tuple[str, str]]:
+        return [(m.term, m.text) for s in result.sentences for m in s.matches]
+
+    # spaCy's Matcher refuses a Doc without POS (E155); such a pattern is skipped.
+    for fast in (True, False):
+        assert terms(Extractor(taxonomy, fast=fast).extract(text)) == [("tariff", "tariff")]
+    for pipes in ([], ["sentencizer"]):
+        nlp = spacy.blank("en")
+        for pipe in pipes:
+            nlp.add_pipe(pipe)
+        component = nlp.add_pipe("policy_topics")
+        component._set_taxonomy(taxonomy)
+        assert terms(nlp(text)._.policy_topics) == [("tariff", "tariff")]
+    # On a Doc that has part-of-speech tags, it matches, with or without sentences.
+    words = ["We", "cut", "a", "big", "tariff", "."]
+    tags = ["PRON", "VERB", "DET", "ADJ", "NOUN", "PUNCT"]
+    for starts in (None, [True] + [False] * 5):
+        doc = Doc(nlp.vocab, words=words, spaces=[True] * 4 + [False, False], pos=tags)
+        if starts is not None:
+            doc = Doc(
+                nlp.vocab,
+                words=words,
+                spaces=[True] * 4 + [False, False],
+                pos=tags,
+                sent_starts=starts,
+            )
+        assert terms(component(doc)._.policy_topics) == [("big noun", "big tariff")]
