@@ -19,12 +19,13 @@ import hashlib
 import html
 import itertools
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from policy_topics.records import CooperationArea, DocumentResult, Quote
+from policy_topics.records import CooperationArea, DocumentResult, ErrorInfo, Quote
 
 if TYPE_CHECKING:
     from policy_topics.extract import Extractor
@@ -347,10 +348,7 @@ def render(
         wanted = None if topics is None else set(topics)
         areas = [a for a in result.areas if wanted is None or a.topic in wanted]
         if result.error is not None:
-            inner = (
-                f'<div style="color:#b42318">Failed: <strong>{_esc(result.error.type)}</strong>'
-                f": {_esc(result.error.message)}</div>"
-            )
+            inner = _failure(result.error)
         else:
             inner = _table(areas) + "".join(_area_quotes(a, max_quotes) for a in areas)
         body = _box(_header(result) + inner)
@@ -358,6 +356,13 @@ def render(
     else:
         raise TypeError(f"cannot render a {type(result).__name__}")
     return _page(body, title, lang) if standalone else body
+
+
+def _failure(error: ErrorInfo) -> str:
+    return (
+        f'<div style="color:#b42318">Failed: <strong>{_esc(error.type)}</strong>'
+        f": {_esc(error.message)}</div>"
+    )
 
 
 def _page(body: str, title: str, lang: str) -> str:
@@ -452,6 +457,13 @@ def mimebundle(
 # --- the full text -------------------------------------------------------------------------
 
 
+# The full text of a highlighted document: line breaks kept, long words wrapped.
+_TEXT_STYLE = (
+    "white-space:pre-wrap;overflow-wrap:anywhere;font-family:Georgia,'Times New Roman',"
+    "serif;font-size:16px;line-height:1.75;margin-top:12px"
+)
+
+
 def highlight(
     text_or_result: str | DocumentResult,
     *,
@@ -486,6 +498,9 @@ def highlight(
     Raises:
         ValueError: ``result`` does not come from this text.
 
+    An error record is shown with why it failed, and its text (when given)
+    unmarked.
+
     Example:
         >>> page = highlight("We will cut tariffs on <steel>.")
         >>> page.startswith("<!DOCTYPE html>") and "&lt;steel&gt;" in page
@@ -501,24 +516,29 @@ def highlight(
 
                 extractor = Extractor()
             result = extractor.extract(text)
-        elif result.n_chars != len(text) or any(
-            text[m.start : m.end] != m.text for s in result.sentences for m in s.matches
+        elif result.error is None and (
+            result.n_chars != len(text)
+            or any(text[m.start : m.end] != m.text for s in result.sentences for m in s.matches)
         ):
             raise ValueError("result does not come from this text: its offsets do not match")
-    labels = _labels(result, extractor)
-    spans = []
-    for tags in result.sentences:
-        for m in tags.matches:
-            sub = labels.get((m.topic, m.subtopic), m.subtopic or "")
-            topic = labels.get((m.topic, None), m.topic)
-            score = tags.scores.get(m.topic, 0.0)
-            spans.append(_Span(m.start, m.end, m.topic, _title(m.term, topic, sub, score)))
-    body = _quoted_sentences(result, spans) if text is None else _mark(text, spans)
-    style = (
-        "white-space:pre-wrap;overflow-wrap:anywhere;font-family:Georgia,'Times New Roman',"
-        "serif;font-size:16px;line-height:1.75;margin-top:12px"
-    )
-    inner = _header(result) + _legend(result, spans, labels) + f'<div style="{style}">{body}</div>'
+    if result.error is not None:  # an error record: say why, and show the text unmarked
+        shown = "" if text is None else f'<div style="{_TEXT_STYLE}">{_mark(text, [])}</div>'
+        inner = _header(result) + _failure(result.error) + shown
+    else:
+        labels = _labels(result, extractor)
+        spans = []
+        for tags in result.sentences:
+            for m in tags.matches:
+                sub = labels.get((m.topic, m.subtopic), m.subtopic or "")
+                topic = labels.get((m.topic, None), m.topic)
+                score = tags.scores.get(m.topic, 0.0)
+                spans.append(_Span(m.start, m.end, m.topic, _title(m.term, topic, sub, score)))
+        body = _quoted_sentences(result, spans) if text is None else _mark(text, spans)
+        inner = (
+            _header(result)
+            + _legend(result, spans, labels)
+            + f'<div style="{_TEXT_STYLE}">{body}</div>'
+        )
     page_title = title or result.doc_id or "policy-topics"
     return _page(_box(inner), page_title, result.language or "en") if standalone else _box(inner)
 
@@ -545,9 +565,9 @@ def highlight_page(
         (1, True)
     """
     parts = [
-        highlight(
-            text if text is not None else result, result=result if text else None, standalone=False
-        )
+        highlight(result, standalone=False)
+        if text is None
+        else highlight(text, result=result, standalone=False)
         for result, text in documents
     ]
     body = '<div style="margin:0 0 24px 0"></div>'.join(parts)
@@ -595,12 +615,14 @@ def _legend(
 
 def _quoted_sentences(result: DocumentResult, spans: Sequence[_Span]) -> str:
     quotes = {(q.start, q.end): q for a in result.areas for q in a.quotes}
+    ordered = sorted(spans, key=lambda s: s.start)
+    starts = [s.start for s in ordered]
     parts = []
-    for (start, _end), quote in sorted(quotes.items()):
+    for (start, end), quote in sorted(quotes.items()):
         inside = [
             _Span(s.start - start, s.end - start, s.topic, s.title)
-            for s in spans
-            if start <= s.start and s.end <= quote.end
+            for s in ordered[bisect_left(starts, start) : bisect_left(starts, end)]
+            if s.end <= end
         ]
         parts.append(_mark(quote.text, inside))
     shown = len(quotes)

@@ -12,7 +12,15 @@ from pathlib import Path
 import pytest
 
 from policy_topics import DocumentResult, Extractor
-from policy_topics.display import PALETTE, describe, highlight, mimebundle, render, topic_color
+from policy_topics.display import (
+    PALETTE,
+    describe,
+    highlight,
+    highlight_page,
+    mimebundle,
+    render,
+    topic_color,
+)
 from policy_topics.records import ErrorInfo
 from policy_topics.taxonomy import Taxonomy
 
@@ -275,6 +283,44 @@ def test_highlight_refuses_a_result_of_another_text(sample: tuple[str, DocumentR
         highlight(text.replace("tariffs", "Tariffs"), result=result)
     with pytest.raises(ValueError, match="does not come from this text"):
         highlight(text[:-1], result=result)
+
+
+def test_highlight_says_why_a_document_failed(extractor: Extractor) -> None:
+    docs = [
+        {"id": "ok", "text": "We cut tariffs."},
+        {"id": "bad", "text": "Solar <energy>.", "meta": {"tags": object()}},  # not JSON
+    ]
+    results = list(extractor.extract_many(docs))
+    failed = results[1]
+    assert failed.error is not None and failed.n_chars == 0
+    alone = text_of(parse(highlight(failed)))
+    assert "Failed: ValueError" in alone and "cannot be written as JSON" in alone
+    with_text = text_of(parse(highlight(docs[1]["text"], result=failed)))
+    assert "Failed: ValueError" in with_text and "Solar <energy>." in with_text
+    # A page of (result, text) pairs still comes out, with every document on it.
+    page = text_of(
+        parse(highlight_page([(r, d["text"]) for r, d in zip(results, docs, strict=True)]))
+    )
+    assert "We cut tariffs." in page and "Failed: ValueError" in page
+
+
+def test_highlight_page_keeps_the_result_of_an_empty_document() -> None:
+    taxonomy = Taxonomy.from_yaml(
+        'name: mine\nversion: "7"\ntopics: {ports: {label: Ports, terms: [harbour]}}'
+    )
+    result = Extractor(taxonomy).extract("", doc_id="empty.txt")
+    shown = text_of(parse(highlight_page([(result, "")])))
+    assert "empty.txt" in shown and "taxonomy mine 7" in shown
+
+
+def test_quoted_sentences_of_a_long_result_hold_their_own_marks() -> None:
+    text = " ".join(f"Tariffs on item {i} fell and solar grew." for i in range(300))
+    result = Extractor(max_quotes=None).extract(text)
+    root = parse(highlight(result))
+    marks = [text_of(m) for m in root.iter("mark")]
+    matches = [m.text for s in result.sentences for m in s.matches]
+    legend = len(result.areas)  # the legend shows one mark per topic
+    assert sorted(marks[legend:]) == sorted(matches)
 
 
 # --- layout --------------------------------------------------------------------------------
