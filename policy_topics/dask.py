@@ -9,7 +9,7 @@ a validated :class:`~policy_topics.Taxonomy` inside the task graph (a single
 graph node, so a worker receives it once), never as a path that would have to
 exist on the worker. Each worker process builds one :class:`Extractor` per
 taxonomy and options, keyed by their content, and reuses it for every
-partition it is given.
+partition it is given (the four most recently used are kept).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import hashlib
 import inspect
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from policy_topics.extract import Extractor
 from policy_topics.scoring import check_options
 from policy_topics.taxonomy import Taxonomy, load_taxonomy
+from policy_topics.writers import DATAFRAME_COLUMNS
 
 if TYPE_CHECKING:
     import dask.bag
@@ -36,41 +38,8 @@ __all__ = ["extract_bag", "extract_dataframe"]
 
 Level = Literal["areas", "quotes", "sentences"]
 
-_STRING, _INT, _FLOAT = "string", "int64", "float64"
-#: Columns and dtypes of each level (the columns of :func:`policy_topics.io.to_dataframe`).
-COLUMNS: dict[str, dict[str, str]] = {
-    "areas": {
-        "doc_id": _STRING,
-        "topic": _STRING,
-        "label": _STRING,
-        "score": _FLOAT,
-        "mentions": _INT,
-        "sentences": _INT,
-        "quotes": _INT,
-        "terms": _STRING,
-        "subtopics": _STRING,
-    },
-    "quotes": {
-        "doc_id": _STRING,
-        "topic": _STRING,
-        "subtopic": _STRING,
-        "score": _FLOAT,
-        "start": _INT,
-        "end": _INT,
-        "text": _STRING,
-        "terms": _STRING,
-    },
-    "sentences": {
-        "doc_id": _STRING,
-        "sentence": _INT,
-        "start": _INT,
-        "end": _INT,
-        "topic": _STRING,
-        "score": _FLOAT,
-        "terms": _STRING,
-        "cues": _STRING,
-    },
-}
+#: Columns and dtypes of each level: those of :func:`policy_topics.io.to_dataframe`.
+COLUMNS: dict[str, dict[str, str]] = DATAFRAME_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -88,7 +57,10 @@ class _Recipe:
 
 # One Extractor per worker process and recipe, and a lock each: Dask may run
 # several tasks of a process in threads, and an Extractor is not thread-safe.
-_EXTRACTORS: dict[str, tuple[Extractor, threading.Lock]] = {}
+# The most recently used are kept, so a sweep over options on a long-lived
+# cluster does not keep one more Extractor per value for ever.
+_EXTRACTORS: OrderedDict[str, tuple[Extractor, threading.Lock]] = OrderedDict()
+_MOST_EXTRACTORS = 4
 _BUILD_LOCK = threading.Lock()
 #: How many Extractors this process has built (tests check it stays at one).
 builds = 0
@@ -154,8 +126,10 @@ def extract_dataframe(
 
     Returns:
         A Dask DataFrame with the columns and dtypes of :data:`COLUMNS` for the
-        level (strings are pandas ``string``); documents without areas and
-        documents that fail give no rows. Divisions are unknown.
+        level (strings are pandas ``string``). Documents that fail give no
+        rows, and at the areas and quotes levels neither do documents without
+        areas (``min_score`` leaves out areas, not the tagged sentences).
+        Divisions are unknown.
 
     Raises:
         ValueError: Unknown level or column.
@@ -218,9 +192,8 @@ def _frame_partition(
     extractor, lock = _extractor(recipe)
     with lock:
         results = list(extractor.extract_many(items))
-    columns = COLUMNS[level]
-    rows = to_dataframe(results, level)[list(columns)]
-    return rows.astype(columns).reset_index(drop=True) if len(rows) else _empty(level)
+    # Typed as COLUMNS says, also when empty; metadata columns are left out.
+    return to_dataframe(results, level)[list(COLUMNS[level])].reset_index(drop=True)
 
 
 def _doc_id(value: Any, pd: Any) -> str | None:
@@ -242,6 +215,10 @@ def _extractor(recipe: _Recipe) -> tuple[Extractor, threading.Lock]:
                 threading.Lock(),
             )
             builds += 1
+            while len(_EXTRACTORS) > _MOST_EXTRACTORS:
+                _EXTRACTORS.popitem(last=False)  # a task still using it keeps its own reference
+        else:
+            _EXTRACTORS.move_to_end(recipe.key)
         return found
 
 
@@ -266,10 +243,10 @@ def _recipe(taxonomy: str | Path | Taxonomy, options: dict[str, Any]) -> _Recipe
     return _Recipe(hashlib.sha256(content.encode("utf-8")).hexdigest(), loaded, dict(options))
 
 
-def _empty(level: str) -> pandas.DataFrame:
-    import pandas as pd
+def _empty(level: Level) -> pandas.DataFrame:
+    from policy_topics.io import to_dataframe
 
-    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in COLUMNS[level].items()})
+    return to_dataframe([], level)
 
 
 def _import_dask() -> Any:

@@ -31,6 +31,7 @@ from policy_topics.readers import (
 )
 from policy_topics.writers import (
     CSV_COLUMNS,
+    DATAFRAME_COLUMNS,
     CsvWriter,
     JsonlWriter,
     JsonWriter,
@@ -44,6 +45,7 @@ from policy_topics.writers import (
 
 __all__ = [
     "CSV_COLUMNS",
+    "DATAFRAME_COLUMNS",
     "SUPPORTED_SUFFIXES",
     "CsvWriter",
     "Document",

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CSV_COLUMNS",
+    "DATAFRAME_COLUMNS",
     "CsvWriter",
     "JsonWriter",
     "JsonlWriter",
@@ -380,18 +381,44 @@ def write_results(
 
 # --- DataFrames -------------------------------------------------------------------------
 
-_AREA_COLUMNS = (
-    "doc_id",
-    "topic",
-    "label",
-    "score",
-    "mentions",
-    "sentences",
-    "quotes",
-    "terms",
-    "subtopics",
-)
-_SENTENCE_COLUMNS = ("doc_id", "sentence", "start", "end", "topic", "score", "terms", "cues")
+_STRING, _INT, _FLOAT = "string", "int64", "float64"
+
+#: Columns and dtypes of each level of :func:`to_dataframe` (and of
+#: :func:`policy_topics.dask.extract_dataframe`). Strings are pandas ``string``,
+#: in which a missing doc_id is NA.
+DATAFRAME_COLUMNS: dict[str, dict[str, str]] = {
+    "areas": {
+        "doc_id": _STRING,
+        "topic": _STRING,
+        "label": _STRING,
+        "score": _FLOAT,
+        "mentions": _INT,
+        "sentences": _INT,
+        "quotes": _INT,
+        "terms": _STRING,
+        "subtopics": _STRING,
+    },
+    "quotes": {
+        "doc_id": _STRING,
+        "topic": _STRING,
+        "subtopic": _STRING,
+        "score": _FLOAT,
+        "start": _INT,
+        "end": _INT,
+        "text": _STRING,
+        "terms": _STRING,
+    },
+    "sentences": {
+        "doc_id": _STRING,
+        "sentence": _INT,
+        "start": _INT,
+        "end": _INT,
+        "topic": _STRING,
+        "score": _FLOAT,
+        "terms": _STRING,
+        "cues": _STRING,
+    },
+}
 
 
 def to_dataframe(
@@ -407,15 +434,21 @@ def to_dataframe(
         ``"sentences"``: one row per tagged sentence and topic (doc_id, sentence,
         start, end, topic, score, terms, cues).
 
-    Failed documents give no rows. Metadata keys with scalar values become
-    extra columns named ``meta.<key>``.
+    Failed documents give no rows, and at the areas and quotes levels neither
+    do documents without areas (``min_score`` leaves out areas, not the
+    tagged sentences). Metadata keys with scalar values, of the documents that
+    give rows, become extra columns named ``meta.<key>``. Lone surrogates in
+    text become U+FFFD, as in the JSON and CSV output (the length is kept, so
+    offsets stay valid).
 
     Args:
-        results: DocumentResults.
+        results: DocumentResults, e.g. a list (an iterator is used up).
         level: ``"areas"``, ``"quotes"`` or ``"sentences"``.
 
     Returns:
-        The DataFrame; its columns are fixed by ``level`` even when it is empty.
+        The DataFrame; its columns and their dtypes
+        (:data:`DATAFRAME_COLUMNS`) are fixed by ``level``, also when it is
+        empty, so frames of several batches concatenate without changing type.
 
     Raises:
         ImportError: pandas is not installed.
@@ -430,25 +463,36 @@ def to_dataframe(
         import pandas as pd
     except ImportError as exc:
         raise ImportError('to_dataframe needs pandas: pip install "policy-topics[pandas]"') from exc
-    rows_of: dict[str, tuple[tuple[str, ...], Callable[[DocumentResult], Iterator[Any]]]] = {
-        "areas": (_AREA_COLUMNS, _area_rows),
-        "quotes": (CSV_COLUMNS, quote_rows),
-        "sentences": (_SENTENCE_COLUMNS, _sentence_rows),
+    rows_of: dict[str, Callable[[DocumentResult], Iterator[dict[str, Any]]]] = {
+        "areas": _area_rows,
+        "quotes": quote_rows,
+        "sentences": _sentence_rows,
     }
     if level not in rows_of:
         raise ValueError(f"level must be 'areas', 'quotes' or 'sentences', not {level!r}")
-    columns, make_rows = rows_of[level]
+    dtypes, make_rows = DATAFRAME_COLUMNS[level], rows_of[level]
     rows: list[dict[str, Any]] = []
     meta_columns: dict[str, None] = {}
     for result in results:
+        found = list(make_rows(result))
+        if not found:
+            continue
         meta = {
-            f"meta.{k}": v
+            f"meta.{k}": replace_surrogates(v) if isinstance(v, str) else v
             for k, v in result.metadata.items()
             if v is None or isinstance(v, str | int | float | bool)
         }
         meta_columns.update(dict.fromkeys(meta))
-        rows.extend({**row, **meta} for row in make_rows(result))
-    return pd.DataFrame(rows, columns=[*columns, *meta_columns])
+        rows.extend({**row, **meta} for row in found)
+    data: dict[str, Any] = {}
+    for name, dtype in dtypes.items():
+        values = [row[name] for row in rows]
+        if dtype == _STRING:
+            values = [replace_surrogates(v) if isinstance(v, str) else v for v in values]
+        data[name] = pd.Series(values, dtype=dtype)
+    for name in meta_columns:
+        data[name] = pd.Series([row.get(name) for row in rows])
+    return pd.DataFrame(data, columns=[*dtypes, *meta_columns])
 
 
 def _area_rows(result: DocumentResult) -> Iterator[dict[str, Any]]:

@@ -144,3 +144,31 @@ def test_a_taxonomy_object_is_accepted() -> None:
     taxonomy = Taxonomy.from_yaml("name: t\ntopics: {x: {label: X, terms: [widget]}}")
     got = extract_bag(db.from_sequence(["A widget."]), taxonomy=taxonomy).compute(scheduler="sync")
     assert got[0]["areas"][0]["topic"] == "x"
+
+
+def test_a_sweep_over_options_keeps_a_bounded_number_of_extractors() -> None:
+    import policy_topics.dask as module
+
+    bag = db.from_sequence(["We cut tariffs."], npartitions=1)
+    for i in range(module._MOST_EXTRACTORS + 3):
+        got = extract_bag(bag, min_score=i / 100).compute(scheduler="sync")
+        assert got[0]["areas"][0]["topic"] == "trade"
+    assert len(module._EXTRACTORS) == module._MOST_EXTRACTORS
+    # The most recently used stays; using it again builds nothing.
+    before = module.builds
+    extract_bag(bag, min_score=(module._MOST_EXTRACTORS + 2) / 100).compute(scheduler="sync")
+    assert module.builds == before
+
+
+def test_rows_at_the_sentences_level_ignore_min_score() -> None:
+    frame = pd.DataFrame({"id": ["a"], "text": ["We cut tariffs."]})
+    ddf = dd.from_pandas(frame, npartitions=1)
+    counts = {
+        level: len(
+            extract_dataframe(ddf, "text", id_column="id", level=level, min_score=0.99).compute(
+                scheduler="sync"
+            )
+        )
+        for level in ("areas", "quotes", "sentences")
+    }
+    assert counts == {"areas": 0, "quotes": 0, "sentences": 1}  # as the docstring says

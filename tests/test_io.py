@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from policy_topics import DocumentResult, Extractor
 from policy_topics.io import (
     CSV_COLUMNS,
+    DATAFRAME_COLUMNS,
     CsvWriter,
     JsonlWriter,
     JsonWriter,
@@ -697,6 +698,40 @@ def test_dataframe_of_nothing_has_columns() -> None:
     assert frame.empty and tuple(frame.columns) == CSV_COLUMNS
     with pytest.raises(ValueError, match="level"):
         to_dataframe([], level="words")  # type: ignore[arg-type]
+
+
+def test_dataframe_dtypes_do_not_depend_on_the_rows(extractor: Extractor) -> None:
+    pd = pytest.importorskip("pandas")
+    for level, dtypes in DATAFRAME_COLUMNS.items():
+        full = to_dataframe(list(extractor.extract_many(["We cut tariffs."])), level)  # type: ignore[arg-type]
+        empty = to_dataframe(list(extractor.extract_many(["Hello."])), level)  # type: ignore[arg-type]
+        assert len(full) == 1 and empty.empty
+        assert dict(full.dtypes.astype(str)) == dict(empty.dtypes.astype(str)) == dtypes
+        both = pd.concat([full, empty], ignore_index=True)
+        assert dict(both.dtypes.astype(str)) == dtypes
+
+
+def test_dataframe_replaces_lone_surrogates_as_the_writers_do(extractor: Extractor) -> None:
+    pytest.importorskip("pandas")
+    text = "Tariffs \ud800 fell."
+    result = extractor.extract(text, doc_id="a\udc00")
+    # extract refuses such metadata, but a record can be built by other means.
+    result = result.model_copy(update={"metadata": {"note": "x\ud800"}})
+    quotes = to_dataframe([result], level="quotes")
+    row = quotes.iloc[0]
+    assert row["text"] == "Tariffs \ufffd fell." and len(row["text"]) == row["end"] - row["start"]
+    assert row["doc_id"] == "a\ufffd" and row["meta.note"] == "x\ufffd"
+
+
+def test_dataframe_meta_columns_come_from_documents_with_rows(extractor: Extractor) -> None:
+    pytest.importorskip("pandas")
+    docs = [
+        {"id": "a", "text": "We cut tariffs.", "meta": {"year": 2020}},
+        {"id": "b", "text": None, "meta": {"source": "x"}},  # fails
+        {"id": "c", "text": "Hello.", "meta": {"batch": 7}},  # no area
+    ]
+    frame = to_dataframe(list(extractor.extract_many(docs)), level="areas")
+    assert [c for c in frame.columns if c.startswith("meta.")] == ["meta.year"]
 
 
 def test_dataframe_without_pandas_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
