@@ -139,6 +139,8 @@ def _records(source: str | Path | Iterable[Mapping[str, Any]]) -> Iterator[tuple
                     record = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise GoldError(f"{path.name}:{number}: not JSON: {exc.msg}") from exc
+                except RecursionError as exc:
+                    raise GoldError(f"{path.name}:{number}: not JSON: nested too deeply") from exc
                 found = True
                 yield f"{path.name}:{number}", record
         if not found:
@@ -468,7 +470,8 @@ def evaluate(
         for name, units in by_level
         if docs[name]
     ]
-    gold_topics = {t for u in (*sentence_units, *document_units) for t in (*u.gold, *u.optional)}
+    # Topics only ever optional are never scored: they are not "scored as missed".
+    gold_topics = {t for u in (*sentence_units, *document_units) for t in u.gold}
     return EvaluationReport(
         gold=Path(gold).name if isinstance(gold, str | Path) else "<records>",
         taxonomy=taxonomy.name,
@@ -491,7 +494,7 @@ def _level(
     sweep: Sequence[float],
     max_errors: int,
 ) -> LevelReport:
-    gold_topics = {t for u in units for t in (*u.gold, *u.optional)}
+    gold_topics = {t for u in units for t in u.gold}
     topics = [*order, *sorted(gold_topics - set(order))]
     reports = []
     for mode in modes:

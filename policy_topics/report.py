@@ -11,6 +11,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from policy_topics.records import Text
+from policy_topics.text import replace_surrogates
+
 __all__ = [
     "FORMAT_VERSION",
     "MODES",
@@ -75,14 +78,14 @@ class ErrorCase(_Model):
 
     kind: Literal["false_positive", "false_negative"] = Field(description="Kind of error.")
     topic: str = Field(description="Topic wrongly predicted or missed.")
-    doc_id: str = Field(description="Id of the gold document.")
+    doc_id: Text = Field(description="Id of the gold document.")
     unit: int = Field(
         ge=0,
         description="Index of the gold sentence in the document (0 for a document-level unit).",
     )
     start: int = Field(ge=0, description="Character offset of `text` in the document.")
     end: int = Field(ge=0, description="Character offset one past the end of `text`.")
-    text: str = Field(
+    text: Text = Field(
         description="Verbatim document text[start:end]: the gold sentence; for document-level "
         "units the strongest evidence sentence of a false positive, or the opening of the "
         "document for a false negative."
@@ -195,7 +198,8 @@ class EvaluationReport(_Model):
             for report in lvl.modes:
                 out += ["", _mode_table(lvl, report), "", _curve_table(report)]
                 out += _error_lines(report, max_errors)
-        return "\n".join(out)
+        # Lone surrogates in quoted gold text become U+FFFD, as in the JSON.
+        return replace_surrogates("\n".join(out))
 
 
 def _mode_table(lvl: LevelReport, report: ModeReport) -> str:

@@ -406,14 +406,40 @@ def test_gold_topics_the_taxonomy_lacks_are_named() -> None:
         {"id": "b", "text": "Oil prices rose.", "topics": ["energy"], "optional": ["climate"]},
     ]
     report = evaluate(gold, Extractor(Taxonomy.from_yaml(TAXONOMY)))
-    assert report.unknown_topics == ["climate", "trdae"]
-    assert "gold topics not in the taxonomy (scored as missed): climate, trdae" in (
-        report.to_table()
-    )
+    # "climate" is only optional: never scored, so not "scored as missed".
+    assert report.unknown_topics == ["trdae"]
+    assert "gold topics not in the taxonomy (scored as missed): trdae\n" in report.to_table()
+    assert all(row.topic != "climate" for row in report.get("document").topics)
     known = [{"id": "c", "text": "Oil prices rose.", "topics": ["energy"]}]
     clean = evaluate(known, Extractor(Taxonomy.from_yaml(TAXONOMY)))
     assert clean.unknown_topics == []
     assert "not in the taxonomy" not in clean.to_table()
+
+
+def test_gold_nested_too_deeply_is_a_gold_error(tmp_path: Path) -> None:
+    path = tmp_path / "gold.jsonl"
+    path.write_text("[" * 100_000 + "\n", encoding="utf-8")
+    with pytest.raises(GoldError, match=r"gold.jsonl:1: not JSON: nested too deeply"):
+        evaluate(path, Extractor(Taxonomy.from_yaml(TAXONOMY)))
+
+
+def test_lone_surrogates_in_gold_text_are_reported(extractor: Extractor) -> None:
+    # A JSON "\ud83d" escape: text cut in the middle of an emoji pair.
+    gold = [
+        {
+            "id": "s1",
+            "text": "We cut tariffs \ud83d here. Cats.",
+            "sentences": [
+                {"start": 0, "end": 22, "topics": []},
+                {"start": 23, "end": 28, "topics": ["trade"]},
+            ],
+        }
+    ]
+    report = evaluate(gold, extractor)
+    assert "\ufffd" in report.to_table()
+    back = type(report).model_validate_json(report.model_dump_json())
+    cases = [*back.get().false_positives, *back.get().false_negatives]
+    assert any("\ufffd" in case.text for case in cases)
 
 
 @pytest.mark.parametrize("data", ["", "\n  \n"])
