@@ -36,6 +36,7 @@ from policy_topics.io import (
 from policy_topics.readers import reads
 from policy_topics.records import DocumentResult
 from policy_topics.taxonomy import Taxonomy, Topic, load_taxonomy, packaged_taxonomies
+from policy_topics.text import replace_surrogates
 
 __all__ = ["app", "main"]
 
@@ -150,7 +151,8 @@ class _TableSink:
                 lines.append(head + terms)
                 for quote in area.quotes[: self._quotes]:
                     lines.append(f"      > {_shorten(quote.text, self._width - 8)}")
-        self._stream.write("\n".join(lines) + "\n")
+        # Lone surrogates (from a caller's string or a file name) become U+FFFD, as in JSON.
+        self._stream.write(replace_surrogates("\n".join(lines) + "\n"))
         self._stream.flush()
 
     def close(self) -> None:

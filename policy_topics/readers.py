@@ -189,6 +189,8 @@ def read_documents(
         sources = [sources]
     options = {"text_field": text_field, "id_field": id_field, "meta_field": meta_field}
     skip = {Path(p).resolve() for p in exclude}
+    # A hard link is the same file under another name: compare identities too.
+    skip_ids = {key for p in exclude if (key := _file_key(Path(p))) is not None}
     if stdin_format not in ("txt", "md", "html", "jsonl"):
         raise ValueError(f"stdin_format must be txt, md, html or jsonl, not {stdin_format!r}")
     for source in sources:
@@ -197,7 +199,7 @@ def read_documents(
             yield from _read_stream(sys.stdin.buffer, "<stdin>", stdin_format, options)
             continue
         for path, problem in _expand(name, recursive):
-            if skip and path.resolve() in skip:
+            if skip and (path.resolve() in skip or _file_key(path) in skip_ids):
                 continue
             if problem is not None:
                 yield _error_doc(str(path), problem)
@@ -232,10 +234,19 @@ def reads(source: str | os.PathLike[str], path: Path, *, recursive: bool = True)
         (True, False)
     """
     name = os.fspath(source)
-    if name == "-" or not path.exists():
+    target = _file_key(path)
+    if name == "-" or target is None:
         return False
-    target = path.resolve()
-    return any(found.resolve() == target for found, _ in _expand(name, recursive))
+    return any(_file_key(found) == target for found, _ in _expand(name, recursive))
+
+
+def _file_key(path: Path) -> tuple[int, int] | None:
+    """The file's identity (device, inode), which its symbolic and hard links share."""
+    try:
+        found = path.stat()
+    except (OSError, ValueError):
+        return None
+    return found.st_dev, found.st_ino
 
 
 def _expand(name: str, recursive: bool) -> Iterator[tuple[Path, ReadError | None]]:
@@ -359,6 +370,10 @@ def _read_jsonl(
                     f"{where}: invalid JSON at byte offset {at}: {exc.msg}", "JSONDecodeError"
                 ),
             )
+            continue
+        except RecursionError:
+            message = f"{where}: JSON nested too deeply to read"
+            yield _error_doc(where, ReadError(message, "JSONDecodeError"))
             continue
         if not isinstance(record, dict):
             message = f"{where}: expected a JSON object, got {type(record).__name__}"

@@ -128,8 +128,8 @@ class SentenceTags(_Record):
 class ErrorInfo(_Record):
     """Why a document could not be processed."""
 
-    type: str = Field(description="Exception class name, e.g. 'UnicodeDecodeError'.")
-    message: str = Field(description="Human-readable explanation.")
+    type: Text = Field(description="Exception class name, e.g. 'UnicodeDecodeError'.")
+    message: Text = Field(description="Human-readable explanation.")
 
 
 class DocumentResult(_Record, _Displayed):

@@ -268,7 +268,7 @@ def open_output(path: str | os.PathLike[str], *, atomic: bool = True) -> Iterato
             raise
         return
     target = Path(os.path.realpath(target))  # replace the file a link points to, not the link
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(target.name), suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
             yield stream
@@ -280,6 +280,18 @@ def open_output(path: str | os.PathLike[str], *, atomic: bool = True) -> Iterato
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+# Most bytes of a temporary file's name taken from the target's name: with the
+# random part and ".tmp" it stays under the 255 bytes most file systems allow.
+_MAX_PREFIX_BYTES = 200
+
+
+def _temp_prefix(name: str) -> str:
+    """``.<name>.`` for the temporary file, the name cut short when it is long."""
+    while len(os.fsencode(f".{name}.")) > _MAX_PREFIX_BYTES:
+        name = name[: len(name) * 3 // 4]
+    return f".{name}."
 
 
 # Suffixes the command line writes as formats for people, which write_results does not.

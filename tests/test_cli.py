@@ -471,6 +471,60 @@ def test_html_output_highlights_every_document_and_escapes_text(tmp_path: Path) 
     ET.fromstring(page.split("\n", 1)[1])  # well-formed after the doctype line
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv", "table", "html"])
+def test_lone_surrogates_in_names_and_texts_stop_no_format(tmp_path: Path, fmt: str) -> None:
+    # A file name that is not UTF-8 becomes a lone surrogate in the id and in
+    # the error message of a missing file; JSON Lines text may hold one too.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / os.fsdecode(b"caf\xe9.txt")).write_text("We cut tariffs.", encoding="utf-8")
+    lines = tmp_path / "docs.jsonl"
+    lines.write_text('{"id": "j", "text": "Tariffs \\ud800 fell."}\n', encoding="utf-8")
+    missing = str(tmp_path / os.fsdecode(b"missing-caf\xe9.txt"))
+    out = tmp_path / "out"
+    proc = run("extract", missing, str(folder), str(lines), "-f", fmt, "-o", str(out), "-q")
+    assert proc.returncode == 1, text(proc)[1]
+    assert "1 of 3 documents failed" in text(proc)[1]
+    written = out.read_text(encoding="utf-8")
+    assert "caf\ufffd.txt" in written and "\ufffd fell." in written
+    if fmt == "jsonl":
+        records = [DocumentResult.model_validate_json(line) for line in written.splitlines()]
+        assert [r.ok for r in records] == [False, True, True]
+
+
+def test_html_output_shows_a_document_that_failed_after_it_was_read(tmp_path: Path) -> None:
+    data = tmp_path / "in.jsonl"
+    data.write_text(
+        '{"id": "ok", "text": "We cut tariffs."}\n'
+        '{"id": "m1", "text": "Solar grew.", "meta": {"src": "caf\\udce9"}}\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.html"
+    proc = run("extract", str(data), "-o", str(out), "-q")
+    assert proc.returncode == 1
+    page = out.read_text(encoding="utf-8")
+    assert ">ok</strong>" in page and ">m1</strong>" in page and "Solar grew." in page
+    assert "Failed: <strong>ValueError</strong>" in page
+
+
+def test_an_empty_file_in_html_output_keeps_its_name_and_taxonomy(tmp_path: Path) -> None:
+    (tmp_path / "empty.txt").write_bytes(b"")
+    out = tmp_path / "out.html"
+    proc = run(
+        "extract", str(tmp_path / "empty.txt"), "-t", "cooperation-extended", "-o", str(out), "-q"
+    )
+    assert proc.returncode == 0, text(proc)[1]
+    page = out.read_text(encoding="utf-8")
+    assert "empty.txt" in page and "taxonomy cooperation-extended" in page
+
+
+def test_a_long_output_name_is_written_atomically(tmp_path: Path) -> None:
+    name = "中国拉美合作政策文件" * 8 + ".csv"  # 243 bytes: a temporary ".name.XXXX.tmp" is not
+    proc = run("extract", str(SAMPLE), "-o", str(tmp_path / name), "-q")
+    assert proc.returncode == 0, text(proc)[1]
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
 # --- output files that must not lose data ------------------------------------------------
 
 
@@ -497,6 +551,20 @@ def test_output_an_input_folder_would_read_is_refused(tmp_path: Path, pattern: s
     data.write_text(body, encoding="utf-8")
     (folder / "x.txt").write_text(TRADE, encoding="utf-8")
     proc = run("extract", pattern.format(folder=folder), "-o", str(data), "-q")
+    assert proc.returncode == 2
+    assert "does not hold policy-topics output" in text(proc)[1]
+    assert data.read_text(encoding="utf-8") == body
+
+
+def test_a_hard_link_to_an_input_in_a_folder_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    data = folder / "x.jsonl"
+    body = '{"id": "a", "text": "We cut tariffs."}\n'
+    data.write_text(body, encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    os.link(data, out)  # the same file under another name, outside the folder
+    proc = run("extract", str(folder), "-o", str(out), "-q")
     assert proc.returncode == 2
     assert "does not hold policy-topics output" in text(proc)[1]
     assert data.read_text(encoding="utf-8") == body

@@ -350,6 +350,14 @@ def test_jsonl_invalid_utf8_line_names_byte_offset_and_others_survive(tmp_path: 
     assert f"byte offset {offset}" in docs[1]["error"]
 
 
+def test_jsonl_nested_too_deeply_is_an_error_record_and_others_survive(tmp_path: Path) -> None:
+    path = tmp_path / "docs.jsonl"
+    path.write_text("[" * 100_000 + '\n{"id": "b", "text": "fine"}\n', encoding="utf-8")
+    docs = list(read_documents(path))
+    assert [d["id"] for d in docs] == [f"{path}:1", "b"]
+    assert docs[0]["error"].endswith("JSON nested too deeply to read")
+
+
 def test_utf16_jsonl_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "docs.jsonl"
     path.write_text('{"text": "x"}\n', encoding="utf-16")
