@@ -167,7 +167,13 @@ class Prefilter:
             searched = _by_text(others)
             table.update((s, group(s, searched)) for s in searched)
             branches.append(_group(_trie_regex(others), self._split))
-        self._regex = re.compile("|".join(branches)) if branches else None
+        body = "|".join(branches)
+        if branches and _overlap(forms, others):
+            # One anchor may start inside another's match ("n't" inside "can" at
+            # "can't"): findall would skip it. Look ahead at every place instead,
+            # so matches may overlap; the packaged taxonomies have no such pair.
+            body = f"(?=({body}))" if not self._split else f"(?=(?:{body}))"
+        self._regex = re.compile(body) if branches else None
         self._everything = ChunkGroup(self._all_flags, frozenset())
 
     def candidates(self, text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -269,6 +275,29 @@ def _present(form: _Form, matched: str) -> bool:
     if not form.whole or len(matched) == len(form.text) or form.free_end:
         return True
     return not _LETTER_RE.match(matched, len(form.text))
+
+
+def _overlap(forms: Sequence[_Form], anywhere: Sequence[_Form]) -> bool:
+    """Whether a string of ``anywhere`` may start inside a match of one of ``forms``.
+
+    The regex returns one searched string at each place and goes on after it,
+    so a string that starts inside it is not seen. Only the ``anywhere`` forms
+    (which need no word boundary before them, such as "n't", which spaCy
+    splits off "can't") can start inside a word; the others start after a
+    character that is no letter, where the tokenizer does not split a token
+    that it keeps whole.
+    """
+    texts = {f.text for f in forms}
+    starts = {f.text[:n] for f in anywhere for n in range(1, len(f.text) + 1)}
+    inside = {f.text for f in anywhere}
+    longest = max(map(len, inside), default=0)
+    for text in texts:
+        for at in range(1, len(text)):
+            rest = text[at:]
+            # rest begins one of them, or one of them begins rest.
+            if rest in starts or any(rest[:n] in inside for n in range(1, longest + 1)):
+                return True
+    return False
 
 
 def _by_text(forms: Sequence[_Form]) -> dict[str, list[_Form]]:

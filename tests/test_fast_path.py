@@ -35,7 +35,8 @@ TAXONOMIES = sorted(packaged_taxonomies())
 
 # Edge cases the packaged taxonomies do not have: terms that start with a digit
 # or a hyphen-split letter, case-sensitive words, a term whose word is a piece
-# of a tokenizer special case ("not" in "cannot"), patterns with optional and
+# of a tokenizer special case ("not" in "cannot"), one whose piece starts inside
+# another term's word ("n't" of "can't" inside "can" of "cannot"), patterns with optional and
 # alternative tokens, a wildcard, context rules with and without a window.
 EDGE_TAXONOMY = """
 name: edges
@@ -50,6 +51,7 @@ topics:
       - AI
       - EV
       - cannot
+      - can't
       - term: not
         near: [tariff]
         window: 2
@@ -247,6 +249,23 @@ def test_sentence_test_is_conservative_for_every_hit(edges: tuple[Extractor, Ext
     passed = {i for i, _ in lexicon.prefilter.candidates(text, spans)}
     assert set(hits) <= passed
     assert hits, "the text was written to hold hits"
+
+
+def test_a_term_starting_inside_another_terms_word_is_found() -> None:
+    # spaCy splits "can't" into "ca" + "n't"; the prefilter's search for "can"
+    # (of "cannot") must not hide the "n't" that starts inside it.
+    taxonomy = Taxonomy.from_yaml('name: t\ntopics:\n  m: {label: M, terms: ["can\'t", cannot]}')
+    fast, plain = _pair(taxonomy)
+    for text in ("We can't agree.", "We cannot agree.", "Can't."):
+        _same(fast, plain, text)
+        assert fast.extract(text).areas, text
+
+
+def test_packaged_taxonomies_search_without_look_ahead() -> None:
+    # Only a taxonomy with overlapping anchors pays for the slower search.
+    for name in TAXONOMIES:
+        prefilter = Extractor(name).component.lexicon.prefilter
+        assert prefilter._regex is not None and not prefilter._regex.pattern.startswith("(?=")
 
 
 def test_pattern_without_a_known_word_turns_the_prefilter_off() -> None:
