@@ -30,7 +30,7 @@ from spacy.tokens import Doc
 
 from policy_topics.hits import NO_HITS, SentenceHits, resolve
 from policy_topics.patterns import _ends
-from policy_topics.terms import Lexicon, _has_term, _Info, _is_joiner, _raws, inflection_key
+from policy_topics.terms import Lexicon, _has_term, _Info, _is_joiner, _raws, inflection_keys
 from policy_topics.text import MAX_SENTENCE_CHARS, is_bullet_marker, split_sentences
 
 __all__ = ["DocMatch", "DocMatcher"]
@@ -297,7 +297,7 @@ class DocMatcher:
         info = (
             None
             if text.isspace() or _is_joiner(text)
-            else self._lexicon._info((inflection_key(lower),), lower, text)
+            else self._lexicon._info(inflection_keys(lower), lower, text)
         )
         return info, (lower, text)
 

@@ -33,7 +33,7 @@ from policy_topics.terms import (
     _Info,
     _is_joiner,
     _raws,
-    inflection_key,
+    inflection_keys,
 )
 from policy_topics.text import replace_surrogates
 
@@ -273,7 +273,7 @@ class TextMatcher:
                 continue
             every.append((lower, orth, len(kept)))
             local = t.idx - base
-            info = self._lexicon._info((inflection_key(lower),), lower, orth)
+            info = self._lexicon._info(inflection_keys(lower), lower, orth)
             kept.append((info, local, local + len(orth)))
         out[pieces[j]] = _remembered(kept, every)
         if len(self._tokens) + len(out) > _CHUNK_CACHE_SIZE:

@@ -125,13 +125,16 @@ def lint_taxonomy(taxonomy: Taxonomy, nlp: Language | None = None) -> list[Findi
             if spec.pattern is not None:
                 findings.extend(_check_pattern(spec.pattern, path))
                 continue
-            parts = lexicon._parts(spec.term or "", spec.case_sensitive)
+            # The first spelling: a word with a second key (inflection_keys) adds others.
+            parts = next(iter(lexicon._parts(spec.term or "", spec.case_sensitive)), ())
             words = tuple(
                 t.lower_ for t in nlp.make_doc((spec.term or "").rstrip("*")) if not t.is_space
             )
             terms.append(_Term(path, topic_id, subtopic, spec, parts, words))
         for phrase in node.exclude:
-            excludes.append((topic_id, subtopic, phrase, lexicon._parts(phrase, None)))
+            excludes.append(
+                (topic_id, subtopic, phrase, next(iter(lexicon._parts(phrase, None)), ()))
+            )
     findings.extend(_duplicates(terms))
     findings.extend(_covered_by_wildcards(terms))
     findings.extend(_shadowed(terms, excludes))

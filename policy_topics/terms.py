@@ -35,7 +35,7 @@ from policy_topics.taxonomy import Taxonomy, TermSpec
 if TYPE_CHECKING:
     from policy_topics.fastpath import TextMatcher
 
-__all__ = ["Lexicon", "inflection_key"]
+__all__ = ["Lexicon", "inflection_key", "inflection_keys"]
 
 _JOINERS = frozenset("-‐‑‒–—―/") | {"--", "---"}
 _KEEP_S = ("ss", "us", "is", "ous", "'s")
@@ -59,9 +59,12 @@ _INFO_CACHE_SIZE = 50_000
 def inflection_key(word: str) -> str:
     """Key shared by the inflected forms of a lower-case English word.
 
-    Strips plural ``-s``/``-es``/``-ies``, past ``-ed``/``-ied`` and ``-ing``,
-    undoubles a final consonant and drops a final ``e``; words shorter than
-    four letters are left alone.
+    Strips plural ``-s``/``-es``/``-ies``, past ``-ed``/``-ied`` (``-d`` after
+    ``ee``) and ``-ing``, undoubles a final consonant other than ``l`` and ``s``
+    and drops a final ``e``; words shorter than four letters are left alone.
+    The key is a prefix of the word (or, for ``-ies``, ends in ``y``). A
+    doubled ``l`` is ambiguous ("installed", "fuelled"): see
+    :func:`inflection_keys`.
 
     Example:
         >>> inflection_key("tariffs") == inflection_key("tariff")
@@ -69,6 +72,8 @@ def inflection_key(word: str) -> str:
         >>> inflection_key("investing") == inflection_key("invested") == inflection_key("invest")
         True
         >>> inflection_key("manufacturing") == inflection_key("manufacture")
+        True
+        >>> inflection_key("agreed") == inflection_key("agree")
         True
     """
     w = word
@@ -86,13 +91,35 @@ def inflection_key(word: str) -> str:
         w = w[:-1]
     elif w.endswith("ing") and len(w) > 5 and _VOWELS & set(w[:-3]):
         w = w[:-3]
+    elif w.endswith("eed") and len(w) > 4:
+        w = w[:-1]  # "agreed", "guaranteed": "agree", "guarantee"
     elif w.endswith("ed") and len(w) > 4 and _VOWELS & set(w[:-2]):
         w = w[:-2]
+    if w.endswith("eed") and len(w) > 4:
+        w = w[:-1]  # "proceeds", "proceeding": as "proceed" is keyed
     if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "aeiouls":
-        w = w[:-1]
+        w = w[:-1]  # "shipped", "planning"
     if len(w) > 3 and w.endswith("e") and not w.endswith("ee"):
         w = w[:-1]
     return w
+
+
+def inflection_keys(word: str) -> tuple[str, ...]:
+    """The keys a lower-case word may have: :func:`inflection_key`, and one more for ``-ll-``.
+
+    An inflected word whose key ends in a doubled ``l`` also gets the key
+    without it: "installed" is keyed as "install", British "fuelled" and
+    "controlling" also as "fuel" and "control". A word with no suffix keeps its
+    double ``l`` ("shall" is not "shale").
+
+    Example:
+        >>> inflection_keys("fuelled"), inflection_keys("installs"), inflection_keys("shall")
+        (('fuell', 'fuel'), ('install', 'instal'), ('shall',))
+    """
+    key = inflection_key(word)
+    if key.endswith("ll") and len(key) > 3 and len(key) < len(word) and word.isalpha():
+        return (key, key[:-1])
+    return (key,)
 
 
 @dataclass(slots=True)
@@ -232,27 +259,42 @@ class Lexicon:
             extra = _anchors_of(other) if other else None
             self._requirements.append((need if extra is None else need | extra, _BY_PHRASE))
 
-    def _parts(self, text: str, case_sensitive: bool | None) -> tuple[tuple[int, str], ...]:
+    def _parts(self, text: str, case_sensitive: bool | None) -> list[tuple[tuple[int, str], ...]]:
+        """The parts of a phrase: several when a word has several keys (see inflection_keys)."""
         wildcard = text.endswith("*")
         if wildcard:
             text = text[:-1]
         exact = case_sensitive if case_sensitive is not None else text != text.lower()
         words = [t.text for t in self._tokenizer(text) if not _is_joiner(t.text)]
-        parts = [(_CASE, w) if exact else (_KEY, inflection_key(w.lower())) for w in words]
-        if wildcard and parts:
-            parts[-1] = (_PREFIX, words[-1].lower())
-        return tuple(parts)
+        options = [
+            [(_CASE, w)] if exact else [(_KEY, k) for k in inflection_keys(w.lower())]
+            for w in words
+        ]
+        if wildcard and options:
+            options[-1] = [(_PREFIX, words[-1].lower())]
+        return [tuple(parts) for parts in itertools.product(*options)] if options else []
 
     def _add_phrase(
         self, text: str, use: Use, *, case_sensitive: bool | None = None
     ) -> list[_Phrase]:
         """The phrase of ``text`` and of its fused-hyphen spellings, each used by ``use``."""
         added: list[_Phrase] = []
-        for variant in _hyphen_variants(text):
-            parts = self._parts(variant, case_sensitive)
-            if parts and all(parts != phrase.parts for phrase in added):
-                added.append(self._add_parts(parts, use))
+        variants = _hyphen_variants(text)
+        # spaCy keeps a sentence's full stop inside some words ("5G." is one
+        # token): such a word at the end of a sentence is the term too.
+        variants += [f"{v}." for v in variants if self._keeps_full_stop(v)]
+        for variant in variants:
+            for parts in self._parts(variant, case_sensitive):
+                if all(parts != phrase.parts for phrase in added):
+                    added.append(self._add_parts(parts, use))
         return added
+
+    def _keeps_full_stop(self, text: str) -> bool:
+        """Whether the tokenizer keeps a full stop after ``text`` in its last token."""
+        if not text or text.endswith(("*", ".")) or text[-1].isspace():
+            return False
+        last = self._tokenizer(f"{text}.")[-1].text
+        return last != "." and last.endswith(".")
 
     def _add_parts(self, parts: tuple[tuple[int, str], ...], use: Use) -> _Phrase:
         phrase = self._phrases.get(parts)
@@ -534,14 +576,14 @@ def _is_joiner(text: str) -> bool:
 
 
 def _keys(token: Any, use_lemmas: bool) -> tuple[str, ...]:
-    key = inflection_key(token.lower_)
+    keys = inflection_keys(token.lower_)
     if use_lemmas:
         lemma = token.lemma_.lower()
         if lemma:
             other = inflection_key(lemma)
-            if other != key:
-                return (key, other)
-    return (key,)
+            if other not in keys:
+                return (*keys, other)
+    return keys
 
 
 def _anchors_of(parts: Sequence[tuple[int, str]]) -> frozenset[Anchor] | None:

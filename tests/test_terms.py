@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import unicodedata
+from pathlib import Path
 
 import pytest
 import spacy
 
 from policy_topics import Extractor, Taxonomy
 from policy_topics.matching import PolicyTopics
-from policy_topics.terms import inflection_key
+from policy_topics.terms import inflection_key, inflection_keys
 
 TAXONOMY = """\
 name: features
@@ -94,6 +95,68 @@ def test_inflection_key_keeps_derivations_apart() -> None:
     assert inflection_key("economies") == inflection_key("economy")
     assert inflection_key("planned") == inflection_key("plan")
     assert inflection_key("taxes") == inflection_key("tax")
+
+
+@pytest.mark.parametrize(
+    ("term", "forms"),
+    [
+        ("agree", ["agreed", "agrees", "agreeing"]),
+        ("guarantee", ["guaranteed", "guarantees"]),
+        ("proceed", ["proceeds", "proceeding", "proceeded"]),
+        ("control", ["controlled", "controlling", "controls"]),
+        ("fuel", ["fuelled", "fuelling", "fueled"]),
+        ("label", ["labelled", "labelling", "labels"]),
+        ("install", ["installed", "installs"]),
+        ("fuelled", ["fuel", "fuels"]),  # a term written inflected matches its other forms too
+    ],
+)
+def test_inflections_after_ee_and_of_a_doubled_l(term: str, forms: list[str]) -> None:
+    extractor = Extractor(
+        Taxonomy.from_yaml(f"name: t\ntopics:\n  x: {{label: X, terms: [{term}]}}")
+    )
+    for form in forms:
+        text = f"They {form} it."
+        found = [m for s in extractor.extract(text).sentences for m in s.matches]
+        assert [(m.term, m.text) for m in found] == [(term, form)], text
+        assert all(text[m.start : m.end] == m.text for m in found)
+
+
+def test_a_doubled_l_without_a_suffix_is_kept() -> None:
+    # "shall" is not "shale" (which loses its final e): only an inflected word
+    # gets the second key.
+    assert inflection_keys("shall") == ("shall",)
+    assert inflection_key("shale") not in inflection_keys("shall")
+    assert inflection_keys("fuelled") == ("fuell", "fuel")
+    extractor = Extractor(Taxonomy.from_yaml("name: t\ntopics:\n  x: {label: X, terms: [shale]}"))
+    assert not extractor.extract("We shall see.").areas
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("Both sides will cooperate on 5G.", "5G."),
+        ("They signed an MoU.", "MoU."),
+        ("We build 5G.\nThen more.", "5G."),
+        ("We build 5G networks.", "5G"),
+    ],
+)
+def test_a_term_whose_last_token_keeps_the_full_stop(text: str, word: str, tmp_path: Path) -> None:
+    # spaCy tokenises "5G" as "5" + "G" but keeps "5G." whole at a sentence's end.
+    path = tmp_path / "t.yaml"
+    path.write_text("name: t\ntopics:\n  x: {label: X, terms: [5G, MoU]}\n", encoding="utf-8")
+    taxonomy = Taxonomy.from_yaml(path.read_text(encoding="utf-8"))
+    nlp = spacy.blank("en")
+    nlp.add_pipe("policy_topics", config={"taxonomy": str(path)})
+    results = [
+        Extractor(taxonomy, fast=True).extract(text),
+        Extractor(taxonomy, fast=False).extract(text),
+        nlp(text)._.policy_topics,
+    ]
+    for result in results:
+        matches = [m for s in result.sentences for m in s.matches]
+        assert [m.text for m in matches] == [word]
+        assert all(text[m.start : m.end] == m.text for m in matches)
+    assert results[0] == results[1]
 
 
 def test_prefix_wildcard(extractor: Extractor) -> None:
