@@ -18,7 +18,8 @@ The component writes the sentence hits to ``doc.user_data`` as plain data, so
 the Doc serialises (``doc.to_bytes``, ``DocBin``, ``nlp.pipe(n_process=2)``);
 ``doc._.policy_topics`` builds the DocumentResult from them on first access
 and keeps it while the Doc lives. Building it needs a ``policy_topics``
-component with the same taxonomy and settings loaded in the process.
+component with the same taxonomy and settings loaded in the process, or one
+of the last eight loaded (so Docs outlive the pipeline that tagged them).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import hashlib
 import json
 import weakref
 from bisect import bisect_left
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -56,6 +58,10 @@ _DATA_KEY = "policy_topics:hits"
 #: Result builders of the components alive in this process, by what they build.
 #: Several components may build the same results; any one alive will do.
 _BUILDERS: dict[str, weakref.WeakSet[ResultBuilder]] = {}
+#: The builders registered last, held even when their component is gone, so
+#: Docs outlive the pipeline that tagged them (``list(nlp.pipe(...))`` in a function).
+_RECENT: OrderedDict[str, ResultBuilder] = OrderedDict()
+_MOST_RECENT = 8
 #: Results already built, by spans key, kept while their Doc lives.
 _RESULTS: weakref.WeakKeyDictionary[Doc, dict[str, DocumentResult]] = weakref.WeakKeyDictionary()
 
@@ -84,13 +90,14 @@ def _result_of(doc: Doc, spans_key: str | None = None) -> DocumentResult | None:
     if data is None:
         return None
     key, spans, hits = data
-    builder = next(iter(_BUILDERS.get(key, ())), None)
+    builder = next(iter(_BUILDERS.get(key, ())), None) or _RECENT.get(key)
     if builder is None:
         name = key.split("@", 1)[0]
         raise LookupError(
             f"doc._.policy_topics: this Doc was tagged with taxonomy {name!r}, and no "
             "policy_topics component with that taxonomy and the same settings is loaded "
-            "in this process; load the pipeline that tagged it first"
+            "in this process (or was among the last "
+            f"{_MOST_RECENT} loaded); load the pipeline that tagged it first"
         )
     result = builder.build(doc.text, [(s, e) for s, e in spans], _hits_from_data(hits))
     _RESULTS.setdefault(doc, {})[spans_key] = result
@@ -264,6 +271,10 @@ class PolicyTopics:
             # Another component with the same taxonomy and settings builds the same
             # results; the set holds each builder while its component keeps it.
             _BUILDERS.setdefault(self._builder_key, weakref.WeakSet()).add(builder)
+            _RECENT[self._builder_key] = builder
+            _RECENT.move_to_end(self._builder_key)
+            while len(_RECENT) > _MOST_RECENT:
+                _RECENT.popitem(last=False)
         return builder
 
     @property

@@ -190,11 +190,31 @@ def test_result_survives_the_end_of_an_equal_component() -> None:
     assert doc._.policy_topics == Extractor().extract(TEXT)
 
 
-def test_doc_read_back_gets_its_result_once_an_equal_component_exists(tmp_path: Path) -> None:
-    """Bytes from another run: a clear error first, the result once the pipeline is loaded."""
+def test_docs_outlive_the_pipeline_that_tagged_them() -> None:
     import gc
 
     from spacy.tokens import Doc
+
+    def tag(texts: list[str]) -> list[Doc]:
+        nlp = spacy.blank("en")
+        nlp.add_pipe("policy_topics")
+        return list(nlp.pipe(texts))
+
+    docs = tag([TEXT])
+    gc.collect()
+    assert docs[0]._.policy_topics == Extractor().extract(TEXT)
+
+
+def test_doc_read_back_gets_its_result_once_an_equal_component_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bytes from another run: a clear error first, the result once the pipeline is loaded."""
+    import gc
+    from collections import OrderedDict
+
+    from spacy.tokens import Doc
+
+    from policy_topics import matching
 
     path = tmp_path / "read-back.yaml"
     path.write_text("name: read-back\ntopics:\n  trade: {label: Trade, terms: [tariff]}\n")
@@ -204,6 +224,9 @@ def test_doc_read_back_gets_its_result_once_an_equal_component_exists(tmp_path: 
     data, expected = tagged.to_bytes(), tagged._.policy_topics
     del tagger, tagged
     gc.collect()
+    # As in another run: no builder of this process is known.
+    monkeypatch.setattr(matching, "_RECENT", OrderedDict())
+    monkeypatch.setattr(matching, "_BUILDERS", {})
     doc = Doc(spacy.blank("en").vocab).from_bytes(data)
     with pytest.raises(LookupError, match="read-back"):
         _ = doc._.policy_topics
