@@ -560,7 +560,8 @@ def taxonomy_validate(
         try:
             taxonomy = load_taxonomy(source)
         except TaxonomyError as exc:
-            typer.echo(str(exc), err=True)
+            # The problems name the file, not its folder: say which one this is.
+            typer.echo(f"{source}: {exc}", err=True)
             bad += 1
             continue
         terms = sum(_term_count(topic) for topic in taxonomy.topics.values())

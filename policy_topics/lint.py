@@ -72,9 +72,10 @@ def lint_taxonomy(taxonomy: Taxonomy, nlp: Language | None = None) -> list[Findi
       topics, so every match counts for both; or twice in one topic, where the
       matcher keeps only one of them (the deeper sub-topic, then the higher
       weight), so the other is never reported.
-      A term that a prefix wildcard of the same topic always matches too
-      (``tariffs`` beside ``tariff*``) is reported the same way when the
-      matcher keeps the wildcard; in another topic, every match counts for both.
+      A term that a prefix wildcard (``tariffs`` beside ``tariff*``) or a
+      term without capitals (``Tariffs`` beside ``tariff``) always matches too
+      is reported the same way when the matcher keeps the other term of the
+      same topic; in another topic, every match counts for both.
     - **shadowed**: an exclusion of the term's topic (at its node or above)
       occurs inside the term itself, so every match of the term is vetoed
       (an exclusion without capitals vetoes every spelling: ``eu`` vetoes
@@ -184,41 +185,50 @@ def _duplicates(terms: list[_Term]) -> list[Finding]:
 
 
 def _covered_by_wildcards(terms: list[_Term]) -> list[Finding]:
-    """Terms that a prefix wildcard matches wherever they match (same tokens)."""
+    """Terms that a prefix wildcard, or a term blind to case, matches wherever they match."""
     findings: list[Finding] = []
     wildcards = [t for t in terms if t.parts and t.parts[-1][0] == _PREFIX and not t.spec.near]
+    # A term without capitals matches every capitalisation of its words: "tariff"
+    # matches all that "Tariffs" (exact, as written with a capital) matches.
+    blind = [
+        t for t in terms if t.parts and not t.spec.near and all(kind == _KEY for kind, _ in t.parts)
+    ]
     for term in terms:
         if not term.parts or term.spec.near or term in wildcards:
             continue
-        for wildcard in wildcards:
-            if len(wildcard.parts) != len(term.parts) or len(term.words) != len(term.parts):
+        exact = all(kind == _CASE for kind, _ in term.parts)
+        for outer in [*wildcards, *(blind if exact else [])]:
+            if len(outer.parts) != len(term.parts) or len(term.words) != len(term.parts):
                 continue
             # The wildcard's prefix is compared with the term's word as written:
             # the term also matches other forms of it ('tarif' for 'tariffs').
             if not all(
                 _covers(w, t) if w[0] != _PREFIX else word.startswith(w[1])
-                for w, t, word in zip(wildcard.parts, term.parts, term.words, strict=True)
+                for w, t, word in zip(outer.parts, term.parts, term.words, strict=True)
             ):
                 continue
-            if wildcard.topic != term.topic:
+            what = (
+                f"the wildcard {outer.path} ({outer.spec.name!r})"
+                if outer in wildcards
+                else f"{outer.path} ({outer.spec.name!r}), which matches every capitalisation,"
+            )
+            if outer.topic != term.topic:
                 findings.append(
                     Finding(
                         "duplicate",
                         term.path,
-                        f"{term.spec.name!r} is also matched by the wildcard "
-                        f"{wildcard.path} ({wildcard.spec.name!r}) in topic "
-                        f"{wildcard.topic!r}: every match counts for both topics",
+                        f"{term.spec.name!r} is also matched by {what} in topic "
+                        f"{outer.topic!r}: every match counts for both topics",
                     )
                 )
-            elif min(term, wildcard, key=_preference) is wildcard:
+            elif min(term, outer, key=_preference) is outer:
                 findings.append(
                     Finding(
                         "duplicate",
                         term.path,
-                        f"{term.spec.name!r} is also matched by the wildcard "
-                        f"{wildcard.path} ({wildcard.spec.name!r}) in the same topic; the "
-                        "matcher keeps the wildcard, so this term is reported only for forms "
-                        "the wildcard does not cover: remove it",
+                        f"{term.spec.name!r} is also matched by {what} in the same topic; the "
+                        "matcher keeps that one, so this term is reported only for forms "
+                        "it does not cover: remove it",
                     )
                 )
             else:

@@ -507,11 +507,24 @@ def _check(
     return problems
 
 
+def _match_key(text: str, case_sensitive: bool | None) -> tuple[bool, str]:
+    """What a term matches: two terms with the same key are the same term.
+
+    A term with capitals (or ``case_sensitive: true``) matches its text as
+    written, one without them every capitalisation: ``EV`` and ``ev`` (forced
+    case) differ; ``Tariff`` and ``tariff`` too, though the second covers the
+    first (lint reports that where it matters).
+    """
+    norm = normalize_term(text)
+    exact = case_sensitive if case_sensitive is not None else norm != norm.lower()
+    return (exact, norm if exact else norm.casefold())
+
+
 def _check_topic(topic: Topic, path: str, add: Any, seen_ids: dict[str, str]) -> int:
     if not topic.label.strip():
         add(f"{path}.label", "empty label")
     count = 0
-    seen_terms: dict[str, int] = {}
+    seen_terms: dict[tuple[bool, str], int] = {}
     for i, spec in enumerate(topic.terms):
         term_path = f"{path}.terms[{i}]"
         count += 1 + len(spec.near)
@@ -520,8 +533,8 @@ def _check_topic(topic: Topic, path: str, add: Any, seen_ids: dict[str, str]) ->
             continue
         if spec.term is not None:
             _check_phrase(spec.term, term_path, add, wildcard=True)
-            key = normalize_term(spec.term).casefold()
-            if key and key in seen_terms:
+            key = _match_key(spec.term, spec.case_sensitive)
+            if key[1] and key in seen_terms:
                 add(term_path, f"duplicate term {spec.term!r} (also terms[{seen_terms[key]}])")
             seen_terms.setdefault(key, i)
         else:
@@ -536,11 +549,18 @@ def _check_topic(topic: Topic, path: str, add: Any, seen_ids: dict[str, str]) ->
         count += 1
         exclude_path = f"{path}.exclude[{i}]"
         _check_phrase(phrase, exclude_path, add)
-        key = normalize_term(phrase).casefold()
-        if key in seen_terms:
+        # An exclusion vetoes the term it equals; one without capitals vetoes
+        # every capitalisation of it.
+        exact, vetoed = _match_key(phrase, None)
+        clash = [
+            n
+            for (_, term_key), n in seen_terms.items()
+            if term_key == vetoed or (not exact and term_key.casefold() == vetoed)
+        ]
+        if clash:
             add(
                 exclude_path,
-                f"{phrase!r} is both a term (terms[{seen_terms[key]}]) and an exclusion; keep one",
+                f"{phrase!r} is both a term (terms[{clash[0]}]) and an exclusion; keep one",
             )
     for sub_id, sub in topic.subtopics.items():
         sub_path = f"{path}.subtopics.{sub_id}"

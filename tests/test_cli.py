@@ -251,6 +251,8 @@ def test_taxonomy_validate(tmp_path: Path) -> None:
     proc = run("taxonomy", "validate", str(good), str(bad))
     assert proc.returncode == 2
     assert "empty term" in text(proc)[1] and "ok" in text(proc)[0]
+    # Two files of one name in different folders: the report says which one failed.
+    assert text(proc)[1].startswith(f"{bad}: invalid taxonomy (1 problem):")
 
 
 def test_taxonomy_show_is_a_tree_with_term_counts() -> None:

@@ -191,3 +191,20 @@ def test_lint_finds_empty_topics_patterns_that_match_anything_and_wildcard_overl
     messages = [str(f) for f in lint_taxonomy(Taxonomy.from_yaml(LINT_MORE))]
     assert any("'tariffs' is also matched by the wildcard" in m for m in messages)
     assert any("'customs' is also matched by the wildcard topics.border" in m for m in messages)
+
+
+def test_lint_finds_a_term_with_capitals_that_a_term_without_them_covers() -> None:
+    text = """
+name: t
+topics:
+  t: {label: T, terms: [tariff, Tariff]}
+  u: {label: U, terms: [Tariffs, WTO, Tariff Act]}
+  w: {label: W, terms: [wto]}
+"""
+    findings = {(f.path, f.kind) for f in lint_taxonomy(Taxonomy.from_yaml(text))}
+    # "Tariffs" and "WTO" are also matched by another topic's term without
+    # capitals; "Tariff Act" has two words; in topic t the exact "Tariff" is
+    # kept by the matcher (it sorts first), so nothing is lost there.
+    assert findings == {("topics.u.terms[0]", "duplicate"), ("topics.u.terms[1]", "duplicate")}
+    messages = [str(f) for f in lint_taxonomy(Taxonomy.from_yaml(text))]
+    assert any("which matches every capitalisation, in topic 't'" in m for m in messages)

@@ -159,9 +159,18 @@ topics:
 
 
 def test_duplicate_terms_within_a_topic(tmp_path: Path) -> None:
-    text = MINIMAL.replace("terms: [tariff]", "terms: [tariff, Tariff]")
-    (found,) = problems(text, tmp_path)
-    assert "duplicate term" in found
+    for terms in ("[tariff, 'tariff ']", "[Tariff, {term: Tariff, case_sensitive: true}]"):
+        text = MINIMAL.replace("terms: [tariff]", f"terms: {terms}")
+        (found,) = problems(text, tmp_path)
+        assert "duplicate term" in found
+
+
+def test_terms_that_differ_only_in_case_sensitivity_are_not_duplicates() -> None:
+    # Each matches other text: "EV" only in capitals, the forced "ev" only in
+    # lower case; "Tariff" is covered by "tariff", which lint reports where it matters.
+    for terms in ("[EV, {term: ev, case_sensitive: true}]", "[tariff, Tariff]"):
+        text = MINIMAL.replace("terms: [tariff]", f"terms: {terms}")
+        assert len(Taxonomy.from_yaml(text).topics["trade"].terms) == 2
 
 
 def test_invalid_token_pattern(tmp_path: Path) -> None:
