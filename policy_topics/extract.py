@@ -354,7 +354,7 @@ class Extractor:
         self, jobs: Iterator[_Job], n_process: int, batch_size: int | None, on_error: str
     ) -> Generator[DocumentResult, None, None]:
         workers = _Workers(self, n_process)
-        pending: deque[tuple[list[_Job], Future[_Batch]]] = deque()
+        pending: deque[tuple[list[_Job], Future[_Batch] | None]] = deque()
         most = batch_size or _AUTO_BATCH_DOCS
         try:
             batch: list[_Job] = []
@@ -366,7 +366,7 @@ class Extractor:
                 if len(batch) >= most or chars >= _AUTO_BATCH_CHARS:
                     pending.append((batch, workers.submit(batch, on_error)))
                     batch, chars = [], 0
-                    while pending and (len(pending) > 2 * n_process or pending[0][1].done()):
+                    while pending and (len(pending) > 2 * n_process or _done(pending[0][1])):
                         yield from self._collect(pending, workers, on_error)
             if batch:
                 pending.append((batch, workers.submit(batch, on_error)))
@@ -377,11 +377,17 @@ class Extractor:
 
     def _collect(
         self,
-        pending: deque[tuple[list[_Job], Future[_Batch]]],
+        pending: deque[tuple[list[_Job], Future[_Batch] | None]],
         workers: _Workers,
         on_error: str,
     ) -> Iterator[DocumentResult]:
         batch, future = pending.popleft()
+        if future is None:
+            # The batch could not be sent (an item that does not pickle, such as
+            # metadata holding a function): do it here, as one process would.
+            for job in batch:
+                yield self._run(job, on_error)
+            return
         try:
             results, failure = future.result()
         except BrokenProcessPool:
@@ -392,12 +398,8 @@ class Extractor:
             for i, (other, _) in enumerate(pending):
                 pending[i] = (other, workers.submit(other, on_error))
             return
-        except Exception:
-            # The batch could not be sent (an item that does not pickle, such as
-            # metadata holding a function): do it here, as one process would.
-            for job in batch:
-                yield self._run(job, on_error)
-            return
+        # Any other exception is a failure of the pool itself: it is raised, never
+        # hidden by doing the work here instead.
         yield from self._finish_all(batch, results, on_error)
         if failure is not None:
             raise failure
@@ -413,8 +415,12 @@ class Extractor:
         workers = _Workers(self, 1)
         try:
             for job in batch:
+                future = workers.submit([job], on_error)
+                if future is None:  # cannot be sent: do it here
+                    yield self._run(job, on_error)
+                    continue
                 try:
-                    results, failure = workers.submit([job], on_error).result()
+                    results, failure = future.result()
                 except BrokenProcessPool as exc:
                     workers.close(abort=True)
                     workers.check_start(exc)
@@ -467,15 +473,24 @@ class _Workers:
             initargs=(payload,),
         )
 
-    def submit(self, batch: list[_Job], on_error: str) -> Future[_Batch]:
+    def submit(self, batch: list[_Job], on_error: str) -> Future[_Batch] | None:
+        """Send a batch to a worker; None when it cannot be sent (it does not pickle)."""
+        try:
+            # Pickled here rather than by the pool's feeder thread, so that only
+            # this failure, and no failure of a worker, means "do it here".
+            payload = pickle.dumps((batch, on_error), pickle.HIGHEST_PROTOCOL)
+        except Exception:
+            return None
         if self._executor is None:
             self._executor = self._start()
-        return self._executor.submit(_work, batch, on_error)
+        return self._executor.submit(_work, payload)
 
     def check_start(self, cause: BaseException) -> None:
         """Raise RuntimeError when a fresh worker dies before doing any work."""
+        future = self.submit([], "record")
+        assert future is not None  # an empty batch always pickles
         try:
-            self.submit([], "record").result()
+            future.result()
         except BrokenProcessPool:
             self.close(abort=True)
             raise RuntimeError(
@@ -508,6 +523,10 @@ class _Workers:
                     if process.is_alive():
                         process.terminate()
         executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _done(future: Future[_Batch] | None) -> bool:
+    return future is None or future.done()
 
 
 def _coerce(item: Any) -> _Job:
@@ -587,8 +606,9 @@ def _init_worker(payload: Extractor | tuple[Any, ...]) -> None:
     gc.freeze()
 
 
-def _work(batch: list[_Job], on_error: str) -> _Batch:
+def _work(payload: bytes) -> _Batch:
     assert _WORKER is not None
+    batch, on_error = pickle.loads(payload)
     results: list[bytes] = []
     try:
         for job in batch:

@@ -37,6 +37,18 @@ class Killer(Extractor):
         return super().extract(text, **kwargs)
 
 
+class Stamper(Extractor):
+    """Writes the id of the process that tagged each document into its metadata."""
+
+    def extract(self, text: str, **kwargs: Any) -> DocumentResult:
+        result = super().extract(text, **kwargs)
+        return result.model_copy(update={"metadata": {"pid": os.getpid()}})
+
+
+def _broken_work(payload: bytes) -> Any:
+    raise RuntimeError("the worker failed")
+
+
 def dumps(results: Iterator[DocumentResult]) -> list[str]:
     return [r.model_dump_json() for r in results]
 
@@ -160,6 +172,35 @@ def test_parallel_equals_sequential_with_spawned_workers(extractor: Extractor) -
         stop.set()
         thread.join()
     assert parallel == dumps(Extractor(max_quotes=2).extract_many(docs))
+
+
+@pytest.mark.parametrize("spawn", [False, True])
+def test_the_workers_do_the_work(spawn: bool) -> None:
+    # Results equal to one process's could also come from the main process
+    # doing the work itself: the process ids show where it was done.
+    docs = [f"{t} ({i})" for i, t in enumerate(TEXTS * 10)]
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    if spawn:
+        thread.start()  # with another thread running, the pool spawns its workers
+    try:
+        results = list(Stamper().extract_many(docs, n_process=2, batch_size=4))
+    finally:
+        stop.set()
+        if spawn:
+            thread.join()
+    pids = {r.metadata["pid"] for r in results}
+    assert len(results) == len(docs) and os.getpid() not in pids
+
+
+def test_a_failing_pool_is_raised_not_done_here(
+    extractor: Extractor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from policy_topics import extract
+
+    monkeypatch.setattr(extract, "_work", _broken_work)
+    with pytest.raises(RuntimeError, match="the worker failed"):
+        list(extractor.extract_many(TEXTS, n_process=2, batch_size=1))
 
 
 @pytest.mark.parametrize("n_process", [1, 2])
