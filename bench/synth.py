@@ -136,7 +136,7 @@ def large_taxonomy(texts: Sequence[str], n_terms: int, seed: int, *, dense: bool
     rng = random.Random(seed)
     counts = Counter(w for t in texts for w in re.findall(r"[a-z]{4,}", t.lower()))
     ranked = [w for w, _ in counts.most_common()]
-    common, rare = ranked[300:20_300], ranked[3000:] or ranked
+    common, rare = ranked[300:20_300] or ranked, ranked[3000:] or ranked
     base = yaml.safe_load(
         (Path(__file__).resolve().parent.parent / "taxonomies" / "default.yaml").read_text(
             encoding="utf-8"
@@ -145,7 +145,11 @@ def large_taxonomy(texts: Sequence[str], n_terms: int, seed: int, *, dense: bool
     have = _count_terms(base["topics"])
     terms: list[object] = []
     seen: set[str] = set()
+    tries = 0
     while len(terms) < n_terms - have:
+        tries += 1
+        if tries > 50 * n_terms:
+            raise ValueError(f"the corpus has too few words for {n_terms} distinct terms")
         roll = rng.random()
         single = rng.choice(rare) if dense else _word(rng) + _word(rng)
         term: object

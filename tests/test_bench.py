@@ -76,3 +76,60 @@ def test_parallel_reports_both_inputs_and_the_references(tmp_path: Path) -> None
     assert parallel["met"] == {
         name: parallel[name]["speedup"] >= 1.7 for name in ("corpus_repeated", "varied")
     }
+
+
+def test_quick_reports_the_throughput_ratio_as_ci_prints_it(tmp_path: Path) -> None:
+    corpus = tmp_path / "docs.jsonl"
+    texts = ["We will cut tariffs on steel.", "Energy security matters. Solar panels too."]
+    report = _bench(corpus, texts, "--quick")
+    assert report["quick"] is True and set(report) >= {"machine", "corpus", "throughput"}
+    throughput = report["throughput"]
+    assert len(throughput["rounds"]) == 3
+    assert all(_finite(r["ratio"]) and r["ratio"] > 0 for r in throughput["rounds"])
+    assert set(throughput["parts_ms"]) == {
+        "extract_many",
+        "segmenting",
+        "matching",
+        "assembling",
+        "validating",
+    }
+    assert throughput["met"] == (throughput["ratio"] >= 1.0)
+
+
+def test_memory_taxonomy_and_long_sections_run_small(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import synth  # the benchmark's text generator: enough words for 10,000 terms
+    finally:
+        sys.path.pop(0)
+    corpus = tmp_path / "docs.jsonl"
+    texts = list(synth.documents(3, 300_000))
+    report = _bench(
+        corpus,
+        texts,
+        "--only",
+        "memory,taxonomy,long",
+        "--memory-mb",
+        "4",
+        "--long-mb",
+        "0.05,0.1",
+        "--hostile-mb",
+        "0.05,0.2",
+    )
+    memory = report["memory"]
+    assert memory["exit_code"] == 0 and memory["input_mb"] >= 3.9
+    assert set(memory["rss_mb_at_input_mb"]) == {"1", "2", "4"}
+    assert memory["met"] == (memory["peak_rss_mb"] <= 400 and memory["flat"])
+    taxonomy = report["taxonomy"]
+    assert taxonomy["sparse"]["terms"] >= 10_000 and taxonomy["sparse"]["matches_large"] > 0
+    long = report["long"]
+    assert [p["mb"] for p in long["prose"]] == [0.05, 0.1]
+    assert set(long["pathological"]) == {
+        "no_sentence_ends",
+        "one_line",
+        "abbreviation_runs",
+        "end_runs",
+    }
+    for shape in long["pathological"].values():
+        assert set(shape) == {"seconds_0.05mb", "seconds_0.2mb", "exponent"}
+        assert _finite(shape["exponent"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import unicodedata
 from pathlib import Path
 
@@ -126,15 +125,14 @@ def test_python_tags_are_refused(tmp_path: Path) -> None:
     assert "not allowed" in found
 
 
-def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+def test_alias_bomb_is_refused_before_it_expands(tmp_path: Path) -> None:
+    # 9**10 nodes if expanded: the refusal names the node limit it hit instead.
     lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     for i in range(1, 10):
         prev = f"*a{i - 1}"
         lines.append(f"a{i}: &a{i} [{', '.join([prev] * 9)}]")
     text = "name: bomb\n" + "\n".join(lines) + "\ntopics: {t: {label: T, terms: *a9}}\n"
-    started = time.perf_counter()
     found = problems(text, tmp_path)
-    assert time.perf_counter() - started < 30
     assert str(MAX_YAML_NODES) in found[0]
 
 
