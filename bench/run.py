@@ -39,7 +39,7 @@ from spacy.tokens import Doc
 from policy_topics import Extractor, Taxonomy, __version__, load_taxonomy
 from policy_topics.docpath import _ATTRS, DocMatcher
 from policy_topics.io import read_documents
-from policy_topics.matching import _sentence_starts
+from policy_topics.matching import PolicyTopics, _sentence_starts
 from policy_topics.terms import Lexicon
 from policy_topics.text import split_sentences
 
@@ -266,7 +266,11 @@ def component_overhead(texts: list[str], rounds: int) -> dict[str, Any]:
     part = {step: round(statistics.median(times[1:] or times), 3) for step, times in steps.items()}
     one = [t for t in texts if len(split_sentences(t)) == 1]
     several = [t for t in texts if len(split_sentences(t)) > 1]
+    component = cast(PolicyTopics, tagged.get_pipe("policy_topics"))
+    hit = sum(len(component.match(doc)[1]) for doc in plain.pipe(texts))
     return {
+        "sentences_with_hits": hit,
+        "reference_phrases": len(_ruler_patterns_phrases()),
         "rounds": per_round,
         "overhead": overhead,
         "overhead_with_results": statistics.median(r["overhead_with_results"] for r in warm),
@@ -314,6 +318,12 @@ def _shape_overhead(
     }
 
 
+def _ruler_patterns_phrases() -> list[dict[str, Any]]:
+    """The phrase patterns of the reference span ruler (``span_ruler_phrases``)."""
+    patterns = _ruler_patterns(load_taxonomy("default"))
+    return [p for p in patterns if isinstance(p["pattern"], str)]
+
+
 def _reference_pipelines() -> dict[str, Language]:
     """Blank pipelines with spaCy's own components, to compare the component with.
 
@@ -324,7 +334,7 @@ def _reference_pipelines() -> dict[str, Language]:
     token patterns and prefix wildcards too, which spaCy's Matcher runs.
     """
     patterns = _ruler_patterns(load_taxonomy("default"))
-    phrases = [p for p in patterns if isinstance(p["pattern"], str)]
+    phrases = _ruler_patterns_phrases()
     pipelines: dict[str, Language] = {}
     for name, sentences, ruler in (
         ("sentencizer", True, None),

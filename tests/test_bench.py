@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from policy_topics import Extractor
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -62,6 +64,12 @@ def test_overhead_reports_parts_floor_and_shapes(tmp_path: Path) -> None:
         assert _finite(shape["overhead"])
         assert set(shape["reference"]) == references
     assert overhead["met"] == (overhead["overhead"] <= 0.30)
+    # The component's hits lie in as many sentences as the Extractor tags.
+    extractor = Extractor()
+    assert overhead["sentences_with_hits"] == sum(
+        len(extractor.extract(t).sentences) for t in texts
+    )
+    assert overhead["reference_phrases"] > 600
 
 
 def test_parallel_reports_both_inputs_and_the_references(tmp_path: Path) -> None:
