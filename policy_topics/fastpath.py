@@ -244,8 +244,8 @@ class TextMatcher:
     def _tokenize_chunks(self, pieces: list[str]) -> dict[str, _Tokens]:
         """Tokenise runs of non-space characters in one call and remember them.
 
-        spaCy tokenises each run on its own, so joining them with spaces gives
-        the tokens of each; one call saves the cost of a Doc per run.
+        spaCy tokenises each run on its own, so joining them (:func:`_joined`)
+        gives the tokens of each; one call saves the cost of a Doc per run.
         """
         if not pieces:
             return {}
@@ -260,13 +260,15 @@ class TextMatcher:
         every: list[tuple[str, str, int]] = []
         j, base = 0, 0
         limit = len(pieces[0])
-        for t in self._chunker(" ".join(pieces)):
+        for t in self._chunker(_joined(pieces)):
             while t.idx >= limit:
                 out[pieces[j]] = _remembered(kept, every)
                 kept, every = [], []
                 base = limit + 1
                 j += 1
                 limit = base + len(pieces[j])
+            if t.idx < base:
+                continue  # the line break put between two runs (see _joined)
             orth, lower = t.text, t.lower_
             if t.is_space or _is_joiner(orth):
                 every.append((lower, orth, -1))
@@ -280,6 +282,21 @@ class TextMatcher:
             self._tokens.clear()
         self._tokens.update(itertools.islice(out.items(), _CHUNK_CACHE_SIZE))
         return out
+
+
+def _joined(pieces: list[str]) -> str:
+    """The runs joined into one string that spaCy tokenises as it tokenises each alone.
+
+    A space between runs is not always enough: spaCy matches a few special
+    cases of punctuation (``''``) across a space, so ``'`` before ``'em-s``
+    would split ``'em``. Where one run ends and the next begins with no letter
+    or digit, a line break (a token of its own) keeps them apart.
+    """
+    parts = [pieces[0]]
+    for before, piece in itertools.pairwise(pieces):
+        parts.append("\n" if not before[-1].isalnum() and not piece[0].isalnum() else " ")
+        parts.append(piece)
+    return "".join(parts)
 
 
 def _run_starts(

@@ -261,6 +261,17 @@ def test_a_term_starting_inside_another_terms_word_is_found() -> None:
         assert fast.extract(text).areas, text
 
 
+def test_runs_tokenised_together_do_not_change_each_other() -> None:
+    # spaCy matches the special case '' across a space: the fast path must not
+    # put a lone ' before 'em-s when it tokenises runs of several sentences (or
+    # documents) in one call, nor remember 'em-s tokenised so.
+    taxonomy = Taxonomy.from_yaml('name: t\ntopics:\n  t: {label: T, terms: ["\'em"]}')
+    fast, plain = _pair(taxonomy)
+    for text in ("x 'em", "'em '\n\n'em-s", "They 'em-s now."):
+        _same(fast, plain, text)
+    assert [m.text for s in fast.extract("They 'em-s now.").sentences for m in s.matches] == ["'em"]
+
+
 def test_packaged_taxonomies_search_without_look_ahead() -> None:
     # Only a taxonomy with overlapping anchors pays for the slower search.
     for name in TAXONOMIES:
