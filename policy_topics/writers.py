@@ -35,10 +35,49 @@ __all__ = [
     "write_results",
 ]
 
+_STRING, _INT, _FLOAT = "string", "int64", "float64"
+
+#: Columns and dtypes of each level of :func:`to_dataframe` (and of
+#: :func:`policy_topics.dask.extract_dataframe`). Strings are pandas ``string``,
+#: in which a missing doc_id is NA.
+DATAFRAME_COLUMNS: dict[str, dict[str, str]] = {
+    "areas": {
+        "doc_id": _STRING,
+        "topic": _STRING,
+        "label": _STRING,
+        "score": _FLOAT,
+        "mentions": _INT,
+        "sentences": _INT,
+        "quotes": _INT,
+        "terms": _STRING,
+        "subtopics": _STRING,
+    },
+    "quotes": {
+        "doc_id": _STRING,
+        "topic": _STRING,
+        "subtopic": _STRING,
+        "score": _FLOAT,
+        "start": _INT,
+        "end": _INT,
+        "text": _STRING,
+        "terms": _STRING,
+    },
+    "sentences": {
+        "doc_id": _STRING,
+        "sentence": _INT,
+        "start": _INT,
+        "end": _INT,
+        "topic": _STRING,
+        "score": _FLOAT,
+        "terms": _STRING,
+        "cues": _STRING,
+    },
+}
+
 #: Columns of the CSV output and of ``to_dataframe(level="quotes")``: one row per quote.
 #: The CSV output adds a last column, ``meta``: the document's metadata as JSON
 #: (empty when it has none); the DataFrame has a ``meta.<key>`` column per key.
-CSV_COLUMNS = ("doc_id", "topic", "subtopic", "score", "start", "end", "text", "terms")
+CSV_COLUMNS = tuple(DATAFRAME_COLUMNS["quotes"])
 
 
 # --- writers ----------------------------------------------------------------------------
@@ -392,45 +431,6 @@ def write_results(
 
 
 # --- DataFrames -------------------------------------------------------------------------
-
-_STRING, _INT, _FLOAT = "string", "int64", "float64"
-
-#: Columns and dtypes of each level of :func:`to_dataframe` (and of
-#: :func:`policy_topics.dask.extract_dataframe`). Strings are pandas ``string``,
-#: in which a missing doc_id is NA.
-DATAFRAME_COLUMNS: dict[str, dict[str, str]] = {
-    "areas": {
-        "doc_id": _STRING,
-        "topic": _STRING,
-        "label": _STRING,
-        "score": _FLOAT,
-        "mentions": _INT,
-        "sentences": _INT,
-        "quotes": _INT,
-        "terms": _STRING,
-        "subtopics": _STRING,
-    },
-    "quotes": {
-        "doc_id": _STRING,
-        "topic": _STRING,
-        "subtopic": _STRING,
-        "score": _FLOAT,
-        "start": _INT,
-        "end": _INT,
-        "text": _STRING,
-        "terms": _STRING,
-    },
-    "sentences": {
-        "doc_id": _STRING,
-        "sentence": _INT,
-        "start": _INT,
-        "end": _INT,
-        "topic": _STRING,
-        "score": _FLOAT,
-        "terms": _STRING,
-        "cues": _STRING,
-    },
-}
 
 
 def to_dataframe(
