@@ -20,6 +20,7 @@ from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
+from spacy.attrs import IS_SPACE, LOWER
 from spacy.tokenizer import Tokenizer
 from spacy.vocab import Vocab
 
@@ -324,8 +325,12 @@ def _fresh_tokenizer(tokenizer: Any) -> Tokenizer | None:
         return None
     try:
         config = tokenizer.to_bytes(exclude=["vocab"])
+        getters = tokenizer.vocab.lex_attr_getters or {}
         vocab = Vocab(
-            lex_attr_getters=tokenizer.vocab.lex_attr_getters,
+            # Only what the fast path reads of a token; spaCy's tokenizer itself
+            # reads no lexical attribute, and computing the others for every
+            # new word was most of what learning a word cost.
+            lex_attr_getters={a: getters[a] for a in (LOWER, IS_SPACE) if a in getters},
             writing_system=tokenizer.vocab.writing_system,
         )
         copy = Tokenizer(vocab).from_bytes(config, exclude=["vocab"])
