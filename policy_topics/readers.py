@@ -30,6 +30,7 @@ __all__ = [
     "Document",
     "ReadError",
     "decode_text",
+    "join_hyphenated",
     "read_documents",
     "reads",
 ]
@@ -430,7 +431,51 @@ def _read_pdf(data: bytes, name: str) -> str:
     if reader.is_encrypted and not reader.decrypt(""):
         raise ReadError(f"{name}: the PDF is encrypted", "EncryptedPDF")
     pages = [page.extract_text() or "" for page in reader.pages]
-    return "\n\n".join(page.strip() for page in pages if page.strip())
+    return join_hyphenated("\n\n".join(page.strip() for page in pages if page.strip()))
+
+
+# A word broken at a line end: its first part and hyphen, the line break, and the
+# run of non-space characters that continues it (with the spaces after that run).
+_LINE_END_BREAK = re.compile(r"(\w+)([-\u2010\u00ad])[ \t]*\n[ \t]*(\w+)(\S*)([ \t]*)")
+_HYPHENATED = re.compile(r"\w+(?:[-\u2010]\w+)+")
+
+
+def join_hyphenated(text: str) -> str:
+    """Join the words a PDF's typesetting hyphenated at a line end, where the text shows how.
+
+    ``manu-\\nfacturing`` becomes ``manufacturing`` when the document also
+    writes ``manufacturing``, and a soft hyphen (U+00AD) at a line end is
+    always joined. Other breaks stay as they are: ``cross-\\nborder`` may be
+    the compound ``cross-border`` broken after its own hyphen, which the
+    matcher already reads as one (a term ``cross-border`` matches it), while
+    joining it would make it ``crossborder``. A word joined takes the line
+    break after it, so the lines keep their number. Only the text of a PDF is
+    changed, as it is text this reader extracted, not the caller's.
+
+    Example:
+        >>> join_hyphenated("Trade in manu-\\nfacturing grew.\\nManufacturing")
+        'Trade in manufacturing\\ngrew.\\nManufacturing'
+    """
+    if "\n" not in text or not any(mark in text for mark in "-\u2010\u00ad"):
+        return text
+    lower = text.lower()
+    words = set(re.findall(r"\w+", lower))
+    compounds = {re.sub("[-\u2010]", "-", c) for c in _HYPHENATED.findall(lower)}
+
+    def join(match: re.Match[str]) -> str:
+        first, hyphen, second, rest, spaces = match.groups()
+        whole = match.group()
+        if not (first[-1].isalpha() and second[0].islower()):
+            return whole  # "COVID-\n19", "EU-\nChina": a name or a number, not a broken word
+        joined = (first + second).lower()
+        if hyphen != "\u00ad" and (f"{first}-{second}".lower() in compounds or joined not in words):
+            return whole
+        # The line break moves after the word, unless the line ends there anyway.
+        end = match.end()
+        after = "" if end == len(text) or text[end] == "\n" else "\n"
+        return first + second + rest + (spaces if not after else "") + after
+
+    return _LINE_END_BREAK.sub(join, text)
 
 
 def _read_docx(data: bytes, name: str) -> str:

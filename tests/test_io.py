@@ -34,7 +34,7 @@ from policy_topics.io import (
     to_dataframe,
     write_results,
 )
-from policy_topics.readers import _VisibleText
+from policy_topics.readers import _VisibleText, join_hyphenated
 
 TEXT = "Both sides will cut tariffs on steel. They will expand solar power and grid links."
 
@@ -416,6 +416,66 @@ def test_pdf_text_is_extracted(tmp_path: Path, extractor: Extractor) -> None:
     assert "error" not in doc, doc.get("error")
     assert "cut tariffs on steel." in doc["text"] and "Solar power grows." in doc["text"]
     assert {a.topic for a in extractor.extract(doc["text"]).areas} == {"trade", "energy"}
+
+
+def test_pdf_words_hyphenated_at_a_line_end_are_joined(
+    tmp_path: Path, extractor: Extractor
+) -> None:
+    pytest.importorskip("pypdf")
+    path = tmp_path / "paper.pdf"
+    lines = [
+        "Both sides will expand manu-",
+        "facturing and cross-",
+        "border payments.",
+        "Manufacturing",
+    ]
+    path.write_bytes(make_pdf(lines))
+    (doc,) = read_documents(path)
+    text = doc["text"]
+    # Joined where the document writes the whole word; the line break moves after it.
+    assert "expand manufacturing\nand cross-\nborder payments." in text
+    assert text.count("\n") == len(lines) - 1
+    result = extractor.extract(text)
+    found = {(m.term, m.text) for area in result.areas for q in area.quotes for m in q.matches}
+    # the compound broken after its own hyphen is left for the matcher, which reads it as one
+    assert {
+        ("manufactur*", "manufacturing"),
+        ("cross-border payment", "cross-\nborder payments"),
+    } <= found
+    for area in result.areas:
+        for quote in area.quotes:
+            assert text[quote.start : quote.end] == quote.text
+            for m in quote.matches:
+                assert text[m.start : m.end] == m.text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the whole word written elsewhere: joined, the rest of the run kept with it
+        ("of semi-\nconductors; and semiconductors", "of semiconductors;\nand semiconductors"),
+        # the line ends after the joined word: no blank line is made
+        ("semi-\nconductors\nsemiconductors", "semiconductors\nsemiconductors"),
+        # a soft hyphen marks a break inside a word: always joined
+        ("a soft\u00ad\nhyphen here", "a softhyphen\nhere"),
+    ],
+)
+def test_join_hyphenated(text: str, expected: str) -> None:
+    assert join_hyphenated(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the manu-\nfacturing base",  # no evidence
+        "cross-\nborder and cross-border, crossborder",  # evidence of the compound
+        "COVID-\n19 and EU-\nChina, covid19 euchina",  # names and numbers
+        "manu-\n\nfacturing manufacturing",  # a blank line: a new paragraph or page
+        "no break-up here",
+    ],
+)
+def test_join_hyphenated_leaves_other_breaks(text: str) -> None:
+    assert join_hyphenated(text) == text
 
 
 def test_broken_pdf_is_an_error_record(tmp_path: Path) -> None:
