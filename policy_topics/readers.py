@@ -436,8 +436,10 @@ def _read_pdf(data: bytes, name: str) -> str:
 
 # A word broken at a line end: its first part and hyphen, the line break, and the
 # run of non-space characters that continues it (with the spaces after that run).
-_LINE_END_BREAK = re.compile(r"(\w+)([-\u2010\u00ad])[ \t]*\n[ \t]*(\w+)(\S*)([ \t]*)")
-_HYPHENATED = re.compile(r"\w+(?:[-\u2010]\w+)+")
+# Each pattern starts at a word boundary: tried at every letter of a long word, it
+# would be quadratic in the word's length.
+_LINE_END_BREAK = re.compile(r"\b(\w+)([-\u2010\u00ad])[ \t]*\n[ \t]*(\w+)(\S*)([ \t]*)")
+_HYPHENATED = re.compile(r"\b\w+(?:[-\u2010]\w+)+")
 
 
 def join_hyphenated(text: str) -> str:

@@ -478,6 +478,15 @@ def test_join_hyphenated_leaves_other_breaks(text: str) -> None:
     assert join_hyphenated(text) == text
 
 
+def test_join_hyphenated_on_long_words() -> None:
+    # Each search starts at a word boundary; tried at every letter of a word, it was
+    # quadratic (20,000 letters took 7 s): this input would take minutes.
+    long = "a" * 100_000
+    text = f"{long} manu-\n{long}-\nfacturing manufacturing {long}-x"
+    assert join_hyphenated(text) == f"{long} manu-\n{long}-\nfacturing manufacturing {long}-x"
+    assert join_hyphenated(f"x{long}-\n{long} x{long}{long}") == f"x{long}{long}\nx{long}{long}"
+
+
 def test_broken_pdf_is_an_error_record(tmp_path: Path) -> None:
     pytest.importorskip("pypdf")
     path = tmp_path / "broken.pdf"
