@@ -293,7 +293,14 @@ def extract(
             show_default=False,
         ),
     ] = None,
-    n_process: Annotated[int, typer.Option("--n-process", min=1, help="Worker processes.")] = 1,
+    n_process: Annotated[
+        int,
+        typer.Option(
+            "--n-process",
+            min=1,
+            help="Worker processes; they also extract the text of PDF, DOCX and HTML files.",
+        ),
+    ] = 1,
     min_score: Annotated[
         float, typer.Option("--min-score", min=0.0, max=1.0, help="Leave out weaker areas.")
     ] = 0.0,
@@ -331,6 +338,9 @@ def extract(
             id_field=id_field,
             stdin_format=stdin_format.value,
             exclude=[output] if output else [],
+            # Workers extract the text of PDFs (slower than tagging it) in parallel;
+            # the HTML page shows each document's text, so it is read here.
+            defer=n_process > 1 and fmt is not OutputFormat.html,
         ):
             texts.append(doc.get("text"))
             yield doc

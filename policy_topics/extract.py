@@ -31,6 +31,7 @@ from spacy.language import Language
 
 from policy_topics.hits import SentenceHits
 from policy_topics.matching import PolicyTopics
+from policy_topics.readers import Source
 from policy_topics.records import DocumentResult, ErrorInfo
 from policy_topics.scoring import ResultBuilder, check_options
 from policy_topics.taxonomy import Taxonomy, load_taxonomy
@@ -238,7 +239,10 @@ class Extractor:
                 and optional ``id`` and ``meta`` (or ``metadata``). A mapping with
                 an ``error`` (and optional ``error_type``) field, as
                 :func:`policy_topics.io.read_documents` yields for an unreadable
-                file, becomes an error record.
+                file, becomes an error record. A mapping whose ``source`` is a
+                :class:`~policy_topics.io.Source` (``read_documents(...,
+                defer=True)``) is read where it is tagged: in a worker process
+                with ``n_process > 1``.
             n_process: Worker processes; results are identical for any value.
             batch_size: Documents sent to a worker at a time. None (the default)
                 sends about 64,000 characters of text at a time (at most 1,000
@@ -323,6 +327,8 @@ class Extractor:
         Worker processes run this half and the parent :meth:`_finish`: plain data
         crosses between processes several times faster than models.
         """
+        if job.error is None and isinstance(job.text, Source):
+            _load(job)
         if job.error is None:
             try:
                 if type(self).extract is not Extractor.extract:  # a subclass's own extract
@@ -361,8 +367,8 @@ class Extractor:
             chars = 0
             for job in jobs:
                 batch.append(job)
-                if batch_size is None and isinstance(job.text, str):
-                    chars += len(job.text)
+                if batch_size is None:
+                    chars += _weight(job.text)
                 if len(batch) >= most or chars >= _AUTO_BATCH_CHARS:
                     pending.append((batch, workers.submit(batch, on_error)))
                     batch, chars = [], 0
@@ -549,15 +555,35 @@ def _coerce_item(item: Any) -> _Job:
     if isinstance(item, Mapping):
         meta = item.get("meta", item.get("metadata")) or {}
         doc_id = item.get("id")
-        job = _Job(item.get("text"), None if doc_id is None else str(doc_id), dict(meta))
+        source = item.get("source")
+        text = source if "text" not in item and isinstance(source, Source) else item.get("text")
+        job = _Job(text, None if doc_id is None else str(doc_id), dict(meta))
         if item.get("error"):
             job.error = ErrorInfo(
                 type=str(item.get("error_type", "ReadError")), message=str(item["error"])
             )
-        elif "text" not in item:
+        elif text is None and "text" not in item:
             job.error = ErrorInfo(type="KeyError", message="item has no 'text' field")
         return job
     return _Job(item)
+
+
+def _load(job: _Job) -> None:
+    """Read the file a job's Source names: its text, or the error reading it gave."""
+    assert isinstance(job.text, Source)
+    document = job.text.read()
+    if "error" in document:
+        job.text = None
+        job.error = ErrorInfo(type=str(document["error_type"]), message=str(document["error"]))
+    else:
+        job.text = document["text"]
+
+
+def _weight(text: Any) -> int:
+    """What a document counts towards a batch's characters: a file not yet read counts its bytes."""
+    if isinstance(text, str):
+        return len(text)
+    return text.size if isinstance(text, Source) else 0
 
 
 def _error_result(job: _Job, extractor: Extractor) -> DocumentResult:

@@ -26,6 +26,7 @@ from policy_topics.readers import (
     SUPPORTED_SUFFIXES,
     Document,
     ReadError,
+    Source,
     decode_text,
     read_documents,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "JsonlWriter",
     "ReadError",
     "ResultWriter",
+    "Source",
     "decode_text",
     "open_output",
     "quote_rows",

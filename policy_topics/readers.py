@@ -16,6 +16,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, ClassVar
@@ -26,9 +27,11 @@ if TYPE_CHECKING:
     pass
 
 __all__ = [
+    "DEFERRED_FORMATS",
     "SUPPORTED_SUFFIXES",
     "Document",
     "ReadError",
+    "Source",
     "decode_text",
     "join_hyphenated",
     "read_documents",
@@ -65,6 +68,39 @@ class ReadError(PolicyTopicsError, ValueError):
 
 
 # --- decoding ---------------------------------------------------------------------------
+
+#: Formats whose text extraction costs more than tagging the text:
+#: ``read_documents(defer=True)`` leaves these files for the process that tags them.
+DEFERRED_FORMATS = frozenset({"pdf", "docx", "html"})
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file that :func:`read_documents` left unread (``defer=True``).
+
+    :meth:`Extractor.extract_many <policy_topics.Extractor.extract_many>` reads
+    it where it tags it: with ``n_process > 1``, in a worker process, so that
+    extracting the text of PDFs, which takes far longer than tagging it, runs
+    in parallel too.
+
+    Attributes:
+        path: The file, as :func:`read_documents` names it (the document's id).
+        format: Its format, a value of :data:`SUPPORTED_SUFFIXES`.
+        size: Its size in bytes when it was found, to size batches of work.
+    """
+
+    path: str
+    format: str
+    size: int = 0
+
+    def read(self) -> Document:
+        """The document, or its error document, exactly as :func:`read_documents` reads it."""
+        try:
+            with open(self.path, "rb") as stream:
+                return _read_single(stream, self.path, self.format)
+        except OSError as exc:
+            return _error_doc(self.path, _os_error(self.path, exc))
+
 
 _BOMS = (
     # UTF-32 first: its little-endian BOM starts with the UTF-16 one.
@@ -148,6 +184,7 @@ def read_documents(
     stdin_format: str = "txt",
     recursive: bool = True,
     exclude: Iterable[str | os.PathLike[str]] = (),
+    defer: bool = False,
 ) -> Iterator[Document]:
     """Read documents from files, folders, glob patterns or stdin, lazily.
 
@@ -174,6 +211,11 @@ def read_documents(
         recursive: Walk sub-folders of folders.
         exclude: Files never to read, e.g. the output file of the same run when
             it lies in an input folder.
+        defer: Leave PDF, DOCX and HTML files (:data:`DEFERRED_FORMATS`) unread:
+            their documents carry a :class:`Source` under ``source`` instead of
+            a ``text``, which :meth:`Extractor.extract_many` reads where it tags
+            the document, in its worker processes with ``n_process > 1``. The
+            results are the same; only the extraction of text runs in parallel.
 
     Yields:
         One document (or error document) per file, or per line of a ``.jsonl`` file.
@@ -216,6 +258,9 @@ def read_documents(
                         "UnsupportedFormat",
                     ),
                 )
+                continue
+            if defer and fmt in DEFERRED_FORMATS:
+                yield {"id": str(path), "source": Source(str(path), fmt, _size(path)), "meta": {}}
                 continue
             try:
                 with path.open("rb") as stream:
@@ -313,17 +358,28 @@ def _read_stream(
 ) -> Iterator[Document]:
     if fmt == "jsonl":
         yield from _read_jsonl(stream, name, **options)
-        return
+    else:
+        yield _read_single(stream, name, fmt)
+
+
+def _read_single(stream: IO[bytes], name: str, fmt: str) -> Document:
+    """The one document of a file that is not JSON Lines, or its error document."""
     try:
         text = _TEXT_READERS[fmt](stream.read(), name)
     except (ReadError, ImportError) as exc:
-        yield _error_doc(name, exc)
+        return _error_doc(name, exc)
     except OSError as exc:
-        yield _error_doc(name, _os_error(name, exc))
+        return _error_doc(name, _os_error(name, exc))
     except Exception as exc:  # a broken PDF or DOCX raises whatever its library raises
-        yield _error_doc(name, ReadError(f"{name}: cannot read {fmt}: {exc}", type(exc).__name__))
-    else:
-        yield {"id": name, "text": text, "meta": {}}
+        return _error_doc(name, ReadError(f"{name}: cannot read {fmt}: {exc}", type(exc).__name__))
+    return {"id": name, "text": text, "meta": {}}
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # reading it will say what is wrong
 
 
 def _read_jsonl(

@@ -117,6 +117,27 @@ def test_n_process_gives_identical_output(corpora: Path, tmp_path: Path) -> None
     assert len(one.stdout.splitlines()) == 12
 
 
+def test_n_process_reads_files_in_the_workers_with_identical_output(
+    folder: Path, tmp_path: Path
+) -> None:
+    # With --n-process 2 the workers extract the text of PDF and HTML files.
+    pytest.importorskip("pypdf")
+    from tests.test_io import make_pdf
+
+    (folder / "f-paper.pdf").write_bytes(
+        make_pdf(["We will expand manu-", "facturing.", "Manufacturing grows."])
+    )
+    (folder / "g-broken.pdf").write_bytes(b"%PDF-1.4\nthis is not a pdf")
+    one = run("extract", str(folder), "--n-process", "1")
+    two = run("extract", str(folder), "--n-process", "2")
+    assert one.returncode == two.returncode == 1  # the undecodable text and the broken PDF
+    assert one.stdout == two.stdout and one.stderr == two.stderr
+    assert len(one.stdout.splitlines()) == 7
+    html_two = run("extract", str(folder), "--n-process", "2", "-f", "html")
+    assert html_two.stdout == run("extract", str(folder), "-f", "html").stdout
+    assert b"manufacturing" in html_two.stdout  # the page shows the text read
+
+
 # --- inputs and formats ------------------------------------------------------------------
 
 

@@ -64,6 +64,21 @@ def test_bag_equals_one_process_and_builds_one_extractor_per_worker(
     assert all(after[w] - before.get(w, 0) <= 1 for w in after)
 
 
+def test_files_left_unread_are_read_on_the_workers(client: Client, tmp_path: Path) -> None:
+    from policy_topics.io import read_documents
+
+    for i in range(4):
+        page = f"<h1>Trade</h1><p>Both sides will cut tariffs on steel ({i}).</p>"
+        (tmp_path / f"p{i}.html").write_text(page, encoding="utf-8")
+    (tmp_path / "gone.html").symlink_to(tmp_path / "nowhere.html")
+    docs = list(read_documents(tmp_path, defer=True))
+    assert sum("source" in d for d in docs) == 4  # the dead link is an error record already
+    got = extract_bag(db.from_sequence(docs, npartitions=3)).compute()
+    want = [r.model_dump(mode="json") for r in Extractor().extract_many(read_documents(tmp_path))]
+    assert got == want
+    assert [r["error"] is None for r in got] == [False, True, True, True, True]
+
+
 @pytest.mark.parametrize("level", ["areas", "quotes", "sentences"])
 def test_dataframe_equals_one_process(
     client: Client, items: list[dict[str, Any]], level: str

@@ -7,6 +7,7 @@ import csv
 import html
 import io
 import json
+import multiprocessing
 import os
 import re
 import stat
@@ -493,6 +494,91 @@ def test_broken_pdf_is_an_error_record(tmp_path: Path) -> None:
     path.write_bytes(b"%PDF-1.4\nthis is not a pdf")
     (doc,) = read_documents(path)
     assert str(path) in doc["error"] and doc["error_type"]
+
+
+# --- reading deferred to the process that tags --------------------------------------
+
+
+def mixed_folder(folder: Path) -> Path:
+    """Files of every kind, a broken PDF and a missing-file link among them."""
+    folder.mkdir()
+    (folder / "a.txt").write_text("Both sides will cut tariffs on steel.", encoding="utf-8")
+    (folder / "b.html").write_text("<h1>Energy</h1><p>Solar power grows.</p>", encoding="utf-8")
+    (folder / "c.jsonl").write_text('{"id": "j", "text": "Grid links."}\n', encoding="utf-8")
+    (folder / "d.pdf").write_bytes(make_pdf(["We back cross-", "border payments.", "Steel"]))
+    (folder / "e.pdf").write_bytes(b"%PDF-1.4\nthis is not a pdf")
+    (folder / "f.html").symlink_to(folder / "nowhere.html")
+    return folder
+
+
+def test_deferred_documents_read_as_read_documents_reads_them(tmp_path: Path) -> None:
+    pytest.importorskip("pypdf")
+    folder = mixed_folder(tmp_path / "in")
+    eager = list(read_documents(folder))
+    deferred = list(read_documents(folder, defer=True))
+    assert [d["id"] for d in deferred] == [d["id"] for d in eager]
+    left = [Path(d["id"]).name for d in deferred if "source" in d]
+    assert left == ["b.html", "d.pdf", "e.pdf"]  # read here: text, JSON Lines, the broken link
+    loaded = [d["source"].read() if "source" in d else d for d in deferred]
+    # The broken link is found when the folder is walked, before any file is read.
+    assert loaded == eager
+    assert any("error" in d and d["id"].endswith("e.pdf") for d in loaded)
+    source = next(d["source"] for d in deferred if d["id"].endswith("d.pdf"))
+    assert source.format == "pdf" and source.size == (folder / "d.pdf").stat().st_size
+
+
+def test_a_deferred_file_gone_before_it_is_read_is_an_error_record(
+    tmp_path: Path, extractor: Extractor
+) -> None:
+    path = tmp_path / "paper.html"
+    path.write_text("<p>Tariffs fell.</p>", encoding="utf-8")
+    (doc,) = read_documents(path, defer=True)
+    path.unlink()
+    (result,) = extractor.extract_many([doc])
+    assert result.doc_id == str(path) and result.error is not None
+    assert result.error.type == "FileNotFoundError" and "no such file" in result.error.message
+    with pytest.raises(ValueError, match="no such file"):
+        list(extractor.extract_many([doc], on_error="raise"))
+
+
+@pytest.mark.parametrize("n_process", [1, 2])
+def test_deferred_reading_gives_the_same_results(
+    tmp_path: Path, extractor: Extractor, n_process: int
+) -> None:
+    pytest.importorskip("pypdf")
+    folder = mixed_folder(tmp_path / "in")
+    expected = [r.model_dump_json() for r in extractor.extract_many(read_documents(folder))]
+    deferred = read_documents(folder, defer=True)
+    got = [r.model_dump_json() for r in extractor.extract_many(deferred, n_process=n_process)]
+    assert got == expected
+    assert sum('"error":null' not in r for r in got) == 2  # the broken PDF and the link
+
+
+def test_deferred_files_are_read_by_the_workers(
+    tmp_path: Path, extractor: Extractor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("pypdf")
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("the workers see this test's reader only when forked")
+    from policy_topics import readers
+
+    parent, real = os.getpid(), readers._TEXT_READERS["pdf"]
+
+    def in_workers_only(data: bytes, name: str) -> str:
+        if os.getpid() == parent:
+            raise RuntimeError("the main process read a PDF")
+        return real(data, name)
+
+    monkeypatch.setitem(readers._TEXT_READERS, "pdf", in_workers_only)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(6):
+        (folder / f"p{i}.pdf").write_bytes(make_pdf([f"Tariffs on steel fell ({i})."]))
+    results = list(extractor.extract_many(read_documents(folder, defer=True), n_process=2))
+    assert len(results) == 6 and all(r.ok and r.areas for r in results)
+    # Read by the main process, as without defer, every PDF fails.
+    eager = list(extractor.extract_many(read_documents(folder), n_process=2))
+    assert all(r.error is not None and "main process" in r.error.message for r in eager)
 
 
 def test_docx_paragraphs_and_tables_are_read_in_order(tmp_path: Path) -> None:
