@@ -362,6 +362,7 @@ class Extractor:
         workers = _Workers(self, n_process)
         pending: deque[tuple[list[_Job], Future[_Batch] | None]] = deque()
         most = batch_size or _AUTO_BATCH_DOCS
+        finished = False
         try:
             batch: list[_Job] = []
             chars = 0
@@ -378,8 +379,12 @@ class Extractor:
                 pending.append((batch, workers.submit(batch, on_error)))
             while pending:
                 yield from self._collect(pending, workers, on_error)
+            finished = True
         finally:
-            workers.close(abort=bool(pending))
+            # Stopped early (closed, interrupted, an error raised): the batches the
+            # workers hold are dropped, even the one whose results were being handed
+            # out, rather than waited for; a batch of unread files can take long.
+            workers.close(abort=not finished)
 
     def _collect(
         self,
@@ -419,6 +424,7 @@ class Extractor:
     def _isolate(self, batch: list[_Job], on_error: str) -> Iterator[DocumentResult]:
         """Re-run a batch whose pool broke, one document at a time in one worker."""
         workers = _Workers(self, 1)
+        finished = False
         try:
             for job in batch:
                 future = workers.submit([job], on_error)
@@ -443,8 +449,9 @@ class Extractor:
                 yield from self._finish_all([job], results, on_error)
                 if failure is not None:
                     raise failure
+            finished = True
         finally:
-            workers.close(abort=False)
+            workers.close(abort=not finished)
 
 
 class _Workers:
@@ -580,10 +587,15 @@ def _load(job: _Job) -> None:
 
 
 def _weight(text: Any) -> int:
-    """What a document counts towards a batch's characters: a file not yet read counts its bytes."""
+    """What a document counts towards a batch's characters.
+
+    A file not yet read counts its bytes, and at least a quarter of a batch:
+    reading it (a PDF above all) may take longer than tagging its text, so
+    small files too go to the workers a few at a time.
+    """
     if isinstance(text, str):
         return len(text)
-    return text.size if isinstance(text, Source) else 0
+    return max(text.size, _AUTO_BATCH_CHARS // 4) if isinstance(text, Source) else 0
 
 
 def _error_result(job: _Job, extractor: Extractor) -> DocumentResult:

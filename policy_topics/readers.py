@@ -87,16 +87,20 @@ class Source:
         path: The file, as :func:`read_documents` names it (the document's id).
         format: Its format, a value of :data:`SUPPORTED_SUFFIXES`.
         size: Its size in bytes when it was found, to size batches of work.
+        location: Where it is read from: its absolute path when it was found,
+            so that a process with another working directory finds it too
+            (on other machines, only where they see the same file system).
     """
 
     path: str
     format: str
     size: int = 0
+    location: str = ""
 
     def read(self) -> Document:
         """The document, or its error document, exactly as :func:`read_documents` reads it."""
         try:
-            with open(self.path, "rb") as stream:
+            with open(self.location or self.path, "rb") as stream:
                 return _read_single(stream, self.path, self.format)
         except OSError as exc:
             return _error_doc(self.path, _os_error(self.path, exc))
@@ -260,7 +264,12 @@ def read_documents(
                 )
                 continue
             if defer and fmt in DEFERRED_FORMATS:
-                yield {"id": str(path), "source": Source(str(path), fmt, _size(path)), "meta": {}}
+                where = os.path.abspath(path)
+                yield {
+                    "id": str(path),
+                    "source": Source(str(path), fmt, _size(path), where),
+                    "meta": {},
+                }
                 continue
             try:
                 with path.open("rb") as stream:
@@ -506,9 +515,13 @@ def join_hyphenated(text: str) -> str:
     always joined. Other breaks stay as they are: ``cross-\\nborder`` may be
     the compound ``cross-border`` broken after its own hyphen, which the
     matcher already reads as one (a term ``cross-border`` matches it), while
-    joining it would make it ``crossborder``. A word joined takes the line
-    break after it, so the lines keep their number. Only the text of a PDF is
-    changed, as it is text this reader extracted, not the caller's.
+    joining it would make it ``crossborder``; so do breaks after a capital
+    letter or a number (``UN-\\nrelated``, ``COVID-\\n19``). The evidence is
+    the document's own words, so a compound that is also a word (``re-\\nsign``
+    beside ``resign``) is joined. A word joined takes the line break with it
+    to after the word; when the word ends its line, that break is dropped,
+    so no blank line is made. Only the text of a PDF is changed, as it is text
+    this reader extracted, not the caller's.
 
     Example:
         >>> join_hyphenated("Trade in manu-\\nfacturing grew.\\nManufacturing")
@@ -523,8 +536,10 @@ def join_hyphenated(text: str) -> str:
     def join(match: re.Match[str]) -> str:
         first, hyphen, second, rest, spaces = match.groups()
         whole = match.group()
-        if not (first[-1].isalpha() and second[0].islower()):
-            return whole  # "COVID-\n19", "EU-\nChina": a name or a number, not a broken word
+        if not (first[-1].islower() and second[0].islower()):
+            # "COVID-\n19", "EU-\nChina", "UN-\nrelated": a name, an acronym or a
+            # number, not a broken word
+            return whole
         joined = (first + second).lower()
         if hyphen != "\u00ad" and (f"{first}-{second}".lower() in compounds or joined not in words):
             return whole
@@ -533,7 +548,13 @@ def join_hyphenated(text: str) -> str:
         after = "" if end == len(text) or text[end] == "\n" else "\n"
         return first + second + rest + (spaces if not after else "") + after
 
-    return _LINE_END_BREAK.sub(join, text)
+    # A word broken over three lines needs a second pass: the first join takes
+    # the middle line's run, and with it the next break.
+    while True:
+        joined = _LINE_END_BREAK.sub(join, text)
+        if joined == text:
+            return text
+        text = joined
 
 
 def _read_docx(data: bytes, name: str) -> str:

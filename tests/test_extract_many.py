@@ -212,6 +212,31 @@ def test_max_quotes_and_min_score_reach_the_workers(n_process: int) -> None:
     assert all(len(a.quotes) <= 1 and a.score >= 0.5 for a in result.areas)
 
 
+@pytest.mark.parametrize("taken", [1, 4])
+def test_stopping_early_drops_the_batches_in_flight(
+    extractor: Extractor, monkeypatch: pytest.MonkeyPatch, taken: int
+) -> None:
+    # Even when the last batch was being handed out (one batch in all), the
+    # workers are aborted, not waited for: a batch of unread files can take long.
+    from policy_topics import extract
+
+    aborts: list[bool] = []
+    close = extract._Workers.close
+
+    def recorded(self: Any, *, abort: bool) -> None:
+        aborts.append(abort)
+        close(self, abort=abort)
+
+    monkeypatch.setattr(extract._Workers, "close", recorded)
+    results = extractor.extract_many(TEXTS * 2, n_process=2)
+    assert len(list(itertools.islice(results, taken))) == taken
+    results.close()  # type: ignore[attr-defined]
+    assert aborts == [True]
+    aborts.clear()
+    assert len(list(extractor.extract_many(TEXTS * 2, n_process=2))) == 8
+    assert aborts == [False]  # run to the end: nothing is left to drop
+
+
 def test_a_dying_worker_costs_only_its_document() -> None:
     docs = [f"We cut tariffs {i}." for i in range(20)]
     docs[7] = "KILL"

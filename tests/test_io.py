@@ -459,6 +459,10 @@ def test_pdf_words_hyphenated_at_a_line_end_are_joined(
         ("semi-\nconductors\nsemiconductors", "semiconductors\nsemiconductors"),
         # a soft hyphen marks a break inside a word: always joined
         ("a soft\u00ad\nhyphen here", "a softhyphen\nhere"),
+        # a word over three lines
+        ("Der Zusammen\u00ad\narbeits\u00ad\nvertrag gilt.", "Der Zusammenarbeitsvertrag\ngilt."),
+        # the word ends its line: the break goes, no blank line is made
+        ("in manu-\nfacturing.\nManufacturing", "in manufacturing.\nManufacturing"),
     ],
 )
 def test_join_hyphenated(text: str, expected: str) -> None:
@@ -471,6 +475,7 @@ def test_join_hyphenated(text: str, expected: str) -> None:
         "the manu-\nfacturing base",  # no evidence
         "cross-\nborder and cross-border, crossborder",  # evidence of the compound
         "COVID-\n19 and EU-\nChina, covid19 euchina",  # names and numbers
+        "unrelated to UN-\nrelated agencies",  # an acronym
         "manu-\n\nfacturing manufacturing",  # a blank line: a new paragraph or page
         "no break-up here",
     ],
@@ -552,6 +557,40 @@ def test_deferred_reading_gives_the_same_results(
     got = [r.model_dump_json() for r in extractor.extract_many(deferred, n_process=n_process)]
     assert got == expected
     assert sum('"error":null' not in r for r in got) == 2  # the broken PDF and the link
+
+
+def test_deferred_files_are_read_from_where_they_were_found(
+    tmp_path: Path, extractor: Extractor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.html").write_text("<p>Tariffs fell.</p>", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    (doc,) = read_documents("in", defer=True)
+    monkeypatch.chdir(tmp_path / "in")  # a worker may run in another folder
+    (result,) = extractor.extract_many([doc])
+    assert result.ok and result.doc_id == os.path.join("in", "a.html")
+    assert [a.topic for a in result.areas] == ["trade"]
+
+
+def test_small_deferred_files_go_to_the_workers_a_few_at_a_time(
+    tmp_path: Path, extractor: Extractor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from policy_topics import extract
+
+    sizes: list[int] = []
+    submit = extract._Workers.submit
+
+    def counted(self: Any, batch: list[Any], on_error: str) -> Any:
+        sizes.append(len(batch))
+        return submit(self, batch, on_error)
+
+    monkeypatch.setattr(extract._Workers, "submit", counted)
+    for i in range(10):
+        (tmp_path / f"p{i}.html").write_text(f"<p>Tariffs fell ({i}).</p>", encoding="utf-8")
+    results = list(extractor.extract_many(read_documents(tmp_path, defer=True), n_process=2))
+    assert len(results) == 10 and all(r.ok for r in results)
+    # Reading may cost more than tagging: a file counts as a quarter of a batch at least.
+    assert sizes == [4, 4, 2]
 
 
 def test_deferred_files_are_read_by_the_workers(
