@@ -74,7 +74,9 @@ def extract_bag(
     Args:
         bag: Elements as :meth:`Extractor.extract_many` takes them: strings,
             ``(text, metadata)`` tuples, or mappings with ``text`` and optional
-            ``id`` and ``meta``.
+            ``id`` and ``meta``. Documents of ``read_documents(...,
+            defer=True)`` are read on the workers, which must see their files
+            at the same absolute paths (else they give error records).
         taxonomy: A Taxonomy, a YAML path or a packaged name, read here on the
             client.
         **options: Keyword arguments of :class:`Extractor` (``max_quotes``,
