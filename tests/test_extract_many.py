@@ -288,28 +288,49 @@ def test_progress_bar_starts_no_thread_so_workers_can_fork(
     assert len(results) == 12 and threads == [baseline]
 
 
+@pytest.fixture()
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the batches extract_many hands to its workers, in order."""
+    from policy_topics import extract
+
+    sizes: list[int] = []
+    submit = extract._Workers.submit
+
+    def counting(self: Any, batch: list[Any], on_error: str) -> Any:
+        sizes.append(len(batch))
+        return submit(self, batch, on_error)
+
+    monkeypatch.setattr(extract._Workers, "submit", counting)
+    return sizes
+
+
 def test_automatic_batches_follow_text_size(
-    extractor: Extractor, monkeypatch: pytest.MonkeyPatch
+    extractor: Extractor, monkeypatch: pytest.MonkeyPatch, sent: list[int]
 ) -> None:
     """batch_size=None cuts batches by characters (or documents); results stay in order."""
     from policy_topics import extract as extract_module
 
     monkeypatch.setattr(extract_module, "_AUTO_BATCH_CHARS", 200)
     monkeypatch.setattr(extract_module, "_AUTO_BATCH_DOCS", 3)
-    sent: list[int] = []
-    submit = extract_module._Workers.submit
-
-    def counting(self: Any, batch: list[Any], on_error: str) -> Any:
-        sent.append(len(batch))
-        return submit(self, batch, on_error)
-
-    monkeypatch.setattr(extract_module._Workers, "submit", counting)
     long = "We cut tariffs on steel and grow grid investment. " * 6  # 300 characters
     docs = [long, *TEXTS, long, None, *TEXTS, "x"]
     parallel = dumps(extractor.extract_many(docs, n_process=2))
     assert parallel == dumps(extractor.extract_many(docs))
     assert sent[0] == 1  # one long document fills a batch
     assert max(sent) == 3 and sum(sent) == len(docs)
+
+
+def test_small_unread_files_go_to_the_workers_a_few_at_a_time(
+    extractor: Extractor, tmp_path: Path, sent: list[int]
+) -> None:
+    from policy_topics.io import read_documents
+
+    for i in range(10):
+        (tmp_path / f"p{i}.html").write_text(f"<p>Tariffs fell ({i}).</p>", encoding="utf-8")
+    results = list(extractor.extract_many(read_documents(tmp_path, defer=True), n_process=2))
+    assert len(results) == 10 and all(r.ok for r in results)
+    # Reading may cost more than tagging: a file counts as a quarter of a batch at least.
+    assert sent == [4, 4, 2]
 
 
 def test_batch_size_must_be_positive(extractor: Extractor) -> None:

@@ -572,27 +572,6 @@ def test_deferred_files_are_read_from_where_they_were_found(
     assert [a.topic for a in result.areas] == ["trade"]
 
 
-def test_small_deferred_files_go_to_the_workers_a_few_at_a_time(
-    tmp_path: Path, extractor: Extractor, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from policy_topics import extract
-
-    sizes: list[int] = []
-    submit = extract._Workers.submit
-
-    def counted(self: Any, batch: list[Any], on_error: str) -> Any:
-        sizes.append(len(batch))
-        return submit(self, batch, on_error)
-
-    monkeypatch.setattr(extract._Workers, "submit", counted)
-    for i in range(10):
-        (tmp_path / f"p{i}.html").write_text(f"<p>Tariffs fell ({i}).</p>", encoding="utf-8")
-    results = list(extractor.extract_many(read_documents(tmp_path, defer=True), n_process=2))
-    assert len(results) == 10 and all(r.ok for r in results)
-    # Reading may cost more than tagging: a file counts as a quarter of a batch at least.
-    assert sizes == [4, 4, 2]
-
-
 def test_deferred_files_are_read_by_the_workers(
     tmp_path: Path, extractor: Extractor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
