@@ -67,8 +67,6 @@ class ReadError(PolicyTopicsError, ValueError):
         self.kind = kind
 
 
-# --- decoding ---------------------------------------------------------------------------
-
 #: Formats whose text extraction costs more than tagging the text:
 #: ``read_documents(defer=True)`` leaves these files for the process that tags them.
 DEFERRED_FORMATS = frozenset({"pdf", "docx", "html"})
@@ -105,6 +103,8 @@ class Source:
         except OSError as exc:
             return _error_doc(self.path, _os_error(self.path, exc))
 
+
+# --- decoding ---------------------------------------------------------------------------
 
 _BOMS = (
     # UTF-32 first: its little-endian BOM starts with the UTF-16 one.
