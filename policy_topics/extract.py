@@ -517,11 +517,15 @@ class _Workers:
         A worker killed while it sends a result would leave the pool's reader
         thread waiting for the rest of the message for ever, so the batches the
         workers hold are allowed to finish (their results are dropped); only a
-        worker still busy after ``_GRACE_SECONDS`` is killed.
+        worker still busy after ``_GRACE_SECONDS`` is killed. The pool's own
+        thread is waited for too: a thread left running would make the next
+        pool spawn its workers instead of forking them.
         """
         executor, self._executor = self._executor, None
         if executor is None:
             return
+        # shutdown(wait=False) forgets the thread, and a later shutdown cannot join it.
+        manager: threading.Thread | None = getattr(executor, "_executor_manager_thread", None)
         if abort:
             processes = list((getattr(executor, "_processes", None) or {}).values())
             executor.shutdown(wait=False, cancel_futures=True)
@@ -536,6 +540,8 @@ class _Workers:
                     if process.is_alive():
                         process.terminate()
         executor.shutdown(wait=True, cancel_futures=True)
+        if manager is not None:
+            manager.join(_GRACE_SECONDS)
 
 
 def _done(future: Future[_Batch] | None) -> bool:

@@ -237,6 +237,17 @@ def test_stopping_early_drops_the_batches_in_flight(
     assert aborts == [False]  # run to the end: nothing is left to drop
 
 
+def test_stopping_early_leaves_no_thread_behind(extractor: Extractor) -> None:
+    # A thread left running by the pool would make the next pool spawn its
+    # workers (slow to start) instead of forking them.
+    before = set(threading.enumerate())
+    for _ in range(3):
+        results = extractor.extract_many(TEXTS * 2, n_process=2)
+        next(results)
+        results.close()  # type: ignore[attr-defined]
+        assert set(threading.enumerate()) <= before
+
+
 def test_a_dying_worker_costs_only_its_document() -> None:
     docs = [f"We cut tariffs {i}." for i in range(20)]
     docs[7] = "KILL"
