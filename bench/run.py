@@ -45,7 +45,7 @@ from policy_topics.text import split_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora"
-MEASUREMENTS = ("throughput", "overhead", "parallel", "memory", "taxonomy", "long")
+MEASUREMENTS = ("throughput", "overhead", "parallel", "files", "memory", "taxonomy", "long")
 MB = 1_000_000
 
 
@@ -61,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
     parser.add_argument(
         "--parallel-mb", type=float, default=5.0, help="least text for the parallel section"
+    )
+    parser.add_argument(
+        "--pdfs", default="24,27", help="PDFs generated for the files section, and pages of each"
     )
     parser.add_argument("--memory-mb", type=int, default=200, help="JSONL streamed by the CLI")
     parser.add_argument("--long-mb", default="1,5,10,25,50", help="sizes of single documents")
@@ -94,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         "throughput": lambda: throughput(texts, rounds),
         "overhead": lambda: component_overhead(texts, rounds),
         "parallel": lambda: parallel(texts, args.parallel_mb),
+        "files": lambda: files(*(int(n) for n in args.pdfs.split(","))),
         "memory": lambda: memory(args.memory_mb),
         "taxonomy": lambda: taxonomy_size(texts, rounds=3),
         "long": lambda: long_documents(
@@ -501,6 +505,57 @@ def parallel(texts: list[str], min_mb: float = 5.0, rounds: int = 3) -> dict[str
     return out
 
 
+def files(n_files: int, pages: int, rounds: int = 3) -> dict[str, Any]:
+    """``extract_many(n_process=2)`` over a folder of PDFs, reading them in the main process or not.
+
+    ``read_documents(folder)`` reads each PDF in the main process;
+    ``read_documents(folder, defer=True)`` leaves them for the workers. Both
+    against ``n_process=1``, fresh Extractors, alternated over ``rounds``
+    (medians). ``read_ms_per_page`` and ``tag_ms_per_page`` time pypdf and the
+    tagging apart, once, in this process.
+    """
+    try:
+        import pypdf  # noqa: F401
+    except ImportError:
+        return {"skipped": 'needs pypdf: pip install "policy-topics[pdf]"'}
+    from policy_topics.readers import _read_pdf
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        size = synth.write_pdfs(folder, 17, n_files, pages)
+        paths = sorted(folder.glob("*.pdf"))
+        started = time.perf_counter()
+        texts = [_read_pdf(p.read_bytes(), str(p)) for p in paths]
+        read_s = time.perf_counter() - started
+        tag_s = _timed(partial(_drain_many, _cold_extractor(), texts, 1))
+        runs: dict[str, list[float]] = {"n_process_1": [], "main_reads": [], "workers_read": []}
+        for _ in range(rounds):
+            for name, n_process, defer in (
+                ("n_process_1", 1, False),
+                ("main_reads", 2, False),
+                ("workers_read", 2, True),
+            ):
+                docs = read_documents(folder, defer=defer)
+                runs[name].append(_timed(partial(_drain_many, _cold_extractor(), docs, n_process)))
+    one = statistics.median(runs["n_process_1"])
+    out: dict[str, Any] = {
+        "files": n_files,
+        "pages": n_files * pages,
+        "pdf_mb": round(size / MB, 2),
+        "text_mb": round(_mb(texts), 2),
+        "read_ms_per_page": round(read_s * 1000 / (n_files * pages), 2),
+        "tag_ms_per_page": round(tag_s * 1000 / (n_files * pages), 2),
+    }
+    for name, took in runs.items():
+        out[name] = {
+            "seconds": round(statistics.median(took), 2),
+            "rounds": [round(t, 2) for t in took],
+        }
+        if name != "n_process_1":
+            out[name]["speedup"] = round(one / statistics.median(took), 2)
+    return out
+
+
 def memory(total_mb: int) -> dict[str, Any]:
     """Peak RSS of the CLI streaming varied JSONL to JSONL, and RSS as input is read."""
     import psutil
@@ -694,8 +749,8 @@ def _piping(nlp: Language, texts: list[str]) -> Callable[[], None]:
     return lambda: _drain(nlp.pipe(texts))
 
 
-def _drain_many(extractor: Extractor, texts: list[str], n_process: int) -> None:
-    _drain(extractor.extract_many(texts, n_process=n_process))
+def _drain_many(extractor: Extractor, items: Iterable[Any], n_process: int) -> None:
+    _drain(extractor.extract_many(items, n_process=n_process))
 
 
 def _drain_pipe(nlp: Language, texts: list[str], n_process: int) -> None:

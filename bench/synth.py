@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import textwrap
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -195,3 +196,54 @@ def _count_terms(topics: dict[str, dict[str, object]]) -> int:
         subtopics = topic.get("subtopics") or {}
         total += _count_terms(subtopics) if isinstance(subtopics, dict) else 0
     return total
+
+
+def pdf(pages: Sequence[Sequence[str]]) -> bytes:
+    """A minimal valid PDF: each page shows its lines in Helvetica, one under another."""
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "",  # the page tree, once the pages are numbered
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+    ]
+    kids = []
+    for lines in pages:
+        shown = " ".join(
+            "("
+            + line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+            + ") Tj 0 -14 Td"
+            for line in lines
+        )
+        content = f"BT /F1 11 Tf 72 760 Td {shown} ET".encode("latin-1", "replace")
+        objects.append(
+            f"<< /Length {len(content)} >>\nstream\n{content.decode('latin-1')}\nendstream"
+        )
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {len(objects)} 0 R "
+            "/Resources << /Font << /F1 3 0 R >> >> >>"
+        )
+        kids.append(f"{len(objects)} 0 R")
+    objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>"
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1", "replace")
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{offset:010d} 00000 n \n" for offset in offsets).encode()
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
+    return out
+
+
+def write_pdfs(folder: Path, seed: int, n_files: int, pages: int) -> int:
+    """``n_files`` PDFs of ``pages`` pages of varied text (50 lines of 90 characters a page)."""
+    rng = random.Random(seed)
+    written = 0
+    for k in range(n_files):
+        lines = textwrap.wrap(document(rng, pages * 50 * 90), 90)
+        written += (folder / f"paper-{k:04d}.pdf").write_bytes(
+            pdf([lines[i : i + 50] for i in range(0, len(lines), 50)][:pages])
+        )
+    return written

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from policy_topics import Extractor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,6 +86,17 @@ def test_parallel_reports_both_inputs_and_the_references(tmp_path: Path) -> None
     assert parallel["met"] == {
         name: parallel[name]["speedup"] >= 1.7 for name in ("corpus_repeated", "varied")
     }
+
+
+def test_files_section_reads_generated_pdfs_both_ways(tmp_path: Path) -> None:
+    pytest.importorskip("pypdf")
+    corpus = tmp_path / "docs.jsonl"
+    files = _bench(corpus, ["We will cut tariffs."], "--only", "files", "--pdfs", "3,2")["files"]
+    assert files["files"] == 3 and files["pages"] == 6 and files["text_mb"] > 0
+    assert _finite(files["read_ms_per_page"]) and _finite(files["tag_ms_per_page"])
+    for name in ("n_process_1", "main_reads", "workers_read"):
+        assert len(files[name]["rounds"]) == 3 and _finite(files[name]["seconds"])
+    assert _finite(files["main_reads"]["speedup"]) and _finite(files["workers_read"]["speedup"])
 
 
 def test_quick_reports_the_throughput_ratio_as_ci_prints_it(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bench import synth
 from policy_topics import DocumentResult, Extractor
 from policy_topics.io import (
     CSV_COLUMNS,
@@ -381,32 +382,8 @@ def test_reader_output_feeds_extract_many(tmp_path: Path, extractor: Extractor) 
 
 
 def make_pdf(lines: list[str]) -> bytes:
-    """A minimal valid one-page PDF with the lines in Helvetica."""
-    shown = " ".join(
-        "(" + line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ") Tj 0 -16 Td"
-        for line in lines
-    )
-    content = f"BT /F1 12 Tf 72 720 Td {shown} ET"
-    objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        "/Resources << /Font << /F1 5 0 R >> >> >>",
-        f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-    ]
-    out = b"%PDF-1.4\n"
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1")
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += "".join(f"{offset:010d} 00000 n \n" for offset in offsets).encode()
-    out += (
-        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    )
-    return out
+    """A minimal valid one-page PDF showing the lines."""
+    return synth.pdf([lines])
 
 
 def test_pdf_text_is_extracted(tmp_path: Path, extractor: Extractor) -> None:
