@@ -338,7 +338,7 @@ def extract(
             id_field=id_field,
             stdin_format=stdin_format.value,
             exclude=[output] if output else [],
-            # Workers extract the text of PDFs (slower than tagging it) in parallel;
+            # Workers extract the text of PDFs (as slow as tagging it) in parallel;
             # the HTML page shows each document's text, so it is read here.
             defer=n_process > 1 and fmt is not OutputFormat.html,
         ):
