@@ -38,6 +38,8 @@ from typing import Any
 
 from spacy.attrs import ORTH
 
+from policy_topics.text import has_invisible
+
 __all__ = ["NOTHING", "Anchor", "ChunkGroup", "Prefilter"]
 
 #: ``(kind, text)`` with kind ``"ci"``, ``"ce"`` or ``"cs"`` (see the module docstring).
@@ -193,9 +195,10 @@ class Prefilter:
         if self._regex is None:
             return []
         low = text.lower()
-        if len(low) != len(text) or "Σ" in text:
-            # Lower-casing is not one character for one here (İ, final sigma):
-            # offsets would drift, so every sentence is a candidate.
+        if len(low) != len(text) or "Σ" in text or has_invisible(text):
+            # Lower-casing is not one character for one here (İ, final sigma), or
+            # a word holds an invisible mark the anchors do not (a soft hyphen):
+            # every sentence is a candidate.
             return [(i, self._all_flags) for i in range(len(spans))]
         findall = self._regex.findall
         groups, free_groups, split = self._groups, self._free_groups, self._split
@@ -234,7 +237,7 @@ class Prefilter:
         if self._regex is None:
             return NOTHING
         low = chunk.lower()
-        if len(low) != len(chunk) or "Σ" in chunk:
+        if len(low) != len(chunk) or "Σ" in chunk or has_invisible(chunk):
             return self._everything
         found = self._regex.findall(low)
         if not found:

@@ -31,6 +31,7 @@ from policy_topics.hits import CUE, EXCLUDE, NEAR, TERM, Raw, Rule, SentenceHits
 from policy_topics.patterns import SimplePatterns, compile_pattern
 from policy_topics.prefilter import Anchor, Prefilter
 from policy_topics.taxonomy import Taxonomy, TermSpec
+from policy_topics.text import has_invisible, visible
 
 if TYPE_CHECKING:
     from policy_topics.fastpath import TextMatcher
@@ -279,7 +280,7 @@ class Lexicon:
     ) -> list[_Phrase]:
         """The phrase of ``text`` and of its fused-hyphen spellings, each used by ``use``."""
         added: list[_Phrase] = []
-        variants = _hyphen_variants(text)
+        variants = _hyphen_variants(visible(text))
         # spaCy keeps a sentence's full stop inside some words ("5G." is one
         # token): such a word at the end of a sentence is the term too.
         variants += [f"{v}." for v in variants if self._keeps_full_stop(v)]
@@ -362,6 +363,17 @@ class Lexicon:
         info = self._infos.get(cache_key)
         if info is not None:
             return info
+        if has_invisible(orth):
+            # A soft hyphen or a zero-width space inside a word ("manu\u00adfacturing"):
+            # the word is matched as it shows; its offsets stay those of the token.
+            lower, orth = visible(lower), visible(orth)
+            keys = tuple(
+                dict.fromkeys(
+                    itertools.chain.from_iterable(
+                        inflection_keys(visible(k)) if has_invisible(k) else (k,) for k in keys
+                    )
+                )
+            )
         candidates: list[_Phrase] = []
         for key in keys:
             candidates.extend(self._by_key.get(key, ()))

@@ -15,12 +15,14 @@ __all__ = [
     "MAX_SENTENCE_CHARS",
     "collapse_whitespace",
     "dedup_key",
+    "has_invisible",
     "is_bullet_marker",
     "normalize_term",
     "replace_surrogates",
     "split_sentences",
     "trim_sentence",
     "trim_span",
+    "visible",
 ]
 
 #: Sentences longer than this are cut at whitespace so one runaway line
@@ -28,6 +30,12 @@ __all__ = [
 MAX_SENTENCE_CHARS = 2000
 
 _WS_RE = re.compile(r"\s+")
+#: Characters that show nothing inside a word: the soft hyphen, the zero-width
+#: space, the word joiner and the zero-width no-break space. Web pages and PDFs
+#: put them inside words (``manu\u00adfacturing``); matching reads past them.
+_INVISIBLE = "\u00ad\u200b\u2060\ufeff"
+_INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]")
+_DROP_INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE))
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _BLANK_LINE_RE = re.compile(r"\n[^\S\n]*\n\s*")
 _LINE_RE = re.compile(r"[^\n]+")
@@ -149,6 +157,26 @@ def collapse_whitespace(text: str) -> str:
         'local currency settlement'
     """
     return _WS_RE.sub(" ", text).strip()
+
+
+def has_invisible(text: str) -> bool:
+    """Whether ``text`` holds a soft hyphen, a zero-width space or another invisible mark.
+
+    Example:
+        >>> has_invisible("manu\\u00adfacturing"), has_invisible("manufacturing")
+        (True, False)
+    """
+    return not text.isprintable() and _INVISIBLE_RE.search(text) is not None
+
+
+def visible(word: str) -> str:
+    """``word`` without its invisible marks (see :func:`has_invisible`): the word it shows.
+
+    Example:
+        >>> visible("manu\\u00adfacturing\\u200b")
+        'manufacturing'
+    """
+    return word.translate(_DROP_INVISIBLE)
 
 
 def replace_surrogates(text: str) -> str:

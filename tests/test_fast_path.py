@@ -91,7 +91,10 @@ U.S. us not note nothing
 cannot Cannot can't don't gonna c'mon y'all a.m. p.m. e.g. i.e. etc. Mr. No. 10km $5 5%
 (trade) "tariffs" trade's trade’s tariffs, power-grid trade/investment 3D-printed
 """
-_UNICODE = "İstanbul ΣΑΣ Straße tarifé tarife\u0301 \u00a0 \u200b 😀 — – … \u2019 Ⅳ ﬁnance"
+_UNICODE = (
+    "İstanbul ΣΑΣ Straße tarifé tarife\u0301 \u00a0 \u200b 😀 — – … \u2019 Ⅳ ﬁnance"
+    " \u00ad tar\u00adiffs Tariffs\u200b free\u2060 \ufefftrade sup\u00adply-chain"
+)
 WORDS = _VOCABULARY.split() + _UNICODE.split(" ")
 SEPARATORS = [
     " ",

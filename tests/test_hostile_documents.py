@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import spacy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policy_topics import DocumentResult, Extractor
+from policy_topics import DocumentResult, Extractor, Taxonomy
 from policy_topics.text import MAX_SENTENCE_CHARS
 from tests.conftest import SAMPLE
 from tests.test_extract import assert_offsets
@@ -55,6 +56,40 @@ def test_one_megabyte_line_without_punctuation(extractor: Extractor) -> None:
     assert result.n_sentences >= len(text) // MAX_SENTENCE_CHARS
     assert max(s.end - s.start for s in result.sentences) <= MAX_SENTENCE_CHARS
     assert result.area("trade") is not None
+
+
+@pytest.mark.parametrize("mark", ["\u00ad", "\u200b", "\u2060", "\ufeff"])
+def test_invisible_marks_in_words_do_not_hide_terms(mark: str) -> None:
+    """A soft hyphen or a zero-width space inside or after a word, as web pages
+    and PDFs leave them, is read past by every way of matching; the offsets
+    still point into the text as given, marks included.
+    """
+    text = (
+        f"We cut tar{mark}iffs and grow manu{mark}facturing. "
+        f"Semiconductors{mark} and free{mark} trade."
+    )
+    nlp = spacy.blank("en")
+    nlp.add_pipe("policy_topics", config={"max_quotes": 0})
+    results = [Extractor(max_quotes=None, fast=fast).extract(text) for fast in (True, False)]
+    results.append(nlp(text)._.policy_topics)
+    for result in results:
+        assert_offsets(text, result)
+        assert sorted(a.topic for a in result.areas) == ["digital", "manufacturing", "trade"]
+        found = {m.text for s in result.sentences for m in s.matches}
+        assert {f"tar{mark}iffs", f"manu{mark}facturing", f"free{mark} trade"} <= found
+        assert result.sentences == results[0].sentences
+
+
+def test_invisible_marks_in_a_taxonomy_term_are_left_out() -> None:
+    taxonomy = Taxonomy.from_yaml(
+        "name: t\nversion: '1'\ntopics:\n  digital:\n    label: Digital\n"
+        '    terms: ["semi\u00adconductor"]\n'
+    )
+    result = Extractor(taxonomy).extract("Semiconductors and semi\u00adconductors.")
+    assert [m.text for s in result.sentences for m in s.matches] == [
+        "Semiconductors",
+        "semi\u00adconductors",
+    ]
 
 
 def test_large_document_is_processed() -> None:
