@@ -65,6 +65,11 @@ def main() -> None:
     app(prog_name="policy-topics")
 
 
+def _counted(n: int, noun: str) -> str:
+    """``"1 topic"``, ``"2 topics"``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     typer.echo(message, err=True)
     raise typer.Exit(code)
@@ -138,8 +143,8 @@ class _TableSink:
         else:
             found = len(result.areas)
             lines.append(
-                f"{name}: {result.n_sentences} sentences, {found} "
-                f"area{'s' if found != 1 else ''} found"
+                f"{name}: {_counted(result.n_sentences, 'sentence')}, "
+                f"{_counted(found, 'area')} found"
             )
             for area in result.areas:
                 bar = "#" * round(area.score * 10)
@@ -264,7 +269,8 @@ def extract(
     paths: Annotated[
         list[str],
         typer.Argument(
-            help="Files, folders or glob patterns (.txt .md .html .jsonl .pdf .docx); "
+            help="Files, folders or glob patterns (.txt .text .md .markdown .html .htm "
+            ".jsonl .pdf .docx); "
             "'-' reads stdin.",
             show_default=False,
         ),
@@ -338,6 +344,7 @@ def extract(
             id_field=id_field,
             stdin_format=stdin_format.value,
             exclude=[output] if output else [],
+            skip=_earlier_output,
             # Workers extract the text of PDFs (as slow as tagging it) in parallel;
             # the HTML page shows each document's text, so it is read here.
             defer=n_process > 1 and fmt is not OutputFormat.html,
@@ -441,15 +448,31 @@ def _refuse_input_as_output(paths: list[str], output: Path) -> None:
 
 
 # How each output format begins: an earlier run's output file may be overwritten.
-_TABLE_START_RE = re.compile(r"[^\n]*: (\d+ sentences, \d+ areas? found|FAILED \()")
+_TABLE_START_RE = re.compile(r"[^\n]*: (\d+ sentences?, \d+ areas? found|FAILED \()")
 
 
 # The longest first record read to tell whether a JSON or JSON Lines file is ours.
 _MAX_RECORD_BYTES = 64 * 1024 * 1024
 
 
-def _is_our_output(path: Path) -> bool:
-    """Whether ``path`` holds what ``extract`` writes.
+def _earlier_output(path: Path) -> bool:
+    """Whether a file found in an input folder holds an earlier run's output: said, and skipped.
+
+    Tagging results as a document would add a document that repeats the
+    others' evidence; and each record of a JSON Lines output would be an error.
+    """
+    if path.suffix.lower() in (".pdf", ".docx") or not _is_our_output(path, empty=False):
+        return False
+    typer.echo(
+        f"policy-topics: {path}: skipped, it holds policy-topics output "
+        "(an earlier run's); name the file to read it anyway",
+        err=True,
+    )
+    return True
+
+
+def _is_our_output(path: Path, *, empty: bool = True) -> bool:
+    """Whether ``path`` holds what ``extract`` writes (or nothing, unless ``empty`` is False).
 
     JSON and JSON Lines count only when their first record is a valid
     DocumentResult: an input whose records merely start with a ``doc_id``
@@ -467,14 +490,14 @@ def _is_our_output(path: Path) -> bool:
         return False
     if head.startswith(("{", "[")):
         if first.strip() in (b"[]", b"[", b"]"):
-            return True
+            return empty  # a JSON array with no record
         try:
             DocumentResult.model_validate_json(first)
         except ValueError:  # pydantic's ValidationError, for JSON too
             return False
         return True
     return (
-        not head.strip()
+        (empty and not head.strip())
         or head.startswith(",".join(CSV_COLUMNS))
         or (head.startswith("<!DOCTYPE html>") and "<title>policy-topics</title>" in head)
         or _TABLE_START_RE.match(head) is not None
@@ -528,9 +551,7 @@ def _open(output: Path | None, fmt: OutputFormat) -> Iterator[TextIO]:
 
 
 def _summarise(failures: list[DocumentResult], count: int) -> None:
-    lines = [
-        f"policy-topics: {len(failures)} of {count} document{'s' if count != 1 else ''} failed:"
-    ]
+    lines = [f"policy-topics: {len(failures)} of {_counted(count, 'document')} failed:"]
     for result in failures[:_MAX_LISTED_FAILURES]:
         error = result.error
         assert error is not None
@@ -575,7 +596,9 @@ def taxonomy_validate(
             bad += 1
             continue
         terms = sum(_term_count(topic) for topic in taxonomy.topics.values())
-        typer.echo(f"{source}: ok ({len(taxonomy.topics)} topics, {terms} terms)")
+        typer.echo(
+            f"{source}: ok ({_counted(len(taxonomy.topics), 'topic')}, {_counted(terms, 'term')})"
+        )
     if bad:
         raise typer.Exit(EXIT_USAGE)
 
@@ -589,7 +612,8 @@ def taxonomy_show(
     total = sum(_term_count(topic) for topic in taxonomy.topics.values())
     lines = [
         f"{taxonomy.name} {taxonomy.version} ({taxonomy.language}): "
-        f"{len(taxonomy.topics)} topics, {total} terms, {len(taxonomy.cues)} cues"
+        f"{_counted(len(taxonomy.topics), 'topic')}, {_counted(total, 'term')}, "
+        f"{_counted(len(taxonomy.cues), 'cue')}"
     ]
     items = list(taxonomy.topics.items())
     for i, (topic_id, topic) in enumerate(items):
@@ -601,11 +625,11 @@ def taxonomy_show(
 
 def _tree(node_id: str, topic: Topic, prefix: str, last: bool) -> list[str]:
     own, total = len(topic.terms), _term_count(topic)
-    counts = f"{own} term{'s' if own != 1 else ''}"
+    counts = _counted(own, "term")
     if total != own:
         counts += f", {total} with sub-topics"
     if topic.exclude:
-        counts += f", {len(topic.exclude)} exclusion{'s' if len(topic.exclude) != 1 else ''}"
+        counts += f", {_counted(len(topic.exclude), 'exclusion')}"
     lines = [f"{prefix}{'└── ' if last else '├── '}{node_id}: {topic.label} ({counts})"]
     child_prefix = prefix + ("    " if last else "│   ")
     subs = list(topic.subtopics.items())
@@ -628,7 +652,7 @@ def taxonomy_lint(
     for finding in findings:
         typer.echo(f"{file}: {finding}")
     if findings:
-        typer.echo(f"{len(findings)} finding{'s' if len(findings) != 1 else ''}", err=True)
+        typer.echo(_counted(len(findings), "finding"), err=True)
         raise typer.Exit(EXIT_FAILED)
     typer.echo(f"{file}: no findings")
 

@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 from policy_topics.readers import (
+    DEFERRED_FORMATS,
     SUPPORTED_SUFFIXES,
     Document,
     ReadError,
@@ -47,6 +48,7 @@ from policy_topics.writers import (
 __all__ = [
     "CSV_COLUMNS",
     "DATAFRAME_COLUMNS",
+    "DEFERRED_FORMATS",
     "SUPPORTED_SUFFIXES",
     "CsvWriter",
     "Document",

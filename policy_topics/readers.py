@@ -192,6 +192,7 @@ def read_documents(
     stdin_format: str = "txt",
     recursive: bool = True,
     exclude: Iterable[str | os.PathLike[str]] = (),
+    skip: Callable[[Path], bool] | None = None,
     defer: bool = False,
 ) -> Iterator[Document]:
     """Read documents from files, folders, glob patterns or stdin, lazily.
@@ -202,7 +203,8 @@ def read_documents(
     A file or line that cannot be read yields ``{"id": ..., "error": message,
     "error_type": kind}`` instead, so one bad file never stops the batch.
 
-    Formats by suffix: ``.txt`` and ``.md`` (as they are), ``.html``/``.htm``
+    Formats by suffix: ``.txt``/``.text`` and ``.md``/``.markdown`` (as they
+    are), ``.html``/``.htm``
     (visible text only: no scripts, styles or markup), ``.jsonl`` (one document
     per line), ``.pdf`` (extra ``pdf``) and ``.docx`` (extra ``docx``). Folders
     are walked in sorted order and only files with these suffixes are read
@@ -219,6 +221,9 @@ def read_documents(
         recursive: Walk sub-folders of folders.
         exclude: Files never to read, e.g. the output file of the same run when
             it lies in an input folder.
+        skip: Called with each file a folder or glob pattern finds (not with
+            files named as sources); the files for which it returns True are
+            left out, e.g. the results of an earlier run in an input folder.
         defer: Leave PDF, DOCX and HTML files (:data:`DEFERRED_FORMATS`) unread:
             their documents carry a :class:`Source` under ``source`` instead of
             a ``text``, which :meth:`Extractor.extract_many` reads where it tags
@@ -239,9 +244,9 @@ def read_documents(
     if isinstance(sources, str | os.PathLike):
         sources = [sources]
     options = {"text_field": text_field, "id_field": id_field, "meta_field": meta_field}
-    skip = {Path(p).resolve() for p in exclude}
+    excluded = {Path(p).resolve() for p in exclude}
     # A hard link is the same file under another name: compare identities too.
-    skip_ids = {key for p in exclude if (key := _file_key(Path(p))) is not None}
+    excluded_ids = {key for p in exclude if (key := _file_key(Path(p))) is not None}
     if stdin_format not in ("txt", "md", "html", "jsonl"):
         raise ValueError(f"stdin_format must be txt, md, html or jsonl, not {stdin_format!r}")
     for source in sources:
@@ -249,8 +254,11 @@ def read_documents(
         if name == "-":
             yield from _read_stream(sys.stdin.buffer, "<stdin>", stdin_format, options)
             continue
+        named = Path(name).is_file()
         for path, problem in _expand(name, recursive):
-            if skip and (path.resolve() in skip or _file_key(path) in skip_ids):
+            if excluded and (path.resolve() in excluded or _file_key(path) in excluded_ids):
+                continue
+            if skip is not None and not named and problem is None and skip(path):
                 continue
             if problem is not None:
                 yield _error_doc(str(path), problem)
@@ -457,12 +465,13 @@ def _read_jsonl(
         doc_id = where if raw_id is None else str(raw_id)
         text = record.get(text_field)
         if not isinstance(text, str):
-            problem = (
-                f"field {text_field!r} is {type(text).__name__}, not a string"
-                if text_field in record
-                else f"no field {text_field!r} (fields: {', '.join(sorted(record)) or 'none'})"
-            )
-            yield _error_doc(doc_id, ReadError(f"{where}: {problem}", "KeyError"))
+            if text_field in record:
+                problem = f"field {text_field!r} is {type(text).__name__}, not a string"
+                kind = "TypeError"
+            else:
+                fields = ", ".join(sorted(record)) or "none"
+                problem, kind = f"no field {text_field!r} (fields: {fields})", "KeyError"
+            yield _error_doc(doc_id, ReadError(f"{where}: {problem}", kind))
             continue
         meta = record.get(meta_field)
         if meta is not None and not isinstance(meta, dict):
@@ -477,10 +486,53 @@ def _read_plain(data: bytes, name: str) -> str:
 
 
 def _read_html(data: bytes, name: str) -> str:
+    try:
+        text = decode_text(data, source=name)
+    except ReadError as exc:
+        text = _decode_declared(data, name, exc)
     parser = _VisibleText()
-    parser.feed(decode_text(data, source=name))
+    parser.feed(text)
     parser.close()
     return parser.text()
+
+
+# A <meta charset> or http-equiv Content-Type in the first 1,024 bytes, where
+# browsers look for it.
+_META_CHARSET_RE = re.compile(rb"""<meta\s[^>]*?charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
+# Labels that browsers read as windows-1252, a superset (WHATWG Encoding).
+_AS_WINDOWS_1252 = frozenset({"ascii", "latin_1", "iso8859_1"})
+
+
+def _decode_declared(data: bytes, name: str, error: ReadError) -> str:
+    """The text of an HTML page that is not UTF-8 but declares its encoding, as browsers read it.
+
+    Raises:
+        ReadError: ``error`` when the page declares nothing; otherwise what is
+            wrong with the declaration.
+    """
+    found = _META_CHARSET_RE.search(data[:1024]) if error.kind == "UnicodeDecodeError" else None
+    if found is None:
+        raise error
+    label = found.group(1).decode("ascii")
+    try:
+        encoding = codecs.lookup(label).name
+    except LookupError:
+        raise ReadError(
+            f"{name}: not valid UTF-8, and it declares charset {label!r}, which is no known "
+            "encoding (save the file as UTF-8)",
+            "UnicodeDecodeError",
+        ) from None
+    if encoding == "utf-8":
+        raise error
+    encoding = "cp1252" if encoding.replace("-", "_") in _AS_WINDOWS_1252 else encoding
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise ReadError(
+            f"{name}: not valid UTF-8, nor {label} as it declares: byte 0x{data[exc.start]:02x} "
+            f"at byte offset {exc.start} cannot be decoded (save the file as UTF-8)",
+            "UnicodeDecodeError",
+        ) from None
 
 
 def _read_pdf(data: bytes, name: str) -> str:
@@ -561,6 +613,11 @@ def join_hyphenated(text: str) -> str:
         text = joined
 
 
+def _shown(title: str, blocks: list[str]) -> bool:
+    """Whether a page's blocks show its title: as one of them, or with the site's name around."""
+    return any(block and block in title and 2 * len(block) >= len(title) for block in blocks)
+
+
 def _read_docx(data: bytes, name: str) -> str:
     try:
         import docx
@@ -616,7 +673,10 @@ class _VisibleText(HTMLParser):
     from the next by a blank line, so no sentence runs from one block into the
     next; ``<br>`` is a line break inside its block. An element with the
     ``hidden`` attribute or an inline ``display: none`` or ``visibility:
-    hidden`` style is left out with its content, up to its end tag. Where the
+    hidden`` style is left out with its content, up to its end tag. The
+    ``<title>`` comes first, unless the page shows it already (as its
+    ``<h1>``, say, with or without the site's name), so a headline is not
+    counted twice. Where the
     end tag may be left out (``p``, ``li``, ``td``, ...) the element also ends
     at the next block, as a browser ends it; any other element left open hides
     the rest of the page, as it would in a browser.
@@ -662,6 +722,8 @@ class _VisibleText(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self._parts: list[str] = []
+        self._title: list[str] | None = None  # while in <title>: its text
+        self._titles: list[str] = []
         self._hidden = 0
         self._pre = 0
         # The open element hidden by its attributes: its tag and how many elements
@@ -673,6 +735,8 @@ class _VisibleText(HTMLParser):
             self._hidden += 1
         elif tag == "pre":
             self._pre += 1
+        elif tag == "title" and not self._hidden and not self._hiding:
+            self._title = []
         if self._hiding and tag in self._OPTIONAL_END.get(self._hiding[0], ()):
             self._hiding = []  # '<p hidden>Note<p>Text': the second <p> ends the first
         if self._hiding:
@@ -690,6 +754,9 @@ class _VisibleText(HTMLParser):
             self._hidden = max(0, self._hidden - 1)
         elif tag == "pre":
             self._pre = max(0, self._pre - 1)
+        elif tag == "title" and self._title is not None:
+            self._titles.append(" ".join("".join(self._title).split()))
+            self._title = None
         if self._hiding and tag == self._hiding[0]:
             self._hiding[1] -= 1
             if self._hiding[1] == 0:
@@ -699,7 +766,9 @@ class _VisibleText(HTMLParser):
         self._boundary(tag, end=True)
 
     def handle_data(self, data: str) -> None:
-        if not self._hidden and not self._hiding:
+        if self._title is not None:
+            self._title.append(data)
+        elif not self._hidden and not self._hiding:
             self._parts.append(data if self._pre else self._SPACES.sub(" ", data))
 
     def _hides(self, attrs: list[tuple[str, str | None]]) -> bool:
@@ -718,7 +787,19 @@ class _VisibleText(HTMLParser):
         elif end and tag in self._CELLS:
             self._parts.append("\t")
 
+    def close(self) -> None:
+        super().close()
+        if self._title is not None:  # a <title> left open: the rest of the page is its text
+            self._titles.append(" ".join("".join(self._title).split()))
+            self._title = None
+
     def text(self) -> str:
+        body = self._body()
+        blocks = [" ".join(block.split()) for block in body.split("\n\n")]
+        titles = [t for t in self._titles if t and not _shown(t, blocks)]
+        return "\n\n".join([*titles, body] if body else titles)
+
+    def _body(self) -> str:
         out: list[str] = []
         gap = False
         for raw in "".join(self._parts).split("\n"):

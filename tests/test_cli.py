@@ -621,6 +621,29 @@ def test_an_earlier_output_in_an_input_folder_is_overwritten(folder: Path, name:
     assert out.read_bytes() == first
 
 
+def test_an_earlier_output_in_an_input_folder_is_skipped_with_a_note(folder: Path) -> None:
+    # Results written into the folder by other runs, in each format, are not documents.
+    earlier = [folder / "a.jsonl", folder / "summary.txt", folder / "page.html"]
+    for out, fmt in zip(earlier, ["jsonl", "table", "html"], strict=True):
+        run("extract", str(folder), "-o", str(out), "-f", fmt, "-q")
+    (folder / "quotes.txt").write_bytes(run("extract", str(folder), "-f", "csv", "-q").stdout)
+    earlier.append(folder / "quotes.txt")
+    proc = run("extract", str(folder), "-q")
+    assert proc.returncode == 1  # e-bad.txt
+    records = [DocumentResult.model_validate_json(line) for line in proc.stdout.splitlines()]
+    assert [r.doc_id for r in records] == sorted(
+        str(p) for p in folder.iterdir() if p not in earlier
+    )
+    stderr = text(proc)[1]
+    for out in earlier:
+        assert f"{out}: skipped, it holds policy-topics output" in stderr
+    # Named, a file is read whatever it holds.
+    named = run("extract", str(folder / "summary.txt"), "-q")
+    assert [DocumentResult.model_validate_json(named.stdout).doc_id] == [
+        str(folder / "summary.txt")
+    ]
+
+
 def test_dash_output_is_stdout(tmp_path: Path) -> None:
     proc = run("extract", str(SAMPLE), "-o", "-", "-q", cwd=tmp_path)
     assert proc.returncode == 0

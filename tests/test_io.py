@@ -93,6 +93,45 @@ def test_latin1_without_bom_is_an_error_not_a_guess() -> None:
 
 
 @pytest.mark.parametrize(
+    ("head", "body", "encoding"),
+    [
+        ('<meta charset="windows-1252">', "Café tariffs “rose” by 5 €.", "cp1252"),
+        # Browsers read Latin-1 as windows-1252, which has the quotes and the euro.
+        (
+            '<META HTTP-EQUIV="Content-Type" CONTENT="text/html; charset=ISO-8859-1">',
+            "“€”",
+            "cp1252",
+        ),
+        ("<meta charset=gbk>", "关税与贸易", "gbk"),
+    ],
+)
+def test_html_that_is_not_utf8_is_read_in_the_charset_it_declares(
+    tmp_path: Path, head: str, body: str, encoding: str
+) -> None:
+    path = tmp_path / "page.html"
+    path.write_bytes(f"<html><head>{head}</head><body><p>{body}</p></body></html>".encode(encoding))
+    assert [d["text"] for d in read_documents(path)] == [body]
+
+
+@pytest.mark.parametrize(
+    ("head", "message"),
+    [
+        ("", "not valid UTF-8: byte 0xe9 at byte offset"),
+        ('<meta charset="utf-8">', "not valid UTF-8: byte 0xe9 at byte offset"),
+        ('<meta charset="klingon">', "declares charset 'klingon', which is no known encoding"),
+        ('<meta charset="ascii">', "nor ascii as it declares: byte 0x81"),
+    ],
+)
+def test_html_whose_declared_charset_does_not_read_it_is_an_error(
+    tmp_path: Path, head: str, message: str
+) -> None:
+    path = tmp_path / "page.html"
+    path.write_bytes(f"<html><head>{head}</head><p>Caf".encode() + b"\xe9 \x81</p>")
+    (doc,) = read_documents(path)
+    assert doc["error_type"] == "UnicodeDecodeError" and message in doc["error"]
+
+
+@pytest.mark.parametrize(
     "data",
     ["Tariffs".encode("utf-16-le"), "Tariffs".encode("utf-32-be"), b"PK\x03\x04\x00\x00"],
     ids=["utf16-no-bom", "utf32-no-bom", "binary"],
@@ -223,6 +262,28 @@ tariffs&nbsp;on steel.</p>
 </body></html>"""
 
 
+@pytest.mark.parametrize(
+    ("title", "kept"),
+    [
+        ("Tariff war escalates", False),
+        ("Tariff war escalates | World News", False),
+        ("World News: Tariff war escalates", False),
+        ("Tariffs", True),  # a word of the page is no headline of it
+        ("Ministers meet on energy", True),
+    ],
+)
+def test_html_title_comes_first_unless_the_page_shows_it(
+    tmp_path: Path, title: str, kept: bool
+) -> None:
+    path = tmp_path / "page.html"
+    path.write_text(
+        f"<title>{title}</title><h1>Tariff war escalates</h1><p>Tariffs rose.</p>", "utf-8"
+    )
+    (doc,) = read_documents(path)
+    body = "Tariff war escalates\n\nTariffs rose."
+    assert doc["text"] == (f"{title}\n\n{body}" if kept else body)
+
+
 def test_html_gives_visible_text_without_scripts_styles_or_markup(tmp_path: Path) -> None:
     (tmp_path / "page.html").write_text(HTML, encoding="utf-8")
     (doc,) = read_documents(tmp_path / "page.html")
@@ -316,6 +377,7 @@ def test_jsonl_fields_are_configurable_and_bad_lines_are_error_records(tmp_path:
         json.dumps({"key": "g", "body": "Meta is no object.", "meta": "x"}),
         json.dumps({"key": {"x": 1}, "body": "The id is an object."}),
         json.dumps({"key": 7, "body": "A number is a fine id."}),
+        json.dumps({"key": "n", "body": None}),
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     docs = list(read_documents(path, text_field="body", id_field="key"))
@@ -328,6 +390,7 @@ def test_jsonl_fields_are_configurable_and_bad_lines_are_error_records(tmp_path:
         "g",
         f"{path}:8",
         "7",
+        "n",
     ]
     assert docs[5]["error"] == f"{path}:7: field 'meta' is str, not an object"
     assert docs[6]["error"] == f"{path}:8: field 'key' is {{\"x\": 1}}, not a string or a number"
@@ -338,6 +401,9 @@ def test_jsonl_fields_are_configurable_and_bad_lines_are_error_records(tmp_path:
     assert f"{path}:3: invalid JSON at byte offset {offset}" in docs[1]["error"]
     assert "expected a JSON object" in docs[2]["error"]
     assert "no field 'body'" in docs[3]["error"] and "text" in docs[3]["error"]
+    assert docs[3]["error_type"] == "KeyError"
+    assert docs[8]["error"] == f"{path}:10: field 'body' is NoneType, not a string"
+    assert docs[8]["error_type"] == "TypeError"
     assert docs[4]["text"] == "No id here."
 
 
