@@ -52,6 +52,7 @@ from policy_topics.report import (
     Scores,
     TopicScores,
 )
+from policy_topics.scoring import check_options
 from policy_topics.taxonomy import Taxonomy
 
 __all__ = [
@@ -427,7 +428,7 @@ def evaluate(
 
     Raises:
         GoldError: the gold is malformed (the message names the line and field).
-        ValueError: an unknown mode or a negative ``min_score``/``max_errors``.
+        ValueError: an unknown mode, ``min_score`` outside [0, 1] or a negative ``max_errors``.
 
     Example:
         >>> gold = [{"id": "d", "text": "Tariffs rose. Oil fell.",
@@ -441,8 +442,9 @@ def evaluate(
     unknown = [m for m in modes if m not in MODES]
     if unknown or not modes:
         raise ValueError(f"modes must be a non-empty selection of {MODES}, got {list(modes)!r}")
-    if min_score < 0 or max_errors < 0:
-        raise ValueError("min_score and max_errors must not be negative")
+    check_options(None, min_score)
+    if max_errors < 0:
+        raise ValueError(f"max_errors must not be negative, not {max_errors!r}")
     extractor = extractor or Extractor(max_quotes=None)
     taxonomy = extractor.taxonomy
     order = {topic: i for i, topic in enumerate(taxonomy.topics)}

@@ -207,15 +207,16 @@ def _mode_table(lvl: LevelReport, report: ModeReport) -> str:
         f"{lvl.level} level, mode {report.mode}: {lvl.units} units, "
         f"{lvl.positive_units} with a gold topic"
     )
-    rows = [head, f"{'topic':<24}{'P':>7}{'R':>7}{'F1':>7}{'support':>9}{'predicted':>11}"]
-    for t in report.topics:
-        name = t.topic if t.support else f"{t.topic} (no gold)"
+    names = [t.topic if t.support else f"{t.topic} (no gold)" for t in report.topics]
+    width = max([24, *(len(name) + 2 for name in names)])  # long topic ids keep the columns
+    rows = [head, f"{'topic':<{width}}{'P':>7}{'R':>7}{'F1':>7}{'support':>9}{'predicted':>11}"]
+    for name, t in zip(names, report.topics, strict=True):
         rows.append(
-            f"{name:<24}{t.precision:>7.2f}{t.recall:>7.2f}{t.f1:>7.2f}"
+            f"{name:<{width}}{t.precision:>7.2f}{t.recall:>7.2f}{t.f1:>7.2f}"
             f"{t.support:>9}{t.predicted:>11}"
         )
     for name, s in (("micro", report.micro), ("macro", report.macro)):
-        rows.append(f"{name:<24}{s.precision:>7.2f}{s.recall:>7.2f}{s.f1:>7.2f}")
+        rows.append(f"{name:<{width}}{s.precision:>7.2f}{s.recall:>7.2f}{s.f1:>7.2f}")
     return "\n".join(rows)
 
 

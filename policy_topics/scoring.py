@@ -71,7 +71,7 @@ def check_options(max_quotes: int | None, min_score: float) -> None:
         >>> check_options(5, 1.5)
         Traceback (most recent call last):
         ...
-        ValueError: min_score must be between 0 and 1 (area scores lie in [0, 1]), not 1.5
+        ValueError: min_score must be between 0 and 1 (scores lie in [0, 1]), not 1.5
     """
     if max_quotes is not None and (
         isinstance(max_quotes, bool) or not isinstance(max_quotes, int) or max_quotes < 0
@@ -84,7 +84,7 @@ def check_options(max_quotes: int | None, min_score: float) -> None:
         raise ValueError(f"min_score must be a number between 0 and 1, not {min_score!r}")
     if not 0.0 <= min_score <= 1.0:
         raise ValueError(
-            f"min_score must be between 0 and 1 (area scores lie in [0, 1]), not {min_score!r}"
+            f"min_score must be between 0 and 1 (scores lie in [0, 1]), not {min_score!r}"
         )
 
 

@@ -461,8 +461,11 @@ def test_gold_may_start_with_a_byte_order_mark(tmp_path: Path) -> None:
 def test_bad_arguments(extractor: Extractor, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="modes"):
         evaluate(GOLD, extractor, modes=["single"])
-    with pytest.raises(ValueError, match="must not be negative"):
-        evaluate(GOLD, extractor, min_score=-0.1)
+    for score in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="min_score must be between 0 and 1"):
+            evaluate(GOLD, extractor, min_score=score)
+    with pytest.raises(ValueError, match="max_errors must not be negative"):
+        evaluate(GOLD, extractor, max_errors=-1)
     with pytest.raises(GoldError, match="cannot read gold file"):
         evaluate(tmp_path / "missing.jsonl", extractor)
 
