@@ -162,7 +162,8 @@ class Extractor:
 
         Args:
             text: The document text; offsets in the result index into it.
-            doc_id: Your id for the document, copied into the result.
+            doc_id: Your id for the document, copied into the result (a number
+                becomes its string, as in :meth:`extract_many`).
             metadata: Your metadata, copied into the result.
 
         Returns:
@@ -176,6 +177,8 @@ class Extractor:
             >>> Extractor().extract("   ").areas
             []
         """
+        if doc_id is not None and not isinstance(doc_id, str):
+            doc_id = str(doc_id)
         return DocumentResult.model_validate(self._payload(text, doc_id, metadata))
 
     def _payload(
@@ -567,6 +570,9 @@ def _coerce_item(item: Any) -> _Job:
         return _Job(item[0], metadata=dict(item[1]))
     if isinstance(item, Mapping):
         meta = item.get("meta", item.get("metadata")) or {}
+        if not isinstance(meta, Mapping):
+            field = "meta" if "meta" in item else "metadata"
+            raise TypeError(f"field {field!r} is {type(meta).__name__}, not a mapping")
         doc_id = item.get("id")
         source = item.get("source")
         text = source if "text" not in item and isinstance(source, Source) else item.get("text")

@@ -237,6 +237,14 @@ class PolicyTopics:
             # the stored taxonomy, whose original path may not exist here.
             self._pending = exc
 
+    def __repr__(self) -> str:
+        taxonomy = self._lexicon.taxonomy.name if self._lexicon is not None else self._source
+        return (
+            f"PolicyTopics(name={self.name!r}, taxonomy={str(taxonomy)!r}, "
+            f"spans_key={self.spans_key!r}, max_quotes={self.max_quotes}, "
+            f"min_score={self.min_score})"
+        )
+
     def _set_taxonomy(self, taxonomy: Taxonomy) -> None:
         self._lexicon = Lexicon(taxonomy, self.nlp.tokenizer, self.nlp.vocab)
         doc_matcher = DocMatcher(self._lexicon)

@@ -98,11 +98,12 @@ def test_every_bad_input_gives_exactly_one_error_record(
         "TypeError",
         "KeyError",
         "ReadError",
-        "ValueError",
+        "TypeError",
         "ValidationError",
         "TypeError",
     ]
     assert "NoneType" in errors[0].message and "bytes" in errors[1].message
+    assert errors[5].message == "unusable input item: field 'meta' is str, not a mapping"
     assert errors[4].message == "a.txt: not valid UTF-8 at byte offset 3"
     assert [r.doc_id for r in results][4:7] == ["no-text", "read-error", "bad-meta"]
     assert results[-1].areas[0].topic == "energy"
@@ -342,6 +343,22 @@ def test_small_unread_files_go_to_the_workers_a_few_at_a_time(
     assert len(results) == 10 and all(r.ok for r in results)
     # Reading may cost more than tagging: a file counts as a quarter of a batch at least.
     assert sent == [4, 4, 2]
+
+
+def test_metadata_that_is_no_mapping_is_an_error_record_naming_the_field(
+    extractor: Extractor,
+) -> None:
+    items: list[dict[str, Any]] = [
+        {"id": 5, "text": "Tariffs.", "metadata": [1]},
+        {"id": "o", "text": "Tariffs.", "meta": None},
+    ]
+    results = list(extractor.extract_many(items))
+    assert [(r.doc_id, r.error and r.error.message) for r in results] == [
+        ("5", "unusable input item: field 'metadata' is list, not a mapping"),
+        ("o", None),
+    ]
+    # An id that is a number becomes its string, as extract_many makes it.
+    assert extractor.extract("Tariffs.", doc_id=5).doc_id == "5"  # type: ignore[arg-type]
 
 
 def test_batch_size_must_be_positive(extractor: Extractor) -> None:

@@ -32,6 +32,20 @@ def test_factory_is_registered_through_entry_point() -> None:
     assert "policy_topics" in names
 
 
+def test_component_repr_tells_components_apart(nlp: Language) -> None:
+    nlp.add_pipe(
+        "policy_topics",
+        name="extended",
+        config={"taxonomy": "cooperation-extended", "spans_key": "ext", "max_quotes": 2},
+    )
+    assert [repr(nlp.get_pipe(name)) for name in nlp.pipe_names] == [
+        "PolicyTopics(name='policy_topics', taxonomy='default', spans_key='policy_topics', "
+        "max_quotes=5, min_score=0.0)",
+        "PolicyTopics(name='extended', taxonomy='cooperation-extended', spans_key='ext', "
+        "max_quotes=2, min_score=0.0)",
+    ]
+
+
 def test_component_writes_spans_and_result(nlp: Language) -> None:
     doc = nlp(TEXT)
     spans = doc.spans["policy_topics"]
