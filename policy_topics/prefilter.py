@@ -19,6 +19,8 @@ Where a token can start and end: spaCy's tokenizer splits a run of letters
 only inside its special cases ("cannot" -> "can" + "not"). Those are read from
 the tokenizer's own rules, so an anchor is skipped right after a letter (and a
 whole word right before one) unless a special case can put a token there.
+Other tokenizers (the word segmenters of Chinese, Japanese or Thai, or a
+custom one) may split anywhere: with them an anchor counts wherever it occurs.
 
 Example:
     >>> import spacy
@@ -37,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spacy.attrs import ORTH
+from spacy.tokenizer import Tokenizer
 
 from policy_topics.text import has_invisible
 
@@ -98,6 +101,9 @@ class Prefilter:
         self, requirements: Iterable[tuple[frozenset[Anchor], int]], tokenizer: Any
     ) -> None:
         after, before = _mid_word_tokens(getattr(tokenizer, "rules", None) or {})
+        # Another tokenizer (Chinese, Japanese, Thai: a word segmenter, or a
+        # custom one) may start and end a token between any two letters.
+        anywhere = type(tokenizer) is not Tokenizer
         after_lower = {t.lower() for t in after}
         before_lower = {t.lower() for t in before}
         anchors: dict[Anchor, int] = {}
@@ -132,8 +138,8 @@ class Prefilter:
                 f.id,
                 f.text,
                 f.whole,
-                f.free_start or not _LETTER_RE.match(f.text),
-                f.free_end or not _LETTER_RE.match(f.text[-1]),
+                anywhere or f.free_start or not _LETTER_RE.match(f.text),
+                anywhere or f.free_end or not _LETTER_RE.match(f.text[-1]),
             )
             for f in forms
         ]

@@ -275,6 +275,31 @@ def test_runs_tokenised_together_do_not_change_each_other() -> None:
     assert [m.text for s in fast.extract("They 'em-s now.").sentences for m in s.matches] == ["'em"]
 
 
+def test_a_word_segmenter_that_splits_inside_letter_runs_loses_no_term(tmp_path: Path) -> None:
+    # spaCy's Chinese tokenizer puts a token between any two characters, which
+    # are letters: the prefilter must not wait for a term after a non-letter.
+    path = tmp_path / "zh.yaml"
+    path.write_text(
+        "name: zh\nlanguage: zh\ntopics:\n"
+        "  trade: {label: Trade, terms: [贸易, 关税]}\n  energy: {label: Energy, terms: [能源]}\n",
+        encoding="utf-8",
+    )
+    fast, plain = _pair(Taxonomy.from_yaml(path.read_text(encoding="utf-8")))
+    nlp = spacy.blank("zh")
+    nlp.add_pipe("sentencizer")  # the component's text path, which uses the prefilter too
+    nlp.add_pipe("policy_topics", config={"taxonomy": str(path), "max_quotes": 0})
+    text = "中美贸易合作。双方将降低关税并加强能源合作。"
+    _same(fast, plain, text)
+    found = fast.extract(text)
+    assert [m.text for s in found.sentences for m in s.matches] == ["贸易", "关税", "能源"]
+    # spaCy's sentencizer ends a sentence at "。", which this library's own
+    # segmentation leaves inside a run without spaces: compare the matches.
+    tagged = nlp(text)._.policy_topics
+    assert [m for s in tagged.sentences for m in s.matches] == [
+        m for s in found.sentences for m in s.matches
+    ]
+
+
 def test_packaged_taxonomies_search_without_look_ahead() -> None:
     # Only a taxonomy with overlapping anchors pays for the slower search.
     for name in TAXONOMIES:
