@@ -490,10 +490,19 @@ def _read_html(data: bytes, name: str) -> str:
         text = decode_text(data, source=name)
     except ReadError as exc:
         text = _decode_declared(data, name, exc)
+    if "<![" in text:
+        # Python's parser stops at '<![' without a keyword it knows (an assertion);
+        # written as text, it loses nothing of the page.
+        text = _UNKNOWN_SECTION_RE.sub("&lt;![", text)
     parser = _VisibleText()
     parser.feed(text)
     parser.close()
     return parser.text()
+
+
+_UNKNOWN_SECTION_RE = re.compile(
+    r"<!\[(?!(?:cdata|if|else|endif|temp|ignore|include|rcdata)\b)", re.IGNORECASE
+)
 
 
 # A <meta charset> or http-equiv Content-Type in the first 1,024 bytes, where
@@ -585,9 +594,8 @@ def join_hyphenated(text: str) -> str:
     """
     if "\n" not in text or not any(mark in text for mark in "-\u2010\u00ad"):
         return text
-    lower = text.lower()
-    words = set(re.findall(r"\w+", lower))
-    compounds = {re.sub("[-\u2010]", "-", c) for c in _HYPHENATED.findall(lower)}
+    words: set[str] = set()
+    compounds: set[str] = set()
 
     def join(match: re.Match[str]) -> str:
         first, hyphen, second, rest, spaces = match.groups()
@@ -605,8 +613,12 @@ def join_hyphenated(text: str) -> str:
         return first + second + rest + (spaces if not after else "") + after
 
     # A word broken over three lines needs a second pass: the first join takes
-    # the middle line's run, and with it the next break.
+    # the middle line's run, and with it the next break. Each pass reads the
+    # evidence anew, with the words the last one joined (at a soft hyphen, say).
     while True:
+        lower = text.lower()
+        words = set(re.findall(r"\w+", lower))
+        compounds = {re.sub("[-\u2010]", "-", c) for c in _HYPHENATED.findall(lower)}
         joined = _LINE_END_BREAK.sub(join, text)
         if joined == text:
             return text
@@ -784,8 +796,19 @@ class _VisibleText(HTMLParser):
             self._parts.append("\n")
         elif tag in self._BLOCKS:
             self._parts.append("\n\n")
-        elif end and tag in self._CELLS:
+        elif tag in self._CELLS and (end or not self._after_cell()):
+            # A cell ends at its end tag, or where the next one starts when that
+            # tag is left out ('<td>Tariffs<td>fell'): a tab between the two.
             self._parts.append("\t")
+
+    def _after_cell(self) -> bool:
+        """Whether the text so far ends with a cell's tab (and spaces)."""
+        for part in reversed(self._parts):
+            if part == "\t":
+                return True
+            if part.strip(" "):
+                return False
+        return False
 
     def close(self) -> None:
         super().close()

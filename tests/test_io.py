@@ -351,6 +351,44 @@ def test_hidden_elements_left_open_end_where_a_browser_ends_them(page: str, text
     assert parser.text() == text
 
 
+@pytest.mark.parametrize(
+    ("page", "text"),
+    [
+        ("<table><tr><td>Tariffs</td><td>fell</td></tr></table>", "Tariffs\tfell"),
+        # A cell ends where the next starts when its end tag is left out.
+        ("<table><tr><td>Tariffs<td>fell</table>", "Tariffs\tfell"),
+        (
+            "<table><tr><th>Solar<th>panels<tr><td>trade<td>policy</table>",
+            "Solar\tpanels\n\ntrade\tpolicy",
+        ),
+        ("<table>\n <tr>\n  <td>Row</td>\n  <td>cell</td>\n </tr>\n</table>", "Row\t cell"),
+    ],
+)
+def test_html_table_cells_stay_apart(page: str, text: str) -> None:
+    parser = _VisibleText()
+    parser.feed(page)
+    parser.close()
+    assert parser.text() == text
+
+
+@pytest.mark.parametrize(
+    ("page", "text"),
+    [
+        # Python's parser stops at '<![' with no keyword it knows: kept as text.
+        ("<p>Tariffs fell.</p><![ x", "Tariffs fell.\n\n<![ x"),
+        ("<p>a <![ b</p><p>c</p>", "a <![ b\n\nc"),
+        ("<p>a</p><![foo[ b ]]><p>c</p>", "a\n\n<![foo[ b ]]>\n\nc"),
+        # Sections it knows are left to it: CDATA hidden, conditional comments.
+        ("<p>x</p><![CDATA[ hidden ]]><p>y</p>", "x\n\ny"),
+        ("<![if !IE]><p>shown</p><![endif]>", "shown"),
+    ],
+)
+def test_html_marked_sections_never_lose_the_page(tmp_path: Path, page: str, text: str) -> None:
+    (tmp_path / "page.html").write_text(page, encoding="utf-8")
+    (doc,) = read_documents(tmp_path / "page.html")
+    assert doc["text"] == text
+
+
 def test_html_tags_in_text_stay_text_and_tagging_works(
     tmp_path: Path, extractor: Extractor
 ) -> None:
@@ -506,10 +544,16 @@ def test_pdf_words_hyphenated_at_a_line_end_are_joined(
         ("Der Zusammen\u00ad\narbeits\u00ad\nvertrag gilt.", "Der Zusammenarbeitsvertrag\ngilt."),
         # the word ends its line: the break goes, no blank line is made
         ("in manu-\nfacturing.\nManufacturing", "in manufacturing.\nManufacturing"),
+        # the only evidence is a word the soft hyphen's join makes
+        (
+            "Trade in manu-\nfacturing grew. Manu\u00ad\nfacturing jobs rose.",
+            "Trade in manufacturing\ngrew. Manufacturing\njobs rose.",
+        ),
     ],
 )
 def test_join_hyphenated(text: str, expected: str) -> None:
     assert join_hyphenated(text) == expected
+    assert join_hyphenated(expected) == expected
 
 
 @pytest.mark.parametrize(
