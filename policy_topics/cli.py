@@ -35,7 +35,14 @@ from policy_topics.io import (
 )
 from policy_topics.readers import reads
 from policy_topics.records import DocumentResult
-from policy_topics.taxonomy import Taxonomy, Topic, load_taxonomy, packaged_taxonomies
+from policy_topics.safe_yaml import load_yaml
+from policy_topics.taxonomy import (
+    Taxonomy,
+    Topic,
+    _line_for,
+    load_taxonomy,
+    packaged_taxonomies,
+)
 from policy_topics.text import replace_surrogates
 
 __all__ = ["app", "main"]
@@ -577,6 +584,17 @@ def _load(source: str) -> Taxonomy:
         _fail(str(exc))
 
 
+def _yaml_lines(source: str) -> dict[str, int]:
+    """The line of each path of a taxonomy file (or packaged name), as validation names them."""
+    path = Path(source)
+    if not path.is_file():
+        path = packaged_taxonomies().get(source, path)
+    try:
+        return load_yaml(path.read_text(encoding="utf-8-sig"), str(path))[1]
+    except (OSError, ValueError):  # already loaded once: only a race could fail here
+        return {}
+
+
 def _term_count(topic: Topic) -> int:
     return len(topic.terms) + sum(_term_count(sub) for sub in topic.subtopics.values())
 
@@ -591,7 +609,7 @@ def taxonomy_validate(
         try:
             taxonomy = load_taxonomy(source)
         except TaxonomyError as exc:
-            # The problems name the file, not its folder: say which one this is.
+            # Which of the files given this is, before its problems.
             typer.echo(f"{source}: {exc}", err=True)
             bad += 1
             continue
@@ -649,8 +667,10 @@ def taxonomy_lint(
     from policy_topics.lint import lint_taxonomy
 
     findings = lint_taxonomy(_load(file))
+    lines = _yaml_lines(file)
     for finding in findings:
-        typer.echo(f"{file}: {finding}")
+        line = _line_for(finding.path, lines)
+        typer.echo(f"{file}:{line} {finding}" if line is not None else f"{file}: {finding}")
     if findings:
         typer.echo(_counted(len(findings), "finding"), err=True)
         raise typer.Exit(EXIT_FAILED)

@@ -321,7 +321,7 @@ def load_taxonomy(source: str | Path | Taxonomy = "default") -> Taxonomy:
                 )
             ]
         ) from exc
-    return Taxonomy.from_yaml(text, source=path.name)
+    return Taxonomy.from_yaml(text, source=str(path))  # the path as given, for editors to open
 
 
 # --- validation ---------------------------------------------------------------------------

@@ -295,10 +295,11 @@ def test_taxonomy_lint_finds_the_three_kinds(tmp_path: Path) -> None:
     proc = run("taxonomy", "lint", str(path))
     stdout, stderr = text(proc)
     assert proc.returncode == 1
-    assert "topics.finance.terms[0]: [duplicate] 'tariff'" in stdout
-    assert "topics.trade.terms[1]: [shadowed] 'trade union law'" in stdout
-    assert "topics.trade.terms[2].pattern[0]: [never-matches] uses POS" in stdout
-    assert "topics.trade.terms[2].pattern[1]: [never-matches] LOWER 'Port'" in stdout
+    # Each finding names the file and line, as validation's problems do.
+    assert f"{path}:9 topics.finance.terms[0]: [duplicate] 'tariff'" in stdout
+    assert f"{path}:5 topics.trade.terms[1]: [shadowed] 'trade union law'" in stdout
+    assert f"{path}:5 topics.trade.terms[2].pattern[0]: [never-matches] uses POS" in stdout
+    assert f"{path}:5 topics.trade.terms[2].pattern[1]: [never-matches] LOWER 'Port'" in stdout
     assert "4 findings" in stderr
     clean = tmp_path / "clean.yaml"
     clean.write_text("name: c\ntopics: {trade: {label: Trade, terms: [tariff]}}\n")

@@ -77,7 +77,7 @@ def test_taxonomy_that_would_fail_later_fails_validation(
         load_taxonomy(source)
     found = [p for p in info.value.problems if p.path == path]
     assert len(found) == 1, info.value.problems
-    assert found[0].line == line and found[0].source == "t.yaml"
+    assert found[0].line == line and found[0].source == str(source)
     assert message in found[0].message
 
 

@@ -21,11 +21,22 @@ topics:
 
 
 def problems(text: str, tmp_path: Path, name: str = "my.yaml") -> list[str]:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
+    """The problems of a taxonomy file, loaded by its name in the current folder."""
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path)
+        with pytest.raises(TaxonomyError) as info:
+            load_taxonomy(name)
+    return [str(p) for p in info.value.problems]
+
+
+def test_problems_name_the_file_by_the_path_given(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "my.yaml"
+    path.parent.mkdir()
+    path.write_text("name: x\n", encoding="utf-8")
     with pytest.raises(TaxonomyError) as info:
         load_taxonomy(path)
-    return [str(p) for p in info.value.problems]
+    assert [str(p) for p in info.value.problems] == [f"{path}:1 topics: required field is missing"]
 
 
 def test_minimal_taxonomy_loads_with_defaults() -> None:
