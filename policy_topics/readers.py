@@ -818,6 +818,8 @@ class _VisibleText(HTMLParser):
 
     def text(self) -> str:
         body = self._body()
+        if not self._titles:
+            return body
         blocks = [" ".join(block.split()) for block in body.split("\n\n")]
         titles = [t for t in self._titles if t and not _shown(t, blocks)]
         return "\n\n".join([*titles, body] if body else titles)
