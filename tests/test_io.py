@@ -284,6 +284,14 @@ def test_html_title_comes_first_unless_the_page_shows_it(
     assert doc["text"] == (f"{title}\n\n{body}" if kept else body)
 
 
+def visible_text(page: str) -> str:
+    """The text the HTML reader keeps of a page given as a str."""
+    parser = _VisibleText()
+    parser.feed(page)
+    parser.close()
+    return parser.text()
+
+
 def test_html_gives_visible_text_without_scripts_styles_or_markup(tmp_path: Path) -> None:
     (tmp_path / "page.html").write_text(HTML, encoding="utf-8")
     (doc,) = read_documents(tmp_path / "page.html")
@@ -313,10 +321,7 @@ def test_html_blocks_are_sentences_of_their_own_and_hidden_elements_are_left_out
         "<div hidden><div>nested</div>still hidden</div><p>Shown again.</p><input hidden>"
         "<p>Last.</p>"
     )
-    parser = _VisibleText()
-    parser.feed(page)
-    parser.close()
-    text = parser.text()
+    text = visible_text(page)
     assert text.split("\n\n") == [
         "Energy cooperation",
         "The parties discussed football.",
@@ -345,10 +350,7 @@ def test_html_blocks_are_sentences_of_their_own_and_hidden_elements_are_left_out
     ],
 )
 def test_hidden_elements_left_open_end_where_a_browser_ends_them(page: str, text: str) -> None:
-    parser = _VisibleText()
-    parser.feed(page)
-    parser.close()
-    assert parser.text() == text
+    assert visible_text(page) == text
 
 
 @pytest.mark.parametrize(
@@ -365,10 +367,7 @@ def test_hidden_elements_left_open_end_where_a_browser_ends_them(page: str, text
     ],
 )
 def test_html_table_cells_stay_apart(page: str, text: str) -> None:
-    parser = _VisibleText()
-    parser.feed(page)
-    parser.close()
-    assert parser.text() == text
+    assert visible_text(page) == text
 
 
 @pytest.mark.parametrize(
@@ -1031,10 +1030,7 @@ def test_decode_round_trips_every_supported_encoding(text: str) -> None:
 @given(st.text())
 def test_escaped_text_in_html_reads_back_as_the_text(text: str) -> None:
     page = f"<html><body><p>{html.escape(text)}</p><script>{html.escape(text)}</script></body>"
-    parser = _VisibleText()
-    parser.feed(page)
-    parser.close()
-    assert parser.text() == _ASCII_SPACE.sub(" ", text).strip(" ")
+    assert visible_text(page) == _ASCII_SPACE.sub(" ", text).strip(" ")
 
 
 def test_utf16_text_starting_with_nul_falls_back_from_utf32() -> None:
