@@ -490,50 +490,132 @@ def _read_html(data: bytes, name: str) -> str:
         text = decode_text(data, source=name)
     except ReadError as exc:
         text = _decode_declared(data, name, exc)
-    if "<![" in text:
-        # Python's parser stops at '<![' without a keyword it knows (an assertion);
-        # written as text, it loses nothing of the page.
-        text = _UNKNOWN_SECTION_RE.sub("&lt;![", text)
+    try:
+        return _visible_text(_UNKNOWN_SECTION_RE.sub("&lt;![", text) if "<![" in text else text)
+    except AssertionError:
+        # Python's parser asserts on some markup it does not know ('<![' and a name
+        # it does not expect): written as text, such markup loses nothing of the page.
+        return _visible_text(text.replace("<![", "&lt;!["))
+
+
+def _visible_text(page: str) -> str:
     parser = _VisibleText()
-    parser.feed(text)
+    parser.feed(page)
     parser.close()
     return parser.text()
 
 
+# '<![' and a name Python's parser stops at: any but the marked sections it knows.
 _UNKNOWN_SECTION_RE = re.compile(
-    r"<!\[(?!(?:cdata|if|else|endif|temp|ignore|include|rcdata)\b)", re.IGNORECASE
+    r"<!\[(?!(?:cdata|if|else|endif|temp|ignore|include|rcdata)(?![-_.a-zA-Z0-9]))",
+    re.IGNORECASE,
 )
 
+# A <meta charset> or http-equiv Content-Type in the first 1,024 bytes, outside
+# comments, the whole tag there: where browsers look for it.
+_HEAD_BYTES = 1024
+_COMMENT_RE = re.compile(rb"<!--.*?(?:-->|\Z)", re.S)
+_META_RE = re.compile(rb"<meta\s([^>]*)>", re.I)
+_ATTRIBUTE_RE = re.compile(rb"""([^\s"'>/=]+)\s*(?:=\s*("[^"]*"|'[^']*'|[^\s"'>]+))?""")
+_CONTENT_CHARSET_RE = re.compile(rb"charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
+# The encodings of the web (the WHATWG Encoding Standard) by Python's codec
+# name, each as browsers decode it: some labels stand for a superset.
+_WEB_ENCODINGS = {
+    **{
+        name: name
+        for name in [
+            "cp866",
+            "iso8859-2",
+            "iso8859-3",
+            "iso8859-4",
+            "iso8859-5",
+            "iso8859-6",
+            "iso8859-7",
+            "iso8859-8",
+            "iso8859-10",
+            "iso8859-13",
+            "iso8859-14",
+            "iso8859-15",
+            "iso8859-16",
+            "koi8-r",
+            "koi8-u",
+            "mac-roman",
+            "mac-cyrillic",
+            "cp874",
+            "cp1250",
+            "cp1251",
+            "cp1252",
+            "cp1253",
+            "cp1254",
+            "cp1255",
+            "cp1256",
+            "cp1257",
+            "cp1258",
+            "gbk",
+            "gb18030",
+            "big5hkscs",
+            "euc_jp",
+            "iso2022_jp",
+            "cp932",
+            "cp949",
+        ]
+    },
+    "ascii": "cp1252",
+    "iso8859-1": "cp1252",
+    "iso8859-9": "cp1254",
+    "iso8859-11": "cp874",
+    "tis-620": "cp874",
+    "gb2312": "gbk",
+    "big5": "big5hkscs",
+    "shift_jis": "cp932",
+    "euc_kr": "cp949",
+}
+# Web labels Python's codecs do not know by that name.
+_WEB_LABELS = {"windows-874": "cp874", "x-mac-cyrillic": "mac-cyrillic"}
+# Declared in a page, these mean UTF-8 (a page that parses its own <meta> is no UTF-16).
+_MEANS_UTF8 = frozenset({"utf-8", "utf-16", "utf-16-le", "utf-16-be"})
 
-# A <meta charset> or http-equiv Content-Type in the first 1,024 bytes, where
-# browsers look for it.
-_META_CHARSET_RE = re.compile(rb"""<meta\s[^>]*?charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
-# Labels that browsers read as windows-1252, a superset (WHATWG Encoding).
-_AS_WINDOWS_1252 = frozenset({"ascii", "latin_1", "iso8859_1"})
+
+def _declared_charset(head: bytes) -> str | None:
+    """The label of the first ``<meta charset>`` (or Content-Type ``<meta http-equiv>``)."""
+    for meta in _META_RE.finditer(head):
+        pairs: list[tuple[bytes, bytes]] = _ATTRIBUTE_RE.findall(meta.group(1))
+        attributes = {key.lower(): value.strip(b"\"'") for key, value in pairs}
+        label = attributes.get(b"charset")
+        if label is None and attributes.get(b"http-equiv", b"").lower() == b"content-type":
+            found = _CONTENT_CHARSET_RE.search(attributes.get(b"content", b""))
+            label = found.group(1) if found else None
+        if label:
+            return label.decode("ascii", "replace").strip().lower()
+    return None
 
 
 def _decode_declared(data: bytes, name: str, error: ReadError) -> str:
     """The text of an HTML page that is not UTF-8 but declares its encoding, as browsers read it.
 
     Raises:
-        ReadError: ``error`` when the page declares nothing; otherwise what is
-            wrong with the declaration.
+        ReadError: ``error`` when the page declares nothing (or UTF-8, or has a
+            byte order mark, which browsers let win); otherwise what is wrong
+            with the declaration.
     """
-    found = _META_CHARSET_RE.search(data[:1024]) if error.kind == "UnicodeDecodeError" else None
-    if found is None:
+    if error.kind != "UnicodeDecodeError" or any(data.startswith(b) for b, _, _ in _BOMS):
         raise error
-    label = found.group(1).decode("ascii")
+    label = _declared_charset(_COMMENT_RE.sub(b"", data[:_HEAD_BYTES]))
+    if label is None:
+        raise error
     try:
-        encoding = codecs.lookup(label).name
+        codec = _WEB_LABELS.get(label) or codecs.lookup(label).name
     except LookupError:
-        raise ReadError(
-            f"{name}: not valid UTF-8, and it declares charset {label!r}, which is no known "
-            "encoding (save the file as UTF-8)",
-            "UnicodeDecodeError",
-        ) from None
-    if encoding == "utf-8":
+        codec = ""
+    if codec in _MEANS_UTF8:
         raise error
-    encoding = "cp1252" if encoding.replace("-", "_") in _AS_WINDOWS_1252 else encoding
+    encoding = _WEB_ENCODINGS.get(codec)
+    if encoding is None:
+        raise ReadError(
+            f"{name}: not valid UTF-8, and it declares charset {label!r}, which is no encoding "
+            "of web pages (save the file as UTF-8)",
+            "UnicodeDecodeError",
+        )
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -623,11 +705,6 @@ def join_hyphenated(text: str) -> str:
         if joined == text:
             return text
         text = joined
-
-
-def _shown(title: str, blocks: list[str]) -> bool:
-    """Whether a page's blocks show its title: as one of them, or with the site's name around."""
-    return any(block and block in title and 2 * len(block) >= len(title) for block in blocks)
 
 
 def _read_docx(data: bytes, name: str) -> str:
@@ -734,8 +811,10 @@ class _VisibleText(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self._parts: list[str] = []
-        self._title: list[str] | None = None  # while in <title>: its text
-        self._titles: list[str] = []
+        self._tab = False  # the text so far ends with a cell's tab (and spaces)
+        self._title: list[str] | None = None  # while in the page's <title>: its text
+        self._heading = ""  # the page's <title>, once read
+        self._titled = False  # a <title> was met: only the first counts, as in browsers
         self._hidden = 0
         self._pre = 0
         # The open element hidden by its attributes: its tag and how many elements
@@ -743,32 +822,34 @@ class _VisibleText(HTMLParser):
         self._hiding: list[Any] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._end_title()  # a title holds no markup: one left open ends at the next tag
+        # Browsers show none of a page's titles; the first names the page.
+        later_title = tag == "title" and self._titled
         if tag in self._HIDDEN:
             self._hidden += 1
         elif tag == "pre":
             self._pre += 1
-        elif tag == "title" and not self._hidden and not self._hiding:
-            self._title = []
+        elif tag == "title" and not self._titled and not self._hidden and not self._hiding:
+            self._title, self._titled = [], True
         if self._hiding and tag in self._OPTIONAL_END.get(self._hiding[0], ()):
             self._hiding = []  # '<p hidden>Note<p>Text': the second <p> ends the first
         if self._hiding:
             if tag == self._hiding[0]:
                 self._hiding[1] += 1
-        elif tag not in self._VOID and self._hides(attrs):
+        elif tag not in self._VOID and (later_title or self._hides(attrs)):
             self._hiding = [tag, 1]
         self._boundary(tag)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._end_title()
         self._boundary(tag)  # <div/>: no content, nothing to hide or to close
 
     def handle_endtag(self, tag: str) -> None:
+        self._end_title()
         if tag in self._HIDDEN:
             self._hidden = max(0, self._hidden - 1)
         elif tag == "pre":
             self._pre = max(0, self._pre - 1)
-        elif tag == "title" and self._title is not None:
-            self._titles.append(" ".join("".join(self._title).split()))
-            self._title = None
         if self._hiding and tag == self._hiding[0]:
             self._hiding[1] -= 1
             if self._hiding[1] == 0:
@@ -778,10 +859,24 @@ class _VisibleText(HTMLParser):
         self._boundary(tag, end=True)
 
     def handle_data(self, data: str) -> None:
+        if self._hidden or self._hiding:
+            return
         if self._title is not None:
             self._title.append(data)
-        elif not self._hidden and not self._hiding:
-            self._parts.append(data if self._pre else self._SPACES.sub(" ", data))
+        else:
+            self._append(data if self._pre else self._SPACES.sub(" ", data))
+
+    def _append(self, part: str) -> None:
+        self._parts.append(part)
+        if part == "\t":
+            self._tab = True
+        elif part.strip(" "):
+            self._tab = False
+
+    def _end_title(self) -> None:
+        if self._title is not None:
+            self._heading = " ".join("".join(self._title).split())
+            self._title = None
 
     def _hides(self, attrs: list[tuple[str, str | None]]) -> bool:
         for name, value in attrs:
@@ -793,36 +888,25 @@ class _VisibleText(HTMLParser):
 
     def _boundary(self, tag: str, *, end: bool = False) -> None:
         if tag == "br":
-            self._parts.append("\n")
+            self._append("\n")
         elif tag in self._BLOCKS:
-            self._parts.append("\n\n")
-        elif tag in self._CELLS and (end or not self._after_cell()):
+            self._append("\n\n")
+        elif tag in self._CELLS and (end or not self._tab):
             # A cell ends at its end tag, or where the next one starts when that
             # tag is left out ('<td>Tariffs<td>fell'): a tab between the two.
-            self._parts.append("\t")
-
-    def _after_cell(self) -> bool:
-        """Whether the text so far ends with a cell's tab (and spaces)."""
-        for part in reversed(self._parts):
-            if part == "\t":
-                return True
-            if part.strip(" "):
-                return False
-        return False
+            self._append("\t")
 
     def close(self) -> None:
         super().close()
-        if self._title is not None:  # a <title> left open: the rest of the page is its text
-            self._titles.append(" ".join("".join(self._title).split()))
-            self._title = None
+        self._end_title()
 
     def text(self) -> str:
         body = self._body()
-        if not self._titles:
+        if not self._heading:
             return body
-        blocks = [" ".join(block.split()) for block in body.split("\n\n")]
-        titles = [t for t in self._titles if t and not _shown(t, blocks)]
-        return "\n\n".join([*titles, body] if body else titles)
+        if _shown(self._heading, {" ".join(block.split()) for block in body.split("\n\n")}):
+            return body
+        return f"{self._heading}\n\n{body}" if body else self._heading
 
     def _body(self) -> str:
         out: list[str] = []
@@ -837,3 +921,28 @@ class _VisibleText(HTMLParser):
             out.append(line)
             gap = False
         return "".join(out)
+
+
+# What separates a page's headline from the site's name in its <title>.
+_TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " · ", " :: ", " » ")
+
+
+def _shown(title: str, blocks: set[str]) -> bool:
+    """Whether a page's blocks show its title: as one of them, or with the site's name around.
+
+    Example:
+        >>> _shown("Tariffs rise | World News", {"Tariffs rise", "Ministers met."})
+        True
+        >>> _shown("Energy Security", {"Security", "Energy"})
+        False
+    """
+    if title in blocks:
+        return True
+    for separator in _TITLE_SEPARATORS:
+        parts = title.split(separator)
+        if len(parts) > 1:
+            # The headline first or last, the site's name (and section) on the other side.
+            heads = (parts[0], parts[-1], separator.join(parts[:-1]), separator.join(parts[1:]))
+            if any(head in blocks for head in heads):
+                return True
+    return False

@@ -103,6 +103,15 @@ def test_latin1_without_bom_is_an_error_not_a_guess() -> None:
             "cp1252",
         ),
         ("<meta charset=gbk>", "关税与贸易", "gbk"),
+        ('<meta charset="iso-8859-9">', "Gümrük “vergisi”", "cp1254"),  # as windows-1254
+        # A declaration in a comment does not count; the one after it does.
+        ('<!-- <meta charset="koi8-r"> --><meta charset=windows-1252>', "Café", "cp1252"),
+        # Nor does 'charset=' in another meta's content.
+        (
+            '<meta name="description" content="charset=koi8-r"><meta charset="windows-1252">',
+            "Café",
+            "cp1252",
+        ),
     ],
 )
 def test_html_that_is_not_utf8_is_read_in_the_charset_it_declares(
@@ -118,8 +127,16 @@ def test_html_that_is_not_utf8_is_read_in_the_charset_it_declares(
     [
         ("", "not valid UTF-8: byte 0xe9 at byte offset"),
         ('<meta charset="utf-8">', "not valid UTF-8: byte 0xe9 at byte offset"),
-        ('<meta charset="klingon">', "declares charset 'klingon', which is no known encoding"),
+        ('<meta charset="klingon">', "declares charset 'klingon', which is no encoding of web"),
+        # Python codecs that no browser knows, which would rewrite the text.
+        ('<meta charset="unicode_escape">', "declares charset 'unicode_escape', which is no enc"),
+        ('<meta charset="rot13">', "declares charset 'rot13', which is no encoding of web"),
+        # Declared in a page, UTF-16 means UTF-8 (browsers); so does a byte order mark.
+        ('<meta charset="utf-16">', "not valid UTF-8: byte 0xe9 at byte offset"),
         ('<meta charset="ascii">', "nor ascii as it declares: byte 0x81"),
+        # A declaration must lie whole in the first 1,024 bytes.
+        ("<!--" + "x" * 1000 + '--><meta charset="windows-1252">', "not valid UTF-8: byte 0xe9"),
+        (" " * 1000 + '<meta charset="windows-1252">', "not valid UTF-8: byte 0xe9"),
     ],
 )
 def test_html_whose_declared_charset_does_not_read_it_is_an_error(
@@ -129,6 +146,13 @@ def test_html_whose_declared_charset_does_not_read_it_is_an_error(
     path.write_bytes(f"<html><head>{head}</head><p>Caf".encode() + b"\xe9 \x81</p>")
     (doc,) = read_documents(path)
     assert doc["error_type"] == "UnicodeDecodeError" and message in doc["error"]
+
+
+def test_html_with_a_byte_order_mark_is_read_in_it_whatever_it_declares(tmp_path: Path) -> None:
+    path = tmp_path / "page.html"
+    path.write_bytes(codecs.BOM_UTF8 + b'<meta charset="windows-1252"><p>Caf\xe9</p>')
+    (doc,) = read_documents(path)
+    assert doc["error_type"] == "UnicodeDecodeError" and "not valid UTF-8 (" in doc["error"]
 
 
 @pytest.mark.parametrize(
@@ -267,8 +291,12 @@ tariffs&nbsp;on steel.</p>
     [
         ("Tariff war escalates", False),
         ("Tariff war escalates | World News", False),
-        ("World News: Tariff war escalates", False),
-        ("Tariffs", True),  # a word of the page is no headline of it
+        ("World News - Tariff war escalates", False),
+        ("Tariff war escalates - Trade - World News", False),
+        # Words the page does not show are kept.
+        ("Tariffs", True),
+        ("Tariff war", True),
+        ("Tariff war escalates: what it means", True),
         ("Ministers meet on energy", True),
     ],
 )
@@ -282,6 +310,25 @@ def test_html_title_comes_first_unless_the_page_shows_it(
     (doc,) = read_documents(path)
     body = "Tariff war escalates\n\nTariffs rose."
     assert doc["text"] == (f"{title}\n\n{body}" if kept else body)
+
+
+@pytest.mark.parametrize(
+    ("page", "text"),
+    [
+        # Only the first title counts, as in browsers.
+        ("<title>One</title><title>Two</title><p>Body.</p>", "One\n\nBody."),
+        # A title left open ends at the next tag: hidden text stays hidden.
+        (
+            "<title>Trade news</head><body><script>var x = 'script';</script>"
+            "<p hidden>Hidden</p><ul><li>Tariffs rose<li>Oil fell</ul>",
+            "Trade news\n\nTariffs rose\n\nOil fell",
+        ),
+        ("<svg><title>chart</title></svg><p>Body.</p>", "Body."),
+        ("<title>Only a title</title>", "Only a title"),
+    ],
+)
+def test_html_title_edge_cases(page: str, text: str) -> None:
+    assert visible_text(page) == text
 
 
 def visible_text(page: str) -> str:
@@ -364,6 +411,7 @@ def test_hidden_elements_left_open_end_where_a_browser_ends_them(page: str, text
             "Solar\tpanels\n\ntrade\tpolicy",
         ),
         ("<table>\n <tr>\n  <td>Row</td>\n  <td>cell</td>\n </tr>\n</table>", "Row\t cell"),
+        ("<table><tr><td> <td> <td>x<td> </table>", "x"),
     ],
 )
 def test_html_table_cells_stay_apart(page: str, text: str) -> None:
@@ -377,6 +425,10 @@ def test_html_table_cells_stay_apart(page: str, text: str) -> None:
         ("<p>Tariffs fell.</p><![ x", "Tariffs fell.\n\n<![ x"),
         ("<p>a <![ b</p><p>c</p>", "a <![ b\n\nc"),
         ("<p>a</p><![foo[ b ]]><p>c</p>", "a\n\n<![foo[ b ]]>\n\nc"),
+        # A known keyword that goes on as a longer name is no known keyword.
+        ("<p>a</p><![if-IE]><p>c</p>", "a\n\n<![if-IE]>\n\nc"),
+        ("<p>a</p><![endif.]><p>c</p>", "a\n\n<![endif.]>\n\nc"),
+        ("<p>a</p><![ENDIF--><p>c</p>", "a\n\n<![ENDIF-->\n\nc"),
         # Sections it knows are left to it: CDATA hidden, conditional comments.
         ("<p>x</p><![CDATA[ hidden ]]><p>y</p>", "x\n\ny"),
         ("<![if !IE]><p>shown</p><![endif]>", "shown"),
