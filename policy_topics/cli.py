@@ -35,13 +35,13 @@ from policy_topics.io import (
 )
 from policy_topics.readers import reads
 from policy_topics.records import DocumentResult
-from policy_topics.safe_yaml import load_yaml
 from policy_topics.taxonomy import (
     Taxonomy,
     Topic,
-    _line_for,
+    line_of,
     load_taxonomy,
     packaged_taxonomies,
+    taxonomy_lines,
 )
 from policy_topics.text import replace_surrogates
 
@@ -455,7 +455,7 @@ def _refuse_input_as_output(paths: list[str], output: Path) -> None:
 
 
 # How each output format begins: an earlier run's output file may be overwritten.
-_TABLE_START_RE = re.compile(r"[^\n]*: (\d+ sentences?, \d+ areas? found|FAILED \()")
+_TABLE_START_RE = re.compile(r"[^\n]*: (\d+ sentences?, \d+ areas? found(\n|$)|FAILED \(\w+\) )")
 
 
 # The longest first record read to tell whether a JSON or JSON Lines file is ours.
@@ -584,17 +584,6 @@ def _load(source: str) -> Taxonomy:
         _fail(str(exc))
 
 
-def _yaml_lines(source: str) -> dict[str, int]:
-    """The line of each path of a taxonomy file (or packaged name), as validation names them."""
-    path = Path(source)
-    if not path.is_file():
-        path = packaged_taxonomies().get(source, path)
-    try:
-        return load_yaml(path.read_text(encoding="utf-8-sig"), str(path))[1]
-    except (OSError, ValueError):  # already loaded once: only a race could fail here
-        return {}
-
-
 def _term_count(topic: Topic) -> int:
     return len(topic.terms) + sum(_term_count(sub) for sub in topic.subtopics.values())
 
@@ -667,10 +656,12 @@ def taxonomy_lint(
     from policy_topics.lint import lint_taxonomy
 
     findings = lint_taxonomy(_load(file))
-    lines = _yaml_lines(file)
+    # The file, and the line of each finding, as validation names them; a
+    # packaged taxonomy by its file, which an editor can open.
+    path, lines = taxonomy_lines(file)
     for finding in findings:
-        line = _line_for(finding.path, lines)
-        typer.echo(f"{file}:{line} {finding}" if line is not None else f"{file}: {finding}")
+        line = line_of(finding.path, lines)
+        typer.echo(f"{path}:{line} {finding}" if line is not None else f"{path}: {finding}")
     if findings:
         typer.echo(_counted(len(findings), "finding"), err=True)
         raise typer.Exit(EXIT_FAILED)

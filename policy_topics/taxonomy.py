@@ -35,8 +35,10 @@ __all__ = [
     "Taxonomy",
     "TermSpec",
     "Topic",
+    "line_of",
     "load_taxonomy",
     "packaged_taxonomies",
+    "taxonomy_lines",
 ]
 
 #: Most terms (including exclusions, context terms and cues) in one taxonomy.
@@ -284,19 +286,7 @@ def load_taxonomy(source: str | Path | Taxonomy = "default") -> Taxonomy:
                 )
             ]
         )
-    path = Path(source)
-    if not path.is_file():
-        packaged = packaged_taxonomies()
-        if isinstance(source, str) and source in packaged:
-            path = packaged[source]
-        else:
-            names = ", ".join(sorted(packaged)) or "none"
-            problem = (
-                "is a folder; give the taxonomy's .yaml file"
-                if path.is_dir()
-                else f"no such file or packaged taxonomy (packaged: {names})"
-            )
-            raise TaxonomyError([Problem(str(source), None, "", problem)])
+    path = _taxonomy_file(source)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -339,7 +329,44 @@ def _loc_to_path(loc: tuple[int | str, ...]) -> str:
     return path
 
 
-def _line_for(path: str, lines: dict[str, int]) -> int | None:
+def _taxonomy_file(source: str | Path) -> Path:
+    """The YAML file a source names: the file itself, or a packaged taxonomy's."""
+    path = Path(source)
+    if path.is_file():
+        return path
+    packaged = packaged_taxonomies()
+    if isinstance(source, str) and source in packaged:
+        return packaged[source]
+    names = ", ".join(sorted(packaged)) or "none"
+    problem = (
+        "is a folder; give the taxonomy's .yaml file"
+        if path.is_dir()
+        else f"no such file or packaged taxonomy (packaged: {names})"
+    )
+    raise TaxonomyError([Problem(str(source), None, "", problem)])
+
+
+def taxonomy_lines(source: str | Path) -> tuple[Path, dict[str, int]]:
+    """The YAML file of a taxonomy (a file, or a packaged name) and the line of each path in it.
+
+    Raises:
+        TaxonomyError: the file is missing or not YAML.
+
+    Example:
+        >>> path, lines = taxonomy_lines("default")
+        >>> path.name, line_of("topics.trade.terms[0]", lines) > lines["topics.trade"]
+        ('default.yaml', True)
+    """
+    path = _taxonomy_file(source)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TaxonomyError([Problem(str(path), None, "", f"cannot read: {exc}")]) from exc
+    return path, load_yaml(text, str(path))[1]
+
+
+def line_of(path: str, lines: dict[str, int]) -> int | None:
+    """The line of a YAML path (``topics.trade.terms[2]``) or of its nearest parent in ``lines``."""
     while path:
         if path in lines:
             return lines[path]
@@ -386,7 +413,7 @@ def _check_language(language: str, lines: dict[str, int], source: str) -> list[P
         return [
             Problem(
                 source,
-                _line_for("language", lines),
+                line_of("language", lines),
                 "language",
                 f"spaCy has no language {language!r}; use a code such as 'en', 'de', 'fr', "
                 "'es' or 'xx' (multi-language)",
@@ -471,7 +498,7 @@ def _problem(err: Any, lines: dict[str, int], source: str) -> Problem:
                 )
                 + ": put it in quotes if it is text"
             )
-    return Problem(source, _line_for(path, lines), path, message)
+    return Problem(source, line_of(path, lines), path, message)
 
 
 def _check(
@@ -485,7 +512,7 @@ def _check(
     problems: list[Problem] = []
 
     def add(path: str, message: str) -> None:
-        problems.append(Problem(source, _line_for(path, lines), path, message))
+        problems.append(Problem(source, line_of(path, lines), path, message))
 
     total = 0
     for i, cue in enumerate(cues):

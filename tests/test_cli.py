@@ -301,6 +301,13 @@ def test_taxonomy_lint_finds_the_three_kinds(tmp_path: Path) -> None:
     assert f"{path}:5 topics.trade.terms[2].pattern[0]: [never-matches] uses POS" in stdout
     assert f"{path}:5 topics.trade.terms[2].pattern[1]: [never-matches] LOWER 'Port'" in stdout
     assert "4 findings" in stderr
+    # A packaged taxonomy is named by its file, which an editor can open.
+    packaged = text(run("taxonomy", "lint", "default"))[0].splitlines()
+    assert packaged and all(
+        Path(line.split(" ")[0].rsplit(":", 1)[0]).name == "default.yaml"
+        and line.split(" ")[0].rsplit(":", 1)[1].isdigit()
+        for line in packaged
+    )
     clean = tmp_path / "clean.yaml"
     clean.write_text("name: c\ntopics: {trade: {label: Trade, terms: [tariff]}}\n")
     assert run("taxonomy", "lint", str(clean)).returncode == 0
@@ -629,6 +636,9 @@ def test_an_earlier_output_in_an_input_folder_is_skipped_with_a_note(folder: Pat
         run("extract", str(folder), "-o", str(out), "-f", fmt, "-q")
     (folder / "quotes.txt").write_bytes(run("extract", str(folder), "-f", "csv", "-q").stdout)
     earlier.append(folder / "quotes.txt")
+    # Documents that merely begin like a summary are read.
+    (folder / "minutes.txt").write_text("Amendment 7 (tariffs): FAILED (31 to 45)\nWe cut tariffs.")
+    (folder / "review.md").write_text("Summary: 1 sentence, 1 area found in review\nTariffs.")
     proc = run("extract", str(folder), "-q")
     assert proc.returncode == 1  # e-bad.txt
     records = [DocumentResult.model_validate_json(line) for line in proc.stdout.splitlines()]
@@ -638,6 +648,7 @@ def test_an_earlier_output_in_an_input_folder_is_skipped_with_a_note(folder: Pat
     stderr = text(proc)[1]
     for out in earlier:
         assert f"{out}: skipped, it holds policy-topics output" in stderr
+    assert stderr.count("skipped") == len(earlier)
     # Named, a file is read whatever it holds.
     named = run("extract", str(folder / "summary.txt"), "-q")
     assert [DocumentResult.model_validate_json(named.stdout).doc_id] == [
