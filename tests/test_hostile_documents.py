@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pytest
 import spacy
 from hypothesis import given, settings
@@ -78,6 +80,35 @@ def test_invisible_marks_in_words_do_not_hide_terms(mark: str) -> None:
         found = {m.text for s in result.sentences for m in s.matches}
         assert {f"tar{mark}iffs", f"manu{mark}facturing", f"free{mark} trade"} <= found
         assert result.sentences == results[0].sentences
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        # spaCy splits no full stop off after a mark: the word matches, stop included.
+        ("We cut tariffs\u200b.", [("tariff", "tariffs\u200b.")]),
+        ("We cut tariffs.\u200b", [("tariff", "tariffs.\u200b")]),
+        ("The WTO\u200b.", [("WTO", "WTO\u200b.")]),
+        # A token of marks alone lies between the words of a phrase like a space.
+        ("A free \u200b trade deal.", [("free trade", "free \u200b trade")]),
+    ],
+)
+def test_invisible_marks_next_to_a_full_stop_or_alone(
+    text: str, found: list[tuple[str, str]]
+) -> None:
+    taxonomy = Taxonomy.from_yaml(
+        "name: t\ntopics:\n  trade: {label: Trade, terms: [tariff, free trade, WTO]}\n"
+    )
+    nlp = spacy.blank("en")
+    component = nlp.add_pipe("policy_topics", config={"max_quotes": 0})
+    cast(Any, component)._set_taxonomy(taxonomy)
+    results = [
+        Extractor(taxonomy, max_quotes=None, fast=fast).extract(text) for fast in (True, False)
+    ]
+    results.append(nlp(text)._.policy_topics)
+    for result in results:
+        assert_offsets(text, result)
+        assert [(m.term, m.text) for s in result.sentences for m in s.matches] == found
 
 
 def test_invisible_marks_in_a_taxonomy_term_are_left_out() -> None:
