@@ -43,7 +43,7 @@ from policy_topics.taxonomy import (
     packaged_taxonomies,
     taxonomy_lines,
 )
-from policy_topics.text import replace_surrogates
+from policy_topics.text import counted, replace_surrogates
 
 __all__ = ["app", "main"]
 
@@ -70,11 +70,6 @@ _MAX_LISTED_FAILURES = 20
 def main() -> None:
     """Entry point of the ``policy-topics`` script."""
     app(prog_name="policy-topics")
-
-
-def _counted(n: int, noun: str) -> str:
-    """``"1 topic"``, ``"2 topics"``."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -150,8 +145,7 @@ class _TableSink:
         else:
             found = len(result.areas)
             lines.append(
-                f"{name}: {_counted(result.n_sentences, 'sentence')}, "
-                f"{_counted(found, 'area')} found"
+                f"{name}: {counted(result.n_sentences, 'sentence')}, {counted(found, 'area')} found"
             )
             for area in result.areas:
                 bar = "#" * round(area.score * 10)
@@ -558,7 +552,7 @@ def _open(output: Path | None, fmt: OutputFormat) -> Iterator[TextIO]:
 
 
 def _summarise(failures: list[DocumentResult], count: int) -> None:
-    lines = [f"policy-topics: {len(failures)} of {_counted(count, 'document')} failed:"]
+    lines = [f"policy-topics: {len(failures)} of {counted(count, 'document')} failed:"]
     for result in failures[:_MAX_LISTED_FAILURES]:
         error = result.error
         assert error is not None
@@ -604,7 +598,7 @@ def taxonomy_validate(
             continue
         terms = sum(_term_count(topic) for topic in taxonomy.topics.values())
         typer.echo(
-            f"{source}: ok ({_counted(len(taxonomy.topics), 'topic')}, {_counted(terms, 'term')})"
+            f"{source}: ok ({counted(len(taxonomy.topics), 'topic')}, {counted(terms, 'term')})"
         )
     if bad:
         raise typer.Exit(EXIT_USAGE)
@@ -619,8 +613,8 @@ def taxonomy_show(
     total = sum(_term_count(topic) for topic in taxonomy.topics.values())
     lines = [
         f"{taxonomy.name} {taxonomy.version} ({taxonomy.language}): "
-        f"{_counted(len(taxonomy.topics), 'topic')}, {_counted(total, 'term')}, "
-        f"{_counted(len(taxonomy.cues), 'cue')}"
+        f"{counted(len(taxonomy.topics), 'topic')}, {counted(total, 'term')}, "
+        f"{counted(len(taxonomy.cues), 'cue')}"
     ]
     items = list(taxonomy.topics.items())
     for i, (topic_id, topic) in enumerate(items):
@@ -632,11 +626,11 @@ def taxonomy_show(
 
 def _tree(node_id: str, topic: Topic, prefix: str, last: bool) -> list[str]:
     own, total = len(topic.terms), _term_count(topic)
-    counts = _counted(own, "term")
+    counts = counted(own, "term")
     if total != own:
         counts += f", {total} with sub-topics"
     if topic.exclude:
-        counts += f", {_counted(len(topic.exclude), 'exclusion')}"
+        counts += f", {counted(len(topic.exclude), 'exclusion')}"
     lines = [f"{prefix}{'└── ' if last else '├── '}{node_id}: {topic.label} ({counts})"]
     child_prefix = prefix + ("    " if last else "│   ")
     subs = list(topic.subtopics.items())
@@ -663,7 +657,7 @@ def taxonomy_lint(
         line = line_of(finding.path, lines)
         typer.echo(f"{path}:{line} {finding}" if line is not None else f"{path}: {finding}")
     if findings:
-        typer.echo(_counted(len(findings), "finding"), err=True)
+        typer.echo(counted(len(findings), "finding"), err=True)
         raise typer.Exit(EXIT_FAILED)
     typer.echo(f"{file}: no findings")
 

@@ -442,7 +442,7 @@ def evaluate(
     unknown = [m for m in modes if m not in MODES]
     if unknown or not modes:
         raise ValueError(f"modes must be a non-empty selection of {MODES}, got {list(modes)!r}")
-    check_options(None, min_score)
+    _, min_score = check_options(None, min_score)
     if max_errors < 0:
         raise ValueError(f"max_errors must not be negative, not {max_errors!r}")
     extractor = extractor or Extractor(max_quotes=None)

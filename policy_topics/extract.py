@@ -100,7 +100,7 @@ class Extractor:
         min_score: float = 0.0,
         fast: bool = True,
     ) -> None:
-        check_options(max_quotes, min_score)
+        max_quotes, min_score = check_options(max_quotes, min_score)
         self.taxonomy = load_taxonomy(taxonomy)
         self._model_spec = model
         if model is None:
@@ -130,8 +130,7 @@ class Extractor:
 
     @max_quotes.setter
     def max_quotes(self, value: int | None) -> None:
-        check_options(value, self._min_score)
-        self._max_quotes = value
+        self._max_quotes, _ = check_options(value, self._min_score)
 
     @property
     def min_score(self) -> float:
@@ -140,8 +139,7 @@ class Extractor:
 
     @min_score.setter
     def min_score(self, value: float) -> None:
-        check_options(self._max_quotes, value)
-        self._min_score = value
+        _, self._min_score = check_options(self._max_quotes, value)
 
     def __repr__(self) -> str:
         return (
@@ -155,7 +153,7 @@ class Extractor:
         self,
         text: str,
         *,
-        doc_id: str | None = None,
+        doc_id: str | int | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> DocumentResult:
         """Tag one document.
@@ -569,9 +567,11 @@ def _coerce_item(item: Any) -> _Job:
     if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Mapping):
         return _Job(item[0], metadata=dict(item[1]))
     if isinstance(item, Mapping):
-        meta = item.get("meta", item.get("metadata")) or {}
-        if not isinstance(meta, Mapping):
-            field = "meta" if "meta" in item else "metadata"
+        field = "meta" if item.get("meta") is not None else "metadata"
+        meta = item.get(field)
+        if meta is None:
+            meta = {}
+        elif not isinstance(meta, Mapping):  # [] or "" too: they are no metadata
             raise TypeError(f"field {field!r} is {type(meta).__name__}, not a mapping")
         doc_id = item.get("id")
         source = item.get("source")

@@ -215,7 +215,7 @@ class PolicyTopics:
         max_quotes: int = 5,
         min_score: float = 0.0,
     ) -> None:
-        check_options(None, min_score)
+        _, min_score = check_options(None, min_score)
         _register_extension()
         self.nlp = nlp
         self.name = name

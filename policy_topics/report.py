@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from policy_topics.records import Text
-from policy_topics.text import replace_surrogates
+from policy_topics.text import counted, replace_surrogates
 
 __all__ = [
     "FORMAT_VERSION",
@@ -186,7 +186,7 @@ class EvaluationReport(_Model):
             True
         """
         out = [
-            f"gold {self.gold}: {self.documents} documents; taxonomy {self.taxonomy} "
+            f"gold {self.gold}: {counted(self.documents, 'document')}; taxonomy {self.taxonomy} "
             f"{self.taxonomy_version}; min_score {self.min_score:g}"
         ]
         if self.unknown_topics:
@@ -204,7 +204,7 @@ class EvaluationReport(_Model):
 
 def _mode_table(lvl: LevelReport, report: ModeReport) -> str:
     head = (
-        f"{lvl.level} level, mode {report.mode}: {lvl.units} units, "
+        f"{lvl.level} level, mode {report.mode}: {counted(lvl.units, 'unit')}, "
         f"{lvl.positive_units} with a gold topic"
     )
     names = [t.topic if t.support else f"{t.topic} (no gold)" for t in report.topics]

@@ -23,6 +23,7 @@ varied terms and cues approach 1.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -64,8 +65,11 @@ def area_score(evidence: float, distinct_terms: int, sentence_share: float) -> f
     return _round(1.0 - math.exp(-z))
 
 
-def check_options(max_quotes: int | None, min_score: float) -> None:
+def check_options(max_quotes: int | None, min_score: float) -> tuple[int | None, float]:
     """Raise ValueError, naming the fix, when ``max_quotes`` or ``min_score`` is out of range.
+
+    Returns:
+        The two as a plain int (or None) and float: numpy's numbers are taken too.
 
     Example:
         >>> check_options(5, 1.5)
@@ -74,18 +78,21 @@ def check_options(max_quotes: int | None, min_score: float) -> None:
         ValueError: min_score must be between 0 and 1 (scores lie in [0, 1]), not 1.5
     """
     if max_quotes is not None and (
-        isinstance(max_quotes, bool) or not isinstance(max_quotes, int) or max_quotes < 0
+        isinstance(max_quotes, bool)
+        or not isinstance(max_quotes, numbers.Integral)
+        or max_quotes < 0
     ):
         raise ValueError(
             f"max_quotes must be a whole number >= 0, or None to keep every quote, "
             f"not {max_quotes!r}"
         )
-    if isinstance(min_score, bool) or not isinstance(min_score, int | float):
+    if isinstance(min_score, bool) or not isinstance(min_score, numbers.Real):
         raise ValueError(f"min_score must be a number between 0 and 1, not {min_score!r}")
     if not 0.0 <= min_score <= 1.0:
         raise ValueError(
             f"min_score must be between 0 and 1 (scores lie in [0, 1]), not {min_score!r}"
         )
+    return (None if max_quotes is None else int(max_quotes)), float(min_score)
 
 
 def _round(value: float) -> float:
@@ -128,7 +135,7 @@ class ResultBuilder:
         max_quotes: int | None = 5,
         min_score: float = 0.0,
     ) -> None:
-        check_options(max_quotes, min_score)
+        max_quotes, min_score = check_options(max_quotes, min_score)
         self.taxonomy = taxonomy
         self.language = language
         self.max_quotes = max_quotes

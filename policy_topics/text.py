@@ -14,6 +14,7 @@ import unicodedata
 __all__ = [
     "MAX_SENTENCE_CHARS",
     "collapse_whitespace",
+    "counted",
     "dedup_key",
     "has_invisible",
     "is_bullet_marker",
@@ -147,6 +148,16 @@ _MINOR_WORDS = frozenset(
         "via",
     ]
 )
+
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and the noun, plural unless ``n`` is 1.
+
+    Example:
+        >>> counted(1, "topic"), counted(2, "topic")
+        ('1 topic', '2 topics')
+    """
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def collapse_whitespace(text: str) -> str:

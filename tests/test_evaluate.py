@@ -456,6 +456,8 @@ def test_gold_may_start_with_a_byte_order_mark(tmp_path: Path) -> None:
     path.write_text('{"id": "a", "text": "We cut tariffs.", "topics": ["trade"]}\n', "utf-8-sig")
     report = evaluate(path, Extractor(Taxonomy.from_yaml(TAXONOMY)))
     assert report.documents == 1
+    assert ": 1 document; taxonomy" in report.to_table()
+    assert "mode multi: 1 unit, 1 with a gold topic" in report.to_table()
 
 
 def test_bad_arguments(extractor: Extractor, tmp_path: Path) -> None:

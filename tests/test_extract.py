@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policy_topics import DocumentResult, Extractor
+from policy_topics import DocumentResult, Extractor, evaluate
 from tests.conftest import SAMPLE
 
 FIVE = {"trade", "energy", "digital", "manufacturing", "finance"}
@@ -275,6 +275,17 @@ def test_out_of_range_options_are_refused(options: dict[str, Any], message: str)
         for name, value in options.items():
             setattr(extractor, name, value)
     assert (extractor.max_quotes, extractor.min_score) == (5, 0.0)
+
+
+def test_numpy_numbers_are_taken_as_plain_ones() -> None:
+    # Options read from a DataFrame are numpy scalars; np.float32 is no float.
+    import numpy
+
+    extractor = Extractor(max_quotes=numpy.int64(2), min_score=numpy.float32(0.5))
+    assert (extractor.max_quotes, extractor.min_score) == (2, 0.5)
+    assert (type(extractor.max_quotes), type(extractor.min_score)) == (int, float)
+    gold = [{"id": "d", "text": "Tariffs rose.", "topics": ["trade"]}]
+    assert evaluate(gold, min_score=numpy.float32(0.5)).min_score == 0.5
 
 
 def test_options_set_later_take_effect() -> None:

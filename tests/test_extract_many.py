@@ -350,15 +350,20 @@ def test_metadata_that_is_no_mapping_is_an_error_record_naming_the_field(
 ) -> None:
     items: list[dict[str, Any]] = [
         {"id": 5, "text": "Tariffs.", "metadata": [1]},
+        {"id": "e", "text": "Tariffs.", "meta": []},  # empty, but no mapping all the same
         {"id": "o", "text": "Tariffs.", "meta": None},
+        {"id": "m", "text": "Tariffs.", "meta": None, "metadata": {"year": 2020}},
     ]
     results = list(extractor.extract_many(items))
     assert [(r.doc_id, r.error and r.error.message) for r in results] == [
         ("5", "unusable input item: field 'metadata' is list, not a mapping"),
+        ("e", "unusable input item: field 'meta' is list, not a mapping"),
         ("o", None),
+        ("m", None),
     ]
+    assert results[3].metadata == {"year": 2020}
     # An id that is a number becomes its string, as extract_many makes it.
-    assert extractor.extract("Tariffs.", doc_id=5).doc_id == "5"  # type: ignore[arg-type]
+    assert extractor.extract("Tariffs.", doc_id=5).doc_id == "5"
 
 
 def test_batch_size_must_be_positive(extractor: Extractor) -> None:
