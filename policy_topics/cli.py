@@ -449,7 +449,11 @@ def _refuse_input_as_output(paths: list[str], output: Path) -> None:
 
 
 # How each output format begins: an earlier run's output file may be overwritten.
-_TABLE_START_RE = re.compile(r"[^\n]*: (\d+ sentences?, \d+ areas? found(\n|$)|FAILED \(\w+\) )")
+_TABLE_START_RE = re.compile(
+    r"[^\n]*: (FAILED \([A-Z]\w*\) "  # an error record: the exception's name
+    r"|\d+ sentences?, 0 areas found(\n|$)"
+    r"|\d+ sentences?, \d+ areas? found\n  .{16} \d\.\d\d [# ]{10} [ \d]{3} mention)"
+)
 
 
 # The longest first record read to tell whether a JSON or JSON Lines file is ours.
@@ -652,7 +656,10 @@ def taxonomy_lint(
     findings = lint_taxonomy(_load(file))
     # The file, and the line of each finding, as validation names them; a
     # packaged taxonomy by its file, which an editor can open.
-    path, lines = taxonomy_lines(file)
+    try:
+        path, lines = taxonomy_lines(file)
+    except TaxonomyError:  # the file changed since it was loaded: no lines then
+        path, lines = Path(file), {}
     for finding in findings:
         line = line_of(finding.path, lines)
         typer.echo(f"{path}:{line} {finding}" if line is not None else f"{path}: {finding}")

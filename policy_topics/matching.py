@@ -220,7 +220,7 @@ class PolicyTopics:
         self.nlp = nlp
         self.name = name
         self.spans_key = spans_key
-        self.max_quotes = max_quotes
+        self.max_quotes = int(max_quotes)  # a numpy number from a config, say
         self.min_score = min_score
         self._source = taxonomy
         self._lexicon: Lexicon | None = None

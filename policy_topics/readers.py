@@ -570,8 +570,56 @@ _WEB_ENCODINGS = {
     "shift_jis": "cp932",
     "euc_kr": "cp949",
 }
+_C1_ENCODINGS = frozenset({"cp874", *(f"cp{n}" for n in range(1250, 1259))})
+_C1 = "policy_topics.c1"
+
+
+def _c1_controls(exc: UnicodeError) -> tuple[str, int]:
+    """The codec error handler ``policy_topics.c1``: an undefined byte reads as the C1 control."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return "".join(map(chr, exc.object[exc.start : exc.end])), exc.end
+
+
+codecs.register_error(_C1, _c1_controls)
+
 # Web labels Python's codecs do not know by that name.
-_WEB_LABELS = {"windows-874": "cp874", "x-mac-cyrillic": "mac-cyrillic"}
+_WEB_LABELS = {
+    "windows-874": "cp874",
+    "dos-874": "cp874",
+    "x-mac-cyrillic": "mac-cyrillic",
+    "x-mac-ukrainian": "mac-cyrillic",
+    "x-mac-roman": "mac-roman",
+    "mac": "mac-roman",
+    "csmacintosh": "mac-roman",
+    "iso-8859-8-i": "iso8859-8",
+    "logical": "iso8859-8",
+    "visual": "iso8859-8",
+    "koi": "koi8-r",
+    "koi8": "koi8-r",
+    "x-sjis": "cp932",
+    "windows-31j": "cp932",
+    "windows-949": "cp949",
+    "x-gbk": "gbk",
+    "x-euc-jp": "euc_jp",
+    "cn-big5": "big5hkscs",
+    "x-x-big5": "big5hkscs",
+    "csisolatin9": "iso8859-15",
+    "koi8-ru": "koi8-u",
+    "sun_eu_greek": "iso8859-7",
+    "cseucpkdfmtjapanese": "euc_jp",
+    **dict.fromkeys(["csgb2312", "gb_2312", "gb_2312-80"], "gbk"),
+    **dict.fromkeys(
+        ["cseuckr", "csksc56011987", "iso-ir-149", "ks_c_5601-1989", "ksc_5601"], "cp949"
+    ),
+    **{f"x-cp{n}": f"cp{n}" for n in range(1250, 1259)},
+    **dict.fromkeys(
+        ["unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "x-unicode20utf8"], "utf-8"
+    ),
+    **dict.fromkeys(["csunicode", "iso-10646-ucs-2", "ucs-2", "unicode", "unicodefeff"], "utf-16"),
+}
+# ISO 8859 labels written without hyphens, or with the -e and -i of ISO 8859-6 and -8.
+_ISO_8859_RE = re.compile(r"(?:cs)?iso[-_]?8859[-_]?(\d+)(?:[-_]?[ei])?")
 # Declared in a page, these mean UTF-8 (a page that parses its own <meta> is no UTF-16).
 _MEANS_UTF8 = frozenset({"utf-8", "utf-16", "utf-16-le", "utf-16-be"})
 
@@ -603,8 +651,9 @@ def _decode_declared(data: bytes, name: str, error: ReadError) -> str:
     label = _declared_charset(_COMMENT_RE.sub(b"", data[:_HEAD_BYTES]))
     if label is None:
         raise error
+    iso = _ISO_8859_RE.fullmatch(label)
     try:
-        codec = _WEB_LABELS.get(label) or codecs.lookup(label).name
+        codec = _WEB_LABELS.get(label) or codecs.lookup(f"iso8859-{iso[1]}" if iso else label).name
     except LookupError:
         codec = ""
     if codec in _MEANS_UTF8:
@@ -616,8 +665,11 @@ def _decode_declared(data: bytes, name: str, error: ReadError) -> str:
             "of web pages (save the file as UTF-8)",
             "UnicodeDecodeError",
         )
+    # The web's windows-125x and windows-874 give the bytes Python's codecs leave
+    # undefined (0x81 and the like) the C1 control of the same number.
+    errors = _C1 if encoding in _C1_ENCODINGS else "strict"
     try:
-        return data.decode(encoding)
+        return data.decode(encoding, errors)
     except UnicodeDecodeError as exc:
         raise ReadError(
             f"{name}: not valid UTF-8, nor {label} as it declares: byte 0x{data[exc.start]:02x} "
@@ -781,6 +833,11 @@ class _VisibleText(HTMLParser):
         | {"section", "summary", "table", "tbody", "thead", "tfoot", "title", "tr", "ul"}
     )
     _CELLS = frozenset(["td", "th"])
+    # Phrasing elements, whose tags a title's text may hold without ending.
+    _INLINE = frozenset(
+        {"a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "dfn", "em", "i", "kbd", "mark"}
+        | {"q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var", "wbr"}
+    )
     # End tags that end an element left open inside them.
     _AROUND = _BLOCKS | {"select", "datalist"}
     # Elements that never have content or an end tag.
@@ -812,9 +869,9 @@ class _VisibleText(HTMLParser):
         super().__init__(convert_charrefs=True)
         self._parts: list[str] = []
         self._tab = False  # the text so far ends with a cell's tab (and spaces)
-        self._title: list[str] | None = None  # while in the page's <title>: its text
-        self._heading = ""  # the page's <title>, once read
-        self._titled = False  # a <title> was met: only the first counts, as in browsers
+        self._title: list[str] | None = None  # while in a <title>: its text
+        self._heading = ""  # the page's first <title>: browsers show none, and name the page
+        self._titled = False  # a <title> was met
         self._hidden = 0
         self._pre = 0
         # The open element hidden by its attributes: its tag and how many elements
@@ -822,30 +879,31 @@ class _VisibleText(HTMLParser):
         self._hiding: list[Any] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._end_title()  # a title holds no markup: one left open ends at the next tag
-        # Browsers show none of a page's titles; the first names the page.
-        later_title = tag == "title" and self._titled
+        if tag not in self._INLINE:
+            self._end_title()  # a title left open ends at the next tag that is not inline
         if tag in self._HIDDEN:
             self._hidden += 1
         elif tag == "pre":
             self._pre += 1
-        elif tag == "title" and not self._titled and not self._hidden and not self._hiding:
-            self._title, self._titled = [], True
+        elif tag == "title" and not self._hidden and not self._hiding:
+            self._title = []
         if self._hiding and tag in self._OPTIONAL_END.get(self._hiding[0], ()):
             self._hiding = []  # '<p hidden>Note<p>Text': the second <p> ends the first
         if self._hiding:
             if tag == self._hiding[0]:
                 self._hiding[1] += 1
-        elif tag not in self._VOID and (later_title or self._hides(attrs)):
+        elif tag not in self._VOID and self._hides(attrs):
             self._hiding = [tag, 1]
         self._boundary(tag)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._end_title()
+        if tag not in self._INLINE:
+            self._end_title()
         self._boundary(tag)  # <div/>: no content, nothing to hide or to close
 
     def handle_endtag(self, tag: str) -> None:
-        self._end_title()
+        if tag not in self._INLINE:
+            self._end_title()
         if tag in self._HIDDEN:
             self._hidden = max(0, self._hidden - 1)
         elif tag == "pre":
@@ -875,8 +933,9 @@ class _VisibleText(HTMLParser):
 
     def _end_title(self) -> None:
         if self._title is not None:
-            self._heading = " ".join("".join(self._title).split())
-            self._title = None
+            if not self._titled:
+                self._heading = " ".join("".join(self._title).split())
+            self._title, self._titled = None, True
 
     def _hides(self, attrs: list[tuple[str, str | None]]) -> bool:
         for name, value in attrs:
@@ -931,18 +990,18 @@ def _shown(title: str, blocks: set[str]) -> bool:
     """Whether a page's blocks show its title: as one of them, or with the site's name around.
 
     Example:
-        >>> _shown("Tariffs rise | World News", {"Tariffs rise", "Ministers met."})
+        >>> _shown("Steel tariffs rise | World News", {"Steel tariffs rise", "Ministers met."})
         True
         >>> _shown("Energy Security", {"Security", "Energy"})
+        False
+        >>> _shown("Steel tariffs rise | Ministry of Trade", {"Ministry of Trade"})
         False
     """
     if title in blocks:
         return True
     for separator in _TITLE_SEPARATORS:
         parts = title.split(separator)
-        if len(parts) > 1:
-            # The headline first or last, the site's name (and section) on the other side.
-            heads = (parts[0], parts[-1], separator.join(parts[:-1]), separator.join(parts[1:]))
-            if any(head in blocks for head in heads):
-                return True
+        # The headline is the longest part, the site's name and section the others.
+        if len(parts) > 1 and max(parts, key=len) in blocks:
+            return True
     return False

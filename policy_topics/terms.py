@@ -363,26 +363,18 @@ class Lexicon:
         info = self._infos.get(cache_key)
         if info is not None:
             return info
-        forms: tuple[str, ...] = (orth,)
         if has_invisible(orth):
             # A soft hyphen or a zero-width space inside a word ("manu\u00adfacturing"):
             # the word is matched as it shows; its offsets stay those of the token.
             lower, orth = visible(lower), visible(orth)
-            forms = (orth,)
             found = [inflection_keys(visible(k)) if has_invisible(k) else (k,) for k in keys]
-            if lower.endswith(".") and lower[:-1].isalpha():
-                # spaCy splits no full stop off a word after a mark ("tariffs\u200b."):
-                # the word is matched without it too, as "5G." is
-                found.append(inflection_keys(lower[:-1]))
-                forms = (orth, orth[:-1])
             keys = tuple(dict.fromkeys(itertools.chain.from_iterable(found)))
         candidates: list[_Phrase] = []
         for key in keys:
             candidates.extend(self._by_key.get(key, ()))
-        for form in forms:
-            candidates.extend(self._by_case.get(form, ()))
-            if form.endswith("s") and len(form) > 1:
-                candidates.extend(self._by_case.get(form[:-1], ()))
+        candidates.extend(self._by_case.get(orth, ()))
+        if orth.endswith("s") and len(orth) > 1:
+            candidates.extend(self._by_case.get(orth[:-1], ()))
         for phrase in self._by_prefix.get(lower[:3], ()):
             if lower.startswith(phrase.parts[0][1]):
                 candidates.append(phrase)
@@ -587,8 +579,8 @@ def _hyphen_variants(text: str) -> list[str]:
 
 
 def _is_joiner(text: str) -> bool:
-    """A token that phrases read past: a hyphen, dash or slash, or invisible marks alone."""
-    return text in _JOINERS or (has_invisible(text) and not visible(text))
+    """A token that phrases read past: a hyphen, dash or slash, or invisible marks (with one)."""
+    return text in _JOINERS or (has_invisible(text) and (visible(text) or "-") in _JOINERS)
 
 
 def _keys(token: Any, use_lemmas: bool) -> tuple[str, ...]:

@@ -638,7 +638,9 @@ def test_an_earlier_output_in_an_input_folder_is_skipped_with_a_note(folder: Pat
     earlier.append(folder / "quotes.txt")
     # Documents that merely begin like a summary are read.
     (folder / "minutes.txt").write_text("Amendment 7 (tariffs): FAILED (31 to 45)\nWe cut tariffs.")
+    (folder / "motion.txt").write_text("Motion 12 (steel): FAILED (unanimously)\nWe cut tariffs.")
     (folder / "review.md").write_text("Summary: 1 sentence, 1 area found in review\nTariffs.")
+    (folder / "notes.md").write_text("Review: 3 sentences, 2 areas found\nWe cut tariffs.")
     proc = run("extract", str(folder), "-q")
     assert proc.returncode == 1  # e-bad.txt
     records = [DocumentResult.model_validate_json(line) for line in proc.stdout.splitlines()]

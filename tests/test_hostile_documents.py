@@ -85,15 +85,17 @@ def test_invisible_marks_in_words_do_not_hide_terms(mark: str) -> None:
 @pytest.mark.parametrize(
     ("text", "found"),
     [
-        # spaCy splits no full stop off after a mark: the word matches, stop included.
-        ("We cut tariffs\u200b.", [("tariff", "tariffs\u200b.")]),
-        ("We cut tariffs.\u200b", [("tariff", "tariffs.\u200b")]),
-        ("The WTO\u200b.", [("WTO", "WTO\u200b.")]),
-        # A token of marks alone lies between the words of a phrase like a space.
+        # A token of marks alone, or of marks and a hyphen, lies between the words
+        # of a phrase like a space or a hyphen.
         ("A free \u200b trade deal.", [("free trade", "free \u200b trade")]),
+        ("A free -\u200b trade deal.", [("free trade", "free -\u200b trade")]),
+        # spaCy splits no full stop off after a mark: a word and its stop are one
+        # token, which no term matches, and no phrase runs on past the stop.
+        ("We cut tariffs\u200b.", []),
+        ("A free\u200b. Trade rose.", []),
     ],
 )
-def test_invisible_marks_next_to_a_full_stop_or_alone(
+def test_invisible_marks_alone_or_next_to_a_full_stop(
     text: str, found: list[tuple[str, str]]
 ) -> None:
     taxonomy = Taxonomy.from_yaml(
