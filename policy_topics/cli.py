@@ -450,9 +450,9 @@ def _refuse_input_as_output(paths: list[str], output: Path) -> None:
 
 # How each output format begins: an earlier run's output file may be overwritten.
 _TABLE_START_RE = re.compile(
-    r"[^\n]*: (FAILED \([A-Z]\w*\) "  # an error record: the exception's name
+    r"[^\n]*: (FAILED \((\w*Error|\w*Exception|NotText|NoMatch|UnsupportedFormat|WorkerDied)\) "
     r"|\d+ sentences?, 0 areas found(\n|$)"
-    r"|\d+ sentences?, \d+ areas? found\n  .{16} \d\.\d\d [# ]{10} [ \d]{3} mention)"
+    r"|\d+ sentences?, \d+ areas? found\n  .{16} \d\.\d\d [# ]{10} +\d+ mention)"
 )
 
 

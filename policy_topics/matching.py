@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 import weakref
 from bisect import bisect_left
 from collections import OrderedDict
@@ -216,11 +217,16 @@ class PolicyTopics:
         min_score: float = 0.0,
     ) -> None:
         _, min_score = check_options(None, min_score)
+        quotes: Any = max_quotes  # typed int, but a config may hold anything
+        if isinstance(quotes, bool) or not isinstance(quotes, numbers.Integral):
+            raise ValueError(
+                f"max_quotes must be a whole number (0 or less keeps all), not {max_quotes!r}"
+            )
         _register_extension()
         self.nlp = nlp
         self.name = name
         self.spans_key = spans_key
-        self.max_quotes = int(max_quotes)  # a numpy number from a config, say
+        self.max_quotes = int(quotes)  # a numpy integer, say
         self.min_score = min_score
         self._source = taxonomy
         self._lexicon: Lexicon | None = None

@@ -575,10 +575,14 @@ _C1 = "policy_topics.c1"
 
 
 def _c1_controls(exc: UnicodeError) -> tuple[str, int]:
-    """The codec error handler ``policy_topics.c1``: an undefined byte reads as the C1 control."""
+    """The codec error handler ``policy_topics.c1``: an undefined byte 0x80 to 0x9F reads as
+    the C1 control of that number; any other stays an error, as it is in browsers."""
     if not isinstance(exc, UnicodeDecodeError):
         raise exc
-    return "".join(map(chr, exc.object[exc.start : exc.end])), exc.end
+    undefined = exc.object[exc.start : exc.end]
+    if not all(0x80 <= byte <= 0x9F for byte in undefined):
+        raise exc
+    return "".join(map(chr, undefined)), exc.end
 
 
 codecs.register_error(_C1, _c1_controls)
@@ -616,7 +620,9 @@ _WEB_LABELS = {
     **dict.fromkeys(
         ["unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "x-unicode20utf8"], "utf-8"
     ),
-    **dict.fromkeys(["csunicode", "iso-10646-ucs-2", "ucs-2", "unicode", "unicodefeff"], "utf-16"),
+    **dict.fromkeys(
+        ["csunicode", "iso-10646-ucs-2", "ucs-2", "unicode", "unicodefeff", "unicodefffe"], "utf-16"
+    ),
 }
 # ISO 8859 labels written without hyphens, or with the -e and -i of ISO 8859-6 and -8.
 _ISO_8859_RE = re.compile(r"(?:cs)?iso[-_]?8859[-_]?(\d+)(?:[-_]?[ei])?")
@@ -833,11 +839,8 @@ class _VisibleText(HTMLParser):
         | {"section", "summary", "table", "tbody", "thead", "tfoot", "title", "tr", "ul"}
     )
     _CELLS = frozenset(["td", "th"])
-    # Phrasing elements, whose tags a title's text may hold without ending.
-    _INLINE = frozenset(
-        {"a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "dfn", "em", "i", "kbd", "mark"}
-        | {"q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var", "wbr"}
-    )
+    # Tags that end a title left open: blocks and what only a page's structure holds.
+    _ENDS_TITLE = _BLOCKS | _HIDDEN | _CELLS | {"body", "head", "html", "link", "meta", "base"}
     # End tags that end an element left open inside them.
     _AROUND = _BLOCKS | {"select", "datalist"}
     # Elements that never have content or an end tag.
@@ -872,6 +875,8 @@ class _VisibleText(HTMLParser):
         self._title: list[str] | None = None  # while in a <title>: its text
         self._heading = ""  # the page's first <title>: browsers show none, and name the page
         self._titled = False  # a <title> was met
+        self._headings: set[str] = set()  # the text of the page's <h1> and <h2>
+        self._heading_from: int | None = None  # where the open <h1>/<h2> began in _parts
         self._hidden = 0
         self._pre = 0
         # The open element hidden by its attributes: its tag and how many elements
@@ -879,14 +884,16 @@ class _VisibleText(HTMLParser):
         self._hiding: list[Any] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in self._INLINE:
-            self._end_title()  # a title left open ends at the next tag that is not inline
+        if tag in self._ENDS_TITLE:
+            self._end_title()  # a title left open ends at the next block
         if tag in self._HIDDEN:
             self._hidden += 1
         elif tag == "pre":
             self._pre += 1
         elif tag == "title" and not self._hidden and not self._hiding:
             self._title = []
+        elif tag in ("h1", "h2") and not self._hidden and not self._hiding:
+            self._heading_from = len(self._parts)
         if self._hiding and tag in self._OPTIONAL_END.get(self._hiding[0], ()):
             self._hiding = []  # '<p hidden>Note<p>Text': the second <p> ends the first
         if self._hiding:
@@ -897,17 +904,20 @@ class _VisibleText(HTMLParser):
         self._boundary(tag)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in self._INLINE:
+        if tag in self._ENDS_TITLE:
             self._end_title()
         self._boundary(tag)  # <div/>: no content, nothing to hide or to close
 
     def handle_endtag(self, tag: str) -> None:
-        if tag not in self._INLINE:
+        if tag in self._ENDS_TITLE:
             self._end_title()
         if tag in self._HIDDEN:
             self._hidden = max(0, self._hidden - 1)
         elif tag == "pre":
             self._pre = max(0, self._pre - 1)
+        elif tag in ("h1", "h2") and self._heading_from is not None:
+            self._headings.add(" ".join("".join(self._parts[self._heading_from :]).split()))
+            self._heading_from = None
         if self._hiding and tag == self._hiding[0]:
             self._hiding[1] -= 1
             if self._hiding[1] == 0:
@@ -963,7 +973,8 @@ class _VisibleText(HTMLParser):
         body = self._body()
         if not self._heading:
             return body
-        if _shown(self._heading, {" ".join(block.split()) for block in body.split("\n\n")}):
+        blocks = {" ".join(block.split()) for block in body.split("\n\n")}
+        if _shown(self._heading, blocks, self._headings):
             return body
         return f"{self._heading}\n\n{body}" if body else self._heading
 
@@ -986,22 +997,19 @@ class _VisibleText(HTMLParser):
 _TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " · ", " :: ", " » ")
 
 
-def _shown(title: str, blocks: set[str]) -> bool:
-    """Whether a page's blocks show its title: as one of them, or with the site's name around.
+def _shown(title: str, blocks: set[str], headings: set[str]) -> bool:
+    """Whether a page shows its title: as one of its blocks, or as a heading with the site's name.
 
     Example:
-        >>> _shown("Steel tariffs rise | World News", {"Steel tariffs rise", "Ministers met."})
+        >>> _shown("Tariffs rise | World News", {"Tariffs rise", "x"}, {"Tariffs rise"})
         True
-        >>> _shown("Energy Security", {"Security", "Energy"})
-        False
-        >>> _shown("Steel tariffs rise | Ministry of Trade", {"Ministry of Trade"})
+        >>> _shown("Tariffs rise | Ministry of Trade", {"Ministry of Trade"}, set())
         False
     """
     if title in blocks:
         return True
     for separator in _TITLE_SEPARATORS:
-        parts = title.split(separator)
-        # The headline is the longest part, the site's name and section the others.
-        if len(parts) > 1 and max(parts, key=len) in blocks:
+        # The headline is one part of the title, the site's name and section the others.
+        if separator in title and not headings.isdisjoint(title.split(separator)):
             return True
     return False

@@ -630,7 +630,9 @@ def test_an_earlier_output_in_an_input_folder_is_overwritten(folder: Path, name:
 
 
 def test_an_earlier_output_in_an_input_folder_is_skipped_with_a_note(folder: Path) -> None:
-    # Results written into the folder by other runs, in each format, are not documents.
+    # Results written into the folder by other runs, in each format, are not documents;
+    # the table's first document has 1,000 mentions, which widen its column.
+    (folder / "0-many.txt").write_text("We cut tariffs. " * 1000)
     earlier = [folder / "a.jsonl", folder / "summary.txt", folder / "page.html"]
     for out, fmt in zip(earlier, ["jsonl", "table", "html"], strict=True):
         run("extract", str(folder), "-o", str(out), "-f", fmt, "-q")
@@ -639,6 +641,9 @@ def test_an_earlier_output_in_an_input_folder_is_skipped_with_a_note(folder: Pat
     # Documents that merely begin like a summary are read.
     (folder / "minutes.txt").write_text("Amendment 7 (tariffs): FAILED (31 to 45)\nWe cut tariffs.")
     (folder / "motion.txt").write_text("Motion 12 (steel): FAILED (unanimously)\nWe cut tariffs.")
+    (folder / "tied.txt").write_text(
+        "Motion 4 (steel): FAILED (Tied) on the floor\nWe cut tariffs."
+    )
     (folder / "review.md").write_text("Summary: 1 sentence, 1 area found in review\nTariffs.")
     (folder / "notes.md").write_text("Review: 3 sentences, 2 areas found\nWe cut tariffs.")
     proc = run("extract", str(folder), "-q")

@@ -154,6 +154,14 @@ def test_html_whose_declared_charset_does_not_read_it_is_an_error(
     assert doc["error_type"] == "UnicodeDecodeError" and message in doc["error"]
 
 
+def test_html_bytes_undefined_above_the_c1_range_stay_errors(tmp_path: Path) -> None:
+    # windows-1253 leaves 0xD2 undefined, as browsers do: no letter is made up for it.
+    path = tmp_path / "page.html"
+    path.write_bytes(b'<meta charset="windows-1253"><p>\xe1\x81 \xd2</p>')
+    (doc,) = read_documents(path)
+    assert "nor windows-1253 as it declares: byte 0xd2" in doc["error"]
+
+
 def test_html_with_a_byte_order_mark_is_read_in_it_whatever_it_declares(tmp_path: Path) -> None:
     path = tmp_path / "page.html"
     path.write_bytes(codecs.BOM_UTF8 + b'<meta charset="windows-1252"><p>Caf\xe9</p>')
@@ -299,6 +307,7 @@ tariffs&nbsp;on steel.</p>
         ("Tariff war escalates | World News", False),
         ("World News - Tariff war escalates", False),
         ("Tariff war escalates - Trade - World News", False),
+        ("Tariff war escalates | Ministry of Foreign Affairs of Ruritania", False),
         # Words the page does not show are kept.
         ("Tariffs", True),
         ("Tariff war", True),
@@ -338,6 +347,7 @@ def test_html_title_comes_first_unless_the_page_shows_it(
         ),
         # Inline markup in a title stays in it.
         ("<title>Trade <b>policy</b> update</title><p>x</p>", "Trade policy update\n\nx"),
+        ("<title>Trade <font>policy</font><br>update</title><p>x</p>", "Trade policyupdate\n\nx"),
         # A block showing only the site's name does not show the headline.
         (
             "<title>Steel tariffs rise | Ministry of Trade</title>"

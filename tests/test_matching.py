@@ -10,6 +10,7 @@ import spacy
 from spacy.language import Language
 
 from policy_topics import DocumentResult, Extractor
+from policy_topics.matching import PolicyTopics
 
 TEXT = "Energy Cooperation\nBoth sides agreed to cut tariffs on electric vehicles. Trade grew."
 
@@ -30,6 +31,12 @@ def test_factory_is_registered_through_entry_point() -> None:
 
     names = {ep.name for ep in entry_points(group="spacy_factories")}
     assert "policy_topics" in names
+
+
+@pytest.mark.parametrize("max_quotes", [2.5, True, None, "3"])
+def test_component_refuses_a_max_quotes_that_is_no_whole_number(max_quotes: Any) -> None:
+    with pytest.raises(ValueError, match="max_quotes must be a whole number"):
+        PolicyTopics(spacy.blank("en"), max_quotes=max_quotes)
 
 
 def test_component_repr_tells_components_apart(nlp: Language) -> None:
