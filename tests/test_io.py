@@ -36,7 +36,8 @@ from policy_topics.io import (
     to_dataframe,
     write_results,
 )
-from policy_topics.readers import _VisibleText, join_hyphenated
+from policy_topics.readers import _visible_text as visible_text
+from policy_topics.readers import join_hyphenated
 
 TEXT = "Both sides will cut tariffs on steel. They will expand solar power and grid links."
 
@@ -358,14 +359,6 @@ def test_html_title_comes_first_unless_the_page_shows_it(
 )
 def test_html_title_edge_cases(page: str, text: str) -> None:
     assert visible_text(page) == text
-
-
-def visible_text(page: str) -> str:
-    """The text the HTML reader keeps of a page given as a str."""
-    parser = _VisibleText()
-    parser.feed(page)
-    parser.close()
-    return parser.text()
 
 
 def test_html_gives_visible_text_without_scripts_styles_or_markup(tmp_path: Path) -> None:
