@@ -31,7 +31,12 @@ from spacy.tokens import Doc
 from policy_topics.hits import NO_HITS, SentenceHits, resolve
 from policy_topics.patterns import _ends
 from policy_topics.terms import Lexicon, _has_term, _Info, _is_joiner, _raws, inflection_keys
-from policy_topics.text import MAX_SENTENCE_CHARS, is_bullet_marker, split_sentences
+from policy_topics.text import (
+    MAX_SENTENCE_CHARS,
+    is_bullet_marker,
+    keep_tokens_whole,
+    split_sentences,
+)
 
 __all__ = ["DocMatch", "DocMatcher"]
 
@@ -52,7 +57,7 @@ _ALWAYS_FIELD, _NEXT_FIELD, _SIMPLE_FIELD, _END_FIELD = (
 )
 _STARTS = _ALWAYS_FIELD | _NEXT_FIELD | _SIMPLE_FIELD
 _MAX_TOKENS = 1 << _FIELD
-_END_CHARS = frozenset(".!?…")
+_END_CHARS = frozenset(".!?…。｡！？")
 # Letters of roman numerals, which may begin a bullet marker ("iv.").
 _ROMAN = frozenset("IVXivx")
 
@@ -150,7 +155,12 @@ class DocMatcher:
             return None
         spans = self._one_sentence(array, orths, values, total)
         if spans is None:
-            spans = split_sentences(self._text(orths, array[:, _SPACY].tolist()))
+            text = self._text(orths, array[:, _SPACY].tolist())
+            if self._lexicon.segments_words:
+                spans = split_sentences(text, unspaced=True)
+                spans = keep_tokens_whole(spans, array[:, _IDX].tolist())
+            else:
+                spans = split_sentences(text)
         hits: dict[int, SentenceHits] = {}
         if total & _STARTS:
             leads = self._leads(orths, values)

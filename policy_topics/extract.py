@@ -35,7 +35,7 @@ from policy_topics.readers import Source
 from policy_topics.records import DocumentResult, ErrorInfo
 from policy_topics.scoring import ResultBuilder, check_options
 from policy_topics.taxonomy import Taxonomy, load_taxonomy
-from policy_topics.text import replace_surrogates, split_sentences
+from policy_topics.text import replace_surrogates
 
 __all__ = ["Extractor", "Item"]
 
@@ -208,8 +208,9 @@ class Extractor:
 
     def _match(self, text: str) -> tuple[list[tuple[int, int]], dict[int, SentenceHits]]:
         if self.fast:
-            spans = split_sentences(text)
-            return spans, self.component.lexicon.match_text(text, spans)
+            lexicon = self.component.lexicon
+            spans = lexicon.sentences(text)
+            return spans, lexicon.match_text(text, spans)
         if self._blank:
             self.nlp.max_length = max(self.nlp.max_length, len(text) + 1)
         doc = self.nlp(replace_surrogates(text))

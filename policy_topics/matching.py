@@ -46,7 +46,7 @@ from policy_topics.records import DocumentResult
 from policy_topics.scoring import ResultBuilder, check_options
 from policy_topics.taxonomy import Taxonomy, load_taxonomy
 from policy_topics.terms import Lexicon
-from policy_topics.text import split_sentences, trim_sentence
+from policy_topics.text import keep_tokens_whole, split_sentences, trim_sentence
 
 __all__ = ["DEFAULT_SPANS_KEY", "PolicyTopics", "make_policy_topics"]
 
@@ -357,7 +357,9 @@ class PolicyTopics:
         text = doc.text  # a join over every token: read it once
         use_lemmas = doc.has_annotation("LEMMA")
         if not has_sentences:
-            spans = split_sentences(text)
+            spans = split_sentences(text, unspaced=lexicon.segments_words)
+            if lexicon.segments_words:
+                spans = keep_tokens_whole(spans, doc.to_array(IDX).tolist())
             if (
                 prefilter
                 and not use_lemmas

@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
 from spacy.matcher import Matcher
+from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
@@ -31,7 +32,7 @@ from policy_topics.hits import CUE, EXCLUDE, NEAR, TERM, Raw, Rule, SentenceHits
 from policy_topics.patterns import SimplePatterns, compile_pattern
 from policy_topics.prefilter import Anchor, Prefilter
 from policy_topics.taxonomy import Taxonomy, TermSpec
-from policy_topics.text import has_invisible, visible
+from policy_topics.text import has_invisible, keep_tokens_whole, split_sentences, visible
 
 if TYPE_CHECKING:
     from policy_topics.fastpath import TextMatcher
@@ -54,6 +55,9 @@ _ANNOTATIONS = frozenset({"TAG", "POS", "MORPH", "LEMMA", "DEP"})
 
 # Bound of the memory of token infos (words met, with the phrases they start).
 _INFO_CACHE_SIZE = 50_000
+# Characters on each side of a sentence end with no space after it that the
+# tokenizer is shown to tell whether a token starts there.
+_AROUND = 8
 
 
 @lru_cache(maxsize=65_536)
@@ -321,6 +325,38 @@ class Lexicon:
             annotations and all(doc.has_annotation(attr) for attr in annotations)
             for annotations in self._matchers
         )
+
+    @property
+    def segments_words(self) -> bool:
+        """Whether the tokenizer is a word segmenter rather than spaCy's rule-based one.
+
+        spaCy's Chinese, Japanese, Korean and Thai tokenizers (and custom ones)
+        segment text written without spaces: sentences then end at ``。！？``
+        with no space after them (``split_sentences(..., unspaced=True)``).
+        """
+        return type(self._tokenizer) is not Tokenizer
+
+    def sentences(self, text: str) -> list[tuple[int, int]]:
+        """The sentences of a text, as this tokenizer's text needs (see :meth:`segments_words`).
+
+        After a word segmenter, a sentence may end at ``。`` with no space after
+        it; each such boundary is kept only where the tokenizer starts a token
+        there, asked about the few characters around it (the Doc paths use the
+        Doc's own tokens: :func:`~policy_topics.text.keep_tokens_whole`).
+        """
+        if not self.segments_words:
+            return split_sentences(text)
+        spans = split_sentences(text, unspaced=True)
+        starts = []
+        for (first, cut), (start, last) in itertools.pairwise(spans):
+            if start == cut:
+                lo = max(first, cut - _AROUND)
+                window = text[lo : min(last, cut + _AROUND)]
+                if any(lo + token.idx == cut for token in self._tokenizer(window)):
+                    starts.append(cut)
+            else:
+                starts.append(start)
+        return keep_tokens_whole(spans, starts)
 
     @property
     def splits_runs(self) -> bool:

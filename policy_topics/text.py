@@ -3,13 +3,15 @@
 Segmentation returns character offsets into the caller's string, never a
 modified copy, so quotes can always be cut from the original text. Every
 boundary falls on whitespace, which keeps sentences aligned with spaCy tokens
-(spaCy's tokenizer never builds a token across whitespace).
+(spaCy's tokenizer never builds a token across whitespace); only for a word
+segmenter's text may one fall right after ``。`` (see :func:`split_sentences`).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 __all__ = [
     "MAX_SENTENCE_CHARS",
@@ -18,6 +20,7 @@ __all__ = [
     "dedup_key",
     "has_invisible",
     "is_bullet_marker",
+    "keep_tokens_whole",
     "normalize_term",
     "replace_surrogates",
     "split_sentences",
@@ -48,10 +51,23 @@ _MARKER_RE = re.compile(_MARKER)
 # first character of a run of end characters (the lookbehind after it): otherwise a
 # long run of dots with no space after it is rescanned from every dot, in quadratic
 # time. Checking after the first character keeps the engine's fast scan for it.
-_END_RE = re.compile(r"[.!?…](?<![.!?…][.!?…])[.!?…]*[\"'”’»)\]]*(?P<space>\s+)")
-_LINE_END_STRONG_RE = re.compile(r"[.!?…][\"'”’»)\]]*$")
-_LINE_END_WEAK_RE = re.compile(r"[:;][\"'”’»)\]]*$")
+#
+# The ideographic full stops and full-width marks of Chinese and Japanese end a
+# sentence too. Those texts put no space after them, so there such an end needs
+# none (``unspaced``, for word segmenters only: see split_sentences).
+_WIDE_ENDS = "。｡！？"
+_ENDS = ".!?…" + _WIDE_ENDS
+_WIDE_END_SET = frozenset(_WIDE_ENDS)
+_CLOSERS = "\"'”’»)\\]」』）】〕〗〙〛］｝〉》"
+_END_RE = re.compile(rf"[{_ENDS}](?<![{_ENDS}][{_ENDS}])[{_ENDS}]*[{_CLOSERS}]*(?P<space>\s+)")
+_END_UNSPACED_RE = re.compile(
+    rf"[{_ENDS}](?<![{_ENDS}][{_ENDS}])[{_ENDS}]*[{_CLOSERS}]*(?P<space>\s*)"
+)
+_LINE_END_STRONG_RE = re.compile(rf"[{_ENDS}][{_CLOSERS}]*$")
+_LINE_END_WEAK_RE = re.compile(rf"[:;：；][{_CLOSERS}]*$")
 _OPENERS = "\"'“‘«([{¿¡"
+# What cannot follow a Chinese or Japanese end as the first character of a sentence.
+_NOT_A_START = _ENDS + _CLOSERS + "、，,;；:：…‥・ー"
 
 _ABBREVIATIONS = frozenset(
     [
@@ -238,7 +254,9 @@ def is_bullet_marker(word: str) -> bool:
     return _MARKER_RE.fullmatch(word) is not None
 
 
-def split_sentences(text: str, *, max_chars: int = MAX_SENTENCE_CHARS) -> list[tuple[int, int]]:
+def split_sentences(
+    text: str, *, max_chars: int = MAX_SENTENCE_CHARS, unspaced: bool = False
+) -> list[tuple[int, int]]:
     """Split text into sentences, as ``(start, end)`` offsets into ``text``.
 
     Handles what real policy text holds: headings without final punctuation,
@@ -246,11 +264,18 @@ def split_sentences(text: str, *, max_chars: int = MAX_SENTENCE_CHARS) -> list[t
     blank-line paragraph breaks, abbreviations (``U.S.``, ``e.g.``, ``No.``),
     closing quotes and brackets after the full stop. Bullet markers are left
     out of the sentence; surrounding whitespace is never part of it.
+    Chinese and Japanese ends (``。``, ``！``, ``？``, and closing ``」`` after
+    them) end a sentence when whitespace follows; with ``unspaced``, also when
+    the next sentence follows at once, as such text is written.
 
     Args:
         text: The document text, unchanged.
         max_chars: Sentences longer than this are cut at the last whitespace
             before the limit.
+        unspaced: End sentences at ``。！？`` with no whitespace after them.
+            Only for text a word segmenter tokenises (spaCy's Chinese,
+            Japanese, Korean or Thai tokenizers), which makes such an end a token
+            of its own: a sentence boundary must fall between tokens.
 
     Returns:
         Offsets in order, non-overlapping, each non-empty, each starting and
@@ -262,14 +287,15 @@ def split_sentences(text: str, *, max_chars: int = MAX_SENTENCE_CHARS) -> list[t
         ['Trade Policy', 'Cut tariffs.', 'Expand exports.']
     """
     spans: list[tuple[int, int]] = []
+    ends = _END_UNSPACED_RE if unspaced else _END_RE
     if "\n" not in text:  # one line (a common shape: a scraped sentence, a title)
-        _split_block(text, 0, len(text), max_chars, spans, one_line=True)
+        _split_block(text, 0, len(text), max_chars, spans, ends, one_line=True)
         return spans
     block_start = 0
     for blank in _BLANK_LINE_RE.finditer(text):
-        _split_block(text, block_start, blank.start(), max_chars, spans)
+        _split_block(text, block_start, blank.start(), max_chars, spans, ends)
         block_start = blank.end()
-    _split_block(text, block_start, len(text), max_chars, spans)
+    _split_block(text, block_start, len(text), max_chars, spans, ends)
     return spans
 
 
@@ -279,6 +305,7 @@ def _split_block(
     end: int,
     max_chars: int,
     out: list[tuple[int, int]],
+    ends: re.Pattern[str],
     *,
     one_line: bool = False,
 ) -> None:
@@ -296,14 +323,40 @@ def _split_block(
     for i, (line_start, line_end) in enumerate(lines):
         line = text[line_start:line_end]
         if unit_start is not None and _is_break(text[lines[i - 1][0] : lines[i - 1][1]], line):
-            _split_unit(text, unit_start, unit_end, max_chars, out)
+            _split_unit(text, unit_start, unit_end, max_chars, out, ends)
             unit_start = None
         if unit_start is None:
             bullet = _BULLET_PREFIX_RE.match(line)
             unit_start = line_start + (bullet.end() if bullet and bullet.end() < len(line) else 0)
         unit_end = line_end
     if unit_start is not None:
-        _split_unit(text, unit_start, unit_end, max_chars, out)
+        _split_unit(text, unit_start, unit_end, max_chars, out, ends)
+
+
+def keep_tokens_whole(
+    spans: list[tuple[int, int]], token_starts: Iterable[int]
+) -> list[tuple[int, int]]:
+    """Sentences joined where a boundary would cut a token in two.
+
+    ``split_sentences(..., unspaced=True)`` ends a sentence right after ``。``;
+    a tokenizer that keeps ``。`` inside a token makes that no boundary.
+
+    Args:
+        spans: Sentences, as from :func:`split_sentences`.
+        token_starts: The offset of every token (``Token.idx``).
+
+    Example:
+        >>> keep_tokens_whole([(0, 3), (3, 5), (6, 8)], [0, 2, 6, 7])
+        [(0, 5), (6, 8)]
+    """
+    starts = set(token_starts)
+    kept: list[tuple[int, int]] = []
+    for start, end in spans:
+        if kept and start not in starts:
+            kept[-1] = (kept[-1][0], end)
+        else:
+            kept.append((start, end))
+    return kept
 
 
 def trim_span(text: str, start: int, end: int) -> tuple[int, int] | None:
@@ -371,12 +424,23 @@ def _looks_like_heading(line: str) -> bool:
 
 
 def _split_unit(
-    text: str, start: int, end: int, max_chars: int, out: list[tuple[int, int]]
+    text: str,
+    start: int,
+    end: int,
+    max_chars: int,
+    out: list[tuple[int, int]],
+    ends: re.Pattern[str],
 ) -> None:
     sent_start = start
-    for m in _END_RE.finditer(text, start, end):
+    for m in ends.finditer(text, start, end):
         cut, nxt = m.span("space")
-        if nxt >= end or not _starts_sentence(text[nxt]):
+        if nxt >= end:
+            continue
+        if _WIDE_END_SET.isdisjoint(text[m.start() : cut]):
+            # "." "!" "?" end a sentence before whitespace and a sentence's start.
+            if cut == nxt or not _starts_sentence(text[nxt]):
+                continue
+        elif cut == nxt and text[nxt] in _NOT_A_START:
             continue
         if (
             text[m.start()] == "."

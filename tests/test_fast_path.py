@@ -19,12 +19,15 @@ import pytest
 import spacy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from spacy.language import Language
 from spacy.matcher import Matcher
+from spacy.tokens import Doc
 
 from policy_topics import Extractor, Taxonomy
 from policy_topics import fastpath as fastpath_module
 from policy_topics import terms as terms_module
 from policy_topics import text as text_module
+from policy_topics.matching import PolicyTopics
 from policy_topics.patterns import SimplePatterns, compile_pattern
 from policy_topics.taxonomy import packaged_taxonomies
 from policy_topics.terms import Lexicon
@@ -292,12 +295,83 @@ def test_a_word_segmenter_that_splits_inside_letter_runs_loses_no_term(tmp_path:
     _same(fast, plain, text)
     found = fast.extract(text)
     assert [m.text for s in found.sentences for m in s.matches] == ["贸易", "关税", "能源"]
-    # spaCy's sentencizer ends a sentence at "。", which this library's own
-    # segmentation leaves inside a run without spaces: compare the matches.
-    tagged = nlp(text)._.policy_topics
-    assert [m for s in tagged.sentences for m in s.matches] == [
-        m for s in found.sentences for m in s.matches
+    # The library's own sentences end at "。" as spaCy's sentencizer's do.
+    assert nlp(text)._.policy_topics == found
+
+
+ZH_TAXONOMY = (
+    "name: zh\nlanguage: zh\ntopics:\n"
+    "  trade: {label: Trade, terms: [贸易, 关税, 自由贸易区]}\n"
+    "  energy: {label: Energy, terms: [能源]}\n"
+)
+
+
+class _GlueTokenizer:
+    """A word segmenter that keeps "。" in one token with the character after it."""
+
+    def __init__(self, vocab: Any) -> None:
+        self.vocab = vocab
+
+    def __call__(self, text: str) -> Doc:
+        words = re.findall(r"。\S|\s+|\S", text)
+        return Doc(self.vocab, words=words, spaces=[False] * len(words))
+
+
+def _zh_paths(glue: bool) -> tuple[Language, Extractor, Extractor, PolicyTopics]:
+    nlp = spacy.blank("zh")  # its default segmenter makes a token of each character
+    if glue:
+        nlp.tokenizer = _GlueTokenizer(nlp.vocab)
+    taxonomy = Taxonomy.from_yaml(ZH_TAXONOMY)
+    fast = Extractor(taxonomy, model=nlp, max_quotes=None, fast=True)
+    plain = Extractor(taxonomy, model=nlp, max_quotes=None, fast=False)
+    assert fast.fast and not plain.fast
+    component = PolicyTopics(nlp, taxonomy=taxonomy, max_quotes=0)
+    assert component._doc_matcher is not None
+    return nlp, fast, plain, component
+
+
+_ZH_PATHS = {glue: _zh_paths(glue) for glue in (False, True)}
+
+
+def _zh_sentences(glue: bool, text: str) -> list[str]:
+    nlp, fast, plain, component = _ZH_PATHS[glue]
+    want = plain._match(text)
+    assert fast._match(text) == want
+    found = component._doc_matcher.match(nlp.make_doc(text))  # type: ignore[union-attr]
+    assert found is not None and (found.spans, found.hits) == want
+    assert fast.extract(text) == plain.extract(text)
+    return [text[start:end] for start, end in want[0]]
+
+
+def test_chinese_sentences_end_at_ideographic_full_stops() -> None:
+    text = "中美贸易合作。双方将降低关税！会议在北京举行？是的。"
+    assert _zh_sentences(False, text) == [
+        "中美贸易合作。",
+        "双方将降低关税！",
+        "会议在北京举行？",
+        "是的。",
     ]
+    # A tokenizer that keeps "。" with the next character: no sentence ends inside a token.
+    assert _zh_sentences(True, text) == [
+        "中美贸易合作。双方将降低关税！",
+        "会议在北京举行？",
+        "是的。",
+    ]
+    quotes = Extractor(Taxonomy.from_yaml(ZH_TAXONOMY)).extract(text).areas[0].quotes
+    assert [q.text for q in quotes] == ["中美贸易合作。", "双方将降低关税！"]
+    assert all(text[q.start : q.end] == q.text for q in quotes)
+
+
+_ZH_PIECES = ["贸易", "关税", "能源", "自由贸易区", "合作", "双方", "。", "！", "？", "」", "「"]
+_ZH_PIECES += ["、", "，", " ", "\n", "\n\n", "A", ".", "- ", "1. "]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pieces=st.lists(st.sampled_from(_ZH_PIECES), max_size=40), glue=st.booleans())
+def test_chinese_paths_agree_on_generated_text(pieces: list[str], glue: bool) -> None:
+    text = "".join(pieces)
+    for sentence in _zh_sentences(glue, text):
+        assert sentence == sentence.strip()
 
 
 def test_packaged_taxonomies_search_without_look_ahead() -> None:

@@ -102,6 +102,33 @@ def test_question_and_exclamation() -> None:
     assert sentences("Will trade grow? Yes! It will.") == ["Will trade grow?", "Yes!", "It will."]
 
 
+def unspaced(text: str) -> list[str]:
+    return [text[s:e] for s, e in split_sentences(text, unspaced=True)]
+
+
+def test_chinese_and_japanese_sentence_ends() -> None:
+    zh = "中美贸易合作。双方将降低关税！会议在北京举行？是的。"
+    # Before whitespace, "。！？" end a sentence whatever the tokenizer.
+    assert sentences("中美贸易合作。 双方将降低关税。") == ["中美贸易合作。", "双方将降低关税。"]
+    assert sentences(zh) == [zh]  # a boundary with no space after it is for word segmenters
+    assert unspaced(zh) == ["中美贸易合作。", "双方将降低关税！", "会议在北京举行？", "是的。"]
+    # Closing quotes and brackets stay with their sentence.
+    assert unspaced("他说：「我们将扩大贸易。」随后双方签署协议。") == [
+        "他说：「我们将扩大贸易。」",
+        "随后双方签署协议。",
+    ]
+    assert unspaced("貿易を拡大する（第3条）。次に、エネルギー。") == [
+        "貿易を拡大する（第3条）。",
+        "次に、エネルギー。",
+    ]
+    # A comma or enumeration mark after an end starts no sentence.
+    assert unspaced("是吗？、不是。") == ["是吗？、不是。"]
+    # A line that ends with "。" ends its sentence, as one ending with "." does.
+    assert sentences("第一章 贸易合作。\n扩大能源合作。") == ["第一章 贸易合作。", "扩大能源合作。"]
+    # "." "!" "?" still need whitespace after them.
+    assert unspaced("Tariffs fell.Exports grew! Next.") == ["Tariffs fell.Exports grew!", "Next."]
+
+
 def test_crlf_and_cr_line_ends() -> None:
     text = "Heading One\r\nThe first sentence.\rThe second sentence."
     assert sentences(text) == ["Heading One", "The first sentence.", "The second sentence."]
@@ -171,10 +198,10 @@ def test_sentence_boundaries_align_with_spacy_tokens(text: str) -> None:
 
 # The sentence-end pattern before it was made linear: the same matches, found in
 # quadratic time on a long run of end characters with no space after it.
-_BACKTRACKING_END_RE = re.compile(r"[.!?…]+[\"'”’»)\]]*(\s+)")
+_BACKTRACKING_END_RE = re.compile(r"[.!?…。｡！？]+[\"'”’»)\]」』）】〕〗〙〛］｝〉》]*(\s+)")
 
 
-@given(st.text(alphabet=st.sampled_from(list(".!?…\"')]”’» \n\taB")), max_size=200))
+@given(st.text(alphabet=st.sampled_from(list(".!?…。！？」）\"')]”’» \n\taB")), max_size=200))
 def test_sentence_end_pattern_finds_what_the_backtracking_one_found(text: str) -> None:
     linear = [(m.span(), m.span("space")) for m in _END_RE.finditer(text)]
     assert linear == [(m.span(), m.span(1)) for m in _BACKTRACKING_END_RE.finditer(text)]
