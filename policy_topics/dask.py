@@ -182,29 +182,15 @@ def _frame_partition(
     level: Level,
     recipe: _Recipe,
 ) -> pandas.DataFrame:
-    import pandas as pd
-
     from policy_topics.io import to_dataframe
 
     ids = frame[id_column] if id_column is not None else frame.index
-    items = [
-        {"id": _doc_id(i, pd), "text": text}
-        for i, text in zip(ids, frame[text_column], strict=True)
-    ]
+    items = [{"id": i, "text": text} for i, text in zip(ids, frame[text_column], strict=True)]
     extractor, lock = _extractor(recipe)
     with lock:
         results = list(extractor.extract_many(items))
     # Typed as COLUMNS says, also when empty; metadata columns are left out.
     return to_dataframe(results, level)[list(COLUMNS[level])].reset_index(drop=True)
-
-
-def _doc_id(value: Any, pd: Any) -> str | None:
-    """An id as a string: None for a missing one, ``"2"`` for the float ``2.0``."""
-    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _extractor(recipe: _Recipe) -> tuple[Extractor, threading.Lock]:

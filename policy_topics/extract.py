@@ -31,6 +31,7 @@ from spacy.language import Language
 
 from policy_topics.hits import SentenceHits
 from policy_topics.matching import PolicyTopics
+from policy_topics.plain import is_missing, plain_id, plain_metadata
 from policy_topics.readers import Source
 from policy_topics.records import DocumentResult, ErrorInfo
 from policy_topics.scoring import ResultBuilder, check_options
@@ -161,32 +162,34 @@ class Extractor:
         Args:
             text: The document text; offsets in the result index into it.
             doc_id: Your id for the document, copied into the result (a number
-                becomes its string, as in :meth:`extract_many`).
-            metadata: Your metadata, copied into the result.
+                becomes its string, as in :meth:`extract_many`: ``2.0`` gives
+                ``"2"``, NaN or ``pd.NA`` no id).
+            metadata: Your metadata, copied into the result; numpy and pandas
+                values become plain ones (:func:`~policy_topics.plain.plain_value`).
 
         Returns:
             The DocumentResult. Empty or blank text gives a valid empty result.
 
         Raises:
-            TypeError: ``text`` is not a str (bytes must be decoded first).
+            TypeError: ``text`` is not a str (bytes must be decoded first), or
+                ``metadata`` is no mapping.
             ValueError: ``metadata`` holds values that cannot be written as JSON.
 
         Example:
             >>> Extractor().extract("   ").areas
             []
         """
-        if doc_id is not None and not isinstance(doc_id, str):
-            doc_id = str(doc_id)
-        return DocumentResult.model_validate(self._payload(text, doc_id, metadata))
+        return DocumentResult.model_validate(self._payload(text, plain_id(doc_id), metadata))
 
     def _payload(
         self, text: str, doc_id: str | None, metadata: Mapping[str, Any] | None
     ) -> dict[str, Any]:
         if not isinstance(text, str):
-            hint = "; decode bytes first" if isinstance(text, bytes | bytearray) else ""
-            raise TypeError(f"text must be str, not {type(text).__name__}{hint}")
+            raise TypeError(f"text must be str, not {type(text).__name__}{_hint(text)}")
+        if metadata is not None and not isinstance(metadata, Mapping):
+            raise TypeError(_not_a_mapping("metadata", metadata))
         if metadata:
-            _check_metadata(metadata)
+            metadata = _json_metadata(metadata)
         spans, hits = self._match(text)
         return self._builder().payload(text, spans, hits, doc_id=doc_id, metadata=metadata)
 
@@ -244,7 +247,9 @@ class Extractor:
                 file, becomes an error record. A mapping whose ``source`` is a
                 :class:`~policy_topics.io.Source` (``read_documents(...,
                 defer=True)``) is read where it is tagged: in a worker process
-                with ``n_process > 1``.
+                with ``n_process > 1``. A pandas Series of texts gives each
+                document its index label as id. Ids become strings and metadata
+                plain values, as in :meth:`extract`.
             n_process: Worker processes; results are identical for any value.
             batch_size: Documents sent to a worker at a time. None (the default)
                 sends about 64,000 characters of text at a time (at most 1,000
@@ -261,6 +266,7 @@ class Extractor:
         Raises:
             ValueError: at once for bad arguments; while iterating with
                 ``on_error="raise"``, for an input that carries an error.
+            TypeError: at once for one str or a DataFrame in place of documents.
 
         Example:
             >>> texts = ["Tariffs fell.", {"id": "b", "text": "Grid investment grew."}, None]
@@ -273,17 +279,35 @@ class Extractor:
             raise ValueError(f"n_process must be >= 1, not {n_process}")
         if batch_size is not None and batch_size < 1:
             raise ValueError(f"batch_size must be >= 1 or None, not {batch_size}")
-        return self._many(items, n_process, batch_size, progress, on_error)
+        if isinstance(items, str | bytes):
+            raise TypeError(
+                f"items must be an iterable of documents, not one {type(items).__name__}: "
+                "pass [text], or call extract(text)"
+            )
+        if _is_frame(items):
+            raise TypeError(
+                "items must be documents, not a DataFrame (iterating one gives its column "
+                "names): pass frame.to_dict('records') with 'text' and 'id' columns, or "
+                "frame['text'] (its index gives the ids); for a Dask DataFrame, use "
+                "policy_topics.dask.extract_dataframe"
+            )
+        if _is_series(items):
+            series: Any = items
+            items = ({"id": i, "text": text} for i, text in series.items())
+            total: int | None = len(series)
+        else:
+            total = len(items) if isinstance(items, Sized) else None
+        return self._many(items, total, n_process, batch_size, progress, on_error)
 
     def _many(
         self,
         items: Iterable[Item],
+        total: int | None,
         n_process: int,
         batch_size: int | None,
         progress: bool,
         on_error: Literal["record", "raise"],
     ) -> Iterator[DocumentResult]:
-        total = len(items) if isinstance(items, Sized) else None
         inner: Generator[DocumentResult, None, None] = (
             self._sequential(items, on_error)
             if n_process == 1
@@ -550,12 +574,25 @@ def _done(future: Future[_Batch] | None) -> bool:
     return future is None or future.done()
 
 
+def _is_frame(items: Any) -> bool:
+    """Whether items are a pandas or Dask DataFrame (or one like them)."""
+    return type(items).__name__ == "DataFrame" and hasattr(items, "columns")
+
+
+def _is_series(items: Any) -> bool:
+    """Whether items are a pandas Series: their index gives the documents' ids."""
+    return (
+        type(items).__name__ == "Series"
+        and type(items).__module__.startswith("pandas")
+        and hasattr(items, "items")
+    )
+
+
 def _coerce(item: Any) -> _Job:
     try:
         return _coerce_item(item)
     except Exception as exc:
-        doc_id = item.get("id") if isinstance(item, Mapping) else None
-        job = _Job(None, None if doc_id is None else str(doc_id))
+        job = _Job(None, plain_id(item.get("id")) if isinstance(item, Mapping) else None)
         job.error = ErrorInfo(type=type(exc).__name__, message=f"unusable input item: {exc}")
         return job
 
@@ -565,19 +602,21 @@ def _coerce_item(item: Any) -> _Job:
         return item
     if isinstance(item, str):
         return _Job(item)
-    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Mapping):
-        return _Job(item[0], metadata=dict(item[1]))
+    if isinstance(item, tuple) and len(item) == 2:
+        if isinstance(item[1], Mapping):
+            return _Job(item[0], metadata=dict(item[1]))
+        if isinstance(item[0], str):
+            raise TypeError(_not_a_mapping("the metadata of a (text, metadata) tuple", item[1]))
     if isinstance(item, Mapping):
         field = "meta" if item.get("meta") is not None else "metadata"
         meta = item.get(field)
         if meta is None:
             meta = {}
         elif not isinstance(meta, Mapping):  # [] or "" too: they are no metadata
-            raise TypeError(f"field {field!r} is {type(meta).__name__}, not a mapping")
-        doc_id = item.get("id")
+            raise TypeError(_not_a_mapping(f"field {field!r}", meta))
         source = item.get("source")
         text = source if "text" not in item and isinstance(source, Source) else item.get("text")
-        job = _Job(text, None if doc_id is None else str(doc_id), dict(meta))
+        job = _Job(text, plain_id(item.get("id")), dict(meta))
         if item.get("error"):
             job.error = ErrorInfo(
                 type=str(item.get("error_type", "ReadError")), message=str(item["error"])
@@ -623,20 +662,43 @@ def _error_result(job: _Job, extractor: Extractor) -> DocumentResult:
         "error": job.error,
     }
     try:
-        _check_metadata(job.metadata)
-        return DocumentResult(metadata=job.metadata, **fields)
+        return DocumentResult(metadata=_json_metadata(job.metadata), **fields)
     except (ValidationError, ValueError):
         # The metadata itself may be what failed (keys that are not strings,
         # values JSON cannot hold): the record must still be written.
         return DocumentResult(metadata={}, **fields)
 
 
-def _check_metadata(metadata: Mapping[str, Any]) -> None:
-    """Raise ValueError unless the metadata can be written as JSON, as every result is."""
+def _json_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Metadata with plain values; ValueError unless JSON can write it, as every result is."""
+    plain = plain_metadata(metadata)
     try:
-        to_json(metadata)
+        to_json(plain)
     except PydanticSerializationError as exc:
+        for key, value in plain.items():
+            try:
+                to_json(value)
+            except PydanticSerializationError as error:
+                raise ValueError(
+                    f"metadata {key!r} ({type(value).__name__}) cannot be written as JSON: "
+                    f"{error}; convert it, e.g. to str"
+                ) from error
         raise ValueError(f"metadata cannot be written as JSON: {exc}") from exc
+    return plain
+
+
+def _hint(text: Any) -> str:
+    """What a text that is no str may be."""
+    if isinstance(text, bytes | bytearray):
+        return "; decode bytes first"
+    if is_missing(text):
+        return " (a missing value: drop it, or pass an empty string)"
+    return ""
+
+
+def _not_a_mapping(what: str, value: Any) -> str:
+    hint = "; use series.to_dict()" if type(value).__name__ == "Series" else ""
+    return f"{what} is {type(value).__name__}, not a mapping{hint}"
 
 
 _WORKER: Extractor | None = None

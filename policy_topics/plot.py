@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from policy_topics.display import topic_color
-from policy_topics.records import DocumentResult
+from policy_topics.records import DocumentResult, check_many
 
 __all__ = ["plot_topics", "topic_shares"]
 
@@ -45,6 +45,7 @@ def topic_shares(
         >>> topic_shares([Extractor().extract("Tariffs fell. Solar grew.")], ["energy"])
         {'energy': [0.5]}
     """
+    check_many(results, "topic_shares")
     docs = list(results)
     counts: list[dict[str, int]] = []
     for result in docs:
@@ -75,13 +76,18 @@ def _doc_labels(results: Sequence[DocumentResult]) -> list[str]:
         label = " ".join(label.split())
         if len(label) > _LABEL_CHARS:
             label = label[: _LABEL_CHARS - 1] + "…"
-        labels.append(label + (" (failed)" if result.error is not None else ""))
+        labels.append(_literal(label) + (" (failed)" if result.error is not None else ""))
     return labels
 
 
 def _topic_labels(results: Sequence[DocumentResult], topics: Sequence[str]) -> list[str]:
     names = {a.topic: a.label for r in results for a in r.areas}
-    return [names.get(t, t) for t in topics]
+    return [_literal(names.get(t, t)) for t in topics]
+
+
+def _literal(label: str) -> str:
+    """A label matplotlib shows as written: ``$`` would start mathematics."""
+    return label.replace("$", r"\$")
 
 
 def _thin(n: int, room_pt: float) -> int:
@@ -137,6 +143,7 @@ def plot_topics(
         raise ImportError(
             'plot_topics needs matplotlib: pip install "policy-topics[plot]"'
         ) from exc
+    check_many(results, "plot_topics")
     docs = list(results)
     if not docs:
         raise ValueError("no results to plot")

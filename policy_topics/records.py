@@ -137,7 +137,8 @@ class DocumentResult(_Record, _Displayed):
 
     doc_id: Text | None = Field(default=None, description="Caller's id for the document.")
     metadata: dict[str, Any] = Field(
-        default_factory=dict, description="Caller's metadata, as given."
+        default_factory=dict,
+        description="Caller's metadata, as given (numpy and pandas values as plain ones).",
     )
     taxonomy: str = Field(description="Name of the taxonomy used.")
     taxonomy_version: str = Field(description="Version of the taxonomy used.")
@@ -158,3 +159,15 @@ class DocumentResult(_Record, _Displayed):
     def area(self, topic: str) -> CooperationArea | None:
         """The area with this topic id, or None when it was not found."""
         return next((a for a in self.areas if a.topic == topic), None)
+
+
+def check_many(results: object, who: str) -> None:
+    """Raise TypeError when one result (or a str) is passed where many are expected.
+
+    A pydantic model iterates as its fields, which would fail far from the mistake.
+    """
+    if isinstance(results, DocumentResult | str):
+        raise TypeError(
+            f"{who} takes an iterable of DocumentResults, not one {type(results).__name__}; "
+            "pass a list: [result]"
+        )

@@ -10,12 +10,13 @@ import stat
 import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO, cast
 
 from pydantic_core import PydanticSerializationError
 
-from policy_topics.records import DocumentResult
+from policy_topics.records import DocumentResult, check_many
 from policy_topics.text import replace_surrogates
 
 if TYPE_CHECKING:
@@ -335,6 +336,16 @@ def _temp_prefix(name: str) -> str:
 
 # Suffixes the command line writes as formats for people, which write_results does not.
 _PEOPLE_SUFFIXES = {".txt": "table", ".html": "html", ".htm": "html"}
+# Table files pandas writes: the DataFrame method that writes each.
+_TABLE_SUFFIXES = {
+    ".parquet": "to_parquet",
+    ".feather": "to_feather",
+    ".xlsx": "to_excel",
+    ".xls": "to_excel",
+    ".pkl": "to_pickle",
+    ".pickle": "to_pickle",
+    ".h5": "to_hdf",
+}
 
 
 def _format_of(dest: str | os.PathLike[str] | TextIO) -> Literal["json", "jsonl", "csv"]:
@@ -344,6 +355,13 @@ def _format_of(dest: str | os.PathLike[str] | TextIO) -> Literal["json", "jsonl"
     suffix = Path(dest).suffix.lower()
     if suffix[1:] in _WRITERS:
         return cast(Literal["json", "jsonl", "csv"], suffix[1:])
+    if suffix in _TABLE_SUFFIXES:
+        raise ValueError(
+            f"{os.fspath(dest)}: write_results writes json, jsonl or csv, not {suffix!r}; "
+            f"for a table file use pandas: to_dataframe(results, 'quotes')"
+            f".{_TABLE_SUFFIXES[suffix]}(path), or pass format= to write JSON, JSON Lines "
+            "or CSV under this name"
+        )
     if suffix in _PEOPLE_SUFFIXES:
         raise ValueError(
             f"{os.fspath(dest)}: write_results writes json, jsonl or csv, and {suffix!r} names "
@@ -414,6 +432,7 @@ def write_results(
         >>> write_results([], io.StringIO(), format="json")
         0
     """
+    check_many(results, "write_results")
     if format is None:
         format = _format_of(dest)
     if format not in _WRITERS:
@@ -448,8 +467,9 @@ def to_dataframe(
 
     Failed documents give no rows, and at the areas and quotes levels neither
     do documents without areas (``min_score`` leaves out areas, not the
-    tagged sentences). Metadata keys with scalar values, of the documents that
-    give rows, become extra columns named ``meta.<key>``. Lone surrogates in
+    tagged sentences). Metadata keys with scalar values (str, numbers, bools,
+    dates and datetimes), of the documents that give rows, become extra
+    columns named ``meta.<key>``. Lone surrogates in
     text become U+FFFD, as in the JSON and CSV output (the length is kept, so
     offsets stay valid).
 
@@ -482,6 +502,7 @@ def to_dataframe(
     }
     if level not in rows_of:
         raise ValueError(f"level must be 'areas', 'quotes' or 'sentences', not {level!r}")
+    check_many(results, "to_dataframe")
     dtypes, make_rows = DATAFRAME_COLUMNS[level], rows_of[level]
     rows: list[dict[str, Any]] = []
     meta_columns: dict[str, None] = {}
@@ -492,7 +513,7 @@ def to_dataframe(
         meta = {
             f"meta.{k}": replace_surrogates(v) if isinstance(v, str) else v
             for k, v in result.metadata.items()
-            if v is None or isinstance(v, str | int | float | bool)
+            if v is None or isinstance(v, str | int | float | bool | date)
         }
         meta_columns.update(dict.fromkeys(meta))
         rows.extend({**row, **meta} for row in found)

@@ -144,7 +144,9 @@ def test_non_string_gives_type_error_naming_the_type(
 def test_only_bytes_are_told_to_decode(extractor: Extractor) -> None:
     with pytest.raises(TypeError, match="not bytes; decode bytes first"):
         extractor.extract(b"tariffs")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match=r"not NoneType$"):
+    with pytest.raises(TypeError, match=r"not int$"):
+        extractor.extract(42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"not NoneType \(a missing value: drop it"):
         extractor.extract(None)  # type: ignore[arg-type]
 
 

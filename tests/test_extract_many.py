@@ -383,9 +383,14 @@ def test_metadata_json_cannot_hold_is_an_error_record(extractor: Extractor, n_pr
     assert [r.ok for r in results] == [True, True, True, False, False, True, True]
     for bad in results[3:5]:
         assert bad.error is not None and bad.error.type == "ValueError"
-        assert "metadata cannot be written as JSON" in bad.error.message
+        assert "cannot be written as JSON" in bad.error.message
         assert bad.metadata == {}
+    # The message names the value at fault.
+    assert [r.error.message.split(" cannot")[0] for r in results[3:5] if r.error] == [
+        "metadata 'f' (function)",
+        "metadata 'o' (object)",
+    ]
     assert results[5].metadata == {"ok": [1, "a"]}
     assert [DocumentResult.model_validate_json(r.model_dump_json()) for r in results] == results
-    with pytest.raises(ValueError, match="metadata cannot be written as JSON"):
+    with pytest.raises(ValueError, match=r"metadata 'o' \(object\) cannot be written as JSON"):
         extractor.extract("We cut tariffs.", metadata={"o": object()})

@@ -1,0 +1,107 @@
+"""Ids and metadata from numpy and pandas, as plain Python values.
+
+Documents often come from a DataFrame: their ids and metadata then hold numpy
+scalars (``np.int64``), pandas' missing values (``pd.NA``, ``pd.NaT``) and
+timestamps. Results hold plain values that JSON can write, whatever the input
+(:func:`plain_id`, :func:`plain_metadata`). pandas is never imported here:
+its missing values are recognised only when the caller has imported it.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import numpy
+
+__all__ = ["is_missing", "plain_id", "plain_metadata", "plain_value"]
+
+_PLAIN = frozenset({str, bool, int, float})
+
+
+def is_missing(value: Any) -> bool:
+    """Whether a value is a missing value: None, NaN, ``pd.NA`` or ``pd.NaT``.
+
+    Example:
+        >>> [is_missing(v) for v in (None, float("nan"), 0, "")]
+        [True, True, False, False]
+    """
+    if value is None:
+        return True
+    if isinstance(value, float | numpy.floating):
+        return math.isnan(value)
+    if isinstance(value, numpy.datetime64 | numpy.timedelta64):
+        return bool(numpy.isnat(value))
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and (value is pandas.NA or value is pandas.NaT)
+
+
+def plain_id(value: Any) -> str | None:
+    """A document id as a string; None for a missing one.
+
+    A whole number stored as a float (an integer column of pandas with a gap)
+    gives ``"2"``, not ``"2.0"``.
+
+    Example:
+        >>> [plain_id(v) for v in ("a", 7, 2.0, 2.5, float("nan"), None)]
+        ['a', '7', '2', '2.5', None, None]
+    """
+    if isinstance(value, str):
+        return value
+    if is_missing(value):
+        return None
+    if isinstance(value, numpy.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def plain_value(value: Any) -> Any:
+    """A metadata value with numpy and pandas values made plain Python ones.
+
+    numpy scalars become Python numbers, ``datetime64`` a ``datetime``, arrays
+    lists, a pandas ``Timestamp`` a ``datetime``, and ``pd.NA`` and
+    ``pd.NaT`` None; mappings, lists and tuples are converted item by item.
+    Any other value is returned as it is.
+
+    Example:
+        >>> plain_value({"n": numpy.int64(3), "xs": numpy.array([1.5, 2.0])})
+        {'n': 3, 'xs': [1.5, 2.0]}
+    """
+    if value is None or type(value) in _PLAIN:
+        return value
+    if isinstance(value, numpy.generic):
+        if isinstance(value, numpy.datetime64 | numpy.timedelta64):
+            if numpy.isnat(value):
+                return None
+            unit = "datetime64[us]" if isinstance(value, numpy.datetime64) else "timedelta64[us]"
+            return value.astype(unit).item()
+        return value.item()
+    if isinstance(value, numpy.ndarray):
+        return [plain_value(item) for item in value]
+    if is_missing(value):
+        return None
+    if isinstance(value, datetime) and hasattr(value, "to_pydatetime"):
+        return value.to_pydatetime()  # a pandas Timestamp
+    if isinstance(value, Mapping):
+        return {key: plain_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        items = [plain_value(item) for item in value]
+        if all(new is old for new, old in zip(items, value, strict=True)):
+            return value
+        return items
+    return value
+
+
+def plain_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of metadata whose values are plain (see :func:`plain_value`).
+
+    Example:
+        >>> plain_metadata({"year": numpy.int64(2020)})
+        {'year': 2020}
+    """
+    return {key: plain_value(value) for key, value in metadata.items()}

@@ -1,0 +1,161 @@
+"""Documents from pandas and numpy: ids, metadata and the mistakes a DataFrame invites."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from policy_topics import DocumentResult, Extractor
+from policy_topics.io import to_dataframe, write_results
+from policy_topics.plot import plot_topics, topic_shares
+
+pd = pytest.importorskip("pandas")
+
+
+@pytest.fixture(scope="module")
+def extractor() -> Extractor:
+    return Extractor()
+
+
+def test_numpy_and_pandas_metadata_become_plain_values(extractor: Extractor) -> None:
+    meta = {
+        "n": np.int64(3),
+        "flag": np.bool_(True),
+        "share": np.float32(0.5),
+        "missing": pd.NA,
+        "no_date": pd.NaT,
+        "stamp": pd.Timestamp("2020-01-02 03:04"),
+        "d64": np.datetime64("2020-01-02T03:04:05.123456789"),
+        "xs": np.array([1, 2]),
+        "nested": {"k": [np.int8(1), "a"]},
+    }
+    result = extractor.extract("We cut tariffs.", metadata=meta)
+    assert result.ok and result.areas
+    assert result.metadata == {
+        "n": 3,
+        "flag": True,
+        "share": 0.5,
+        "missing": None,
+        "no_date": None,
+        "stamp": datetime.datetime(2020, 1, 2, 3, 4),
+        "d64": datetime.datetime(2020, 1, 2, 3, 4, 5, 123456),
+        "xs": [1, 2],
+        "nested": {"k": [1, "a"]},
+    }
+    assert all(type(v) in (int, bool, float) for v in list(result.metadata.values())[:3])
+    again = DocumentResult.model_validate_json(result.model_dump_json())
+    assert again.metadata["stamp"] == "2020-01-02T03:04:00"
+    assert again.areas == result.areas
+
+
+@pytest.mark.parametrize("n_process", [1, 2])
+def test_a_dataframe_with_gaps_keeps_every_document(extractor: Extractor, n_process: int) -> None:
+    frame = pd.DataFrame(
+        {
+            "id": [1, None, 3],  # an integer column with a gap is float
+            "text": ["We cut tariffs.", "Solar power grows.", "Banks lend."],
+            "date": pd.to_datetime(["2020-01-01", None, "2021-05-05"]),
+            "n": [1, 2, 3],
+        }
+    )
+    items = (
+        {"id": row["id"], "text": row["text"], "meta": {"date": row["date"], "n": row["n"]}}
+        for row in frame.to_dict("records")
+    )
+    results = list(extractor.extract_many(items, n_process=n_process))
+    assert [(r.doc_id, r.ok) for r in results] == [("1", True), (None, True), ("3", True)]
+    assert [r.metadata["date"] for r in results] == [
+        datetime.datetime(2020, 1, 1),
+        None,
+        datetime.datetime(2021, 5, 5),
+    ]
+    areas = to_dataframe(results)
+    assert str(areas["meta.date"].dtype).startswith("datetime64")
+    assert areas["meta.date"].isna().tolist() == [False, True, False]
+
+
+def test_a_metadata_value_json_cannot_hold_is_named(extractor: Extractor) -> None:
+    with pytest.raises(ValueError, match=r"metadata 'when' \(Period\) cannot be written as JSON"):
+        extractor.extract("We cut tariffs.", metadata={"when": pd.Period("2020-01")})
+
+
+def test_a_series_of_texts_gives_its_index_as_ids(extractor: Extractor) -> None:
+    texts = pd.Series(["We cut tariffs.", "Solar power grows."], index=["a", 7])
+    for n_process in (1, 2):
+        results = list(extractor.extract_many(texts, n_process=n_process))
+        assert [(r.doc_id, [a.topic for a in r.areas]) for r in results] == [
+            ("a", ["trade"]),
+            ("7", ["energy"]),
+        ]
+    frame = to_dataframe(extractor.extract_many(texts))
+    assert frame.pivot_table(index="doc_id", columns="topic", values="score").shape == (2, 2)
+
+
+def test_a_dataframe_or_one_text_in_place_of_documents_is_refused(extractor: Extractor) -> None:
+    frame = pd.DataFrame({"id": ["a"], "text": ["We cut tariffs."]})
+    with pytest.raises(TypeError, match=r"not a DataFrame .*to_dict\('records'\)"):
+        extractor.extract_many(frame)
+    with pytest.raises(TypeError, match=r"not one str: pass \[text\]"):
+        extractor.extract_many("We cut tariffs.")
+
+
+def test_metadata_that_is_a_series_and_missing_texts_say_what_to_do(
+    extractor: Extractor,
+) -> None:
+    row = pd.Series({"year": 2020})
+    with pytest.raises(TypeError, match=r"metadata is Series, not a mapping; use series.to_dict"):
+        extractor.extract("We cut tariffs.", metadata=row)
+    results = list(extractor.extract_many([("We cut tariffs.", row), np.nan, None]))
+    messages = [r.error.message if r.error else "" for r in results]
+    assert "(text, metadata) tuple is Series, not a mapping" in messages[0]
+    hint = " (a missing value: drop it, or pass an empty string)"
+    assert messages[1:] == [f"text must be str, not {t}{hint}" for t in ("float", "NoneType")]
+
+
+@pytest.mark.parametrize(
+    "doc_id", [np.int64(4), 4.0, np.float64(4.0), "4"], ids=["np.int64", "float", "np", "str"]
+)
+def test_ids_are_the_same_strings_whatever_the_number_type(
+    extractor: Extractor, doc_id: Any
+) -> None:
+    assert extractor.extract("x", doc_id=doc_id).doc_id == "4"
+    assert next(iter(extractor.extract_many([{"id": doc_id, "text": "x"}]))).doc_id == "4"
+
+
+@pytest.mark.parametrize("missing", [None, np.nan, pd.NA, pd.NaT])
+def test_a_missing_id_is_no_id(extractor: Extractor, missing: Any) -> None:
+    assert extractor.extract("x", doc_id=missing).doc_id is None
+
+
+def test_one_result_where_many_are_expected_is_refused(
+    extractor: Extractor, tmp_path: Path
+) -> None:
+    result = extractor.extract("We cut tariffs.")
+    for call in (to_dataframe, plot_topics, topic_shares):
+        with pytest.raises(TypeError, match=r"not one DocumentResult; pass a list: \[result\]"):
+            call(result)
+    with pytest.raises(TypeError, match="write_results takes an iterable"):
+        write_results(result, tmp_path / "out.jsonl")  # type: ignore[arg-type]
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_a_table_suffix_is_refused_with_the_pandas_way(
+    extractor: Extractor, tmp_path: Path
+) -> None:
+    results = [extractor.extract("We cut tariffs.")]
+    with pytest.raises(ValueError, match=r"to_dataframe\(results, 'quotes'\)\.to_parquet"):
+        write_results(results, tmp_path / "out.parquet")
+    assert list(tmp_path.iterdir()) == []
+    assert write_results(results, tmp_path / "out.parquet", format="jsonl") == 1
+
+
+def test_dollar_signs_in_plot_labels_are_not_mathematics(extractor: Extractor) -> None:
+    pytest.importorskip("matplotlib")
+    results = [extractor.extract("We cut tariffs.", doc_id="US pledges $5bn; EU $3bn")]
+    fig = plot_topics(results, "heatmap")
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == [r"US pledges \$5bn; EU \$3bn"]
+    fig.canvas.draw()  # renders: mathtext would fail on an unbalanced "$"
