@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import colorsys
+import functools
 import hashlib
 import html
 import itertools
@@ -464,6 +465,14 @@ _TEXT_STYLE = (
 )
 
 
+@functools.lru_cache(maxsize=1)
+def _default_extractor() -> Extractor:
+    """The Extractor that tags a text given to :func:`highlight` without one."""
+    from policy_topics.extract import Extractor
+
+    return Extractor()
+
+
 def highlight(
     text_or_result: str | DocumentResult,
     *,
@@ -474,8 +483,9 @@ def highlight(
 ) -> str:
     """The document with every tagged span marked in its topic's colour, like displaCy.
 
-    Given a string, it is tagged (with ``extractor``, or the default
-    :class:`~policy_topics.Extractor`) unless you pass its ``result``; the page
+    Given a string, it is tagged (with ``extractor``, or a default
+    :class:`~policy_topics.Extractor` made on the first such call and kept)
+    unless you pass its ``result``; the page
     then shows the whole text, line breaks kept, built by walking the original
     string with the match offsets. A result alone holds no full text, so the
     page then shows its quoted sentences. Overlapping matches of different
@@ -512,9 +522,7 @@ def highlight(
         text = text_or_result
         if result is None:
             if extractor is None:
-                from policy_topics.extract import Extractor
-
-                extractor = Extractor()
+                extractor = _default_extractor()
             result = extractor.extract(text)
         elif result.error is None and (
             result.n_chars != len(text)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from policy_topics import DocumentResult, Extractor
+from policy_topics import display as display_module
 from policy_topics.display import (
     PALETTE,
     describe,
@@ -228,6 +229,27 @@ def test_highlight_walks_the_original_string(sample: tuple[str, DocumentResult])
     for start, end, topics in ranges:
         hits = {m.topic for s in result.sentences for m in s.matches if m.start < end <= m.end}
         assert set(topics.split()) == hits, text[start:end]
+
+
+def test_highlight_without_an_extractor_makes_the_default_one_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[Extractor] = []
+
+    class Counted(Extractor):
+        def __init__(self) -> None:
+            super().__init__()
+            made.append(self)
+
+    display_module._default_extractor.cache_clear()
+    monkeypatch.setattr("policy_topics.extract.Extractor", Counted)
+    try:
+        pages = [highlight(t) for t in ("We cut tariffs.", "Solar grew.", "We cut tariffs.")]
+    finally:
+        display_module._default_extractor.cache_clear()
+    assert len(made) == 1
+    assert pages[0] == pages[2] != pages[1]
+    assert pages[0] == highlight("We cut tariffs.", extractor=Extractor())
 
 
 def test_overlapping_matches_of_different_topics() -> None:
