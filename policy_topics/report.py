@@ -7,7 +7,8 @@ the terminal view.
 
 from __future__ import annotations
 
-from typing import Literal
+import html
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -172,6 +173,16 @@ class EvaluationReport(_Model):
                     if report.mode == mode:
                         return report
         raise KeyError(f"no {level} level in mode {mode} in this report")
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None, **kwargs: Any
+    ) -> dict[str, str]:
+        """A notebook shows the tables of :meth:`to_table`, not every field."""
+        table = self.to_table()
+        return {
+            "text/plain": table,
+            "text/html": f'<pre style="white-space:pre">{html.escape(table)}</pre>',
+        }
 
     def to_table(self, *, max_errors: int = 5) -> str:
         """Human-readable tables: scores per topic, the threshold curve and the worst errors.

@@ -333,6 +333,17 @@ def test_to_table(extractor: Extractor) -> None:
     assert "false negatives" not in evaluate(GOLD, extractor).to_table(max_errors=0)
 
 
+def test_a_notebook_shows_the_tables(extractor: Extractor) -> None:
+    report = evaluate(GOLD, extractor)
+    bundle = report._repr_mimebundle_()
+    assert bundle["text/plain"] == report.to_table()
+    assert bundle["text/html"].startswith("<pre") and "energy " in bundle["text/html"]
+    # A missed sentence is quoted in the tables, escaped in the HTML.
+    report = evaluate([doc("a", ("We like <cats> & dogs.", ["trade"]))], extractor)
+    assert "We like <cats> & dogs." in report.to_table()
+    assert "We like &lt;cats&gt; &amp; dogs." in report._repr_mimebundle_()["text/html"]
+
+
 def test_default_extractor_is_used_when_none_is_given() -> None:
     report = evaluate([doc("a", ("Both sides agreed to cut tariffs.", ["trade"]))])
     assert report.taxonomy == "default"
