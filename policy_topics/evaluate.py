@@ -39,6 +39,7 @@ from typing import Any, cast
 
 from policy_topics.errors import PolicyTopicsError
 from policy_topics.extract import Extractor
+from policy_topics.plain import plain_value
 from policy_topics.report import (
     DIGITS,
     MODES,
@@ -149,7 +150,8 @@ def _records(source: str | Path | Iterable[Mapping[str, Any]]) -> Iterator[tuple
             raise GoldError(f"{path.name}: no gold records (the file is empty or blank)")
     else:
         for number, record in enumerate(source, 1):
-            yield f"record {number}", record
+            # Records built from a DataFrame hold numpy numbers and arrays.
+            yield f"record {number}", plain_value(record)
 
 
 def _topic_set(value: Any, where: str, name: str) -> frozenset[str]:

@@ -344,6 +344,26 @@ def test_a_notebook_shows_the_tables(extractor: Extractor) -> None:
     assert "We like &lt;cats&gt; &amp; dogs." in report._repr_mimebundle_()["text/html"]
 
 
+def test_gold_built_with_numpy_scores_as_plain_gold(extractor: Extractor) -> None:
+    np = pytest.importorskip("numpy")
+    numpied = [
+        {
+            **record,
+            "sentences": [
+                {
+                    **s,
+                    "start": np.int64(s["start"]),
+                    "end": np.int32(s["end"]),
+                    "topics": np.array(s["topics"], dtype=object),
+                }
+                for s in record["sentences"]
+            ],
+        }
+        for record in GOLD
+    ]
+    assert evaluate(numpied, extractor) == evaluate(GOLD, extractor)
+
+
 def test_default_extractor_is_used_when_none_is_given() -> None:
     report = evaluate([doc("a", ("Both sides agreed to cut tariffs.", ["trade"]))])
     assert report.taxonomy == "default"
