@@ -25,13 +25,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import spacy
-from pydantic import ValidationError
 from pydantic_core import PydanticSerializationError, to_json
 from spacy.language import Language
 
 from policy_topics.hits import SentenceHits
 from policy_topics.matching import PolicyTopics
-from policy_topics.plain import is_missing, plain_id, plain_metadata
+from policy_topics.plain import is_missing, plain_id, plain_metadata, plain_value
 from policy_topics.readers import Source
 from policy_topics.records import DocumentResult, ErrorInfo
 from policy_topics.scoring import ResultBuilder, check_options
@@ -247,9 +246,9 @@ class Extractor:
                 file, becomes an error record. A mapping whose ``source`` is a
                 :class:`~policy_topics.io.Source` (``read_documents(...,
                 defer=True)``) is read where it is tagged: in a worker process
-                with ``n_process > 1``. A pandas Series of texts gives each
-                document its index label as id. Ids become strings and metadata
-                plain values, as in :meth:`extract`.
+                with ``n_process > 1``. A pandas Series gives each document
+                its index label as id (unless a mapping in it has an ``id``).
+                Ids become strings and metadata plain values, as in :meth:`extract`.
             n_process: Worker processes; results are identical for any value.
             batch_size: Documents sent to a worker at a time. None (the default)
                 sends about 64,000 characters of text at a time (at most 1,000
@@ -293,7 +292,7 @@ class Extractor:
             )
         if _is_series(items):
             series: Any = items
-            items = ({"id": i, "text": text} for i, text in series.items())
+            items = (_labelled(label, item) for label, item in series.items())
             total: int | None = len(series)
         else:
             total = len(items) if isinstance(items, Sized) else None
@@ -588,6 +587,15 @@ def _is_series(items: Any) -> bool:
     )
 
 
+def _labelled(label: Any, item: Any) -> Any:
+    """An item of a pandas Series, with the Series' label as id unless it has one."""
+    if isinstance(item, Mapping):
+        return item if "id" in item else {**item, "id": label}
+    if isinstance(item, tuple | _Job):
+        return item
+    return {"id": label, "text": item}
+
+
 def _coerce(item: Any) -> _Job:
     try:
         return _coerce_item(item)
@@ -663,7 +671,7 @@ def _error_result(job: _Job, extractor: Extractor) -> DocumentResult:
     }
     try:
         return DocumentResult(metadata=_json_metadata(job.metadata), **fields)
-    except (ValidationError, ValueError):
+    except Exception:
         # The metadata itself may be what failed (keys that are not strings,
         # values JSON cannot hold): the record must still be written.
         return DocumentResult(metadata={}, **fields)
@@ -671,7 +679,18 @@ def _error_result(job: _Job, extractor: Extractor) -> DocumentResult:
 
 def _json_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
     """Metadata with plain values; ValueError unless JSON can write it, as every result is."""
-    plain = plain_metadata(metadata)
+    try:
+        plain = plain_metadata(metadata)
+    except Exception:  # e.g. a container that holds itself: name the value at fault
+        for key, value in metadata.items():
+            try:
+                plain_value(value)
+            except Exception as error:
+                raise ValueError(
+                    f"metadata {key!r} ({type(value).__name__}) cannot be read: "
+                    f"{type(error).__name__}: {error}"
+                ) from error
+        raise
     try:
         to_json(plain)
     except PydanticSerializationError as exc:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy
@@ -53,20 +53,22 @@ def plain_id(value: Any) -> str | None:
         return value
     if is_missing(value):
         return None
-    if isinstance(value, numpy.generic):
-        value = value.item()
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float | numpy.floating) and value.is_integer():
         return str(int(value))
-    return str(value)
+    return str(value)  # numpy's own str: "0.1" for np.float32(0.1), ISO for datetime64
 
 
 def plain_value(value: Any) -> Any:
     """A metadata value with numpy and pandas values made plain Python ones.
 
-    numpy scalars become Python numbers, ``datetime64`` a ``datetime``, arrays
-    lists, a pandas ``Timestamp`` a ``datetime``, and ``pd.NA`` and
-    ``pd.NaT`` None; mappings, lists and tuples are converted item by item.
-    Any other value is returned as it is.
+    numpy scalars become Python numbers, ``datetime64`` a ``datetime`` (to
+    the microsecond; its ISO string outside Python's range of dates), arrays
+    lists (masked items None), a pandas ``Timestamp`` a ``datetime``, and
+    ``pd.NA`` and ``pd.NaT`` None; mappings, lists and tuples are converted
+    item by item. Any other value is returned as it is.
+
+    Raises:
+        RecursionError: a container that holds itself.
 
     Example:
         >>> plain_value({"n": numpy.int64(3), "xs": numpy.array([1.5, 2.0])})
@@ -79,14 +81,20 @@ def plain_value(value: Any) -> Any:
             if numpy.isnat(value):
                 return None
             unit = "datetime64[us]" if isinstance(value, numpy.datetime64) else "timedelta64[us]"
-            return value.astype(unit).item()
+            plain = value.astype(unit).item()
+            # Outside the range of Python's datetime numpy gives an int: keep the date.
+            return plain if isinstance(plain, date | timedelta) else str(value)
         return value.item()
+    if isinstance(value, numpy.ma.MaskedArray):
+        return plain_value(value.tolist())  # masked items become None
     if isinstance(value, numpy.ndarray):
+        if value.ndim == 0:
+            return plain_value(value[()])
         return [plain_value(item) for item in value]
     if is_missing(value):
         return None
     if isinstance(value, datetime) and hasattr(value, "to_pydatetime"):
-        return value.to_pydatetime()  # a pandas Timestamp
+        return value.to_pydatetime(warn=False)  # a pandas Timestamp, to the microsecond
     if isinstance(value, Mapping):
         return {key: plain_value(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

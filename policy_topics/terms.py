@@ -32,7 +32,13 @@ from policy_topics.hits import CUE, EXCLUDE, NEAR, TERM, Raw, Rule, SentenceHits
 from policy_topics.patterns import SimplePatterns, compile_pattern
 from policy_topics.prefilter import Anchor, Prefilter
 from policy_topics.taxonomy import Taxonomy, TermSpec
-from policy_topics.text import has_invisible, keep_tokens_whole, split_sentences, visible
+from policy_topics.text import (
+    has_invisible,
+    keep_tokens_whole,
+    replace_surrogates,
+    split_sentences,
+    visible,
+)
 
 if TYPE_CHECKING:
     from policy_topics.fastpath import TextMatcher
@@ -351,11 +357,9 @@ class Lexicon:
         for (first, cut), (start, last) in itertools.pairwise(spans):
             if start == cut:
                 lo = max(first, cut - _AROUND)
-                window = text[lo : min(last, cut + _AROUND)]
+                window = replace_surrogates(text[lo : min(last, cut + _AROUND)])
                 if any(lo + token.idx == cut for token in self._tokenizer(window)):
                     starts.append(cut)
-            else:
-                starts.append(start)
         return keep_tokens_whole(spans, starts)
 
     @property

@@ -336,23 +336,25 @@ def _split_block(
 def keep_tokens_whole(
     spans: list[tuple[int, int]], token_starts: Iterable[int]
 ) -> list[tuple[int, int]]:
-    """Sentences joined where a boundary would cut a token in two.
+    """Sentences joined where a boundary with no space would cut a token in two.
 
     ``split_sentences(..., unspaced=True)`` ends a sentence right after ``。``;
     a tokenizer that keeps ``。`` inside a token makes that no boundary.
+    Boundaries at whitespace are kept, as they are with any tokenizer.
 
     Args:
         spans: Sentences, as from :func:`split_sentences`.
-        token_starts: The offset of every token (``Token.idx``).
+        token_starts: The offset of every token (``Token.idx``), or at least
+            of those that start right where the sentence before them ends.
 
     Example:
-        >>> keep_tokens_whole([(0, 3), (3, 5), (6, 8)], [0, 2, 6, 7])
-        [(0, 5), (6, 8)]
+        >>> keep_tokens_whole([(0, 3), (3, 5), (5, 8)], [0, 2, 5, 7])
+        [(0, 5), (5, 8)]
     """
     starts = set(token_starts)
     kept: list[tuple[int, int]] = []
     for start, end in spans:
-        if kept and start not in starts:
+        if kept and start == kept[-1][1] and start not in starts:
             kept[-1] = (kept[-1][0], end)
         else:
             kept.append((start, end))

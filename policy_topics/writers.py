@@ -342,10 +342,18 @@ _TABLE_SUFFIXES = {
     ".feather": "to_feather",
     ".xlsx": "to_excel",
     ".xls": "to_excel",
+    ".xlsm": "to_excel",
+    ".ods": "to_excel",
     ".pkl": "to_pickle",
     ".pickle": "to_pickle",
     ".h5": "to_hdf",
+    ".hdf5": "to_hdf",
+    ".arrow": "to_feather",
+    ".orc": "to_orc",
+    ".dta": "to_stata",
 }
+# Compressed files, which write_results does not write.
+_COMPRESSED_SUFFIXES = frozenset({".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4"})
 
 
 def _format_of(dest: str | os.PathLike[str] | TextIO) -> Literal["json", "jsonl", "csv"]:
@@ -424,8 +432,10 @@ def write_results(
         Number of results written.
 
     Raises:
-        ValueError: an unknown ``format``, or a path whose suffix names a format
-            for people that only the command line writes (``.txt``, ``.html``).
+        ValueError: an unknown ``format``; a path whose suffix names a format
+            for people that only the command line writes (``.txt``, ``.html``)
+            or a table file of pandas (``.parquet``), unless ``format`` is
+            given; a compressed file's suffix (``.gz``).
 
     Example:
         >>> import io
@@ -433,6 +443,12 @@ def write_results(
         0
     """
     check_many(results, "write_results")
+    if isinstance(dest, str | os.PathLike) and Path(dest).suffix.lower() in _COMPRESSED_SUFFIXES:
+        raise ValueError(
+            f"{os.fspath(dest)}: write_results does not compress; write to an open "
+            "compressed stream (gzip.open(path, 'wt', encoding='utf-8') with format=), "
+            "or compress the file afterwards"
+        )
     if format is None:
         format = _format_of(dest)
     if format not in _WRITERS:

@@ -159,3 +159,78 @@ def test_dollar_signs_in_plot_labels_are_not_mathematics(extractor: Extractor) -
     fig = plot_topics(results, "heatmap")
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == [r"US pledges \$5bn; EU \$3bn"]
     fig.canvas.draw()  # renders: mathtext would fail on an unbalanced "$"
+
+
+def test_a_series_of_mappings_or_tuples_keeps_their_ids(extractor: Extractor) -> None:
+    frame = pd.DataFrame({"doc": ["A", "B"], "text": ["We cut tariffs.", "Solar."], "y": [1, 2]})
+    rows = frame.apply(
+        lambda r: {"id": r["doc"], "text": r["text"], "meta": {"year": r["y"]}}, axis=1
+    )
+    results = list(extractor.extract_many(rows))
+    assert [(r.doc_id, r.ok, r.metadata) for r in results] == [
+        ("A", True, {"year": 1}),
+        ("B", True, {"year": 2}),
+    ]
+    no_ids = pd.Series([{"text": "We cut tariffs."}], index=["x"])
+    assert next(iter(extractor.extract_many(no_ids))).doc_id == "x"
+    pairs = pd.Series([("We cut tariffs.", {"year": 1})])
+    assert [(r.doc_id, r.ok, r.metadata) for r in extractor.extract_many(pairs)] == [
+        (None, True, {"year": 1})
+    ]
+
+
+@pytest.mark.parametrize("n_process", [1, 2])
+def test_metadata_that_cannot_be_read_costs_only_its_document(
+    extractor: Extractor, n_process: int
+) -> None:
+    cyclic: list[Any] = []
+    cyclic.append(cyclic)
+    odd = {3: np.array(5), 4: np.ma.masked, 5: np.ma.array([1, 2], mask=[0, 1]), 6: cyclic}
+    items = [
+        {"id": str(i), "text": "Tariffs fell.", "meta": {"k": odd.get(i, i)}} for i in range(8)
+    ]
+    results = list(extractor.extract_many(items, n_process=n_process, batch_size=2))
+    assert [r.doc_id for r in results] == [str(i) for i in range(8)]
+    assert [r.metadata.get("k") for r in results if r.ok] == [0, 1, 2, 5, None, [1, None], 7]
+    (failed,) = [r for r in results if not r.ok]
+    assert failed.doc_id == "6" and failed.error is not None
+    assert failed.error.message.startswith("metadata 'k' (list) cannot be read: RecursionError")
+    with pytest.raises(ValueError, match=r"metadata 'k' .* RecursionError"):
+        extractor.extract("Tariffs fell.", metadata={"k": cyclic})
+
+
+def test_numpy_ids_read_as_numpy_writes_them(extractor: Extractor) -> None:
+    ids = [
+        np.datetime64("2024-01-01T00:00:00.000000000"),
+        np.float32(0.1),
+        np.float16(0.1),
+        np.timedelta64(5, "ns"),
+    ]
+    assert [extractor.extract("x", doc_id=i).doc_id for i in ids] == [
+        "2024-01-01T00:00:00.000000000",
+        "0.1",
+        "0.1",
+        "5 nanoseconds",
+    ]
+
+
+def test_dates_numpy_cannot_make_datetimes_keep_their_value(extractor: Extractor) -> None:
+    meta = {
+        "far": np.datetime64("10000-01-01"),
+        "ns": np.datetime64("2024-01-01T00:00:00.000000001"),
+        "stamp": pd.Timestamp("2024-01-01 00:00:00.000000001"),  # no warning, to the microsecond
+    }
+    assert extractor.extract("x", metadata=meta).metadata == {
+        "far": "10000-01-01",
+        "ns": datetime.datetime(2024, 1, 1),
+        "stamp": datetime.datetime(2024, 1, 1),
+    }
+
+
+@pytest.mark.parametrize("name", ["out.csv.gz", "out.jsonl.bz2", "out.json.zip"])
+def test_a_compressed_suffix_is_refused(extractor: Extractor, tmp_path: Path, name: str) -> None:
+    results = [extractor.extract("We cut tariffs.")]
+    for form in (None, "csv"):
+        with pytest.raises(ValueError, match="write_results does not compress"):
+            write_results(results, tmp_path / name, format=form)  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []
