@@ -44,6 +44,7 @@ from policy_topics.taxonomy import (
     taxonomy_lines,
 )
 from policy_topics.text import counted, replace_surrogates
+from policy_topics.writers import foreign_format
 
 __all__ = ["app", "main"]
 
@@ -332,6 +333,8 @@ def extract(
     """Tag documents and write one record per document (or one CSV row per quote)."""
     if output is not None and str(output) == "-":
         output = None  # '-' is stdout, as it is stdin for the inputs
+    if output is not None:
+        _refuse_foreign_format(output, given=output_format is not None)
     fmt = output_format or _format_of(output)
     if output is not None:
         _refuse_input_as_output(paths, output)
@@ -401,6 +404,25 @@ def extract(
     if failures:
         _summarise(failures, count)
         raise typer.Exit(EXIT_FAILED)
+
+
+def _refuse_foreign_format(output: Path, *, given: bool) -> None:
+    """Stop before tagging when -o names a file this command does not write."""
+    foreign = foreign_format(output)
+    if foreign is None:
+        return
+    kind, method = foreign
+    if kind == "compressed":
+        _fail(
+            f"policy-topics: {output}: extract does not compress its output; write to "
+            f"stdout and compress it, e.g. 'policy-topics extract ... | gzip > {output}'"
+        )
+    if not given:
+        _fail(
+            f"policy-topics: {output}: extract writes jsonl, json, csv, table or html, not "
+            f"{output.suffix!r}; write CSV (-o results.csv) and convert it with pandas "
+            f"(pd.read_csv(...).{method}(...)), or choose a format with -f"
+        )
 
 
 def _format_of(output: Path | None) -> OutputFormat:

@@ -590,8 +590,14 @@ def _is_series(items: Any) -> bool:
 def _labelled(label: Any, item: Any) -> Any:
     """An item of a pandas Series, with the Series' label as id unless it has one."""
     if isinstance(item, Mapping):
-        return item if "id" in item else {**item, "id": label}
-    if isinstance(item, tuple | _Job):
+        return item if plain_id(item.get("id")) is not None else {**item, "id": label}
+    if (
+        isinstance(item, tuple)
+        and len(item) == 2
+        and (isinstance(item[0], str) or isinstance(item[1], Mapping | None))
+    ):
+        return {"id": label, "text": item[0], "meta": item[1]}  # (text, metadata)
+    if isinstance(item, _Job):
         return item
     return {"id": label, "text": item}
 

@@ -43,7 +43,9 @@ def plain_id(value: Any) -> str | None:
     """A document id as a string; None for a missing one.
 
     A whole number stored as a float (an integer column of pandas with a gap)
-    gives ``"2"``, not ``"2.0"``.
+    gives ``"2"``, not ``"2.0"``. numpy values give what pandas hands over for
+    them: ``np.float32(0.1)`` the float ``0.10000000149011612``, a
+    ``datetime64`` a ``datetime``.
 
     Example:
         >>> [plain_id(v) for v in ("a", 7, 2.0, 2.5, float("nan"), None)]
@@ -51,11 +53,17 @@ def plain_id(value: Any) -> str | None:
     """
     if isinstance(value, str):
         return value
+    if isinstance(value, numpy.ndarray) and value.ndim == 0:
+        value = plain_value(value)  # a 0-d array, np.ma.masked
     if is_missing(value):
         return None
-    if isinstance(value, float | numpy.floating) and value.is_integer():
+    if isinstance(value, numpy.generic):
+        # As pandas hands it over: np.float32(0.1) as the float 0.1000000015, a
+        # datetime64 as a datetime, so every way in gives a document the same id.
+        value = plain_value(value)
+    if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value)  # numpy's own str: "0.1" for np.float32(0.1), ISO for datetime64
+    return str(value)
 
 
 def plain_value(value: Any) -> Any:
@@ -63,9 +71,10 @@ def plain_value(value: Any) -> Any:
 
     numpy scalars become Python numbers, ``datetime64`` a ``datetime`` (to
     the microsecond; its ISO string outside Python's range of dates), arrays
-    lists (masked items None), a pandas ``Timestamp`` a ``datetime``, and
-    ``pd.NA`` and ``pd.NaT`` None; mappings, lists and tuples are converted
-    item by item. Any other value is returned as it is.
+    lists (masked items None), a pandas ``Timestamp`` a ``datetime``, a
+    pandas array, Series or Index a list, and ``pd.NA`` and ``pd.NaT`` None;
+    mappings, lists and tuples are converted item by item. Any other value is
+    returned as it is.
 
     Raises:
         RecursionError: a container that holds itself.
@@ -86,13 +95,18 @@ def plain_value(value: Any) -> Any:
             return plain if isinstance(plain, date | timedelta) else str(value)
         return value.item()
     if isinstance(value, numpy.ma.MaskedArray):
-        return plain_value(value.tolist())  # masked items become None
+        return _unmasked(value)
     if isinstance(value, numpy.ndarray):
         if value.ndim == 0:
             return plain_value(value[()])
         return [plain_value(item) for item in value]
     if is_missing(value):
         return None
+    pandas = sys.modules.get("pandas")
+    if pandas is not None and isinstance(
+        value, pandas.api.extensions.ExtensionArray | pandas.Series | pandas.Index
+    ):
+        return [plain_value(item) for item in value]  # e.g. an Int64 array with NA
     if isinstance(value, datetime) and hasattr(value, "to_pydatetime"):
         return value.to_pydatetime(warn=False)  # a pandas Timestamp, to the microsecond
     if isinstance(value, Mapping):
@@ -103,6 +117,15 @@ def plain_value(value: Any) -> Any:
             return value
         return items
     return value
+
+
+def _unmasked(value: numpy.ma.MaskedArray[Any, Any]) -> Any:
+    """A masked array as plain values, None where masked."""
+    mask = numpy.ma.getmaskarray(value)
+    data = numpy.asarray(value.data)
+    if data.ndim == 0:
+        return None if mask else plain_value(data[()])
+    return [_unmasked(numpy.ma.MaskedArray(d, mask=m)) for d, m in zip(data, mask, strict=True)]
 
 
 def plain_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:

@@ -29,6 +29,7 @@ __all__ = [
     "JsonWriter",
     "JsonlWriter",
     "ResultWriter",
+    "foreign_format",
     "open_output",
     "quote_rows",
     "record_json",
@@ -353,7 +354,29 @@ _TABLE_SUFFIXES = {
     ".dta": "to_stata",
 }
 # Compressed files, which write_results does not write.
-_COMPRESSED_SUFFIXES = frozenset({".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4"})
+_COMPRESSED_SUFFIXES = frozenset(
+    {".gz", ".tgz", ".bz2", ".xz", ".zst", ".zstd", ".zip", ".lz4", ".br", ".7z"}
+)
+
+
+def foreign_format(path: str | os.PathLike[str]) -> tuple[str, str] | None:
+    """What a path's suffix names that this library does not write, if anything.
+
+    Returns:
+        ``("compressed", "")`` for a compressed file (``.gz``, ``.zip``, ...),
+        ``("table", method)`` for a table file pandas writes with ``method``
+        (``.parquet``: ``"to_parquet"``), else None.
+
+    Example:
+        >>> foreign_format("out.parquet"), foreign_format("out.csv.gz"), foreign_format("a.csv")
+        (('table', 'to_parquet'), ('compressed', ''), None)
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix in _COMPRESSED_SUFFIXES:
+        return "compressed", ""
+    if suffix in _TABLE_SUFFIXES:
+        return "table", _TABLE_SUFFIXES[suffix]
+    return None
 
 
 def _format_of(dest: str | os.PathLike[str] | TextIO) -> Literal["json", "jsonl", "csv"]:
@@ -443,7 +466,7 @@ def write_results(
         0
     """
     check_many(results, "write_results")
-    if isinstance(dest, str | os.PathLike) and Path(dest).suffix.lower() in _COMPRESSED_SUFFIXES:
+    if isinstance(dest, str | os.PathLike) and foreign_format(dest) == ("compressed", ""):
         raise ValueError(
             f"{os.fspath(dest)}: write_results does not compress; write to an open "
             "compressed stream (gzip.open(path, 'wt', encoding='utf-8') with format=), "

@@ -671,13 +671,26 @@ def test_dash_output_is_stdout(tmp_path: Path) -> None:
 
 
 def test_unknown_output_suffix_is_written_as_jsonl_with_a_warning(tmp_path: Path) -> None:
-    out = tmp_path / "out.parquet"
+    out = tmp_path / "out.results"
     proc = run("extract", str(SAMPLE), "-o", str(out), "-q")
     assert proc.returncode == 0
-    assert "'.parquet' names no output format" in text(proc)[1]
+    assert "'.results' names no output format" in text(proc)[1]
     assert DocumentResult.model_validate_json(out.read_text(encoding="utf-8")).areas
     quiet = run("extract", str(SAMPLE), "-o", str(out), "-f", "jsonl", "-q")
     assert text(quiet)[1] == ""
+
+
+def test_a_table_or_compressed_output_suffix_is_refused_before_tagging(tmp_path: Path) -> None:
+    table = run("extract", str(SAMPLE), "-o", str(tmp_path / "out.parquet"), "-q")
+    assert table.returncode == 2
+    assert "not '.parquet'; write CSV (-o results.csv)" in text(table)[1]
+    packed = run("extract", str(SAMPLE), "-o", str(tmp_path / "out.csv.gz"), "-f", "csv", "-q")
+    assert packed.returncode == 2
+    assert "extract does not compress its output" in text(packed)[1]
+    assert list(tmp_path.iterdir()) == []
+    # Asked for by name, a format is written under a table suffix.
+    named = run("extract", str(SAMPLE), "-o", str(tmp_path / "out.parquet"), "-f", "jsonl", "-q")
+    assert named.returncode == 0 and (tmp_path / "out.parquet").stat().st_size > 0
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])

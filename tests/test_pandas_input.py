@@ -173,10 +173,17 @@ def test_a_series_of_mappings_or_tuples_keeps_their_ids(extractor: Extractor) ->
     ]
     no_ids = pd.Series([{"text": "We cut tariffs."}], index=["x"])
     assert next(iter(extractor.extract_many(no_ids))).doc_id == "x"
-    pairs = pd.Series([("We cut tariffs.", {"year": 1})])
-    assert [(r.doc_id, r.ok, r.metadata) for r in extractor.extract_many(pairs)] == [
-        (None, True, {"year": 1})
+    pairs = pd.Series([("We cut tariffs.", {"year": 1}), ("Solar.", 5)], index=["p", "q"])
+    results = list(extractor.extract_many(pairs))
+    assert [(r.doc_id, r.ok, r.metadata) for r in results] == [
+        ("p", True, {"year": 1}),
+        ("q", False, {}),
     ]
+    assert (
+        results[1].error is not None and "'meta' is int, not a mapping" in results[1].error.message
+    )
+    unset = pd.Series([{"id": None, "text": "x"}, {"id": np.nan, "text": "x"}], index=["r", "s"])
+    assert [r.doc_id for r in extractor.extract_many(unset)] == ["r", "s"]
 
 
 @pytest.mark.parametrize("n_process", [1, 2])
@@ -199,19 +206,50 @@ def test_metadata_that_cannot_be_read_costs_only_its_document(
         extractor.extract("Tariffs fell.", metadata={"k": cyclic})
 
 
-def test_numpy_ids_read_as_numpy_writes_them(extractor: Extractor) -> None:
-    ids = [
-        np.datetime64("2024-01-01T00:00:00.000000000"),
-        np.float32(0.1),
-        np.float16(0.1),
-        np.timedelta64(5, "ns"),
+def test_an_id_is_the_same_whichever_way_it_comes_from_pandas(extractor: Extractor) -> None:
+    frame = pd.DataFrame(
+        {
+            "id": np.array([0.1, 2.0], np.float32),
+            "when": pd.to_datetime(["2024-01-01 00:00", "2024-01-02 03:04"]),
+            "text": ["We cut tariffs.", "Solar."],
+        }
+    )
+    expected = {
+        "id": ["0.10000000149011612", "2"],
+        "when": ["2024-01-01 00:00:00", "2024-01-02 03:04:00"],
+    }
+    for column, want in expected.items():
+        series = frame.set_index(column)["text"]  # the labels, as pandas hands them over
+        records = [{"id": row[column], "text": row["text"]} for row in frame.to_dict("records")]
+        raw = [
+            {"id": i, "text": t}
+            for i, t in zip(frame[column].to_numpy(), frame["text"], strict=True)
+        ]
+        for items in (series, records, raw):
+            assert [r.doc_id for r in extractor.extract_many(items)] == want, (column, items)
+    odd = [np.array(2.0), np.array(np.nan), np.ma.masked, np.datetime64("10000-01-01")]
+    assert [extractor.extract("x", doc_id=i).doc_id for i in odd] == [
+        "2",
+        None,
+        None,
+        "10000-01-01",
     ]
-    assert [extractor.extract("x", doc_id=i).doc_id for i in ids] == [
-        "2024-01-01T00:00:00.000000000",
-        "0.1",
-        "0.1",
-        "5 nanoseconds",
-    ]
+
+
+def test_masked_and_pandas_arrays_in_metadata(extractor: Extractor) -> None:
+    dates = np.array(["2024-01-01", "2024-01-02"], dtype="datetime64[ns]")
+    meta = {
+        "dates": np.ma.array(dates, mask=[0, 1]),
+        "grid": np.ma.array([[1, 2], [3, 4]], mask=[[0, 1], [0, 0]]),
+        "counts": pd.array([1, None], dtype="Int64"),
+        "kinds": pd.Categorical(["a", "b"]),
+    }
+    assert extractor.extract("x", metadata=meta).metadata == {
+        "dates": [datetime.datetime(2024, 1, 1), None],
+        "grid": [[1, None], [3, 4]],
+        "counts": [1, None],
+        "kinds": ["a", "b"],
+    }
 
 
 def test_dates_numpy_cannot_make_datetimes_keep_their_value(extractor: Extractor) -> None:
