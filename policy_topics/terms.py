@@ -185,6 +185,7 @@ class Lexicon:
     def __init__(self, taxonomy: Taxonomy, tokenizer: Callable[[str], Doc], vocab: Vocab) -> None:
         self.taxonomy = taxonomy
         self._tokenizer = tokenizer
+        self._segments_words = type(tokenizer) is not Tokenizer
         self._splits_runs: bool | None = None
         self._phrases: dict[tuple[tuple[int, str], ...], _Phrase] = {}
         self._by_key: dict[str, list[_Phrase]] = defaultdict(list)
@@ -340,7 +341,7 @@ class Lexicon:
         segment text written without spaces: sentences then end at ``。！？``
         with no space after them (``split_sentences(..., unspaced=True)``).
         """
-        return type(self._tokenizer) is not Tokenizer
+        return self._segments_words
 
     def sentences(self, text: str) -> list[tuple[int, int]]:
         """The sentences of a text, as this tokenizer's text needs (see :meth:`segments_words`).
@@ -350,7 +351,7 @@ class Lexicon:
         there, asked about the few characters around it (the Doc paths use the
         Doc's own tokens: :func:`~policy_topics.text.keep_tokens_whole`).
         """
-        if not self.segments_words:
+        if not self._segments_words:
             return split_sentences(text)
         spans = split_sentences(text, unspaced=True)
         starts = []

@@ -438,11 +438,12 @@ def _split_unit(
         cut, nxt = m.span("space")
         if nxt >= end:
             continue
-        if _WIDE_END_SET.isdisjoint(text[m.start() : cut]):
-            # "." "!" "?" end a sentence before whitespace and a sentence's start.
-            if cut == nxt or not _starts_sentence(text[nxt]):
+        # "." "!" "?" end a sentence before whitespace and a sentence's start; the
+        # wide ends before whitespace, or before any start when unspaced.
+        if cut == nxt:
+            if text[nxt] in _NOT_A_START or _WIDE_END_SET.isdisjoint(text[m.start() : cut]):
                 continue
-        elif cut == nxt and text[nxt] in _NOT_A_START:
+        elif not _starts_sentence(text[nxt]) and _WIDE_END_SET.isdisjoint(text[m.start() : cut]):
             continue
         if (
             text[m.start()] == "."
