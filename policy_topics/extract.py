@@ -30,7 +30,7 @@ from spacy.language import Language
 
 from policy_topics.hits import SentenceHits
 from policy_topics.matching import PolicyTopics
-from policy_topics.plain import is_missing, plain_id, plain_metadata, plain_value
+from policy_topics.plain import is_missing, plain_id, plain_value
 from policy_topics.readers import Source
 from policy_topics.records import DocumentResult, ErrorInfo
 from policy_topics.scoring import ResultBuilder, check_options
@@ -685,31 +685,35 @@ def _error_result(job: _Job, extractor: Extractor) -> DocumentResult:
 
 def _json_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
     """Metadata with plain values; ValueError unless JSON can write it, as every result is."""
-    try:
-        plain = plain_metadata(metadata)
-    except Exception:  # e.g. a container that holds itself: name the value at fault
-        for key, value in metadata.items():
-            try:
-                plain_value(value)
-            except Exception as error:
-                raise ValueError(
-                    f"metadata {key!r} ({type(value).__name__}) cannot be read: "
-                    f"{type(error).__name__}: {error}"
-                ) from error
-        raise
+    plain: dict[str, Any] = {}
+    for key, value in metadata.items():
+        try:
+            plain[key] = plain_value(value)
+        except Exception as error:  # e.g. a container that holds itself
+            raise ValueError(
+                f"metadata {key!r} ({type(value).__name__}) cannot be read: "
+                f"{type(error).__name__}: {error}"
+            ) from error
     try:
         to_json(plain)
     except PydanticSerializationError as exc:
-        for key, value in plain.items():
-            try:
-                to_json(value)
-            except PydanticSerializationError as error:
-                raise ValueError(
-                    f"metadata {key!r} ({type(value).__name__}) cannot be written as JSON: "
-                    f"{error}; convert it, e.g. to str"
-                ) from error
-        raise ValueError(f"metadata cannot be written as JSON: {exc}") from exc
+        # Name the value at fault (a key that is no string fails only as a whole).
+        bad = next((k for k, v in plain.items() if not _writable(v)), None)
+        if bad is None:
+            raise ValueError(f"metadata cannot be written as JSON: {exc}") from exc
+        raise ValueError(
+            f"metadata {bad!r} ({type(plain[bad]).__name__}) cannot be written as JSON: "
+            f"{exc}; convert it, e.g. to str"
+        ) from exc
     return plain
+
+
+def _writable(value: Any) -> bool:
+    try:
+        to_json(value)
+    except PydanticSerializationError:
+        return False
+    return True
 
 
 def _hint(text: Any) -> str:
