@@ -386,12 +386,12 @@ def _format_of(dest: str | os.PathLike[str] | TextIO) -> Literal["json", "jsonl"
     suffix = Path(dest).suffix.lower()
     if suffix[1:] in _WRITERS:
         return cast(Literal["json", "jsonl", "csv"], suffix[1:])
-    if suffix in _TABLE_SUFFIXES:
+    foreign = foreign_format(dest)
+    if foreign is not None and foreign[0] == "table":
         raise ValueError(
             f"{os.fspath(dest)}: write_results writes json, jsonl or csv, not {suffix!r}; "
-            f"for a table file use pandas: to_dataframe(results, 'quotes')"
-            f".{_TABLE_SUFFIXES[suffix]}(path), or pass format= to write JSON, JSON Lines "
-            "or CSV under this name"
+            f"for a table file use pandas: to_dataframe(results, 'quotes').{foreign[1]}(path), "
+            "or pass format= to write JSON, JSON Lines or CSV under this name"
         )
     if suffix in _PEOPLE_SUFFIXES:
         raise ValueError(
