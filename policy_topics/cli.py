@@ -406,6 +406,10 @@ def extract(
         raise typer.Exit(EXIT_FAILED)
 
 
+# The command that compresses a stream into a file of each suffix.
+_COMPRESSORS = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd", ".lz4": "lz4"}
+
+
 def _refuse_foreign_format(output: Path, *, given: bool) -> None:
     """Stop before tagging when -o names a file this command does not write."""
     foreign = foreign_format(output)
@@ -413,9 +417,11 @@ def _refuse_foreign_format(output: Path, *, given: bool) -> None:
         return
     kind, method = foreign
     if kind == "compressed":
+        tool = _COMPRESSORS.get(output.suffix.lower())
+        how = f", e.g. 'policy-topics extract ... | {tool} > {output}'" if tool else ""
         _fail(
             f"policy-topics: {output}: extract does not compress its output; write to "
-            f"stdout and compress it, e.g. 'policy-topics extract ... | gzip > {output}'"
+            f"stdout and compress it{how}"
         )
     if not given:
         _fail(

@@ -45,7 +45,9 @@ def plain_id(value: Any) -> str | None:
     A whole number stored as a float (an integer column of pandas with a gap)
     gives ``"2"``, not ``"2.0"``. numpy values give what pandas hands over for
     them: ``np.float32(0.1)`` the float ``0.10000000149011612``, a
-    ``datetime64`` a ``datetime``.
+    ``datetime64`` or ``timedelta64`` a ``Timestamp`` or ``Timedelta`` (to the
+    nanosecond; without pandas, numpy's own text where a microsecond would
+    lose some).
 
     Example:
         >>> [plain_id(v) for v in ("a", 7, 2.0, 2.5, float("nan"), None)]
@@ -57,13 +59,31 @@ def plain_id(value: Any) -> str | None:
         value = plain_value(value)  # a 0-d array, np.ma.masked
     if is_missing(value):
         return None
+    if isinstance(value, numpy.datetime64 | numpy.timedelta64):
+        return _time_id(value)
     if isinstance(value, numpy.generic):
-        # As pandas hands it over: np.float32(0.1) as the float 0.1000000015, a
-        # datetime64 as a datetime, so every way in gives a document the same id.
+        # As pandas hands it over: np.float32(0.1) as the float 0.1000000015, so
+        # every way in gives a document the same id.
         value = plain_value(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def _time_id(value: numpy.datetime64 | numpy.timedelta64) -> str:
+    """A datetime64 or timedelta64 id, written as pandas writes its Timestamp or Timedelta."""
+    pandas = sys.modules.get("pandas")
+    if pandas is not None:
+        kind = pandas.Timestamp if isinstance(value, numpy.datetime64) else pandas.Timedelta
+        try:
+            return str(kind(value))
+        except (OverflowError, ValueError):  # beyond pandas' range of dates
+            pass
+    plain = plain_value(value)
+    unit = "datetime64[us]" if isinstance(value, numpy.datetime64) else "timedelta64[us]"
+    if isinstance(plain, str) or value.astype(unit) != value:
+        return str(value)  # numpy's own: keeps what a microsecond would lose
+    return str(plain)
 
 
 def plain_value(value: Any) -> Any:
@@ -109,6 +129,8 @@ def plain_value(value: Any) -> Any:
         return [plain_value(item) for item in value]  # e.g. an Int64 array with NA
     if isinstance(value, datetime) and hasattr(value, "to_pydatetime"):
         return value.to_pydatetime(warn=False)  # a pandas Timestamp, to the microsecond
+    if isinstance(value, timedelta) and hasattr(value, "to_pytimedelta"):
+        return value.to_pytimedelta()  # a pandas Timedelta
     if isinstance(value, Mapping):
         return {key: plain_value(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
@@ -121,9 +143,13 @@ def plain_value(value: Any) -> Any:
 
 def _unmasked(value: numpy.ma.MaskedArray[Any, Any]) -> Any:
     """A masked array as plain values, None where masked."""
-    mask = numpy.ma.getmaskarray(value)
+    mask: Any = numpy.ma.getmaskarray(value)
     data = numpy.asarray(value.data)
     if data.ndim == 0:
+        if data.dtype.names:  # a record: masked field by field
+            return tuple(
+                None if mask[name] else plain_value(data[name][()]) for name in data.dtype.names
+            )
         return None if mask else plain_value(data[()])
     return [_unmasked(numpy.ma.MaskedArray(d, mask=m)) for d, m in zip(data, mask, strict=True)]
 

@@ -355,7 +355,8 @@ _TABLE_SUFFIXES = {
 }
 # Compressed files, which write_results does not write.
 _COMPRESSED_SUFFIXES = frozenset(
-    {".gz", ".tgz", ".bz2", ".xz", ".zst", ".zstd", ".zip", ".lz4", ".br", ".7z"}
+    {".gz", ".tgz", ".bz2", ".tbz", ".tbz2", ".xz", ".txz", ".lzma", ".lz", ".z"}
+    | {".zst", ".zstd", ".zip", ".lz4", ".br", ".7z"}
 )
 
 

@@ -687,6 +687,9 @@ def test_a_table_or_compressed_output_suffix_is_refused_before_tagging(tmp_path:
     packed = run("extract", str(SAMPLE), "-o", str(tmp_path / "out.csv.gz"), "-f", "csv", "-q")
     assert packed.returncode == 2
     assert "extract does not compress its output" in text(packed)[1]
+    assert "| gzip > " in text(packed)[1]
+    xz = run("extract", str(SAMPLE), "-o", str(tmp_path / "out.jsonl.xz"), "-q")
+    assert xz.returncode == 2 and "| xz > " in text(xz)[1]
     assert list(tmp_path.iterdir()) == []
     # Asked for by name, a format is written under a table suffix.
     named = run("extract", str(SAMPLE), "-o", str(tmp_path / "out.parquet"), "-f", "jsonl", "-q")

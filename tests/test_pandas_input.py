@@ -214,9 +214,15 @@ def test_an_id_is_the_same_whichever_way_it_comes_from_pandas(extractor: Extract
             "text": ["We cut tariffs.", "Solar."],
         }
     )
+    frame["wait"] = pd.to_timedelta(["1D", "1ns"])
+    frame["nanos"] = pd.to_datetime(
+        ["2024-01-01 00:00:00.000000001", "2024-01-01 00:00:00.000000002"]
+    )
     expected = {
         "id": ["0.10000000149011612", "2"],
         "when": ["2024-01-01 00:00:00", "2024-01-02 03:04:00"],
+        "wait": ["1 days 00:00:00", "0 days 00:00:00.000000001"],
+        "nanos": ["2024-01-01 00:00:00.000000001", "2024-01-01 00:00:00.000000002"],
     }
     for column, want in expected.items():
         series = frame.set_index(column)["text"]  # the labels, as pandas hands them over
@@ -232,7 +238,7 @@ def test_an_id_is_the_same_whichever_way_it_comes_from_pandas(extractor: Extract
         "2",
         None,
         None,
-        "10000-01-01",
+        "10000-01-01 00:00:00",
     ]
 
 
@@ -243,12 +249,19 @@ def test_masked_and_pandas_arrays_in_metadata(extractor: Extractor) -> None:
         "grid": np.ma.array([[1, 2], [3, 4]], mask=[[0, 1], [0, 0]]),
         "counts": pd.array([1, None], dtype="Int64"),
         "kinds": pd.Categorical(["a", "b"]),
+        "records": np.ma.masked_array(
+            np.array([(1, 2.5), (3, 4.5)], dtype=[("a", "i4"), ("b", "f8")]),
+            mask=[(0, 1), (0, 0)],
+        ),
+        "wait": pd.Timedelta("1D"),
     }
     assert extractor.extract("x", metadata=meta).metadata == {
         "dates": [datetime.datetime(2024, 1, 1), None],
         "grid": [[1, None], [3, 4]],
         "counts": [1, None],
         "kinds": ["a", "b"],
+        "records": [(1, None), (3, 4.5)],
+        "wait": datetime.timedelta(days=1),
     }
 
 
@@ -265,7 +278,7 @@ def test_dates_numpy_cannot_make_datetimes_keep_their_value(extractor: Extractor
     }
 
 
-@pytest.mark.parametrize("name", ["out.csv.gz", "out.jsonl.bz2", "out.json.zip"])
+@pytest.mark.parametrize("name", ["out.csv.gz", "out.jsonl.bz2", "out.json.zip", "out.JSONL.LZMA"])
 def test_a_compressed_suffix_is_refused(extractor: Extractor, tmp_path: Path, name: str) -> None:
     results = [extractor.extract("We cut tariffs.")]
     for form in (None, "csv"):
