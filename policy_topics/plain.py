@@ -3,7 +3,7 @@
 Documents often come from a DataFrame: their ids and metadata then hold numpy
 scalars (``np.int64``), pandas' missing values (``pd.NA``, ``pd.NaT``) and
 timestamps. Results hold plain values that JSON can write, whatever the input
-(:func:`plain_id`, :func:`plain_metadata`). pandas is never imported here:
+(:func:`plain_id`, :func:`plain_value`). pandas is never imported here:
 its missing values are recognised only when the caller has imported it.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy
 
-__all__ = ["is_missing", "plain_id", "plain_metadata", "plain_value"]
+__all__ = ["is_missing", "plain_id", "plain_value"]
 
 _PLAIN = frozenset({str, bool, int, float})
 
@@ -152,13 +152,3 @@ def _unmasked(value: numpy.ma.MaskedArray[Any, Any]) -> Any:
             )
         return None if mask else plain_value(data[()])
     return [_unmasked(numpy.ma.MaskedArray(d, mask=m)) for d, m in zip(data, mask, strict=True)]
-
-
-def plain_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of metadata whose values are plain (see :func:`plain_value`).
-
-    Example:
-        >>> plain_metadata({"year": numpy.int64(2020)})
-        {'year': 2020}
-    """
-    return {key: plain_value(value) for key, value in metadata.items()}
