@@ -44,7 +44,7 @@ from policy_topics.taxonomy import (
     taxonomy_lines,
 )
 from policy_topics.text import counted, replace_surrogates
-from policy_topics.writers import foreign_format
+from policy_topics.writers import foreign_format, names_folder
 
 __all__ = ["app", "main"]
 
@@ -290,14 +290,13 @@ def extract(
             show_default=False,
         ),
     ] = None,
-    output: Annotated[
-        Path | None,
+    output_name: Annotated[
+        str | None,
         typer.Option(
             "-o",
             "--output",
             help="Output file (default: stdout). json/csv/table/html files are written "
             "atomically; jsonl files line by line.",
-            dir_okay=False,
             show_default=False,
         ),
     ] = None,
@@ -331,8 +330,7 @@ def extract(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Tag documents and write one record per document (or one CSV row per quote)."""
-    if output is not None and str(output) == "-":
-        output = None  # '-' is stdout, as it is stdin for the inputs
+    output = _output_path(output_name)
     if output is not None:
         _refuse_foreign_format(output, given=output_format is not None)
     fmt = output_format or _format_of(output)
@@ -408,6 +406,19 @@ def extract(
 
 # The command that compresses a stream into a file of each suffix.
 _COMPRESSORS = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd", ".lz4": "lz4"}
+
+
+def _output_path(name: str | None) -> Path | None:
+    """The output file named by ``-o``: None for stdout, an error for a folder."""
+    if name is None or name == "-":
+        return None  # '-' is stdout, as it is stdin for the inputs
+    if names_folder(name) or os.path.isdir(name):
+        example = os.path.join(name, "results.jsonl")
+        raise typer.BadParameter(
+            f"{name!r} is a folder; give the file to write, e.g. {example}",
+            param_hint="'-o' / '--output'",
+        )
+    return Path(name)
 
 
 def _refuse_foreign_format(output: Path, *, given: bool) -> None:

@@ -289,6 +289,8 @@ def open_output(path: str | os.PathLike[str], *, atomic: bool = True) -> Iterato
         >>> target.read_text()
         '[]'
     """
+    if names_folder(path):
+        raise IsADirectoryError(_folder_message(os.fspath(path)))
     target = Path(path)
     try:
         special = not stat.S_ISREG(os.stat(target).st_mode)
@@ -321,6 +323,24 @@ def open_output(path: str | os.PathLike[str], *, atomic: bool = True) -> Iterato
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def names_folder(path: str | os.PathLike[str]) -> bool:
+    """Whether a path ends with a separator, so names a folder rather than a file.
+
+    ``Path("out/")`` drops the separator: look at the path as it was given.
+
+    Example:
+        >>> names_folder("out/"), names_folder("out/results.jsonl")
+        (True, False)
+    """
+    raw = os.fspath(path)
+    return raw.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep))
+
+
+def _folder_message(raw: str) -> str:
+    example = os.path.join(raw, "results.jsonl")
+    return f"{raw}: names a folder; give the file to write, e.g. {example}"
 
 
 # Most bytes of a temporary file's name taken from the target's name: with the

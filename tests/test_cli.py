@@ -476,6 +476,20 @@ def test_unwritable_output_is_a_usage_error(tmp_path: Path, name: str) -> None:
     )
 
 
+@pytest.mark.parametrize(("name", "made"), [("out/", False), ("out/", True), ("out", True)])
+def test_a_folder_as_output_is_a_usage_error(tmp_path: Path, name: str, made: bool) -> None:
+    if made:
+        (tmp_path / "out").mkdir()
+    proc = run("extract", str(SAMPLE), "-o", name, cwd=tmp_path)
+    assert proc.returncode == 2
+    stderr = " ".join(text(proc)[1].replace("│", " ").split())
+    assert f"'{name}' is a folder; give the file to write, e.g. out/results.jsonl" in stderr
+    # Nothing was written: no file named 'out' where no folder was.
+    assert [p.name for p in tmp_path.iterdir()] == (["out"] if made else [])
+    if made:
+        assert not any((tmp_path / "out").iterdir())
+
+
 def test_output_inside_an_input_folder_is_not_read_back(folder: Path) -> None:
     out = folder / "results.jsonl"
     assert run("extract", str(folder), "-o", str(out)).returncode == 1

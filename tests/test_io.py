@@ -13,7 +13,7 @@ import re
 import stat
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import given
@@ -1130,3 +1130,12 @@ def test_failed_write_before_any_line_leaves_an_empty_file(tmp_path: Path) -> No
         stream.flush()
         raise OSError(28, "No space left on device")
     assert target.read_bytes() == b""
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv"])
+def test_a_path_ending_with_a_slash_names_a_folder_not_a_file(tmp_path: Path, fmt: str) -> None:
+    results = list(Extractor().extract_many(["We cut tariffs."]))
+    dest = f"{tmp_path}/out/"
+    with pytest.raises(IsADirectoryError, match=r"out/: names a folder; give the file to write"):
+        write_results(results, dest, format=cast(Any, fmt))
+    assert list(tmp_path.iterdir()) == []
