@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import sys
+import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterator
 from enum import Enum
@@ -151,10 +152,10 @@ class _TableSink:
             for area in result.areas:
                 bar = "#" * round(area.score * 10)
                 head = (
-                    f"  {area.label:<16.16} {area.score:4.2f} {bar:<10} "
+                    f"  {_fit(area.label, 16)} {area.score:4.2f} {bar:<10} "
                     f"{area.mentions:>3} mention{'s' if area.mentions != 1 else ' '}  "
                 )
-                terms = _shorten(", ".join(area.terms), max(20, self._width - len(head)))
+                terms = _shorten(", ".join(area.terms), max(20, self._width - _columns(head)))
                 lines.append(head + terms)
                 for quote in area.quotes[: self._quotes]:
                     lines.append(f"      > {_shorten(quote.text, self._width - 8)}")
@@ -184,8 +185,40 @@ class _HtmlSink:
 
 
 def _shorten(text: str, limit: int) -> str:
+    """``text`` on one line, cut to ``limit`` terminal columns with an ellipsis."""
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+    if _columns(text) <= limit:
+        return text
+    return _cut(text, limit - 3).rstrip() + "..."
+
+
+def _fit(text: str, width: int) -> str:
+    """``text`` cut or padded to exactly ``width`` terminal columns."""
+    text = _cut(text, width)
+    return text + " " * (width - _columns(text))
+
+
+def _cut(text: str, width: int) -> str:
+    """The longest start of ``text`` that takes at most ``width`` terminal columns."""
+    used = 0
+    for i, char in enumerate(text):
+        used += _char_columns(char)
+        if used > width:
+            return text[:i]
+    return text
+
+
+def _columns(text: str) -> int:
+    """Terminal columns ``text`` takes: two for wide (CJK) characters, none for marks."""
+    if text.isascii():
+        return len(text)
+    return sum(map(_char_columns, text))
+
+
+def _char_columns(char: str) -> int:
+    if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
 
 
 # One entry per format: a factory taking the output stream.

@@ -18,6 +18,7 @@ import psutil
 import pytest
 
 from policy_topics import DocumentResult, Extractor
+from policy_topics.cli import _columns
 from policy_topics.io import CSV_COLUMNS
 
 from .conftest import SAMPLE
@@ -198,6 +199,30 @@ def test_table_is_a_readable_summary() -> None:
         min(2, len(a.quotes)) for a in result.areas
     )
     assert all(len(line) <= 100 for line in lines)
+
+
+def test_table_columns_line_up_for_wide_labels(tmp_path: Path) -> None:
+    # Chinese characters take two terminal columns each: padding by characters
+    # pushed the scores of wide labels out of line, and long quotes past the width.
+    taxonomy = tmp_path / "zh.yaml"
+    taxonomy.write_text(
+        "name: zh\nlanguage: zh\ntopics:\n"
+        "  trade: {label: 国际贸易与投资合作伙伴关系, terms: [贸易]}\n"
+        "  energy: {label: Energy, terms: [能源]}\n",
+        encoding="utf-8",
+    )
+    source = tmp_path / "zh.txt"
+    source.write_text("中美贸易合作" * 30 + "。双方将加强能源合作。", encoding="utf-8")
+    proc = run("extract", str(source), "-t", str(taxonomy), "-f", "table")
+    assert proc.returncode == 0, text(proc)[1]
+    lines = text(proc)[0].splitlines()
+    rows = [line for line in lines if line.startswith("  ") and line[2] != " "]
+    assert [row.split()[0] for row in rows] == ["国际贸易与投资合", "Energy"]
+    # The score starts in the same terminal column on every row.
+    starts = {_columns(row[: row.index(" 0.") + 1]) for row in rows}
+    assert starts == {19}
+    assert all(_columns(line) <= 100 for line in lines)
+    assert any(line.endswith("...") for line in lines)
 
 
 def test_table_reports_failures_inline(folder: Path) -> None:
