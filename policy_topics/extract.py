@@ -596,6 +596,10 @@ def _labelled(label: Any, item: Any) -> Any:
         and len(item) == 2
         and (isinstance(item[0], str) or isinstance(item[1], Mapping | None))
     ):
+        if item[1] is not None and not isinstance(item[1], Mapping):
+            job = _coerce(item)  # an error record that names the tuple, not a field
+            job.doc_id = plain_id(label)
+            return job
         return {"id": label, "text": item[0], "meta": item[1]}  # (text, metadata)
     if isinstance(item, _Job):
         return item

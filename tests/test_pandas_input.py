@@ -179,8 +179,10 @@ def test_a_series_of_mappings_or_tuples_keeps_their_ids(extractor: Extractor) ->
         ("p", True, {"year": 1}),
         ("q", False, {}),
     ]
-    assert (
-        results[1].error is not None and "'meta' is int, not a mapping" in results[1].error.message
+    # The message names what the caller passed: a tuple, not a field named 'meta'.
+    assert results[1].error is not None
+    assert "the metadata of a (text, metadata) tuple is int, not a mapping" in (
+        results[1].error.message
     )
     unset = pd.Series([{"id": None, "text": "x"}, {"id": np.nan, "text": "x"}], index=["r", "s"])
     assert [r.doc_id for r in extractor.extract_many(unset)] == ["r", "s"]
