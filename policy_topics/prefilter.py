@@ -43,7 +43,7 @@ from spacy.tokenizer import Tokenizer
 
 from policy_topics.text import has_invisible
 
-__all__ = ["NOTHING", "Anchor", "ChunkGroup", "Prefilter"]
+__all__ = ["NOTHING", "Anchor", "ChunkGroup", "Prefilter", "segments_words"]
 
 #: ``(kind, text)`` with kind ``"ci"``, ``"ce"`` or ``"cs"`` (see the module docstring).
 Anchor = tuple[str, str]
@@ -87,6 +87,15 @@ class ChunkGroup:
 NOTHING = ChunkGroup(0, frozenset())
 
 
+def segments_words(tokenizer: Any) -> bool:
+    """Whether a tokenizer is a word segmenter rather than spaCy's rule-based one.
+
+    spaCy's Chinese, Japanese, Korean and Thai tokenizers (and custom ones)
+    may start and end a token between any two characters.
+    """
+    return type(tokenizer) is not Tokenizer
+
+
 class Prefilter:
     """A conservative sentence test compiled from term requirements.
 
@@ -103,7 +112,7 @@ class Prefilter:
         after, before = _mid_word_tokens(getattr(tokenizer, "rules", None) or {})
         # Another tokenizer (Chinese, Japanese, Thai: a word segmenter, or a
         # custom one) may start and end a token between any two letters.
-        anywhere = type(tokenizer) is not Tokenizer
+        anywhere = segments_words(tokenizer)
         after_lower = {t.lower() for t in after}
         before_lower = {t.lower() for t in before}
         anchors: dict[Anchor, int] = {}

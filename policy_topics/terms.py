@@ -24,13 +24,12 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
 from spacy.matcher import Matcher
-from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
 from policy_topics.hits import CUE, EXCLUDE, NEAR, TERM, Raw, Rule, SentenceHits, Use, resolve
 from policy_topics.patterns import SimplePatterns, compile_pattern
-from policy_topics.prefilter import Anchor, Prefilter
+from policy_topics.prefilter import Anchor, Prefilter, segments_words
 from policy_topics.taxonomy import Taxonomy, TermSpec
 from policy_topics.text import (
     has_invisible,
@@ -185,7 +184,7 @@ class Lexicon:
     def __init__(self, taxonomy: Taxonomy, tokenizer: Callable[[str], Doc], vocab: Vocab) -> None:
         self.taxonomy = taxonomy
         self._tokenizer = tokenizer
-        self._segments_words = type(tokenizer) is not Tokenizer
+        self._segments_words = segments_words(tokenizer)
         self._splits_runs: bool | None = None
         self._phrases: dict[tuple[tuple[int, str], ...], _Phrase] = {}
         self._by_key: dict[str, list[_Phrase]] = defaultdict(list)
