@@ -330,6 +330,7 @@ def extract(
             "--output",
             help="Output file (default: stdout). json/csv/table/html files are written "
             "atomically; jsonl files line by line.",
+            metavar="FILE",
             show_default=False,
         ),
     ] = None,
