@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from policy_topics.extract import Extractor
 from policy_topics.scoring import check_options
 from policy_topics.taxonomy import Taxonomy, load_taxonomy
-from policy_topics.writers import DATAFRAME_COLUMNS
+from policy_topics.writers import DATAFRAME_COLUMNS, _dataframe
 
 if TYPE_CHECKING:
     import dask.bag
@@ -182,15 +182,16 @@ def _frame_partition(
     level: Level,
     recipe: _Recipe,
 ) -> pandas.DataFrame:
-    from policy_topics.io import to_dataframe
-
     ids = frame[id_column] if id_column is not None else frame.index
     items = [{"id": i, "text": text} for i, text in zip(ids, frame[text_column], strict=True)]
     extractor, lock = _extractor(recipe)
     with lock:
         results = list(extractor.extract_many(items))
-    # Typed as COLUMNS says, also when empty; metadata columns are left out.
-    return to_dataframe(results, level)[list(COLUMNS[level])].reset_index(drop=True)
+    # Typed as COLUMNS says, also when empty; metadata columns are left out. A
+    # partition does not know its rows' place in the whole frame, so a missing
+    # id stays NA rather than "#<n>" numbered again from 0 in each partition.
+    rows = _dataframe(results, level, number_unnamed=False)
+    return rows[list(COLUMNS[level])].reset_index(drop=True)
 
 
 def _extractor(recipe: _Recipe) -> tuple[Extractor, threading.Lock]:

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from policy_topics.display import topic_color
-from policy_topics.records import DocumentResult, check_many
+from policy_topics.records import DocumentResult, check_many, doc_label
 
 __all__ = ["plot_topics", "topic_shares"]
 
@@ -72,8 +72,7 @@ def topic_shares(
 def _doc_labels(results: Sequence[DocumentResult]) -> list[str]:
     labels = []
     for i, result in enumerate(results):
-        label = result.doc_id if result.doc_id is not None else f"#{i}"
-        label = " ".join(label.split())
+        label = " ".join(doc_label(result, i).split())
         if len(label) > _LABEL_CHARS:
             label = label[: _LABEL_CHARS - 1] + "…"
         labels.append(_literal(label) + (" (failed)" if result.error is not None else ""))

@@ -171,3 +171,28 @@ def check_many(results: object, who: str) -> None:
             f"{who} takes an iterable of DocumentResults, not one {type(results).__name__}; "
             "pass a list: [result]"
         )
+
+
+def doc_label(result: DocumentResult, position: int) -> str:
+    """A document's name in tables and plots: its ``doc_id``, else ``#<position>``.
+
+    Without a name, a document drops out of anything keyed on its id (a
+    pandas pivot or groupby skips NA keys), so it is named by its place.
+
+    Args:
+        result: The document's result.
+        position: Its place among the results passed in, from 0, counting
+            every result (failed ones and ones that show nothing too).
+
+    Returns:
+        The ``doc_id`` as it is, or ``"#2"`` for the third result without one.
+
+    Example:
+        >>> from policy_topics import Extractor
+        >>> results = list(Extractor().extract_many(["Tariffs fell.", "Solar grew."]))
+        >>> [doc_label(r, i) for i, r in enumerate(results)]
+        ['#0', '#1']
+        >>> doc_label(Extractor().extract("Tariffs fell.", doc_id="a"), 0)
+        'a'
+    """
+    return result.doc_id if result.doc_id is not None else f"#{position}"

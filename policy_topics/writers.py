@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO, cast
 
 from pydantic_core import PydanticSerializationError
 
-from policy_topics.records import DocumentResult, check_many
+from policy_topics.records import DocumentResult, check_many, doc_label
 from policy_topics.text import replace_surrogates
 
 if TYPE_CHECKING:
@@ -40,8 +40,9 @@ __all__ = [
 _STRING, _INT, _FLOAT = "string", "int64", "float64"
 
 #: Columns and dtypes of each level of :func:`to_dataframe` (and of
-#: :func:`policy_topics.dask.extract_dataframe`). Strings are pandas ``string``,
-#: in which a missing doc_id is NA.
+#: :func:`policy_topics.dask.extract_dataframe`). Strings are pandas ``string``;
+#: a document without an id is ``#<position>`` in :func:`to_dataframe` and NA
+#: in the Dask frame, whose partitions do not know their place in the whole.
 DATAFRAME_COLUMNS: dict[str, dict[str, str]] = {
     "areas": {
         "doc_id": _STRING,
@@ -525,6 +526,11 @@ def to_dataframe(
         ``"sentences"``: one row per tagged sentence and topic (doc_id, sentence,
         start, end, topic, score, terms, cues).
 
+    A document without an id has ``doc_id`` ``"#<n>"``, ``n`` its position
+    among ``results`` from 0 (every result counts, also one that gives no
+    rows): the label :func:`policy_topics.plot.plot_topics` shows, and a
+    pivot or groupby on ``doc_id``, which would drop NA, keeps it.
+
     Failed documents give no rows, and at the areas and quotes levels neither
     do documents without areas (``min_score`` leaves out areas, not the
     tagged sentences). Metadata keys with scalar values (str, numbers, bools,
@@ -550,7 +556,19 @@ def to_dataframe(
         >>> frame = to_dataframe([Extractor().extract("We cut tariffs.", doc_id="a")])
         >>> frame[["doc_id", "topic", "mentions"]].values.tolist()
         [['a', 'trade', 1]]
+        >>> to_dataframe(Extractor().extract_many(["Rain.", "Solar grew."]))["doc_id"].tolist()
+        ['#1']
     """
+    return _dataframe(results, level, number_unnamed=True)
+
+
+def _dataframe(
+    results: Iterable[DocumentResult],
+    level: Literal["areas", "quotes", "sentences"],
+    *,
+    number_unnamed: bool,
+) -> pandas.DataFrame:
+    """:func:`to_dataframe`; ``number_unnamed=False`` leaves a missing doc_id NA."""
     try:
         import pandas as pd
     except ImportError as exc:
@@ -566,10 +584,13 @@ def to_dataframe(
     dtypes, make_rows = DATAFRAME_COLUMNS[level], rows_of[level]
     rows: list[dict[str, Any]] = []
     meta_columns: dict[str, None] = {}
-    for result in results:
+    for position, result in enumerate(results):
         found = list(make_rows(result))
         if not found:
             continue
+        if number_unnamed and result.doc_id is None:
+            label = doc_label(result, position)
+            found = [{**row, "doc_id": label} for row in found]
         meta = {
             f"meta.{k}": replace_surrogates(v) if isinstance(v, str) else v
             for k, v in result.metadata.items()

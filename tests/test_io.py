@@ -1075,6 +1075,23 @@ def test_dataframe_meta_columns_come_from_documents_with_rows(extractor: Extract
     assert [c for c in frame.columns if c.startswith("meta.")] == ["meta.year"]
 
 
+def test_dataframe_numbers_documents_without_an_id(extractor: Extractor) -> None:
+    pytest.importorskip("pandas")
+    texts: list[Any] = ["We cut tariffs.", "Hello.", None, "Solar power and tariffs.", "Banks."]
+    results = list(extractor.extract_many(texts))
+    assert [r.doc_id for r in results] == [None] * 5
+    areas = to_dataframe(results, level="areas")
+    # The README's recipe: a NA doc_id would leave the pivot empty.
+    pivot = areas.pivot_table(index="doc_id", columns="topic", values="score", fill_value=0)
+    assert pivot.index.tolist() == ["#0", "#3", "#4"]
+    assert areas.groupby("doc_id").size().sum() == len(areas)
+    for level in ("quotes", "sentences"):
+        frame = to_dataframe(results, level=level)  # type: ignore[arg-type]
+        assert set(frame["doc_id"]) == {"#0", "#3", "#4"}
+    named = [results[0].model_copy(update={"doc_id": "a"}), results[3]]
+    assert to_dataframe(named)["doc_id"].unique().tolist() == ["a", "#1"]
+
+
 def test_dataframe_without_pandas_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pandas", None)
     with pytest.raises(ImportError, match=r"policy-topics\[pandas\]"):

@@ -161,6 +161,15 @@ def test_dollar_signs_in_plot_labels_are_not_mathematics(extractor: Extractor) -
     fig.canvas.draw()  # renders: mathtext would fail on an unbalanced "$"
 
 
+def test_dataframe_and_plot_name_documents_without_an_id_alike(extractor: Extractor) -> None:
+    pytest.importorskip("matplotlib")
+    results = list(extractor.extract_many(["Tariffs fell.", "Hello.", "Solar grew."]))
+    fig = plot_topics(results, "heatmap")
+    plotted = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert plotted == ["#0", "#1", "#2"]
+    assert to_dataframe(results)["doc_id"].tolist() == ["#0", "#2"]
+
+
 def test_a_series_of_mappings_or_tuples_keeps_their_ids(extractor: Extractor) -> None:
     frame = pd.DataFrame({"doc": ["A", "B"], "text": ["We cut tariffs.", "Solar."], "y": [1, 2]})
     rows = frame.apply(
