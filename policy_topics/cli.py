@@ -720,7 +720,7 @@ def _tree(node_id: str, topic: Topic, prefix: str, last: bool) -> list[str]:
 def taxonomy_lint(
     file: Annotated[str, typer.Argument(help="Taxonomy YAML file (or packaged name).")],
 ) -> None:
-    """Report duplicate terms, terms shadowed by exclusions and terms that never match.
+    """Report duplicate, shadowed and dead terms, and terms written as regular expressions.
 
     Exits 1 when there are findings, 2 when the taxonomy is invalid.
     """

@@ -1,4 +1,4 @@
-"""Lint a valid taxonomy: terms that collide, are vetoed, or can never match.
+"""Lint a valid taxonomy: terms that collide, are vetoed, can never match, or are regexes.
 
 Validation (:func:`~policy_topics.load_taxonomy`) rejects what cannot work;
 linting reports what works but is probably not what the author meant. Terms
@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -35,14 +36,23 @@ __all__ = ["Finding", "lint_taxonomy"]
 # without a trained pipeline.
 _MODEL_ATTRS = frozenset(["POS", "TAG", "MORPH", "DEP", "LEMMA", "ENT_TYPE"])
 
+# Regular-expression syntax that words and names do not hold: an alternation,
+# ".*" or ".+", a character class, a class escape or an escaped metacharacter,
+# and "?", "+" or "*" after a word or a group. "Regulation (EU) 2019/452",
+# "U.S." and "manufactur*" have none of it; a "+" after a capital or a digit,
+# or before a digit, is part of a name ("BRICS+", "G7+", "C++", "ASEAN+3").
+_REGEX_SYNTAX = re.compile(
+    r"\||\.[*+]|\[[^\]]+\]|\\[bBdDwWsS.()\[\]|*+?]|\)[*+?]|\w\?|(?P<plus>\w)\+(?!\d)"
+)
+
 
 @dataclass(frozen=True)
 class Finding:
     """One lint finding.
 
     Attributes:
-        kind: ``"duplicate"``, ``"shadowed"``, ``"never-matches"`` or
-            ``"matches-everything"``.
+        kind: ``"duplicate"``, ``"shadowed"``, ``"never-matches"``,
+            ``"matches-everything"`` or ``"regex"``.
         path: Path of the term inside the YAML, e.g. ``topics.trade.terms[2]``.
         message: What is wrong and what to do.
     """
@@ -66,7 +76,7 @@ class _Term:
 
 
 def lint_taxonomy(taxonomy: Taxonomy, nlp: Language | None = None) -> list[Finding]:
-    """Find duplicate terms, terms shadowed by exclusions and terms that can never match.
+    """Find terms that collide, are vetoed, never match, match anything or are regexes.
 
     - **duplicate**: the same term (after inflection and case folding) in two
       topics, so every match counts for both; or twice in one topic, where the
@@ -86,6 +96,10 @@ def lint_taxonomy(taxonomy: Taxonomy, nlp: Language | None = None) -> list[Findi
       sub-topic with no term at or below it.
     - **matches-everything**: a token pattern none of whose required tokens
       tests anything (``[{}]``, ``[{OP: "*"}]``), so it tags every sentence.
+    - **regex**: a term, exclusion, context term (``near``) or cue written as
+      a regular expression (``Klima(schutz|wandel)``, ``Energie.*``,
+      ``Emission[en]``, ``colou?r``, ``\\bEU\\b``): it is matched literally,
+      so it finds that very text and not the words it describes.
 
     Args:
         taxonomy: A validated taxonomy.
@@ -107,6 +121,8 @@ def lint_taxonomy(taxonomy: Taxonomy, nlp: Language | None = None) -> list[Findi
     terms: list[_Term] = []
     excludes: list[tuple[str, str | None, str, tuple[tuple[int, str], ...]]] = []
     findings: list[Finding] = []
+    for i, cue in enumerate(taxonomy.cues):
+        findings.extend(_check_regex(cue, f"cues[{i}]", term=False))
     for topic_id, subtopic, node in taxonomy.iter_topics():
         base = f"topics.{topic_id}" + "".join(
             f".subtopics.{part}" for part in (subtopic.split(".") if subtopic else [])
@@ -123,6 +139,8 @@ def lint_taxonomy(taxonomy: Taxonomy, nlp: Language | None = None) -> list[Findi
             )
         for i, spec in enumerate(node.terms):
             path = f"{base}.terms[{i}]"
+            for j, near in enumerate(spec.near):
+                findings.extend(_check_regex(near, f"{path}.near[{j}]", term=False))
             if spec.pattern is not None:
                 findings.extend(_check_pattern(spec.pattern, path))
                 continue
@@ -132,7 +150,9 @@ def lint_taxonomy(taxonomy: Taxonomy, nlp: Language | None = None) -> list[Findi
                 t.lower_ for t in nlp.make_doc((spec.term or "").rstrip("*")) if not t.is_space
             )
             terms.append(_Term(path, topic_id, subtopic, spec, parts, words))
-        for phrase in node.exclude:
+            findings.extend(_check_regex(spec.term or "", path, term=True))
+        for j, phrase in enumerate(node.exclude):
+            findings.extend(_check_regex(phrase, f"{base}.exclude[{j}]", term=False))
             excludes.append(
                 (topic_id, subtopic, phrase, next(iter(lexicon._parts(phrase, None)), ()))
             )
@@ -312,6 +332,43 @@ def _shadowed(
                 )
                 break
     return findings
+
+
+def _regex_syntax(phrase: str) -> str | None:
+    """The first piece of ``phrase`` that reads as regular-expression syntax, or None.
+
+    Example:
+        >>> _regex_syntax("Klima(schutz|wandel)"), _regex_syntax("Regulation (EU) 2019/452")
+        ('|', None)
+    """
+    for found in _REGEX_SYNTAX.finditer(phrase):
+        plus = found.group("plus")
+        if plus is not None and not plus.islower():
+            continue
+        return found.group()
+    return None
+
+
+def _check_regex(phrase: str, path: str, *, term: bool) -> list[Finding]:
+    piece = _regex_syntax(phrase)
+    if piece is None:
+        return []
+    # Validation allows '*' (a prefix wildcard) and token patterns only in terms.
+    fix = (
+        "list each spelling as a term of its own, end a word with '*' for a prefix "
+        "wildcard (as in manufactur*), or write a token pattern with an IN list of the "
+        "spellings ({LOWER: {IN: [...]}}; REGEX is not allowed in patterns)"
+        if term
+        else "list each spelling on its own"
+    )
+    return [
+        Finding(
+            "regex",
+            path,
+            f"{phrase!r} looks like a regular expression ({piece!r}), but terms are matched "
+            f"literally, so it does not find the words it describes: {fix}",
+        )
+    ]
 
 
 def _check_pattern(pattern: list[dict[str, Any]], path: str) -> list[Finding]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -208,3 +209,71 @@ topics:
     assert findings == {("topics.u.terms[0]", "duplicate"), ("topics.u.terms[1]", "duplicate")}
     messages = [str(f) for f in lint_taxonomy(Taxonomy.from_yaml(text))]
     assert any("which matches every capitalisation, in topic 't'" in m for m in messages)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "piece"),
+    [
+        ("Klima(schutz|wandel)", "|"),
+        ("Energie.*", ".*"),
+        ("energy.+", ".+"),
+        ("Entwicklungs(zusammenarbeit)?", ")?"),
+        ("CO2-Emission[en]", "[en]"),
+        ("colou?r", "u?"),
+        ("tariffs+", "s+"),
+        (r"\bEU\b", r"\b"),
+        (r"trade\s+deal", r"\s"),
+        (r"\d+ GW", r"\d"),
+        (r"\w+ization", r"\w"),
+    ],
+)
+def test_lint_finds_a_term_written_as_a_regular_expression(phrase: str, piece: str) -> None:
+    yaml_text = f"name: t\ntopics: {{t: {{label: T, terms: [tariff, {json.dumps(phrase)}]}}}}"
+    findings = lint_taxonomy(Taxonomy.from_yaml(yaml_text))
+    assert [(f.path, f.kind) for f in findings] == [("topics.t.terms[1]", "regex")]
+    message = findings[0].message
+    assert f"({piece!r})" in message and "matched literally" in message
+    assert "each spelling" in message and "'*'" in message and "IN list" in message
+
+
+def test_lint_finds_regular_expressions_in_exclusions_context_terms_and_cues() -> None:
+    yaml_text = """
+name: t
+cues: [cooperat(e|ion), partnership]
+topics:
+  t:
+    label: T
+    terms: [tariff, {term: power, near: ["grids?", plant]}]
+    exclude: ["trade unions?"]
+"""
+    findings = lint_taxonomy(Taxonomy.from_yaml(yaml_text))
+    assert {(f.path, f.kind) for f in findings} == {
+        ("cues[0]", "regex"),
+        ("topics.t.terms[1].near[0]", "regex"),
+        ("topics.t.exclude[0]", "regex"),
+    }
+    # Outside terms neither '*' nor token patterns are allowed: only the spellings are.
+    assert all(f.message.endswith("list each spelling on its own") for f in findings)
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "Regulation (EU) 2019/452",
+        "R&D",
+        "5G",
+        "e-commerce",
+        "U.S.",
+        "Belt and Road",
+        "manufactur*",
+        "BRICS+",
+        "ASEAN+3",
+        "C++",
+        "G7+",
+        "Mr. Smith",
+        "COVID-19",
+    ],
+)
+def test_lint_leaves_ordinary_text_that_holds_punctuation(phrase: str) -> None:
+    yaml_text = f"name: t\ntopics: {{t: {{label: T, terms: [{json.dumps(phrase)}]}}}}"
+    assert lint_taxonomy(Taxonomy.from_yaml(yaml_text)) == []
