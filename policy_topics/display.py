@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import colorsys
+import difflib
 import functools
 import hashlib
 import html
@@ -27,12 +28,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from policy_topics.records import CooperationArea, DocumentResult, ErrorInfo, Quote
+from policy_topics.taxonomy import _ID_RE, Taxonomy, load_taxonomy, packaged_taxonomies
 
 if TYPE_CHECKING:
     from policy_topics.extract import Extractor
 
 __all__ = [
     "PALETTE",
+    "check_topics",
     "describe",
     "highlight",
     "highlight_page",
@@ -327,11 +330,17 @@ def render(
         result: The record to show.
         max_quotes: Quotes shown per area; the rest are folded in ``<details>``.
             None shows them all.
-        topics: Only these topic ids (None: all areas).
+        topics: Only these topic ids (None: all areas); a valid id the
+            document lacks shows no area. Used for a DocumentResult only.
         standalone: Return a whole HTML page instead of a fragment.
 
     Returns:
         Well-formed HTML, with every piece of text escaped.
+
+    Raises:
+        ValueError: A value of ``topics`` is not a topic id (a label such as
+            ``"Trade"``, a typo); see :func:`check_topics`.
+        TypeError: ``topics`` is one string, not a list of them.
 
     Example:
         >>> from policy_topics import Extractor
@@ -346,7 +355,7 @@ def render(
         body = _box(_table([result]) + _area_quotes(result, max_quotes))
         title, lang = result.label, "en"
     elif isinstance(result, DocumentResult):
-        wanted = None if topics is None else set(topics)
+        wanted = None if topics is None else set(check_topics([result], topics, "render"))
         areas = [a for a in result.areas if wanted is None or a.topic in wanted]
         if result.error is not None:
             inner = _failure(result.error)
@@ -357,6 +366,109 @@ def render(
     else:
         raise TypeError(f"cannot render a {type(result).__name__}")
     return _page(body, title, lang) if standalone else body
+
+
+def check_topics(results: Sequence[DocumentResult], topics: Iterable[str], who: str) -> list[str]:
+    """``topics`` as a list, each checked to be a topic id of the results' taxonomy.
+
+    A result holds the name and version of its taxonomy, not the taxonomy:
+    when a packaged taxonomy has that name and version, its topic ids are
+    the valid ones (with any other topic found in the results). For another
+    taxonomy only the topics the results found are known, and a valid id
+    that none of them found is no mistake, so only a value that cannot be an
+    id (lower-case letters, digits, ``_`` and ``-``) is refused there: a
+    label such as ``"Trade"``.
+
+    Args:
+        results: The results the ids choose topics of.
+        topics: Topic ids.
+        who: The function to name in the message.
+
+    Returns:
+        The ids, in the order given.
+
+    Raises:
+        TypeError: ``topics`` is one string, not a list of them.
+        ValueError: Some value is not a topic id. The message names each,
+            with the id of the label, or of the sub-topic's topic, or the id
+            it is a typo of, and lists the valid ids.
+
+    Example:
+        >>> from policy_topics import Extractor
+        >>> result = Extractor().extract("We cut tariffs.")
+        >>> check_topics([result], ["trade", "digital"], "render")
+        ['trade', 'digital']
+        >>> check_topics([result], ["Trade", "enrgy"], "render")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: render: 'Trade' (the label of 'trade'), 'enrgy' (did you mean 'energy'?) ...
+    """
+    if isinstance(topics, str):
+        raise TypeError(f"{who}: topics takes a list of topic ids, not one str: [{topics!r}]")
+    wanted = list(topics)
+    known: dict[str, None] = {}  # an ordered set: the taxonomy's order, then the found ids
+    hints: dict[str, str] = {}  # casefolded label, id or sub-topic -> what it stands for
+    complete = True
+    for result in results:
+        taxonomy = _packaged_taxonomy(result.taxonomy, result.taxonomy_version)
+        if taxonomy is None:
+            complete = False
+            continue
+        for topic, subtopic, node in taxonomy.iter_topics():
+            if subtopic is None:
+                known[topic] = None
+                _hint(hints, [node.label], f"the label of {topic!r}")
+                _hint(hints, [topic], f"did you mean {topic!r}?")
+            else:
+                names = [subtopic, subtopic.rsplit(".", 1)[-1], node.label]
+                _hint(hints, names, f"a sub-topic of {topic!r}")
+    for result in results:
+        for area in result.areas:
+            known[area.topic] = None
+            _hint(hints, [area.label], f"the label of {area.topic!r}")
+            _hint(hints, [area.topic], f"did you mean {area.topic!r}?")
+            for sub in area.subtopics:
+                names = [sub.id, sub.id.rsplit(".", 1)[-1], sub.label]
+                _hint(hints, names, f"a sub-topic of {area.topic!r}")
+        known.update(dict.fromkeys(t for tags in result.sentences for t in tags.topics))
+    unknown = [
+        t for t in dict.fromkeys(wanted) if t not in known and (complete or not _ID_RE.match(t))
+    ]
+    if not unknown:
+        return wanted
+    named = []
+    for value in unknown:
+        hint = hints.get(value.casefold())
+        if hint is None:
+            close = difflib.get_close_matches(value, known, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else None
+        named.append(f"{value!r}" + (f" ({hint})" if hint else ""))
+    verb = "is not a topic id" if len(unknown) == 1 else "are not topic ids"
+    ids = ", ".join(known) or "none"
+    if complete:
+        listed = f"the topic ids are {ids}"
+    else:
+        where, its = ("the result", "its") if len(results) == 1 else ("the results", "their")
+        listed = (
+            f"the topic ids found in {where} are {ids} ({its} taxonomy is not packaged, "
+            f"so {its} other ids are not known here)"
+        )
+    raise ValueError(f"{who}: {', '.join(named)} {verb}; {listed}")
+
+
+def _hint(hints: dict[str, str], names: Iterable[str], hint: str) -> None:
+    for name in names:
+        hints.setdefault(name.casefold(), hint)
+
+
+@functools.lru_cache(maxsize=8)
+def _packaged_taxonomy(name: str, version: str) -> Taxonomy | None:
+    """The packaged taxonomy of this name and version, which made a result that names them."""
+    path = packaged_taxonomies().get(name)
+    if path is None:
+        return None
+    taxonomy = load_taxonomy(path)
+    return taxonomy if taxonomy.version == version else None
 
 
 def _failure(error: ErrorInfo) -> str:

@@ -17,7 +17,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
-from policy_topics.display import topic_color
+from policy_topics.display import check_topics, topic_color
 from policy_topics.records import DocumentResult, check_many, doc_label
 
 __all__ = ["plot_topics", "topic_shares"]
@@ -34,11 +34,16 @@ def topic_shares(
     Args:
         results: The documents' results.
         topics: Topic ids to report, in this order (None: every topic tagged
-            in any document, most widespread first).
+            in any document, most widespread first); a valid id that no
+            document has gets 0 everywhere.
 
     Returns:
         A dict from topic id to one share per document, in input order; a
         failed or empty document has 0 everywhere.
+
+    Raises:
+        ValueError: A value of ``topics`` is not a topic id (a label such as
+            ``"Trade"``, a typo); see :func:`policy_topics.display.check_topics`.
 
     Example:
         >>> from policy_topics import Extractor
@@ -47,6 +52,8 @@ def topic_shares(
     """
     check_many(results, "topic_shares")
     docs = list(results)
+    if topics is not None:
+        topics = check_topics(docs, topics, "topic_shares")
     counts: list[dict[str, int]] = []
     for result in docs:
         count: dict[str, int] = {}
@@ -124,7 +131,8 @@ def plot_topics(
 
     Raises:
         ImportError: matplotlib is missing (``pip install "policy-topics[plot]"``).
-        ValueError: No results, no topic to show, or an unknown ``kind``.
+        ValueError: No results, no topic to show, an unknown ``kind``, or a
+            value of ``topics`` that is not a topic id (a label, a typo).
 
     Example:
         >>> from policy_topics import Extractor
@@ -146,6 +154,8 @@ def plot_topics(
     docs = list(results)
     if not docs:
         raise ValueError("no results to plot")
+    if topics is not None:
+        topics = check_topics(docs, topics, "plot_topics")
     shares = topic_shares(docs, topics)
     if not shares:
         raise ValueError("no topic to plot: no document has a tagged sentence")

@@ -362,10 +362,58 @@ def test_top_k_quotes_then_details(extractor: Extractor) -> None:
     assert parse(render(result, max_quotes=None)).findall(".//details") == []
 
 
-def test_topics_filter(sample: tuple[str, DocumentResult]) -> None:
-    _, result = sample
-    root = parse(render(result, topics=["energy", "nonexistent"]))
+def test_topics_filter(extractor: Extractor) -> None:
+    result = extractor.extract("Tariffs on steel and solar energy.")
+    assert [a.topic for a in result.areas] == ["energy", "trade"]
+    # 'digital' is a topic of the taxonomy that this document lacks: no mistake.
+    root = parse(render(result, topics=["energy", "digital"]))
     assert [text_of(r.findall("td")[0]) for r in root.findall(".//tbody/tr")] == ["Energy"]
+
+
+@pytest.mark.parametrize(
+    ("topics", "named"),
+    [
+        (["Trade"], "'Trade' (the label of 'trade') is not a topic id"),
+        (["trde"], "'trde' (did you mean 'trade'?) is not a topic id"),
+        (["TRADE"], "'TRADE' (the label of 'trade')"),
+        (["tariffs"], "'tariffs' (a sub-topic of 'trade')"),
+        (
+            ["energy", "nonexistent", "Energy"],
+            "'nonexistent', 'Energy' (the label of 'energy') are",
+        ),
+    ],
+)
+def test_topics_that_are_no_topic_id_are_refused(
+    extractor: Extractor, topics: list[str], named: str
+) -> None:
+    result = extractor.extract("Tariffs on steel and solar energy.")
+    with pytest.raises(ValueError, match=r"^render: ") as info:
+        render(result, topics=topics)
+    message = str(info.value)
+    assert named in message
+    assert message.endswith("the topic ids are trade, energy, digital, manufacturing, finance")
+
+
+def test_topics_as_one_string_are_refused(extractor: Extractor) -> None:
+    result = extractor.extract("Tariffs on steel.")
+    with pytest.raises(TypeError, match=r"not one str: \['trade'\]"):
+        render(result, topics="trade")
+
+
+def test_topics_of_a_taxonomy_that_is_not_packaged() -> None:
+    taxonomy = Taxonomy.from_yaml(
+        "name: k\ntopics: {klima: {label: Klima, terms: [klima]}, wasser: {label: Wasser, "
+        "terms: [wasser]}}"
+    )
+    result = Extractor(taxonomy).extract("Klima.")
+    # Its ids are known only as far as the result found them: 'wasser' may be one.
+    assert "No cooperation area found." in render(result, topics=["wasser"])
+    with pytest.raises(ValueError, match=r"'Klima' \(the label of 'klima'\) is not") as info:
+        render(result, topics=["Klima"])
+    assert str(info.value).endswith(
+        "the topic ids found in the result are klima (its taxonomy is not packaged, "
+        "so its other ids are not known here)"
+    )
 
 
 def test_empty_result_renders(extractor: Extractor) -> None:

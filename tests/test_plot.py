@@ -45,10 +45,17 @@ def test_shares_are_tagged_sentences_over_all_sentences(few: list[DocumentResult
         for result, value in zip(few, values, strict=True):
             tagged = sum(topic in s.topics for s in result.sentences)
             assert value == pytest.approx(tagged / result.n_sentences)
-    assert topic_shares(few, ["energy", "unknown"]) == {
+    assert topic_shares(few, ["energy", "finance"]) == {
         "energy": shares.get("energy", [0.0] * 4),
-        "unknown": [0.0] * 4,
+        "finance": [0.0] * 4,
     }
+
+
+def test_topics_that_are_no_topic_id_are_refused(few: list[DocumentResult]) -> None:
+    with pytest.raises(ValueError, match=r"^topic_shares: 'unknown' is not a topic id; the"):
+        topic_shares(few, ["energy", "unknown"])
+    with pytest.raises(ValueError, match=r"^plot_topics: 'Energy' \(the label of 'energy'\)"):
+        plot_topics(few, topics=["Energy"])
 
 
 def test_bar(few: list[DocumentResult]) -> None:
