@@ -88,8 +88,7 @@ def lint_taxonomy(taxonomy: Taxonomy, nlp: Language | None = None) -> list[Findi
       same topic; in another topic, every match counts for both.
     - **shadowed**: an exclusion of the term's topic (at its node or above)
       occurs inside the term itself, so every match of the term is vetoed
-      (an exclusion without capitals vetoes every spelling: ``eu`` vetoes
-      ``EU deal``).
+      (an exclusion vetoes every spelling: ``eu`` vetoes ``EU deal``).
     - **never-matches**: a token pattern that needs a trained pipeline
       (``POS``, ``LEMMA``, ...), or that asks for lower-case text in capitals
       or for a token holding a space, which no token has; a topic or
@@ -154,7 +153,7 @@ def lint_taxonomy(taxonomy: Taxonomy, nlp: Language | None = None) -> list[Findi
         for j, phrase in enumerate(node.exclude):
             findings.extend(_check_regex(phrase, f"{base}.exclude[{j}]", term=False))
             excludes.append(
-                (topic_id, subtopic, phrase, next(iter(lexicon._parts(phrase, None)), ()))
+                (topic_id, subtopic, phrase, next(iter(lexicon._parts(phrase, False)), ()))
             )
     findings.extend(_duplicates(terms))
     findings.extend(_covered_by_wildcards(terms))
@@ -216,7 +215,7 @@ def _covered_by_wildcards(terms: list[_Term]) -> list[Finding]:
     for term in terms:
         if not term.parts or term.spec.near or term in wildcards:
             continue
-        exact = all(kind == _CASE for kind, _ in term.parts)
+        exact = any(kind == _CASE for kind, _ in term.parts)
         for outer in [*wildcards, *(blind if exact else [])]:
             if len(outer.parts) != len(term.parts) or len(term.words) != len(term.parts):
                 continue

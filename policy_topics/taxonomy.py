@@ -91,8 +91,8 @@ class TermSpec(_Model):
 
     term: str | None = Field(
         default=None,
-        description="Word or phrase; a trailing '*' makes it a prefix wildcard. Written with "
-        "capitals it matches case-sensitively.",
+        description="Word or phrase; a trailing '*' makes it a prefix wildcard. A word "
+        "written with capitals matches as written (or in capitals throughout).",
     )
     pattern: list[dict[str, Any]] | None = Field(
         default=None,
@@ -537,10 +537,10 @@ def _check(
 def _match_key(text: str, case_sensitive: bool | None) -> tuple[bool, str]:
     """What a term matches: two terms with the same key are the same term.
 
-    A term with capitals (or ``case_sensitive: true``) matches its text as
-    written, one without them every capitalisation: ``EV`` and ``ev`` (forced
-    case) differ; ``Tariff`` and ``tariff`` too, though the second covers the
-    first (lint reports that where it matters).
+    A term with capitals (or ``case_sensitive: true``) matches its words with
+    capitals as written, one without them every capitalisation: ``EV`` and
+    ``ev`` (forced case) differ; ``Tariff`` and ``tariff`` too, though the
+    second covers the first (lint reports that where it matters).
     """
     norm = normalize_term(text)
     exact = case_sensitive if case_sensitive is not None else norm != norm.lower()
@@ -576,14 +576,9 @@ def _check_topic(topic: Topic, path: str, add: Any, seen_ids: dict[str, str]) ->
         count += 1
         exclude_path = f"{path}.exclude[{i}]"
         _check_phrase(phrase, exclude_path, add)
-        # An exclusion vetoes the term it equals; one without capitals vetoes
-        # every capitalisation of it.
-        exact, vetoed = _match_key(phrase, None)
-        clash = [
-            n
-            for (_, term_key), n in seen_terms.items()
-            if term_key == vetoed or (not exact and term_key.casefold() == vetoed)
-        ]
+        # An exclusion vetoes the term it equals in any capitalisation.
+        vetoed = _match_key(phrase, False)[1]
+        clash = [n for (_, term_key), n in seen_terms.items() if term_key.casefold() == vetoed]
         if clash:
             add(
                 exclude_path,

@@ -189,6 +189,9 @@ class Lexicon:
         self._phrases: dict[tuple[tuple[int, str], ...], _Phrase] = {}
         self._by_key: dict[str, list[_Phrase]] = defaultdict(list)
         self._by_case: dict[str, list[_Phrase]] = defaultdict(list)
+        # The same phrases by the lower-case form of their first word, for words
+        # written in capitals throughout ("KLIMASCHUTZ" for "Klimaschutz").
+        self._by_caps: dict[str, list[_Phrase]] = defaultdict(list)
         self._by_prefix: dict[str, list[_Phrase]] = defaultdict(list)
         self._rules: list[Rule] = []
         self._vocab = vocab
@@ -207,7 +210,9 @@ class Lexicon:
             for spec in topic.terms:
                 self._add_term(spec, topic_id, subtopic)
             for phrase in topic.exclude:
-                self._add_phrase(phrase, Use(EXCLUDE, topic_id, subtopic, phrase))
+                # A veto holds however the text writes it: in any case.
+                use = Use(EXCLUDE, topic_id, subtopic, phrase)
+                self._add_phrase(phrase, use, case_sensitive=False)
         for cue in taxonomy.cues:
             self._add_phrase(cue, Use(CUE, term=cue))
         for compiled in self._phrases.values():
@@ -275,10 +280,14 @@ class Lexicon:
         wildcard = text.endswith("*")
         if wildcard:
             text = text[:-1]
-        exact = case_sensitive if case_sensitive is not None else text != text.lower()
         words = [t.text for t in self._tokenizer(text) if not _is_joiner(t.text)]
+        # The capitals rule: a word written with capitals is matched as written
+        # (or in capitals throughout); the other words of the phrase are matched
+        # in any case, so "erneuerbare Energien" finds "Erneuerbare Energien".
         options = [
-            [(_CASE, w)] if exact else [(_KEY, k) for k in inflection_keys(w.lower())]
+            [(_CASE, w)]
+            if (case_sensitive if case_sensitive is not None else w != w.lower())
+            else [(_KEY, k) for k in inflection_keys(w.lower())]
             for w in words
         ]
         if wildcard and options:
@@ -316,6 +325,8 @@ class Lexicon:
                 self._by_key[value].append(phrase)
             elif kind == _CASE:
                 self._by_case[value].append(phrase)
+                if value != value.upper():
+                    self._by_caps[value.lower()].append(phrase)
             else:
                 self._by_prefix[value[:3]].append(phrase)
         phrase.uses.append(use)
@@ -412,9 +423,11 @@ class Lexicon:
         candidates: list[_Phrase] = []
         for key in keys:
             candidates.extend(self._by_key.get(key, ()))
-        candidates.extend(self._by_case.get(orth, ()))
-        if orth.endswith("s") and len(orth) > 1:
-            candidates.extend(self._by_case.get(orth[:-1], ()))
+        for form in _case_forms(orth):
+            candidates.extend(self._by_case.get(form, ()))
+        if orth.isupper():
+            for form in _case_forms(orth):
+                candidates.extend(self._by_caps.get(form.lower(), ()))
         for phrase in self._by_prefix.get(lower[:3], ()):
             if lower.startswith(phrase.parts[0][1]):
                 candidates.append(phrase)
@@ -553,9 +566,30 @@ def _matches(part: tuple[int, str], info: _Info) -> bool:
     if kind == _KEY:
         return value in info[0]
     if kind == _CASE:
-        orth = info[2]
-        return orth == value or (orth.endswith("s") and orth[:-1] == value)
+        forms = _case_forms(info[2])
+        return value in forms or (
+            info[2].isupper() and value != value.upper() and value.lower() in map(str.lower, forms)
+        )
     return info[1].startswith(value)
+
+
+@lru_cache(maxsize=65_536)
+def _case_forms(orth: str) -> tuple[str, ...]:
+    """What a case-sensitive word may be written as to give the token ``orth``.
+
+    The word itself; its plural in ``-s`` (``-S`` in capitals); and, for a
+    token that ends in a hyphen after a letter ("South-" before a line break),
+    the word before the hyphen, as :func:`inflection_key` reads it.
+
+    Example:
+        >>> _case_forms("EVs"), _case_forms("SOUTH-"), _case_forms("WTO")
+        (('EVs', 'EV'), ('SOUTH-', 'SOUTH'), ('WTO',))
+    """
+    if len(orth) > 1 and orth[-1] in _TRAILING_HYPHENS and orth[-2].isalpha():
+        return orth, orth.rstrip(_TRAILING_HYPHENS)
+    if len(orth) > 1 and orth[-1] in "sS" and (orth[-1] == "s" or orth.isupper()):
+        return orth, orth[:-1]
+    return (orth,)
 
 
 _STARTS_OF = operator.itemgetter(3)

@@ -65,6 +65,9 @@ _END_UNSPACED_RE = re.compile(
 )
 _LINE_END_STRONG_RE = re.compile(rf"[{_ENDS}][{_CLOSERS}]*$")
 _LINE_END_WEAK_RE = re.compile(rf"[:;：；][{_CLOSERS}]*$")
+# A word broken at its hyphen at the end of a line ("South-" / "South cooperation"):
+# the line goes on, however short or capitalised it is.
+_LINE_END_HYPHEN_RE = re.compile(r"[^\W\d_][-\u2010\u2011]$")
 _OPENERS = "\"'“‘«([{¿¡"
 # What cannot follow a Chinese or Japanese end as the first character of a sentence.
 _NOT_A_START = _ENDS + _CLOSERS + "、，,;；:：…‥・ー"
@@ -402,6 +405,8 @@ def _is_break(previous: str, line: str) -> bool:
     if _BULLET_RE.match(line):
         return True
     first = line[0]
+    if first.isalpha() and _LINE_END_HYPHEN_RE.search(previous):
+        return False
     if _LINE_END_STRONG_RE.search(previous):
         return not first.islower()
     if _LINE_END_WEAK_RE.search(previous):

@@ -78,6 +78,52 @@ def test_capitalised_term_is_case_sensitive(extractor: Extractor) -> None:
     assert matched(extractor, "the wto and evs") == []
 
 
+CAPITALS = """\
+name: capitals
+language: de
+topics:
+  climate:
+    label: Klima
+    terms: [erneuerbare Energien, Klimaschutz, investment in Africa, klima*, EV]
+    exclude: [Klimaanlage]
+"""
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The words written without capitals match in any case, as at a sentence start.
+        ("Erneuerbare Energien sind billig.", ["Erneuerbare Energien"]),
+        ("Investments in Africa grew.", ["Investments in Africa"]),
+        # A word written with capitals matches as written, or in capitals throughout.
+        ("KLIMASCHUTZ UND ERNEUERBARE ENERGIEN", ["KLIMASCHUTZ", "ERNEUERBARE ENERGIEN"]),
+        ("INVESTMENT IN AFRICA", ["INVESTMENT IN AFRICA"]),
+        ("Zwei EVS und drei EVs.", ["EVS", "EVs"]),
+        # ... and not in other capitalisations.
+        ("Mehr erneuerbare energien, investment in africa, ev.", []),
+        # An exclusion vetoes every spelling of itself.
+        ("Eine Klimaanlage, eine KLIMAANLAGE, eine klimaanlage.", []),
+        ("Das Klimaziel.", ["Klimaziel"]),
+    ],
+)
+def test_the_capitals_rule_is_word_by_word(fast: bool, text: str, expected: list[str]) -> None:
+    extractor = Extractor(Taxonomy.from_yaml(CAPITALS), max_quotes=None, fast=fast)
+    assert matched(extractor, text) == expected
+
+
+def test_a_capitalised_compound_broken_at_its_hyphen_matches() -> None:
+    # A title-case line ending "South-" went on the next line; the line looked
+    # like a heading and ended the sentence, and "South-" was no "South".
+    taxonomy = Taxonomy.from_yaml(
+        "name: t\ntopics:\n  k: {label: K, terms: [south-south cooperation, Cross-Border Trade]}\n"
+    )
+    for fast in (True, False):
+        extractor = Extractor(taxonomy, fast=fast)
+        text = "We want South-\nSouth cooperation and Cross-\nBorder Trade."
+        assert matched(extractor, text) == ["South-\nSouth cooperation", "Cross-\nBorder Trade"]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -221,3 +221,15 @@ def test_normalisation_helpers() -> None:
     assert collapse_whitespace(" a \n\t b ") == "a b"
     assert normalize_term("e\u0301nergie") == "\u00e9nergie"
     assert dedup_key("Trade\u00a0 GROWS.") == dedup_key("trade grows.")
+
+
+def test_a_line_ending_in_a_broken_word_goes_on() -> None:
+    # A short title-case line looks like a heading, but a word broken at its
+    # hyphen goes on on the next line.
+    text = "We want South-\nSouth cooperation.\nTRADE AND ENERGY-\nCooperation plan."
+    assert [text[s:e] for s, e in split_sentences(text)] == [
+        "We want South-\nSouth cooperation.",
+        "TRADE AND ENERGY-\nCooperation plan.",
+    ]
+    # A bullet on the next line still starts a sentence.
+    assert len(split_sentences("Items of trade-\n- tariffs\n- quotas")) == 3
