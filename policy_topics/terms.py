@@ -71,8 +71,9 @@ def inflection_key(word: str) -> str:
 
     Strips plural ``-s``/``-es``/``-ies``, past ``-ed``/``-ied`` (``-d`` after
     ``ee``) and ``-ing``, undoubles a final consonant other than ``l`` and ``s``
-    and drops a final ``e``; words shorter than four letters are left alone.
-    The key is a prefix of the word (or, for ``-ies``, ends in ``y``). A
+    and drops a final ``e`` (a final ``ie`` becomes ``y``, as ``-ies`` does:
+    "movie", "movies"); words shorter than four letters are left alone.
+    The key is a prefix of the word (or, for ``-ie``/``-ies``, ends in ``y``). A
     doubled ``l`` is ambiguous ("installed", "fuelled"): see
     :func:`inflection_keys`.
 
@@ -109,7 +110,9 @@ def inflection_key(word: str) -> str:
         w = w[:-1]  # "proceeds", "proceeding": as "proceed" is keyed
     if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "aeiouls":
         w = w[:-1]  # "shipped", "planning"
-    if len(w) > 3 and w.endswith("e") and not w.endswith("ee"):
+    if len(w) > 4 and w.endswith("ie"):
+        w = w[:-2] + "y"  # "movie" as "movies", French "énergie" as "énergies"
+    elif len(w) > 3 and w.endswith("e") and not w.endswith("ee"):
         w = w[:-1]
     return w
 

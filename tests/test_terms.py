@@ -136,6 +136,23 @@ def test_inflections(extractor: Extractor, text: str, expected: list[str]) -> No
     assert matched(extractor, text, "trade" if "tariff" in text else "finance") == expected
 
 
+@pytest.mark.parametrize(
+    ("singular", "plural"),
+    [
+        ("movie", "movies"),
+        ("cookie", "cookies"),
+        ("énergie", "énergies"),
+        ("stratégie", "stratégies"),
+    ],
+)
+def test_a_word_in_ie_has_the_key_of_its_plural(singular: str, plural: str) -> None:
+    # "-ies" became "-y" but "-ie" lost its "e": "movie" and "movies" (and French
+    # "énergie" and "énergies") had different keys and never matched each other.
+    assert inflection_keys(singular) == inflection_keys(plural)
+    taxonomy = Taxonomy.from_yaml(f"name: t\ntopics:\n  k: {{label: K, terms: [{singular}]}}\n")
+    assert matched(Extractor(taxonomy), f"Two {plural} and one {singular}.") == [plural, singular]
+
+
 def test_inflection_key_keeps_derivations_apart() -> None:
     assert inflection_key("general") != inflection_key("generation")
     assert inflection_key("economies") == inflection_key("economy")
