@@ -88,7 +88,7 @@ def inflection_key(word: str) -> str:
         True
     """
     w = word
-    if len(w) > 1 and w[-1] in _TRAILING_HYPHENS and w[-2].isalpha():
+    if len(w) > 1 and w[-1] in _TRAILING_HYPHENS and w[-2].isalnum():
         # "local-" before a line break: a compound broken at its hyphen
         # ("local-\ncurrency") stands for its first word.
         return inflection_key(w.rstrip(_TRAILING_HYPHENS))
@@ -303,6 +303,8 @@ class Lexicon:
         """The phrase of ``text`` and of its fused-hyphen spellings, each used by ``use``."""
         added: list[_Phrase] = []
         variants = _hyphen_variants(visible(text))
+        if self._keeps_hyphens(variants[0]):
+            variants += _dash_variants(variants[0])
         # spaCy keeps a sentence's full stop inside some words ("5G." is one
         # token): such a word at the end of a sentence is the term too.
         variants += [f"{v}." for v in variants if self._keeps_full_stop(v)]
@@ -311,6 +313,17 @@ class Lexicon:
                 if all(parts != phrase.parts for phrase in added):
                     added.append(self._add_parts(parts, use))
         return added
+
+    def _keeps_hyphens(self, text: str) -> bool:
+        """Whether the tokenizer keeps a hyphen between two words inside one token.
+
+        spaCy's German, French, Spanish, Italian and Dutch tokenizers keep
+        "CO2-Emissionen" or "sud-sud" whole, where the English one splits off
+        the hyphen, which phrases read past.
+        """
+        if _INNER_HYPHEN_RE.search(text) is None:
+            return False
+        return any(_INNER_HYPHEN_RE.search(t.text) for t in self._tokenizer(text))
 
     def _keeps_full_stop(self, text: str) -> bool:
         """Whether the tokenizer keeps a full stop after ``text`` in its last token."""
@@ -588,7 +601,7 @@ def _case_forms(orth: str) -> tuple[str, ...]:
         >>> _case_forms("EVs"), _case_forms("SOUTH-"), _case_forms("WTO")
         (('EVs', 'EV'), ('SOUTH-', 'SOUTH'), ('WTO',))
     """
-    if len(orth) > 1 and orth[-1] in _TRAILING_HYPHENS and orth[-2].isalpha():
+    if len(orth) > 1 and orth[-1] in _TRAILING_HYPHENS and orth[-2].isalnum():
         return orth, orth.rstrip(_TRAILING_HYPHENS)
     if len(orth) > 1 and orth[-1] in "sS" and (orth[-1] == "s" or orth.isupper()):
         return orth, orth[:-1]
@@ -638,7 +651,33 @@ def _has_term(found: list[tuple[_Phrase, int, int]]) -> bool:
 # hyphen), common in word-processor and PDF text, do not split a word in spaCy's
 # tokenizers, so "anti‐dumping" is one token where "anti-dumping" is three.
 _INNER_HYPHEN_RE = re.compile(r"(?<=\w)-(?=\w)")
+# Most hyphens in a compound whose mixes of hyphens and spaces are all spelled out.
+_MOST_MIXED_HYPHENS = 3
 _FUSING_HYPHENS = ("\u2010", "\u2011")
+
+
+def _dash_variants(text: str) -> list[str]:
+    """``text`` with its hyphens between words as spaces, en dashes and em dashes.
+
+    For a tokenizer that keeps a hyphenated compound in one token: the space
+    gives the compound's words as separate tokens, which also matches it broken
+    after its hyphen at a line end ("CO2-" before "Emissionen").
+
+    Example:
+        >>> _dash_variants("CO2-Emissionen") == [
+        ...     "CO2 Emissionen", "CO2\u2013Emissionen", "CO2\u2014Emissionen"
+        ... ]
+        True
+    """
+    variants = [_INNER_HYPHEN_RE.sub(dash, text) for dash in (" ", "\u2013", "\u2014")]
+    pieces = _INNER_HYPHEN_RE.split(text)
+    if 2 < len(pieces) <= _MOST_MIXED_HYPHENS + 1:
+        # Some hyphens kept, others spaces: "Süd-Süd" before "Kooperation" on the next line.
+        for joins in itertools.product("- ", repeat=len(pieces) - 1):
+            if len(set(joins)) > 1:
+                joined = itertools.chain(*zip(pieces[:-1], joins, strict=True), pieces[-1:])
+                variants.append("".join(joined))
+    return variants
 
 
 def _hyphen_variants(text: str) -> list[str]:

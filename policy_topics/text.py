@@ -67,7 +67,7 @@ _LINE_END_STRONG_RE = re.compile(rf"[{_ENDS}][{_CLOSERS}]*$")
 _LINE_END_WEAK_RE = re.compile(rf"[:;：；][{_CLOSERS}]*$")
 # A word broken at its hyphen at the end of a line ("South-" / "South cooperation"):
 # the line goes on, however short or capitalised it is.
-_LINE_END_HYPHEN_RE = re.compile(r"[^\W\d_][-\u2010\u2011]$")
+_LINE_END_HYPHEN_RE = re.compile(r"[^\W_][-\u2010\u2011]$")
 _OPENERS = "\"'“‘«([{¿¡"
 # What cannot follow a Chinese or Japanese end as the first character of a sentence.
 _NOT_A_START = _ENDS + _CLOSERS + "、，,;；:：…‥・ー"

@@ -112,6 +112,45 @@ def test_the_capitals_rule_is_word_by_word(fast: bool, text: str, expected: list
     assert matched(extractor, text) == expected
 
 
+HYPHENS = {
+    "de": ("CO2-Emissionen, Süd-Süd-Kooperation", "Die {} sinken."),
+    "fr": ("coopération sud-sud, zéro-émission", "La {} progresse."),
+}
+
+
+@pytest.mark.parametrize("language", ["de", "fr"])
+def test_hyphen_variants_where_the_tokenizer_keeps_compounds_whole(
+    language: str, tmp_path: Path
+) -> None:
+    # spaCy's German and French tokenizers keep "CO2-Emissionen" and "sud-sud"
+    # in one token, so only the term's own spelling matched.
+    terms, frame = HYPHENS[language]
+    taxonomy = Taxonomy.from_yaml(
+        f"name: t\nlanguage: {language}\ntopics:\n  k: {{label: K, terms: [{terms}]}}\n"
+    )
+    path = tmp_path / "t.yaml"
+    path.write_text(taxonomy.to_yaml(), encoding="utf-8")
+    nlp = spacy.blank(language)
+    nlp.add_pipe("policy_topics", config={"taxonomy": str(path)})
+    for term in terms.split(", "):
+        for join in ("-", " ", "\u2013", "\u2014", "\u2010", "-\n"):
+            spelled = term.replace("-", join)
+            if language == "fr":
+                spelled = spelled.replace("sud", "Sud", 1) if join == "\u2013" else spelled
+            text = frame.format(spelled)
+            for fast in (True, False):
+                assert matched(Extractor(taxonomy, fast=fast), text) == [spelled], (fast, text)
+            doc = nlp(text)
+            assert [span.text for span in doc.spans["policy_topics"]] == [spelled]
+    # A compound broken at its last hyphen only.
+    compound = Taxonomy.from_yaml(
+        "name: t\nlanguage: de\ntopics:\n  k: {label: K, terms: [Süd-Süd-Kooperation]}\n"
+    )
+    for fast in (True, False):
+        text = "Die Süd-Süd-\nKooperation wächst."
+        assert matched(Extractor(compound, fast=fast), text) == ["Süd-Süd-\nKooperation"]
+
+
 def test_a_capitalised_compound_broken_at_its_hyphen_matches() -> None:
     # A title-case line ending "South-" went on the next line; the line looked
     # like a heading and ended the sentence, and "South-" was no "South".
