@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterator
 from importlib import resources
@@ -378,6 +379,7 @@ def line_of(path: str, lines: dict[str, int]) -> int | None:
 def _validate(data: Any, lines: dict[str, int], source: str) -> Taxonomy:
     if not isinstance(data, dict):
         raise TaxonomyError([Problem(source, 1, "", "expected a mapping with name and topics")])
+    misplaced = _misplaced_fields(data.get("topics"), lines, source)
     try:
         taxonomy = Taxonomy.model_validate(data)
     except ValidationError as exc:
@@ -394,13 +396,41 @@ def _validate(data: Any, lines: dict[str, int], source: str) -> Taxonomy:
         problems += _check(cues, topics, lines, source, check_empty=False)
         if isinstance(data.get("language"), str):
             problems += _check_language(data["language"], lines, source)
+        # What is said inside a misplaced field repeats the one real mistake.
+        inside = tuple(p.path for p in misplaced)
+        problems = misplaced + [
+            p
+            for p in problems
+            if not any(p.path == at or p.path.startswith((f"{at}.", f"{at}[")) for at in inside)
+        ]
         problems.sort(key=lambda p: (p.line or 0, p.path))
         raise TaxonomyError(problems) from None
-    problems = _check(taxonomy.cues, taxonomy.topics, lines, source)
+    problems = misplaced + _check(taxonomy.cues, taxonomy.topics, lines, source)
     problems += _check_language(taxonomy.language, lines, source)
     if problems:
         raise TaxonomyError(problems)
     return _normalised(taxonomy)
+
+
+def _misplaced_fields(raw_topics: Any, lines: dict[str, int], source: str) -> list[Problem]:
+    """Topic ids that are a topic's fields ("subtopics:" indented as a topic)."""
+    if not isinstance(raw_topics, dict):
+        return []
+    problems = []
+    for key in raw_topics:
+        if str(key) in Topic.model_fields:
+            path = f"topics.{key}"
+            problems.append(
+                Problem(
+                    source,
+                    line_of(path, lines),
+                    path,
+                    f"{key!r} is a field of a topic, not a topic id: it is indented as a "
+                    "topic; indent it, and what is under it, two more spaces, under the "
+                    "topic it belongs to",
+                )
+            )
+    return problems
 
 
 def _check_language(language: str, lines: dict[str, int], source: str) -> list[Problem]:
@@ -634,18 +664,45 @@ def _check_pattern(pattern: list[dict[str, Any]], path: str, add: Any) -> None:
     if not pattern:
         add(path, "empty token pattern")
         return
+    reported: set[tuple[str, str]] = set()  # (token index, key) already explained
     for i, token in enumerate(pattern):
         for key, value in token.items():
+            where = f"{path}.pattern[{i}].{key}"
             if key not in _ALLOWED_PATTERN_KEYS:
-                add(f"{path}.pattern[{i}].{key}", f"unsupported token attribute {key!r}")
+                close = difflib.get_close_matches(str(key).upper(), _ALLOWED_PATTERN_KEYS, n=1)
+                hint = f"did you mean {close[0]!r}?" if close else "use LOWER, ORTH, TEXT or IN"
+                add(where, f"unsupported token attribute {key!r}; {hint}")
+                reported.add((str(i), str(key)))
+            elif key == "OP" and not _is_operator(value):
+                add(
+                    where,
+                    f"{value!r} is not an operator: use '?' (optional), '*' (any number), "
+                    "'+' (one or more), '!' (not) or a count such as '{2}' or '{1,3}'",
+                )
+                reported.add((str(i), "OP"))
             if isinstance(value, dict) and ({"REGEX", "FUZZY"} & set(value)):
                 add(
-                    f"{path}.pattern[{i}].{key}",
+                    where,
                     "REGEX and FUZZY are not allowed (they can run "
                     "away on hostile text); use IN lists or a prefix wildcard term",
                 )
     for message in validate_token_pattern(pattern):
-        add(f"{path}.pattern", f"invalid token pattern: {message}")
+        # spaCy's messages start "[pattern -> 0 -> LOWR]"; those explained above are left out.
+        about = _SPACY_PATTERN_MESSAGE_RE.match(message)
+        if about is None or (about[1], about[2]) not in reported:
+            add(f"{path}.pattern", f"invalid token pattern: {message}")
+
+
+# What spaCy's token pattern validator says a message is about: token index and key.
+_SPACY_PATTERN_MESSAGE_RE = re.compile(r"\[pattern -> (\d+) -> ([^\s\]]+)")
+_COUNT_OP_RE = re.compile(r"\{\d+\}|\{\d+,\d*\}|\{\d*,\d+\}")
+
+
+def _is_operator(value: Any) -> bool:
+    """Whether ``value`` is an OP of spaCy's Matcher."""
+    return isinstance(value, str) and (
+        value in ("?", "*", "+", "!") or _COUNT_OP_RE.fullmatch(value) is not None
+    )
 
 
 def _normalised(taxonomy: Taxonomy) -> Taxonomy:

@@ -318,3 +318,47 @@ topics:
         "my.yaml:9 topics.energy.terms[3].weight: Input should be greater than 0 (got -2)",
         "my.yaml:10 topics.energy.terms[4]: duplicate term 'oil' (also terms[0])",
     ]
+
+
+def test_a_mistyped_pattern_key_or_operator_gets_one_message_with_the_fix(
+    tmp_path: Path,
+) -> None:
+    text = """\
+name: t
+topics:
+  k:
+    label: K
+    terms:
+      - {pattern: [{LOWR: green}, {LOWER: bond}], label: green bonds}
+      - {pattern: [{LOWER: green, OP: "x"}], label: bad op}
+      - {pattern: [{LOWER: green, OP: "{1,3}"}], label: counted}
+"""
+    # spaCy's own messages for the same mistakes ("Extra inputs are not
+    # permitted", a regular expression of counts) are left out.
+    assert problems(text, tmp_path) == [
+        "my.yaml:6 topics.k.terms[0].pattern[0].LOWR: unsupported token attribute 'LOWR'; "
+        "did you mean 'LOWER'?",
+        "my.yaml:7 topics.k.terms[1].pattern[0].OP: 'x' is not an operator: use '?' "
+        "(optional), '*' (any number), '+' (one or more), '!' (not) or a count such as "
+        "'{2}' or '{1,3}'",
+    ]
+
+
+@pytest.mark.parametrize("field", ["subtopics", "terms"])
+def test_a_topic_field_indented_as_a_topic_is_named_as_such(tmp_path: Path, field: str) -> None:
+    text = f"""\
+name: t
+topics:
+  k:
+    label: K
+    terms: [x]
+  {field}:
+    other:
+      label: Other
+      terms: [y]
+"""
+    assert problems(text, tmp_path) == [
+        f"my.yaml:6 topics.{field}: '{field}' is a field of a topic, not a topic id: it is "
+        "indented as a topic; indent it, and what is under it, two more spaces, under the "
+        "topic it belongs to"
+    ]
