@@ -9,11 +9,15 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import multiprocessing
+import os
 import pickle
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from collections import deque
@@ -49,6 +53,8 @@ Item = str | tuple[str, Mapping[str, Any]] | Mapping[str, Any]
 # short-lived objects die young instead of filling the older GC generations.
 _Prepared = dict[str, Any] | DocumentResult
 _Batch = tuple[list[bytes], BaseException | None]
+#: What a worker sends back: its batch, or the name of the file holding it.
+_Outcome = _Batch | str
 
 # How long an aborted pool's workers may take to finish the batches they hold.
 _GRACE_SECONDS = 10.0
@@ -385,7 +391,7 @@ class Extractor:
         self, jobs: Iterator[_Job], n_process: int, batch_size: int | None, on_error: str
     ) -> Generator[DocumentResult, None, None]:
         workers = _Workers(self, n_process)
-        pending: deque[tuple[list[_Job], Future[_Batch] | None]] = deque()
+        pending: deque[tuple[list[_Job], Future[_Outcome] | None]] = deque()
         most = batch_size or _AUTO_BATCH_DOCS
         finished = False
         try:
@@ -413,7 +419,7 @@ class Extractor:
 
     def _collect(
         self,
-        pending: deque[tuple[list[_Job], Future[_Batch] | None]],
+        pending: deque[tuple[list[_Job], Future[_Outcome] | None]],
         workers: _Workers,
         on_error: str,
     ) -> Iterator[DocumentResult]:
@@ -425,7 +431,7 @@ class Extractor:
                 yield self._run(job, on_error)
             return
         try:
-            results, failure = future.result()
+            results, failure = _received(future.result())
         except BrokenProcessPool:
             # A dead worker breaks the whole pool: find the document that killed
             # it, then hand the other batches in flight to a fresh pool.
@@ -457,7 +463,7 @@ class Extractor:
                     yield self._run(job, on_error)
                     continue
                 try:
-                    results, failure = future.result()
+                    results, failure = _received(future.result())
                 except BrokenProcessPool as exc:
                     workers.close(abort=True)
                     workers.check_start(exc)
@@ -486,6 +492,7 @@ class _Workers:
         self._extractor = extractor
         self._n_process = n_process
         self._executor: ProcessPoolExecutor | None = None
+        self._folder: str | None = None  # where the workers leave their results
 
     def _start(self) -> ProcessPoolExecutor:
         extractor = self._extractor
@@ -504,14 +511,15 @@ class _Workers:
                 extractor.fast,
             )
         )
+        self._folder = tempfile.mkdtemp(prefix="policy-topics-")
         return ProcessPoolExecutor(
             self._n_process,
             mp_context=multiprocessing.get_context("fork" if fork else "spawn"),
             initializer=_init_worker,
-            initargs=(payload,),
+            initargs=(payload, self._folder),
         )
 
-    def submit(self, batch: list[_Job], on_error: str) -> Future[_Batch] | None:
+    def submit(self, batch: list[_Job], on_error: str) -> Future[_Outcome] | None:
         """Send a batch to a worker; None when it cannot be sent (it does not pickle)."""
         try:
             # Pickled here rather than by the pool's feeder thread, so that only
@@ -521,14 +529,21 @@ class _Workers:
             return None
         if self._executor is None:
             self._executor = self._start()
-        return self._executor.submit(_work, payload)
+        try:
+            return self._executor.submit(_work, payload)
+        except BrokenProcessPool as exc:
+            # A worker died since the last batch was sent: this batch fails as
+            # the batches in flight do, and is done again with them.
+            failed: Future[_Outcome] = Future()
+            failed.set_exception(exc)
+            return failed
 
     def check_start(self, cause: BaseException) -> None:
         """Raise RuntimeError when a fresh worker dies before doing any work."""
         future = self.submit([], "record")
         assert future is not None  # an empty batch always pickles
         try:
-            future.result()
+            _received(future.result())
         except BrokenProcessPool:
             self.close(abort=True)
             raise RuntimeError(
@@ -539,14 +554,14 @@ class _Workers:
     def close(self, *, abort: bool) -> None:
         """Stop the pool; with ``abort``, drop the batches not started yet.
 
-        A worker killed while it sends a result would leave the pool's reader
-        thread waiting for the rest of the message for ever, so the batches the
-        workers hold are allowed to finish (their results are dropped); only a
-        worker still busy after ``_GRACE_SECONDS`` is killed. The pool's own
-        thread is waited for too: a thread left running would make the next
-        pool spawn its workers instead of forking them.
+        The batches the workers hold are allowed to finish (their results are
+        dropped); only a worker still busy after ``_GRACE_SECONDS`` is killed.
+        The pool's own thread is waited for too: a thread left running would
+        make the next pool spawn its workers instead of forking them. The
+        results left in the pool's folder go with it.
         """
         executor, self._executor = self._executor, None
+        folder, self._folder = self._folder, None
         if executor is None:
             return
         # shutdown(wait=False) forgets the thread, and a later shutdown cannot join it.
@@ -567,9 +582,11 @@ class _Workers:
         executor.shutdown(wait=True, cancel_futures=True)
         if manager is not None:
             manager.join(_GRACE_SECONDS)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
-def _done(future: Future[_Batch] | None) -> bool:
+def _done(future: Future[_Outcome] | None) -> bool:
     return future is None or future.done()
 
 
@@ -735,10 +752,13 @@ def _not_a_mapping(what: str, value: Any) -> str:
 
 
 _WORKER: Extractor | None = None
+#: The pool's folder, where this worker process leaves its results (see _handed_over).
+_FOLDER: str | None = None
 
 
-def _init_worker(payload: Extractor | tuple[Any, ...]) -> None:
-    global _WORKER
+def _init_worker(payload: Extractor | tuple[Any, ...], folder: str | None = None) -> None:
+    global _WORKER, _FOLDER
+    _FOLDER = folder
     # The parent handles Ctrl-C and stops the workers; SIGTERM must kill at once.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -752,7 +772,7 @@ def _init_worker(payload: Extractor | tuple[Any, ...]) -> None:
     gc.freeze()
 
 
-def _work(payload: bytes) -> _Batch:
+def _work(payload: bytes) -> _Outcome:
     assert _WORKER is not None
     batch, on_error = pickle.loads(payload)
     results: list[bytes] = []
@@ -760,5 +780,44 @@ def _work(payload: bytes) -> _Batch:
         for job in batch:
             results.append(pickle.dumps(_WORKER._prepare(job, on_error), pickle.HIGHEST_PROTOCOL))
     except Exception as exc:  # only with on_error="raise": hand back what was done first
-        return results, exc
-    return results, None
+        return _handed_over((results, exc))
+    return _handed_over((results, None))
+
+
+def _handed_over(batch: _Batch) -> _Outcome:
+    """The batch written to a file in the pool's folder, whose name goes back instead.
+
+    A worker killed (by the out-of-memory killer, say) while it sends a large
+    result through the pool's pipe leaves the pool's reader thread waiting for
+    the rest of the message for ever, and the whole run hangs. A file name
+    goes in one write of a few hundred bytes, which a pipe takes whole or not
+    at all; a file half written by a killed worker is never named, and goes
+    with the folder. When the file cannot be written (a full disk), the batch
+    goes through the pipe as before.
+    """
+    if _FOLDER is None:
+        return batch
+    path = None
+    try:
+        fd, path = tempfile.mkstemp(suffix=".pickle", dir=_FOLDER)
+        with os.fdopen(fd, "wb") as stream:
+            pickle.dump(batch, stream, pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        if path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        return batch
+    return path
+
+
+def _received(outcome: _Outcome) -> _Batch:
+    """A worker's batch, read from the file it names (then removed), or as it came."""
+    if not isinstance(outcome, str):
+        return outcome
+    try:
+        with open(outcome, "rb") as stream:
+            batch: _Batch = pickle.load(stream)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(outcome)
+    return batch

@@ -5,7 +5,9 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import pickle
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ from typing import Any
 import psutil
 import pytest
 
-from policy_topics import DocumentResult, Extractor
+from policy_topics import DocumentResult, Extractor, extract
 
 TEXTS = [
     "Both sides will cut tariffs on steel.",
@@ -394,3 +396,50 @@ def test_metadata_json_cannot_hold_is_an_error_record(extractor: Extractor, n_pr
     assert [DocumentResult.model_validate_json(r.model_dump_json()) for r in results] == results
     with pytest.raises(ValueError, match=r"metadata 'o' \(object\) cannot be written as JSON"):
         extractor.extract("We cut tariffs.", metadata={"o": object()})
+
+
+def test_a_worker_hands_its_results_over_in_a_file_not_through_the_pipe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The pool reads results from a pipe shared by the workers: a worker killed
+    # (out of memory) in the middle of sending a large result left the pool
+    # waiting for the rest of it for ever. Only a file's name goes through now,
+    # in one write that a pipe takes whole or not at all.
+    monkeypatch.setattr(extract, "_FOLDER", str(tmp_path))
+    batch: Any = ([b"x" * 5_000_000], None)
+    outcome = extract._handed_over(batch)
+    assert isinstance(outcome, str) and len(pickle.dumps(outcome)) < 4096
+    assert Path(outcome).parent == tmp_path
+    assert extract._received(outcome) == batch
+    assert list(tmp_path.iterdir()) == []  # read once, then removed
+    # Without a folder to write to, the batch goes through the pipe as before.
+    monkeypatch.setattr(extract, "_FOLDER", str(tmp_path / "gone"))
+    assert extract._handed_over(batch) is batch
+
+
+def test_the_pools_folder_goes_with_the_pool() -> None:
+    folders: list[str] = []
+    workers = extract._Workers(Extractor(), 2)
+    future = workers.submit([extract._coerce("We cut tariffs.")], "record")
+    assert future is not None and workers._folder is not None
+    folders.append(workers._folder)
+    results, failure = extract._received(future.result())
+    assert failure is None and len(results) == 1
+    workers.close(abort=False)
+    assert not os.path.exists(folders[0])
+
+
+def test_a_batch_sent_after_a_worker_died_is_done_again() -> None:
+    # A worker that died before the next batch was sent made submit raise
+    # BrokenProcessPool out of extract_many; the batch is now done again with
+    # the batches in flight.
+    def docs() -> Iterator[str]:
+        yield "KILL"
+        time.sleep(2)  # the pool notices the dead worker before the next batch
+        yield from ["We cut tariffs."] * 5
+
+    results = list(Killer().extract_many(docs(), n_process=2, batch_size=1))
+    assert [(r.ok, r.error.type if r.error else None) for r in results] == [
+        (False, "WorkerDied"),
+        *([(True, None)] * 5),
+    ]
