@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import stat
 import sys
 import unicodedata
 from collections import deque
@@ -45,7 +46,7 @@ from policy_topics.taxonomy import (
     taxonomy_lines,
 )
 from policy_topics.text import counted, replace_surrogates
-from policy_topics.writers import foreign_format, names_folder
+from policy_topics.writers import _cut_to_last_line, foreign_format, names_folder
 
 __all__ = ["app", "main"]
 
@@ -66,6 +67,8 @@ app.add_typer(taxonomy_app, name="taxonomy")
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+#: The output could not be written once begun (a full disk): sysexits' EX_IOERR.
+EXIT_WRITE = 74
 _MAX_LISTED_FAILURES = 20
 
 
@@ -394,6 +397,9 @@ def extract(
     count = 0
     target = str(output) if output else "stdout"
     started = finished = False
+    # Where this run's lines begin on a stdout redirected to a file, to cut a
+    # failed write back to its last whole line there as in a file of -o.
+    stdout_start = _regular_file_position(sys.stdout) if output is None else None
     try:
         with _Signals() as signals, contextlib.ExitStack() as opened:
             stream = opened.enter_context(_open(output, fmt))
@@ -423,12 +429,14 @@ def extract(
         os.dup2(devnull, sys.stdout.fileno())
         raise typer.Exit(128 + signal.SIGPIPE) from None
     except OSError as exc:  # the output cannot be created or written (no folder, disk full)
-        kept = (
-            "; it holds the records written before, as complete lines"
-            if started and output is not None and fmt is OutputFormat.jsonl
-            else ""
-        )
-        _fail(f"policy-topics: cannot write {target}: {exc.strerror or exc}{kept}")
+        if not started:  # -o names a place no file can be made: a usage error
+            _fail(f"policy-topics: cannot write {target}: {exc.strerror or exc}")
+        kept = ""
+        if fmt is OutputFormat.jsonl and (output is not None or stdout_start is not None):
+            if stdout_start is not None:
+                _cut_stdout(stdout_start)
+            kept = "; it holds the records written before, as complete lines"
+        _fail(f"policy-topics: cannot write {target}: {exc.strerror or exc}{kept}", EXIT_WRITE)
     finally:
         close = getattr(results, "close", None)
         if close is not None:
@@ -440,6 +448,32 @@ def extract(
 
 # The command that compresses a stream into a file of each suffix.
 _COMPRESSORS = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd", ".lz4": "lz4"}
+
+
+def _regular_file_position(stream: TextIO) -> int | None:
+    """The position of a stream that is a regular file (stdout redirected to one), else None."""
+    try:
+        fd = stream.fileno()
+        return os.lseek(fd, 0, os.SEEK_CUR) if stat.S_ISREG(os.fstat(fd).st_mode) else None
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return None
+
+
+def _cut_stdout(start: int) -> None:
+    """Cut stdout's file after the last whole line written since ``start``; stop writing to it.
+
+    A short write at a full disk leaves part of a line in the file (Python's
+    buffered writer keeps the rest and reports no error until the next
+    write), so the file is read back, through ``/proc`` where stdout is
+    write-only. What is still buffered goes to the null device, so the rest
+    of the line does not come when Python flushes stdout at exit.
+    """
+    with contextlib.suppress(OSError, ValueError):
+        fd = sys.stdout.fileno()
+        _cut_to_last_line(Path(f"/proc/self/fd/{fd}"), floor=start)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
 
 
 def _output_path(name: str | None) -> Path | None:

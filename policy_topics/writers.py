@@ -430,19 +430,22 @@ def _format_of(dest: str | os.PathLike[str] | TextIO) -> Literal["json", "jsonl"
     return "jsonl"
 
 
-def _cut_to_last_line(target: Path, chunk: int = 1 << 16) -> None:
-    """Truncate ``target`` just after its last newline: a failed write may have left half a line."""
+def _cut_to_last_line(target: Path, chunk: int = 1 << 16, *, floor: int = 0) -> None:
+    """Truncate ``target`` just after its last newline: a failed write may have left half a line.
+
+    Nothing before ``floor`` (where this run began writing) is cut.
+    """
     with contextlib.suppress(OSError), target.open("r+b") as stream:
         end = stream.seek(0, os.SEEK_END)
-        while end > 0:
-            start = max(0, end - chunk)
+        while end > floor:
+            start = max(floor, end - chunk)
             stream.seek(start)
             newline = stream.read(end - start).rfind(b"\n")
             if newline >= 0:
                 stream.truncate(start + newline + 1)
                 return
             end = start
-        stream.truncate(0)
+        stream.truncate(floor)
 
 
 def _file_mode(target: Path) -> int:

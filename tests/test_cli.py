@@ -6,6 +6,7 @@ import csv
 import fcntl
 import json
 import os
+import resource
 import signal
 import struct
 import subprocess
@@ -513,6 +514,37 @@ def test_a_folder_as_output_is_a_usage_error(tmp_path: Path, name: str, made: bo
     assert [p.name for p in tmp_path.iterdir()] == (["out"] if made else [])
     if made:
         assert not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("to_stdout", [False, True])
+def test_a_full_disk_keeps_whole_lines_and_exits_74(
+    corpora: Path, tmp_path: Path, to_stdout: bool
+) -> None:
+    # A file size limit stands in for a full disk. A short write left half a
+    # record at the end of stdout redirected to a file, and a failed write
+    # exited 2, the code of usage errors.
+    source = corpora / "manifesto-trade-dev.jsonl"
+    out = tmp_path / "out.jsonl"
+    limit = 100_000
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    args = [sys.executable, "-m", "policy_topics", "extract", str(source), "-q"]
+    with out.open("wb") as stdout:
+        proc = subprocess.run(
+            args if to_stdout else [*args, "-o", str(out)],
+            stdout=stdout if to_stdout else subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            preexec_fn=small_files,
+            timeout=300,
+            check=False,
+        )
+    assert proc.returncode == 74, proc.stderr
+    assert b"it holds the records written before, as complete lines" in proc.stderr
+    lines = out.read_bytes().split(b"\n")
+    assert lines[-1] == b"" and len(lines) > 2  # ends with a whole line
+    assert all(DocumentResult.model_validate_json(line) for line in lines[:-1])
 
 
 def test_output_inside_an_input_folder_is_not_read_back(folder: Path) -> None:
