@@ -1,7 +1,8 @@
 """The ``policy-topics`` command line: thin commands over the library.
 
 Exit codes: 0 success; 1 some documents failed (or lint findings); 2 usage,
-taxonomy or gold-file error; 130 / 143 interrupted by SIGINT / SIGTERM.
+taxonomy or gold-file error; 74 the output could not be written once begun (a
+full disk); 130 / 143 interrupted by SIGINT / SIGTERM.
 """
 
 from __future__ import annotations
