@@ -88,7 +88,8 @@ def lint_taxonomy(taxonomy: Taxonomy, nlp: Language | None = None) -> list[Findi
       same topic; in another topic, every match counts for both.
     - **shadowed**: an exclusion of the term's topic (at its node or above)
       occurs inside the term itself, so every match of the term is vetoed
-      (an exclusion vetoes every spelling: ``eu`` vetoes ``EU deal``).
+      (an exclusion without capitals vetoes every spelling: ``eu`` vetoes
+      ``EU deal``).
     - **never-matches**: a token pattern that needs a trained pipeline
       (``POS``, ``LEMMA``, ...), or that asks for lower-case text in capitals
       or for a token holding a space, which no token has; a topic or
@@ -153,7 +154,7 @@ def lint_taxonomy(taxonomy: Taxonomy, nlp: Language | None = None) -> list[Findi
         for j, phrase in enumerate(node.exclude):
             findings.extend(_check_regex(phrase, f"{base}.exclude[{j}]", term=False))
             excludes.append(
-                (topic_id, subtopic, phrase, next(iter(lexicon._parts(phrase, False)), ()))
+                (topic_id, subtopic, phrase, next(iter(lexicon._parts(phrase, None)), ()))
             )
     findings.extend(_duplicates(terms))
     findings.extend(_covered_by_wildcards(terms))

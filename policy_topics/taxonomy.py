@@ -93,7 +93,7 @@ class TermSpec(_Model):
     term: str | None = Field(
         default=None,
         description="Word or phrase; a trailing '*' makes it a prefix wildcard. A word "
-        "written with capitals matches as written (or in capitals throughout).",
+        "written with capitals matches as written.",
     )
     pattern: list[dict[str, Any]] | None = Field(
         default=None,
@@ -606,9 +606,14 @@ def _check_topic(topic: Topic, path: str, add: Any, seen_ids: dict[str, str]) ->
         count += 1
         exclude_path = f"{path}.exclude[{i}]"
         _check_phrase(phrase, exclude_path, add)
-        # An exclusion vetoes the term it equals in any capitalisation.
-        vetoed = _match_key(phrase, False)[1]
-        clash = [n for (_, term_key), n in seen_terms.items() if term_key.casefold() == vetoed]
+        # An exclusion vetoes the term it equals; one without capitals vetoes
+        # every capitalisation of it.
+        exact, vetoed = _match_key(phrase, None)
+        clash = [
+            n
+            for (_, term_key), n in seen_terms.items()
+            if term_key == vetoed or (not exact and term_key.casefold() == vetoed)
+        ]
         if clash:
             add(
                 exclude_path,

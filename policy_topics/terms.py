@@ -192,9 +192,6 @@ class Lexicon:
         self._phrases: dict[tuple[tuple[int, str], ...], _Phrase] = {}
         self._by_key: dict[str, list[_Phrase]] = defaultdict(list)
         self._by_case: dict[str, list[_Phrase]] = defaultdict(list)
-        # The same phrases by the lower-case form of their first word, for words
-        # written in capitals throughout ("KLIMASCHUTZ" for "Klimaschutz").
-        self._by_caps: dict[str, list[_Phrase]] = defaultdict(list)
         self._by_prefix: dict[str, list[_Phrase]] = defaultdict(list)
         self._rules: list[Rule] = []
         self._vocab = vocab
@@ -213,9 +210,7 @@ class Lexicon:
             for spec in topic.terms:
                 self._add_term(spec, topic_id, subtopic)
             for phrase in topic.exclude:
-                # A veto holds however the text writes it: in any case.
-                use = Use(EXCLUDE, topic_id, subtopic, phrase)
-                self._add_phrase(phrase, use, case_sensitive=False)
+                self._add_phrase(phrase, Use(EXCLUDE, topic_id, subtopic, phrase))
         for cue in taxonomy.cues:
             self._add_phrase(cue, Use(CUE, term=cue))
         for compiled in self._phrases.values():
@@ -284,9 +279,9 @@ class Lexicon:
         if wildcard:
             text = text[:-1]
         words = [t.text for t in self._tokenizer(text) if not _is_joiner(t.text)]
-        # The capitals rule: a word written with capitals is matched as written
-        # (or in capitals throughout); the other words of the phrase are matched
-        # in any case, so "erneuerbare Energien" finds "Erneuerbare Energien".
+        # The capitals rule: a word written with capitals is matched as written;
+        # the other words of the phrase are matched in any case, so "erneuerbare
+        # Energien" finds "Erneuerbare Energien" at the start of a sentence.
         options = [
             [(_CASE, w)]
             if (case_sensitive if case_sensitive is not None else w != w.lower())
@@ -341,8 +336,6 @@ class Lexicon:
                 self._by_key[value].append(phrase)
             elif kind == _CASE:
                 self._by_case[value].append(phrase)
-                if value != value.upper():
-                    self._by_caps[value.lower()].append(phrase)
             else:
                 self._by_prefix[value[:3]].append(phrase)
         phrase.uses.append(use)
@@ -441,9 +434,6 @@ class Lexicon:
             candidates.extend(self._by_key.get(key, ()))
         for form in _case_forms(orth):
             candidates.extend(self._by_case.get(form, ()))
-        if orth.isupper():
-            for form in _case_forms(orth):
-                candidates.extend(self._by_caps.get(form.lower(), ()))
         for phrase in self._by_prefix.get(lower[:3], ()):
             if lower.startswith(phrase.parts[0][1]):
                 candidates.append(phrase)
@@ -582,10 +572,7 @@ def _matches(part: tuple[int, str], info: _Info) -> bool:
     if kind == _KEY:
         return value in info[0]
     if kind == _CASE:
-        forms = _case_forms(info[2])
-        return value in forms or (
-            info[2].isupper() and value != value.upper() and value.lower() in map(str.lower, forms)
-        )
+        return value in _case_forms(info[2])
     return info[1].startswith(value)
 
 
@@ -593,17 +580,18 @@ def _matches(part: tuple[int, str], info: _Info) -> bool:
 def _case_forms(orth: str) -> tuple[str, ...]:
     """What a case-sensitive word may be written as to give the token ``orth``.
 
-    The word itself; its plural in ``-s`` (``-S`` in capitals); and, for a
-    token that ends in a hyphen after a letter ("South-" before a line break),
-    the word before the hyphen, as :func:`inflection_key` reads it.
+    The word itself; its plural in ``-s`` ("EVs"; not ``-S``: "ITS" is no
+    "IT"); and, for a token that ends in a hyphen after a letter or digit
+    ("South-" before a line break), the word before the hyphen, as
+    :func:`inflection_key` reads it.
 
     Example:
-        >>> _case_forms("EVs"), _case_forms("SOUTH-"), _case_forms("WTO")
-        (('EVs', 'EV'), ('SOUTH-', 'SOUTH'), ('WTO',))
+        >>> _case_forms("EVs"), _case_forms("South-"), _case_forms("ITS")
+        (('EVs', 'EV'), ('South-', 'South'), ('ITS',))
     """
     if len(orth) > 1 and orth[-1] in _TRAILING_HYPHENS and orth[-2].isalnum():
         return orth, orth.rstrip(_TRAILING_HYPHENS)
-    if len(orth) > 1 and orth[-1] in "sS" and (orth[-1] == "s" or orth.isupper()):
+    if len(orth) > 1 and orth[-1] == "s":
         return orth, orth[:-1]
     return (orth,)
 

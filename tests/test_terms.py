@@ -84,8 +84,12 @@ language: de
 topics:
   climate:
     label: Klima
-    terms: [erneuerbare Energien, Klimaschutz, investment in Africa, klima*, EV]
-    exclude: [Klimaanlage]
+    terms: [erneuerbare Energien, klimaschutz, investment in Africa, klima*, EV, IT, May]
+    exclude: [klimaanlage]
+  aid:
+    label: Aid
+    terms: [aid, {term: cap, case_sensitive: true}]
+    exclude: [AIDS]
 """
 
 
@@ -96,14 +100,17 @@ topics:
         # The words written without capitals match in any case, as at a sentence start.
         ("Erneuerbare Energien sind billig.", ["Erneuerbare Energien"]),
         ("Investments in Africa grew.", ["Investments in Africa"]),
-        # A word written with capitals matches as written, or in capitals throughout.
-        ("KLIMASCHUTZ UND ERNEUERBARE ENERGIEN", ["KLIMASCHUTZ", "ERNEUERBARE ENERGIEN"]),
-        ("INVESTMENT IN AFRICA", ["INVESTMENT IN AFRICA"]),
-        ("Zwei EVS und drei EVs.", ["EVS", "EVs"]),
-        # ... and not in other capitalisations.
-        ("Mehr erneuerbare energien, investment in africa, ev.", []),
-        # An exclusion vetoes every spelling of itself.
+        ("KLIMASCHUTZ und Klimaschutz.", ["KLIMASCHUTZ", "Klimaschutz"]),
+        # A word written with capitals matches as written, with a plural in -s.
+        ("Zwei EVs.", ["EVs"]),
+        # ... and not in other capitalisations: headings in capitals are no acronyms.
+        ("ERNEUERBARE ENERGIEN, investment in africa, ev.", []),
+        ("THE EU AND ITS MEMBER STATES MAY ACT.", []),
+        # Forced case keeps a lower-case word apart from the acronym.
+        ("The CAP and the cap.", ["cap"]),
+        # An exclusion follows the capitals rule too.
         ("Eine Klimaanlage, eine KLIMAANLAGE, eine klimaanlage.", []),
+        ("AIDS relief and aid.", ["aid"]),
         ("Das Klimaziel.", ["Klimaziel"]),
     ],
 )
