@@ -228,8 +228,7 @@ class Lexicon:
             rule = len(self._rules)
             self._rules.append(Rule(spec.window))
             for near in spec.near:
-                for found in self._add_phrase(near, Use(NEAR, topic, subtopic, near, rule=rule)):
-                    company.append(found.parts)
+                company.extend(self._add_phrase(near, Use(NEAR, topic, subtopic, near, rule=rule)))
         self._terms += 1
         use = Use(TERM, topic, subtopic, spec.name, spec.weight, rule, self._terms)
         if spec.pattern is not None:
@@ -254,8 +253,8 @@ class Lexicon:
             else:
                 self._requirements.extend((need, flag) for need in needs)
             return
-        for phrase in self._add_phrase(spec.term or "", use, case_sensitive=spec.case_sensitive):
-            self._require(phrase.parts, company if spec.near else None)
+        for parts in self._add_phrase(spec.term or "", use, case_sensitive=spec.case_sensitive):
+            self._require(parts, company if spec.near else None)
 
     def _require(
         self,
@@ -294,20 +293,34 @@ class Lexicon:
 
     def _add_phrase(
         self, text: str, use: Use, *, case_sensitive: bool | None = None
-    ) -> list[_Phrase]:
-        """The phrase of ``text`` and of its fused-hyphen spellings, each used by ``use``."""
+    ) -> list[tuple[tuple[int, str], ...]]:
+        """Add the phrase of ``text`` and of its other spellings, each used by ``use``.
+
+        Returns:
+            The parts whose words a sentence must hold for any of them to match
+            (see :meth:`_require`): those of each phrase, or for a compound the
+            tokenizer keeps whole, those of its spelling with spaces, whose
+            words every other spelling holds too. Fewer, shorter anchors keep
+            the prefilter's search small.
+        """
         added: list[_Phrase] = []
-        variants = _hyphen_variants(visible(text))
-        if self._keeps_hyphens(variants[0]):
-            variants += _dash_variants(variants[0])
+        spellings = _hyphen_variants(visible(text))
         # spaCy keeps a sentence's full stop inside some words ("5G." is one
         # token): such a word at the end of a sentence is the term too.
-        variants += [f"{v}." for v in variants if self._keeps_full_stop(v)]
-        for variant in variants:
+        stops = [f"{v}." for v in spellings if self._keeps_full_stop(v)]
+        general: list[str] = []
+        if self._keeps_hyphens(spellings[0]):
+            dashed = _dash_variants(spellings[0])
+            general = dashed[:1]  # the spelling with spaces
+            stops += [f"{v}." for v in dashed] if stops else []
+            spellings += dashed
+        for variant in spellings + stops:
             for parts in self._parts(variant, case_sensitive):
                 if all(parts != phrase.parts for phrase in added):
                     added.append(self._add_parts(parts, use))
-        return added
+        if general:
+            return self._parts(general[0], case_sensitive)
+        return [phrase.parts for phrase in added]
 
     def _keeps_hyphens(self, text: str) -> bool:
         """Whether the tokenizer keeps a hyphen between two words inside one token.
