@@ -36,14 +36,19 @@ __all__ = ["Finding", "lint_taxonomy"]
 # without a trained pipeline.
 _MODEL_ATTRS = frozenset(["POS", "TAG", "MORPH", "DEP", "LEMMA", "ENT_TYPE"])
 
-# Regular-expression syntax that words and names do not hold: an alternation,
-# ".*" or ".+", a character class, a class escape or an escaped metacharacter,
-# and "?", "+" or "*" after a word or a group. "Regulation (EU) 2019/452",
-# "U.S." and "manufactur*" have none of it; a "+" after a capital or a digit,
-# or before a digit, is part of a name ("BRICS+", "G7+", "C++", "ASEAN+3").
+# Regular-expression syntax that words and names do not hold: an alternation;
+# ".*", ".+" or ".?"; a class of letters after a letter ("Emission[en]") or a
+# range ("[A-Z]"); a class escape or an escaped metacharacter; a quantifier
+# after a group, or "?" after a letter ("(schutz)?", "colou?r", "grids?",
+# "{0,10}"); an inline flag; "^" or "$" at an end; "(s)" after a word. Names
+# and citations have none of it: "Regulation (EU) 2019/452", "Article 5[1]",
+# "U.S.", "U.S.*" (a wildcard), "Erasmus+", "C++", "manufactur*".
 _REGEX_SYNTAX = re.compile(
-    r"\||\.[*+]|\[[^\]]+\]|\\[bBdDwWsS.()\[\]|*+?]|\)[*+?]|\w\?|(?P<plus>\w)\+(?!\d)"
+    r"\||\.[*+?]|(?<=[^\W\d_])\[[^\W\d_]+\]|\[\w-\w\]|\\[bBdDwWsS.()\[\]|*+?{}]"
+    r"|\)[*+?{]|(?<=[^\W\d_])\?|(?<=[\w.)\]])\{\d*,?\d*\}|\(\?|^\^|\$$|(?<=\w)\(s\)"
 )
+# A wildcard after an abbreviation ("U.S.*"): a prefix, as "manufactur*" is.
+_ABBREVIATION_WILDCARD = re.compile(r"(?:[^\W\d_]\.)+\*")
 
 
 @dataclass(frozen=True)
@@ -340,13 +345,13 @@ def _regex_syntax(phrase: str) -> str | None:
     Example:
         >>> _regex_syntax("Klima(schutz|wandel)"), _regex_syntax("Regulation (EU) 2019/452")
         ('|', None)
+        >>> _regex_syntax("Erasmus+"), _regex_syntax("U.S.*"), _regex_syntax("stakeholder(s)")
+        (None, None, '(s)')
     """
-    for found in _REGEX_SYNTAX.finditer(phrase):
-        plus = found.group("plus")
-        if plus is not None and not plus.islower():
-            continue
-        return found.group()
-    return None
+    if _ABBREVIATION_WILDCARD.fullmatch(phrase):
+        return None
+    found = _REGEX_SYNTAX.search(phrase)
+    return found.group() if found else None
 
 
 def _check_regex(phrase: str, path: str, *, term: bool) -> list[Finding]:
