@@ -21,6 +21,7 @@ import hashlib
 import html
 import itertools
 import re
+import warnings
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -371,13 +372,13 @@ def render(
 def check_topics(results: Sequence[DocumentResult], topics: Iterable[str], who: str) -> list[str]:
     """``topics`` as a list, each checked to be a topic id of the results' taxonomy.
 
-    A result holds the name and version of its taxonomy, not the taxonomy:
-    when a packaged taxonomy has that name and version, its topic ids are
-    the valid ones (with any other topic found in the results). For another
-    taxonomy only the topics the results found are known, and a valid id
-    that none of them found is no mistake, so only a value that cannot be an
-    id (lower-case letters, digits, ``_`` and ``-``) is refused there: a
-    label such as ``"Trade"``.
+    A value that cannot be an id (ids are lower-case letters, digits, ``_``
+    and ``-``), such as the label ``"Trade"``, is refused. A result holds the
+    name and version of its taxonomy, not the taxonomy: when a packaged
+    taxonomy has that name and version, an id it lacks ("trde") gets a
+    warning, not an error, since a copy of it that kept its name may have
+    that id. For another taxonomy only the topics the results found are
+    known, and an id none of them found is no mistake.
 
     Args:
         results: The results the ids choose topics of.
@@ -389,19 +390,22 @@ def check_topics(results: Sequence[DocumentResult], topics: Iterable[str], who: 
 
     Raises:
         TypeError: ``topics`` is one string, not a list of them.
-        ValueError: Some value is not a topic id. The message names each,
+        ValueError: Some value cannot be a topic id. The message names each,
             with the id of the label, or of the sub-topic's topic, or the id
             it is a typo of, and lists the valid ids.
+
+    Warns:
+        UserWarning: An id that the packaged taxonomy of the results lacks.
 
     Example:
         >>> from policy_topics import Extractor
         >>> result = Extractor().extract("We cut tariffs.")
         >>> check_topics([result], ["trade", "digital"], "render")
         ['trade', 'digital']
-        >>> check_topics([result], ["Trade", "enrgy"], "render")  # doctest: +ELLIPSIS
+        >>> check_topics([result], ["Trade", "energy"], "render")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ValueError: render: 'Trade' (the label of 'trade'), 'enrgy' (did you mean 'energy'?) ...
+        ValueError: render: 'Trade' (the label of 'trade') is not a topic id; the topic ids ...
     """
     if isinstance(topics, str):
         raise TypeError(f"{who}: topics takes a list of topic ids, not one str: [{topics!r}]")
@@ -431,19 +435,14 @@ def check_topics(results: Sequence[DocumentResult], topics: Iterable[str], who: 
                 names = [sub.id, sub.id.rsplit(".", 1)[-1], sub.label]
                 _hint(hints, names, f"a sub-topic of {area.topic!r}")
         known.update(dict.fromkeys(t for tags in result.sentences for t in tags.topics))
-    unknown = [
-        t for t in dict.fromkeys(wanted) if t not in known and (complete or not _ID_RE.match(t))
-    ]
-    if not unknown:
+    unknown = [t for t in dict.fromkeys(wanted) if t not in known]
+    # A value that cannot be an id (a label such as "Trade") is a mistake; an
+    # id unknown to the packaged taxonomy may belong to a copy of it that kept
+    # its name and version, so it gets a warning and shows nothing.
+    refused = [t for t in unknown if not _ID_RE.match(t)]
+    doubtful = [t for t in unknown if _ID_RE.match(t)] if complete and results else []
+    if not refused and not doubtful:
         return wanted
-    named = []
-    for value in unknown:
-        hint = hints.get(value.casefold())
-        if hint is None:
-            close = difflib.get_close_matches(value, known, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else None
-        named.append(f"{value!r}" + (f" ({hint})" if hint else ""))
-    verb = "is not a topic id" if len(unknown) == 1 else "are not topic ids"
     ids = ", ".join(known) or "none"
     if complete:
         listed = f"the topic ids are {ids}"
@@ -453,7 +452,29 @@ def check_topics(results: Sequence[DocumentResult], topics: Iterable[str], who: 
             f"the topic ids found in {where} are {ids} ({its} taxonomy is not packaged, "
             f"so {its} other ids are not known here)"
         )
-    raise ValueError(f"{who}: {', '.join(named)} {verb}; {listed}")
+    if refused:
+        verb = "is not a topic id" if len(refused) == 1 else "are not topic ids"
+        raise ValueError(f"{who}: {_named(refused, hints, known)} {verb}; {listed}")
+    verb = "is not a topic id" if len(doubtful) == 1 else "are not topic ids"
+    warnings.warn(
+        f"{who}: {_named(doubtful, hints, known)} {verb} of the packaged taxonomy "
+        f"{results[0].taxonomy!r}, so nothing is shown for it; {listed}",
+        UserWarning,
+        stacklevel=3,
+    )
+    return wanted
+
+
+def _named(values: list[str], hints: dict[str, str], known: Iterable[str]) -> str:
+    """The values, each with what it may stand for: ``'Trade' (the label of 'trade')``."""
+    named = []
+    for value in values:
+        hint = hints.get(value.casefold())
+        if hint is None:
+            close = difflib.get_close_matches(value, list(known), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else None
+        named.append(f"{value!r}" + (f" ({hint})" if hint else ""))
+    return ", ".join(named)
 
 
 def _hint(hints: dict[str, str], names: Iterable[str], hint: str) -> None:

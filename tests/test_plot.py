@@ -52,10 +52,12 @@ def test_shares_are_tagged_sentences_over_all_sentences(few: list[DocumentResult
 
 
 def test_topics_that_are_no_topic_id_are_refused(few: list[DocumentResult]) -> None:
-    with pytest.raises(ValueError, match=r"^topic_shares: 'unknown' is not a topic id; the"):
-        topic_shares(few, ["energy", "unknown"])
+    with pytest.warns(UserWarning, match=r"^topic_shares: 'unknown' is not a topic id of"):
+        assert topic_shares(few, ["energy", "unknown"])["unknown"] == [0.0] * len(few)
     with pytest.raises(ValueError, match=r"^plot_topics: 'Energy' \(the label of 'energy'\)"):
         plot_topics(few, topics=["Energy"])
+    # No results: nothing to check the ids against, and nothing to show.
+    assert topic_shares([], ["trade"]) == {"trade": []}
 
 
 def test_bar(few: list[DocumentResult]) -> None:
