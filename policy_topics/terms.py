@@ -110,7 +110,7 @@ def inflection_key(word: str) -> str:
         w = w[:-1]  # "proceeds", "proceeding": as "proceed" is keyed
     if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "aeiouls":
         w = w[:-1]  # "shipped", "planning"
-    if len(w) > 4 and w.endswith("ie"):
+    if len(w) > 3 and w.endswith("ie"):
         w = w[:-2] + "y"  # "movie" as "movies", French "énergie" as "énergies"
     elif len(w) > 3 and w.endswith("e") and not w.endswith("ee"):
         w = w[:-1]
