@@ -189,6 +189,7 @@ def test_inflections(extractor: Extractor, text: str, expected: list[str]) -> No
         ("cookie", "cookies"),
         ("énergie", "énergies"),
         ("stratégie", "stratégies"),
+        ("voie", "voies"),
     ],
 )
 def test_a_word_in_ie_has_the_key_of_its_plural(singular: str, plural: str) -> None:
