@@ -8,6 +8,7 @@ full disk); 130 / 143 interrupted by SIGINT / SIGTERM.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import json
 import os
@@ -452,10 +453,19 @@ _COMPRESSORS = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd", ".l
 
 
 def _regular_file_position(stream: TextIO) -> int | None:
-    """The position of a stream that is a regular file (stdout redirected to one), else None."""
+    """Where writing to a stream that is a regular file begins (stdout redirected to one).
+
+    None for another stream. A file opened to append (``>>``) is written at
+    its end, whatever its position says.
+    """
     try:
         fd = stream.fileno()
-        return os.lseek(fd, 0, os.SEEK_CUR) if stat.S_ISREG(os.fstat(fd).st_mode) else None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_APPEND:
+            return info.st_size
+        return os.lseek(fd, 0, os.SEEK_CUR)
     except (OSError, ValueError, io.UnsupportedOperation):
         return None
 

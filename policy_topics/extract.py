@@ -511,7 +511,10 @@ class _Workers:
                 extractor.fast,
             )
         )
-        self._folder = tempfile.mkdtemp(prefix="policy-topics-")
+        try:
+            self._folder = tempfile.mkdtemp(prefix="policy-topics-")
+        except OSError:  # no room for it: the results go through the pipe
+            self._folder = None
         return ProcessPoolExecutor(
             self._n_process,
             mp_context=multiprocessing.get_context("fork" if fork else "spawn"),
@@ -797,6 +800,12 @@ def _handed_over(batch: _Batch) -> _Outcome:
     """
     if _FOLDER is None:
         return batch
+    results, failure = batch
+    if failure is not None and not _round_trips(failure):
+        # An exception that does not unpickle (an __init__ with other arguments)
+        # would lose the results before it: it goes as a RuntimeError naming it.
+        failure = RuntimeError(f"{type(failure).__name__}: {failure}")
+        batch = results, failure
     path = None
     try:
         fd, path = tempfile.mkstemp(suffix=".pickle", dir=_FOLDER)
@@ -808,6 +817,14 @@ def _handed_over(batch: _Batch) -> _Outcome:
                 os.unlink(path)
         return batch
     return path
+
+
+def _round_trips(exc: BaseException) -> bool:
+    try:
+        pickle.loads(pickle.dumps(exc, pickle.HIGHEST_PROTOCOL))
+    except Exception:
+        return False
+    return True
 
 
 def _received(outcome: _Outcome) -> _Batch:

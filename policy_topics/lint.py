@@ -44,11 +44,12 @@ _MODEL_ATTRS = frozenset(["POS", "TAG", "MORPH", "DEP", "LEMMA", "ENT_TYPE"])
 # and citations have none of it: "Regulation (EU) 2019/452", "Article 5[1]",
 # "U.S.", "U.S.*" (a wildcard), "Erasmus+", "C++", "manufactur*".
 _REGEX_SYNTAX = re.compile(
-    r"\||\.[*+?]|(?<=[^\W\d_])\[[^\W\d_]+\]|\[\w-\w\]|\\[bBdDwWsS.()\[\]|*+?{}]"
-    r"|\)[*+?{]|(?<=[^\W\d_])\?|(?<=[\w.)\]])\{\d*,?\d*\}|\(\?|^\^|\$$|(?<=\w)\(s\)"
+    r"\||\.[*+?]|(?<=[^\W\d_])\[[^\W\d_]+\]|\[[^\W\d_]{2,}\](?=[^\W\d_])|\[\w-\w\]"
+    r"|\\[bBdDwWsS.()\[\]|*+?{}]"
+    r"|\)[*+?{]|(?<=[^\W\d_])\?|(?<=[\w.)\]])\{\d*,?\d*\}|\(\?|^\^|(?<=[a-z)])\$$|(?<=\w)\(s\)"
 )
 # A wildcard after an abbreviation ("U.S.*"): a prefix, as "manufactur*" is.
-_ABBREVIATION_WILDCARD = re.compile(r"(?:[^\W\d_]\.)+\*")
+_ABBREVIATION_WILDCARD = re.compile(r"(?:^|\s)(?:[^\W\d_]\.)+\*$")
 
 
 @dataclass(frozen=True)
@@ -348,7 +349,7 @@ def _regex_syntax(phrase: str) -> str | None:
         >>> _regex_syntax("Erasmus+"), _regex_syntax("U.S.*"), _regex_syntax("stakeholder(s)")
         (None, None, '(s)')
     """
-    if _ABBREVIATION_WILDCARD.fullmatch(phrase):
+    if _ABBREVIATION_WILDCARD.search(phrase):
         return None
     found = _REGEX_SYNTAX.search(phrase)
     return found.group() if found else None

@@ -417,8 +417,9 @@ def _misplaced_fields(raw_topics: Any, lines: dict[str, int], source: str) -> li
     if not isinstance(raw_topics, dict):
         return []
     problems = []
-    for key in raw_topics:
-        if str(key) in Topic.model_fields:
+    for key, value in raw_topics.items():
+        # A topic may be named "label" (eco-labels): it holds a label of its own.
+        if str(key) in Topic.model_fields and not (isinstance(value, dict) and "label" in value):
             path = f"topics.{key}"
             problems.append(
                 Problem(
@@ -704,10 +705,15 @@ _COUNT_OP_RE = re.compile(r"\{\d+\}|\{\d+,\d*\}|\{\d*,\d+\}")
 
 
 def _is_operator(value: Any) -> bool:
-    """Whether ``value`` is an OP of spaCy's Matcher."""
-    return isinstance(value, str) and (
-        value in ("?", "*", "+", "!") or _COUNT_OP_RE.fullmatch(value) is not None
-    )
+    """Whether ``value`` is an OP of spaCy's Matcher (a count range ``{n,m}`` with n <= m)."""
+    if not isinstance(value, str):
+        return False
+    if value in ("?", "*", "+", "!"):
+        return True
+    if _COUNT_OP_RE.fullmatch(value) is None:
+        return False
+    low, _, high = value[1:-1].partition(",")
+    return not (low and high) or int(low) <= int(high)
 
 
 def _normalised(taxonomy: Taxonomy) -> Taxonomy:

@@ -312,7 +312,10 @@ class Lexicon:
         if self._keeps_hyphens(spellings[0]):
             dashed = _dash_variants(spellings[0])
             general = dashed[:1]  # the spelling with spaces
-            stops += [f"{v}." for v in dashed] if stops else []
+            # Its last word stands alone ("Hartz IV." keeps its stop where
+            # "Hartz-IV." does not); the dashed ones end as the hyphenated one.
+            stops += [f"{v}." for v in dashed[1:]] if stops else []
+            stops += [f"{dashed[0]}."] if self._keeps_full_stop(dashed[0]) else []
             spellings += dashed
         for variant in spellings + stops:
             for parts in self._parts(variant, case_sensitive):

@@ -830,3 +830,26 @@ def test_an_unreadable_pdf_is_reported_once_without_pypdf_noise(tmp_path: Path) 
     stderr = text(proc)[1]
     assert stderr.startswith("policy-topics: 1 of 1 document failed:\n")
     assert "invalid pdf header" not in stderr and "EOF marker" not in stderr
+
+
+def test_a_full_disk_never_cuts_what_an_appended_file_held(corpora: Path, tmp_path: Path) -> None:
+    # With '>>' the file's position is 0 until the first write: the cut must
+    # start at its end, or a failed first write emptied the file.
+    source = corpora / "manifesto-trade-dev.jsonl"
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(b"earlier content without newline")
+
+    def tiny_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (40, 40))
+
+    with out.open("ab") as stdout:
+        proc = subprocess.run(
+            [sys.executable, "-m", "policy_topics", "extract", str(source), "-q"],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            preexec_fn=tiny_files,
+            timeout=300,
+            check=False,
+        )
+    assert proc.returncode == 74, proc.stderr
+    assert out.read_bytes() == b"earlier content without newline"

@@ -443,3 +443,26 @@ def test_a_batch_sent_after_a_worker_died_is_done_again() -> None:
         (False, "WorkerDied"),
         *([(True, None)] * 5),
     ]
+
+
+class _Odd(Exception):
+    def __init__(self, a: int, b: int) -> None:
+        super().__init__(f"{a}/{b}")
+
+
+class OddRaiser(Extractor):
+    """Raises an exception that does not unpickle on the text ``ODD``."""
+
+    def extract(self, text: str, **kwargs: Any) -> DocumentResult:
+        if text == "ODD":
+            raise _Odd(1, 2)
+        return super().extract(text, **kwargs)
+
+
+def test_an_exception_that_does_not_unpickle_keeps_the_results_before_it() -> None:
+    docs = ["We cut tariffs.", "Solar grew.", "ODD", "Never reached."]
+    got: list[DocumentResult] = []
+    with pytest.raises(RuntimeError, match=r"^_Odd: 1/2$"):
+        for result in OddRaiser().extract_many(docs, n_process=2, batch_size=4, on_error="raise"):
+            got.append(result)
+    assert [r.ok for r in got] == [True, True]

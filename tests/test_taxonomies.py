@@ -228,6 +228,8 @@ topics:
         ("Klima.{0,10}schutz", "{0,10}"),
         ("stakeholder(s)", "(s)"),
         ("[A-Z]+ deal", "[A-Z]"),
+        ("[Tt]ariffs", "[Tt]"),
+        ("tariff$", "$"),
         (r"trade\s+deal", r"\s"),
         (r"\d+ GW", r"\d"),
         (r"\w+ization", r"\w"),
@@ -285,6 +287,8 @@ topics:
         "Article 5[1]",
         "[sic]",
         "US$ 5bn",
+        "US$",
+        "HK$",
     ],
 )
 def test_lint_leaves_ordinary_text_that_holds_punctuation(phrase: str) -> None:

@@ -362,3 +362,19 @@ topics:
         "indented as a topic; indent it, and what is under it, two more spaces, under the "
         "topic it belongs to"
     ]
+
+
+def test_a_topic_may_be_named_like_a_field_when_it_is_a_topic(tmp_path: Path) -> None:
+    text = "name: t\ntopics:\n  label:\n    label: Eco-labels\n    terms: [eco-label]\n"
+    (tmp_path / "t.yaml").write_text(text, encoding="utf-8")
+    assert list(load_taxonomy(tmp_path / "t.yaml").topics) == ["label"]
+
+
+def test_a_count_range_that_runs_backwards_is_no_operator(tmp_path: Path) -> None:
+    text = (
+        "name: t\ntopics:\n  k:\n    label: K\n    terms:\n"
+        '      - {pattern: [{LOWER: a}, {LOWER: b, OP: "{3,1}"}], label: ab}\n'
+    )
+    assert problems(text, tmp_path)[0].startswith(
+        "my.yaml:6 topics.k.terms[0].pattern[1].OP: '{3,1}' is not an operator"
+    )

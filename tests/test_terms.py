@@ -149,6 +149,14 @@ def test_hyphen_variants_where_the_tokenizer_keeps_compounds_whole(
                 assert matched(Extractor(taxonomy, fast=fast), text) == [spelled], (fast, text)
             doc = nlp(text)
             assert [span.text for span in doc.spans["policy_topics"]] == [spelled]
+    # The spaced spelling's last word may keep a sentence's full stop where the
+    # hyphenated one does not: German "Hartz IV." is two tokens, "IV." one.
+    hartz = Taxonomy.from_yaml(
+        "name: t\nlanguage: de\ntopics:\n  k: {label: K, terms: [Hartz-IV]}\n"
+    )
+    for fast in (True, False):
+        found = matched(Extractor(hartz, fast=fast), "Wir reformieren Hartz IV.")
+        assert found == ["Hartz IV."]
     # A compound broken at its last hyphen only.
     compound = Taxonomy.from_yaml(
         "name: t\nlanguage: de\ntopics:\n  k: {label: K, terms: [Süd-Süd-Kooperation]}\n"
