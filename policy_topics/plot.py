@@ -54,6 +54,11 @@ def topic_shares(
     docs = list(results)
     if topics is not None:
         topics = check_topics(docs, topics, "topic_shares")
+    return _shares(docs, topics)
+
+
+def _shares(docs: list[DocumentResult], topics: Sequence[str] | None) -> dict[str, list[float]]:
+    """:func:`topic_shares` of topics already checked."""
     counts: list[dict[str, int]] = []
     for result in docs:
         count: dict[str, int] = {}
@@ -156,7 +161,7 @@ def plot_topics(
         raise ValueError("no results to plot")
     if topics is not None:
         topics = check_topics(docs, topics, "plot_topics")
-    shares = topic_shares(docs, topics)
+    shares = _shares(docs, topics)  # checked once: one warning, pointing at the caller
     if not shares:
         raise ValueError("no topic to plot: no document has a tagged sentence")
     ids = list(shares)

@@ -60,6 +60,15 @@ def test_topics_that_are_no_topic_id_are_refused(few: list[DocumentResult]) -> N
     assert topic_shares([], ["trade"]) == {"trade": []}
 
 
+def test_plot_topics_warns_once_about_an_unknown_id(few: list[DocumentResult]) -> None:
+    with pytest.warns(UserWarning) as caught:
+        plot_topics(few, topics=["energy", "trde"])
+    # One warning, and it points at this file, not at the plotting module.
+    assert [(w.filename, str(w.message)[:35]) for w in caught] == [
+        (__file__, "plot_topics: 'trde' (did you mean '")
+    ]
+
+
 def test_bar(few: list[DocumentResult]) -> None:
     fig = plot_topics(few, "bar", title="four documents")
     ax = fig.axes[0]
