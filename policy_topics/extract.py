@@ -59,6 +59,9 @@ _Outcome = _Batch | str
 # How long an aborted pool's workers may take to finish the batches they hold.
 _GRACE_SECONDS = 10.0
 
+# How often a worker looks whether the process that started it is still there.
+_WATCH_SECONDS = 0.5
+
 # What extract_many(batch_size=None) sends to a worker at a time.
 _AUTO_BATCH_CHARS = 64_000
 _AUTO_BATCH_DOCS = 1_000
@@ -765,6 +768,9 @@ def _init_worker(payload: Extractor | tuple[Any, ...], folder: str | None = None
     # The parent handles Ctrl-C and stops the workers; SIGTERM must kill at once.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    threading.Thread(
+        target=_watch_parent, args=(os.getppid(), folder), name="policy-topics-watch", daemon=True
+    ).start()
     if isinstance(payload, Extractor):
         _WORKER = payload
     else:
@@ -773,6 +779,21 @@ def _init_worker(payload: Extractor | tuple[Any, ...], folder: str | None = None
     # What the worker holds now (the pipeline, the taxonomy) lives as long as the
     # process: keep the garbage collector from walking it again and again.
     gc.freeze()
+
+
+def _watch_parent(parent: int, folder: str | None) -> None:
+    """End this worker, and remove the pool's folder, once its parent process is gone.
+
+    A parent killed outright (SIGKILL, the out-of-memory killer) never stops its
+    pool: the workers would wait for batches for ever, each holding a pipeline,
+    and the folder would stay. Once the parent is gone, this process is
+    adopted by another, so ``os.getppid()`` changes.
+    """
+    while os.getppid() == parent:
+        time.sleep(_WATCH_SECONDS)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+    os._exit(1)
 
 
 def _work(payload: bytes) -> _Outcome:

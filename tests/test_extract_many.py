@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
 import pickle
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -427,6 +430,45 @@ def test_the_pools_folder_goes_with_the_pool() -> None:
     assert failure is None and len(results) == 1
     workers.close(abort=False)
     assert not os.path.exists(folders[0])
+
+
+_ORPHANED = """
+import itertools, sys
+from policy_topics import Extractor
+results = Extractor().extract_many(
+    itertools.repeat("We cut tariffs."), n_process=2, batch_size=1
+)
+next(results)
+print("started", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_workers_and_their_folder_go_when_the_parent_is_killed(tmp_path: Path) -> None:
+    # A parent killed with SIGKILL (or by the out-of-memory killer) never stops
+    # its pool: the workers waited for batches for ever and the folder stayed.
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    command = [sys.executable, "-c", _ORPHANED]
+    pipe = subprocess.PIPE
+    workers: list[psutil.Process] = []
+    with psutil.Popen(command, stdin=pipe, stdout=pipe, env=env) as parent:
+        try:
+            assert parent.stdout.readline() == b"started\n"
+            workers = [
+                p for p in parent.children() if "resource_tracker" not in " ".join(p.cmdline())
+            ]
+            assert len(workers) == 2
+            folders = list(tmp_path.glob("policy-topics-*"))
+            assert len(folders) == 1
+            parent.kill()
+            parent.wait(10)
+            _, alive = psutil.wait_procs(workers, timeout=10)
+            assert alive == []
+            assert not folders[0].exists()
+        finally:  # on a failure, leave nothing behind
+            for process in [*workers, parent]:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    process.kill()
 
 
 def test_a_batch_sent_after_a_worker_died_is_done_again() -> None:
