@@ -8,6 +8,7 @@ full disk); 130 / 143 interrupted by SIGINT / SIGTERM.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import io
 import json
@@ -71,12 +72,53 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 #: The output could not be written once begun (a full disk): sysexits' EX_IOERR.
 EXIT_WRITE = 74
+# Errors that only a write gives: no room on the device, past the file size limit, over quota.
+_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
 _MAX_LISTED_FAILURES = 20
 
 
 def main() -> None:
     """Entry point of the ``policy-topics`` script."""
-    app(prog_name="policy-topics")
+    _buffer_stdout()
+    start = _regular_file_position(sys.stdout)
+    try:
+        try:
+            app(prog_name="policy-topics")
+        finally:  # what is still buffered, while a failure can still be told
+            sys.stdout.flush()
+    except OSError as exc:
+        if exc.errno not in _WRITE_ERRNOS:
+            raise
+        # A command's output (a schema, a report) to stdout at a full disk:
+        # removed from a file rather than left half written, and nothing more
+        # goes to it, or Python would fail again flushing stdout at exit.
+        kept = ""
+        if start is not None:
+            _cut_stdout(start, whole_lines=False)
+            kept = "; what this run wrote to it was removed"
+        message = f"policy-topics: cannot write stdout: {exc.strerror or exc}{kept}"
+        typer.echo(message, err=True)
+        raise SystemExit(EXIT_WRITE) from None
+
+
+def _buffer_stdout() -> None:
+    """Give stdout a buffer when Python runs unbuffered (``PYTHONUNBUFFERED``, ``-u``).
+
+    Its text stream then writes straight to the file descriptor, and a short
+    write (the last record at a full disk) drops the rest of the text without
+    an error. A buffered writer writes the rest or raises. Output still goes
+    out line by line: the stream flushes at each newline, and the writers
+    after each record.
+    """
+    stream = sys.stdout
+    raw = getattr(stream, "buffer", None)
+    if isinstance(stream, io.TextIOWrapper) and isinstance(raw, io.RawIOBase):
+        sys.stdout = io.TextIOWrapper(
+            io.BufferedWriter(raw),
+            encoding=stream.encoding,
+            errors=stream.errors,
+            line_buffering=True,
+        )
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -434,9 +476,11 @@ def extract(
         if not started:  # -o names a place no file can be made: a usage error
             _fail(f"policy-topics: cannot write {target}: {exc.strerror or exc}")
         kept = ""
-        if fmt is OutputFormat.jsonl and (output is not None or stdout_start is not None):
-            if stdout_start is not None:
-                _cut_stdout(stdout_start)
+        lines = fmt is OutputFormat.jsonl
+        if stdout_start is not None:
+            _cut_stdout(stdout_start, whole_lines=lines)
+            kept = "" if lines else "; what this run wrote to it was removed"
+        if lines and (output is not None or stdout_start is not None):
             kept = "; it holds the records written before, as complete lines"
         _fail(f"policy-topics: cannot write {target}: {exc.strerror or exc}{kept}", EXIT_WRITE)
     finally:
@@ -470,18 +514,25 @@ def _regular_file_position(stream: TextIO) -> int | None:
         return None
 
 
-def _cut_stdout(start: int) -> None:
-    """Cut stdout's file after the last whole line written since ``start``; stop writing to it.
+def _cut_stdout(start: int, *, whole_lines: bool) -> None:
+    """Cut stdout's file after its last whole line, or at ``start``; stop writing to it.
 
-    A short write at a full disk leaves part of a line in the file (Python's
-    buffered writer keeps the rest and reports no error until the next
-    write), so the file is read back, through ``/proc`` where stdout is
-    write-only. What is still buffered goes to the null device, so the rest
-    of the line does not come when Python flushes stdout at exit.
+    ``start`` is where this run began writing: what was there before is never
+    cut. A write that failed at a full disk may have left part of a line in
+    the file, so the file is read back, through ``/proc`` where stdout is
+    write-only. Output that is not in lines (a JSON document) is cut at
+    ``start``: none of it is better than half. What is still buffered goes to
+    the null device, so the rest does not come when Python flushes stdout at
+    exit.
     """
     with contextlib.suppress(OSError, ValueError):
+        path = Path(f"/proc/self/fd/{sys.stdout.fileno()}")
+        if whole_lines:
+            _cut_to_last_line(path, floor=start)
+        else:
+            os.truncate(path, start)
+    with contextlib.suppress(OSError, ValueError):
         fd = sys.stdout.fileno()
-        _cut_to_last_line(Path(f"/proc/self/fd/{fd}"), floor=start)
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, fd)
         os.close(devnull)

@@ -853,3 +853,56 @@ def test_a_full_disk_never_cuts_what_an_appended_file_held(corpora: Path, tmp_pa
         )
     assert proc.returncode == 74, proc.stderr
     assert out.read_bytes() == b"earlier content without newline"
+
+
+def _to_full_disk(
+    args: list[str], out: Path, limit: int, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """Run the command with stdout appended to ``out``, with a file size limit standing in
+    for a full disk."""
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    with out.open("ab") as stdout:
+        return subprocess.run(
+            [sys.executable, "-m", "policy_topics", *args],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            preexec_fn=small_files,
+            env=env,
+            timeout=300,
+            check=False,
+        )
+
+
+@pytest.mark.parametrize("unbuffered", ["1", ""])
+def test_a_last_record_cut_by_a_full_disk_is_not_kept(tmp_path: Path, unbuffered: str) -> None:
+    # With PYTHONUNBUFFERED (usual in containers) stdout has no buffer, and a
+    # short write dropped the rest of the record without an error: the run
+    # exited 0 with one record cut in half.
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(b"")
+    env = {**os.environ, "PYTHONUNBUFFERED": unbuffered}
+    proc = _to_full_disk(["extract", str(SAMPLE), "-q"], out, 4096, env)
+    assert proc.returncode == 74, proc.stderr
+    assert b"it holds the records written before, as complete lines" in proc.stderr
+    assert out.read_bytes() == b""
+
+
+@pytest.mark.parametrize(
+    "args", [["schema"], ["taxonomy", "show", "default"], ["extract", str(SAMPLE), "-f", "json"]]
+)
+def test_output_that_is_not_in_records_is_taken_back_at_a_full_disk(
+    tmp_path: Path, args: list[str]
+) -> None:
+    # The schema at a full disk ended in a traceback (exit 1), the tree in
+    # exit 120; each left half of its output in the file.
+    out = tmp_path / "out.txt"
+    out.write_bytes(b"earlier")
+    proc = _to_full_disk(args, out, 1024)
+    assert proc.returncode == 74, proc.stderr
+    assert proc.stderr.decode().splitlines() == [
+        "policy-topics: cannot write stdout: File too large; what this run wrote to it was removed"
+    ]
+    assert out.read_bytes() == b"earlier"
