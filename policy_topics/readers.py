@@ -701,7 +701,16 @@ def _read_pdf(data: bytes, name: str) -> str:
     if reader.is_encrypted and not reader.decrypt(""):
         raise ReadError(f"{name}: the PDF is encrypted", "EncryptedPDF")
     pages = [page.extract_text() or "" for page in reader.pages]
-    return join_hyphenated("\n\n".join(page.strip() for page in pages if page.strip()))
+    text = "\n\n".join(page.strip() for page in pages if page.strip())
+    if not text:
+        # A scanned PDF: an empty result would read as "nothing about trade here".
+        raise ReadError(
+            f"{name}: no text in its {len(pages)} page{'' if len(pages) == 1 else 's'}: "
+            "a scanned PDF, or images of text, has no text layer to read (run OCR on it "
+            "first, e.g. ocrmypdf)",
+            "NoText",
+        )
+    return join_hyphenated(text)
 
 
 # A word broken at a line end: its first part and hyphen, the line break, and the

@@ -653,6 +653,23 @@ def test_join_hyphenated_on_long_words() -> None:
     assert join_hyphenated(f"x{long}-\n{long} x{long}{long}") == f"x{long}{long}\nx{long}{long}"
 
 
+def test_pdf_without_a_text_layer_is_an_error_record(tmp_path: Path) -> None:
+    # A scanned PDF (pages of images, no text layer) gave a result of 0 sentences
+    # and no areas, exit 0: read as "the paper says nothing about trade", when
+    # nothing of it was read at all.
+    pytest.importorskip("pypdf")
+    path = tmp_path / "scanned.pdf"
+    path.write_bytes(synth.pdf([[], []]))
+    (doc,) = read_documents(path)
+    assert doc["error_type"] == "NoText"
+    assert doc["error"].startswith(f"{path}: no text in its 2 pages")
+    assert "OCR" in doc["error"]
+    # one page with text is enough: the others may be figures
+    path.write_bytes(synth.pdf([[], ["Both sides will cut tariffs."]]))
+    (doc,) = read_documents(path)
+    assert doc["text"] == "Both sides will cut tariffs."
+
+
 def test_broken_pdf_is_an_error_record(tmp_path: Path) -> None:
     pytest.importorskip("pypdf")
     path = tmp_path / "broken.pdf"
