@@ -791,12 +791,52 @@ def _read_docx(data: bytes, name: str) -> str:
         if isinstance(block, Table):
             seen: set[Any] = set()  # a merged cell is listed for every grid cell it spans
             for row in block.rows:
-                cells = [cell.text.strip() for cell in _new_cells(row.cells, seen)]
+                cells = [
+                    "\n".join(_paragraph_text(p._p) for p in cell.paragraphs).strip()
+                    for cell in _new_cells(row.cells, seen)
+                ]
                 if any(cells):
                     blocks.append("\t".join(cells))
-        elif block.text.strip():
-            blocks.append(block.text)
+        elif (text := _paragraph_text(block._p)).strip():
+            blocks.append(text)
     return "\n\n".join(blocks)
+
+
+_WORD_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+# Inline elements whose runs Word shows: tracked insertions and moves (the text in
+# w:del and w:moveFrom is shown struck through only with all markup, and is not the
+# document's text), links, fields, smart tags, custom XML and content controls.
+_SHOWN_INLINE = frozenset(
+    _WORD_NS + name
+    for name in (
+        "ins",
+        "moveTo",
+        "hyperlink",
+        "fldSimple",
+        "smartTag",
+        "customXml",
+        "sdt",
+        "sdtContent",
+        "dir",
+        "bdo",
+    )
+)
+
+
+def _paragraph_text(element: Any) -> str:
+    """A paragraph's text as Word shows it, tracked insertions accepted.
+
+    python-docx's ``Paragraph.text`` reads only the runs and links right under
+    the paragraph, so the words of a tracked insertion were left out of a quote.
+    Each run's own ``text`` (python-docx's) turns tabs and breaks into characters.
+    """
+    parts: list[str] = []
+    for child in element:
+        if child.tag == _WORD_NS + "r":
+            parts.append(child.text)
+        elif child.tag in _SHOWN_INLINE:
+            parts.append(_paragraph_text(child))
+    return "".join(parts)
 
 
 def _new_cells(cells: Iterable[Any], seen: set[Any]) -> list[Any]:
