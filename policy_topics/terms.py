@@ -317,7 +317,7 @@ class Lexicon:
             stops += [f"{v}." for v in dashed[1:]] if stops else []
             stops += [f"{dashed[0]}."] if self._keeps_full_stop(dashed[0]) else []
             spellings += dashed
-        for variant in spellings + stops:
+        for variant in _apostrophe_variants(spellings + stops):
             for parts in self._parts(variant, case_sensitive):
                 if all(parts != phrase.parts for phrase in added):
                     added.append(self._add_parts(parts, use))
@@ -696,6 +696,31 @@ def _hyphen_variants(text: str) -> list[str]:
     if "-" not in text or _INNER_HYPHEN_RE.search(text) is None:
         return [text]
     return [text, *(_INNER_HYPHEN_RE.sub(hyphen, text) for hyphen in _FUSING_HYPHENS)]
+
+
+_APOSTROPHES = ("'", "\u2019")
+
+
+def _apostrophe_variants(spellings: list[str]) -> list[str]:
+    """``spellings``, and for those holding an apostrophe, the same with the other one.
+
+    Typed terms hold a straight apostrophe (') where published text has a
+    typographic one (U+2019), or the reverse; spaCy splits both alike
+    ("People", "’s"), but the tokens differ.
+
+    Example:
+        >>> _apostrophe_variants(["People's Bank", "tariff"]) == [
+        ...     "People's Bank", "tariff", "People\u2019s Bank"
+        ... ]
+        True
+    """
+    extra = [
+        spelling.replace(mark, other)
+        for spelling in spellings
+        for mark, other in (_APOSTROPHES, _APOSTROPHES[::-1])
+        if mark in spelling
+    ]
+    return spellings + [v for v in dict.fromkeys(extra) if v not in spellings]
 
 
 def _is_joiner(text: str) -> bool:

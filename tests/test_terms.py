@@ -313,6 +313,31 @@ def test_word_processor_hyphens_match_hyphenated_terms(extractor: Extractor, hyp
     assert matched(extractor, f"No anti{hyphen}dumping rhetoric.", "trade") == []
 
 
+@pytest.mark.parametrize(
+    ("term", "text", "found"),
+    [
+        ("People's Bank", "The People\u2019s Bank cut rates.", "People\u2019s Bank"),
+        ("People\u2019s Bank", "The People's Bank cut rates.", "People's Bank"),
+        ("states' rights", "It limits member states\u2019 rights.", "states\u2019 rights"),
+        ("Côte d'Ivoire", "Exports to Côte d\u2019Ivoire rose.", "Côte d\u2019Ivoire"),
+    ],
+)
+def test_typographic_apostrophe_matches_a_straight_one(term: str, text: str, found: str) -> None:
+    """Published text writes ’ (U+2019) where a term is typed with ' (and the reverse)."""
+    taxonomy = Taxonomy.from_yaml(
+        f"name: t\ntopics:\n  k:\n    label: K\n    terms: [{term!r}, plan]\n"
+        '    exclude: ["people\'s plan"]\n'
+    )
+    for fast in (True, False):
+        assert matched(Extractor(taxonomy, fast=fast), text) == [found], fast
+    nlp = spacy.blank("en")
+    component = PolicyTopics(nlp, taxonomy=taxonomy, max_quotes=0)
+    tagged = component(nlp.make_doc(text))._.policy_topics
+    assert tagged.sentences == Extractor(taxonomy).extract(text).sentences
+    # An exclusion is compiled the same way, so it vetoes either spelling.
+    assert matched(Extractor(taxonomy), "The people\u2019s plan.") == []
+
+
 @pytest.mark.parametrize("gap", ["-\n", "- ", "\u2010\n"])
 def test_compound_broken_after_its_hyphen_matches(extractor: Extractor, gap: str) -> None:
     """spaCy keeps "local-" whole before a line break; it stands for "local"."""
