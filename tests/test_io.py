@@ -670,6 +670,20 @@ def test_pdf_without_a_text_layer_is_an_error_record(tmp_path: Path) -> None:
     assert doc["text"] == "Both sides will cut tariffs."
 
 
+def test_a_pdf_restricted_with_aes_but_no_password_is_read(tmp_path: Path) -> None:
+    # Government PDFs often forbid copying: AES-encrypted with an empty user
+    # password. The pdf extra lacked pypdf's crypto dependency, so each one
+    # failed with "cryptography>=3.1 is required for AES algorithm".
+    pypdf = pytest.importorskip("pypdf")
+    writer = pypdf.PdfWriter(clone_from=io.BytesIO(make_pdf(["Both sides will cut tariffs."])))
+    writer.encrypt(user_password="", owner_password="owner", algorithm="AES-256")
+    path = tmp_path / "restricted.pdf"
+    with path.open("wb") as stream:
+        writer.write(stream)
+    (doc,) = read_documents(path)
+    assert doc.get("text") == "Both sides will cut tariffs.", doc
+
+
 def test_broken_pdf_is_an_error_record(tmp_path: Path) -> None:
     pytest.importorskip("pypdf")
     path = tmp_path / "broken.pdf"
