@@ -205,7 +205,7 @@ def read_documents(
 
     Formats by suffix: ``.txt``/``.text`` and ``.md``/``.markdown`` (as they
     are), ``.html``/``.htm``
-    (visible text only: no scripts, styles or markup), ``.jsonl`` (one document
+    (visible text only: no scripts, styles, markup or page furniture), ``.jsonl`` (one document
     per line), ``.pdf`` (extra ``pdf``) and ``.docx`` (extra ``docx``). Folders
     are walked in sorted order and only files with these suffixes are read
     (hidden files are skipped); a file named explicitly with another suffix
@@ -865,6 +865,10 @@ _TEXT_READERS: dict[str, Callable[[bytes, str], str]] = {
 class _VisibleText(HTMLParser):
     """Collects the text a browser shows: no scripts, styles, hidden elements or markup.
 
+    Page furniture is left out too: menus, sidebars, footers, dialogs and
+    cookie banners (see ``_FURNITURE``), which would otherwise be read as part
+    of the article.
+
     Each block (a paragraph, heading, list item, table row, ...) is separated
     from the next by a blank line, so no sentence runs from one block into the
     next; ``<br>`` is a line break inside its block. An element with the
@@ -914,6 +918,16 @@ class _VisibleText(HTMLParser):
         "option": frozenset({"option", "optgroup"}),
         "optgroup": frozenset({"optgroup"}),
     }
+    # Page furniture a browser shows around the document: menus, sidebars and
+    # footers, the ARIA landmarks of those kinds and of a site's masthead, dialogs
+    # (cookie banners), and elements whose id or class names a cookie or consent
+    # banner. A <header> stays: it often holds the headline.
+    _FURNITURE = frozenset({"nav", "aside", "footer"})
+    _FURNITURE_ROLES = frozenset(
+        {"navigation", "banner", "contentinfo", "complementary", "search", "dialog", "alertdialog"}
+    )
+    _BANNER_NAME = re.compile(r"(?:cookie|consent)", re.I)
+    _NEVER_FURNITURE = frozenset({"html", "body", "main", "article"})
     _SPACES = re.compile(r"[ \t\n\r\f]+")
     _HIDING_STYLE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\b", re.I)
 
@@ -948,7 +962,7 @@ class _VisibleText(HTMLParser):
         if self._hiding:
             if tag == self._hiding[0]:
                 self._hiding[1] += 1
-        elif tag not in self._VOID and self._hides(attrs):
+        elif tag not in self._VOID and self._hides(tag, attrs):
             self._hiding = [tag, 1]
         self._boundary(tag)
 
@@ -996,10 +1010,22 @@ class _VisibleText(HTMLParser):
                 self._heading = " ".join("".join(self._title).split())
             self._title, self._titled = None, True
 
-    def _hides(self, attrs: list[tuple[str, str | None]]) -> bool:
+    def _hides(self, tag: str, attrs: list[tuple[str, str | None]]) -> bool:
+        if tag in self._FURNITURE:
+            return True
+        if tag == "dialog" and all(name != "open" for name, _ in attrs):
+            return True  # closed: browsers show it only when a script opens it
         for name, value in attrs:
             if name == "hidden" or (
                 name == "style" and value and self._HIDING_STYLE.search(value) is not None
+            ):
+                return True
+            if not value or tag in self._NEVER_FURNITURE:
+                continue
+            if name == "role" and value.strip().lower() in self._FURNITURE_ROLES:
+                return True
+            if name in ("id", "class") and any(
+                self._BANNER_NAME.match(token) for token in value.split()
             ):
                 return True
         return False

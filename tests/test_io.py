@@ -361,13 +361,43 @@ def test_html_title_edge_cases(page: str, text: str) -> None:
     assert visible_text(page) == text
 
 
+NEWS_PAGE = """<html><head><title>Tariff talks | Daily Post</title></head><body>
+<header><a href="/">Daily Post</a><nav><a>Trade</a> <a>Energy</a> <a>Markets</a></nav>
+<h1>Tariff talks</h1></header>
+<div id="cookie-banner">We use cookies to manage your energy-saving preferences.</div>
+<div class="consent modal" role="dialog">Accept trade partners' cookies</div>
+<dialog>Subscribe for energy news</dialog>
+<dialog open>Shown: grid news.</dialog>
+<main><article><p>Both sides will cut tariffs on steel.</p>
+<aside>Most read: Oil prices fall</aside>
+<footer>Topics: Trade, Energy</footer></article></main>
+<div role="navigation">Finance | Tech</div>
+<div class="recipe-cookies">Not a banner: solar power grows.</div>
+<footer>Trade marks. Privacy settings.</footer>
+</body></html>"""
+
+
+def test_html_leaves_out_page_furniture() -> None:
+    # Menus, sidebars, footers and cookie banners gave a football report three
+    # areas ("Home Trade Energy Markets", "manage your energy-saving preferences").
+    assert visible_text(NEWS_PAGE).split("\n\n") == [
+        "Daily Post",
+        "Tariff talks",
+        "Shown: grid news.",
+        "Both sides will cut tariffs on steel.",
+        "Not a banner: solar power grows.",
+    ]
+    # Never the page itself, whatever its class says.
+    page = '<body class="cookie-consent-shown"><main class="consent"><p>Tariffs rose.</p></main>'
+    assert visible_text(page) == "Tariffs rose."
+
+
 def test_html_gives_visible_text_without_scripts_styles_or_markup(tmp_path: Path) -> None:
     (tmp_path / "page.html").write_text(HTML, encoding="utf-8")
     (doc,) = read_documents(tmp_path / "page.html")
     blocks = doc["text"].split("\n\n")
     assert blocks == [
         "Joint statement",
-        "Home",
         "Trade & energy",
         "Both sides will cut tariffs\u00a0on steel.",
         "Solar power",
