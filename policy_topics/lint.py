@@ -48,6 +48,11 @@ _REGEX_SYNTAX = re.compile(
     r"|\\[bBdDwWsS.()\[\]|*+?{}]"
     r"|\)[*+?{]|(?<=[^\W\d_])\?|(?<=[\w.)\]])\{\d*,?\d*\}|\(\?|^\^|(?<=[a-z)])\$$|(?<=\w)\(s\)"
 )
+# A word with an inflection written as an optional regular expression suffix:
+# "tariff(s)", "customs?", "export(s|ed)".
+_INFLECTION_SUFFIX = re.compile(
+    r"^(.*[^\W\d_])(?:\((?:e?s|e?d|ing)(?:\|(?:e?s|e?d|ing))*\)\??|e?s\?)$"
+)
 # A wildcard after an abbreviation ("U.S.*"): a prefix, as "manufactur*" is.
 _ABBREVIATION_WILDCARD = re.compile(r"(?:^|\s)(?:[^\W\d_]\.)+\*$")
 
@@ -360,8 +365,12 @@ def _check_regex(phrase: str, path: str, *, term: bool) -> list[Finding]:
     if piece is None:
         return []
     # Validation allows '*' (a prefix wildcard) and token patterns only in terms.
+    suffix = _INFLECTION_SUFFIX.match(phrase)
     fix = (
-        "list each spelling as a term of its own, end a word with '*' for a prefix "
+        f"write {suffix.group(1)!r} alone, as a term finds its inflections (plural, -ed, "
+        "-ing) already"
+        if suffix
+        else "list each spelling as a term of its own, end a word with '*' for a prefix "
         "wildcard (as in manufactur*), or write a token pattern with an IN list of the "
         "spellings ({LOWER: {IN: [...]}}; REGEX is not allowed in patterns)"
         if term
