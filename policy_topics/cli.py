@@ -18,7 +18,7 @@ import signal
 import stat
 import sys
 import unicodedata
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
@@ -38,7 +38,7 @@ from policy_topics.io import (
     open_output,
     read_documents,
 )
-from policy_topics.readers import reads
+from policy_topics.readers import SUPPORTED_SUFFIXES, reads
 from policy_topics.records import DocumentResult
 from policy_topics.taxonomy import (
     Taxonomy,
@@ -420,6 +420,8 @@ def extract(
     extractor = _extractor(taxonomy, model, max_quotes=max_quotes or None, min_score=min_score)
     texts: deque[str | None] = deque()
 
+    unread: Counter[str] = Counter()
+
     def documents() -> Iterator[dict[str, Any]]:
         for doc in read_documents(
             paths,
@@ -431,9 +433,12 @@ def extract(
             # Workers extract the text of PDFs (as slow as tagging it) in parallel;
             # the HTML page shows each document's text, so it is read here.
             defer=n_process > 1 and fmt is not OutputFormat.html,
+            unread=lambda path: unread.update([path.suffix.lower() or "(none)"]),
         ):
             texts.append(doc.get("text"))
             yield doc
+        if unread:
+            typer.echo(_unread_note(unread), err=True)
 
     progress = not quiet and sys.stderr.isatty()
     results = extractor.extract_many(documents(), n_process=n_process, progress=progress)
@@ -627,6 +632,22 @@ _TABLE_START_RE = re.compile(
 
 # The longest first record read to tell whether a JSON or JSON Lines file is ours.
 _MAX_RECORD_BYTES = 64 * 1024 * 1024
+
+
+def _unread_note(unread: Counter[str]) -> str:
+    """The note on the files that folders and glob patterns held but that were not read.
+
+    Example:
+        >>> _unread_note(Counter({".doc": 2, ".rtf": 1}))[:74]
+        'policy-topics: left out 3 files of types it does not read (.doc 2, .rtf 1)'
+    """
+    kinds = ", ".join(f"{suffix} {count}" for suffix, count in sorted(unread.items()))
+    known = ", ".join(sorted(SUPPORTED_SUFFIXES))
+    files = counted(sum(unread.values()), "file")
+    return (
+        f"policy-topics: left out {files} of types it does not read ({kinds}); "
+        f"it reads {known}: convert them, e.g. .doc to .docx"
+    )
 
 
 def _earlier_output(path: Path) -> bool:

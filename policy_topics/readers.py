@@ -194,6 +194,7 @@ def read_documents(
     exclude: Iterable[str | os.PathLike[str]] = (),
     skip: Callable[[Path], bool] | None = None,
     defer: bool = False,
+    unread: Callable[[Path], None] | None = None,
 ) -> Iterator[Document]:
     """Read documents from files, folders, glob patterns or stdin, lazily.
 
@@ -229,6 +230,9 @@ def read_documents(
             a ``text``, which :meth:`Extractor.extract_many` reads where it tags
             the document, in its worker processes with ``n_process > 1``. The
             results are the same; only the extraction of text runs in parallel.
+        unread: Called with each file a folder or glob pattern finds that is
+            left out for its suffix (``.doc``, ``.rtf``, images; hidden files
+            aside), so a caller can say what was not read.
 
     Yields:
         One document (or error document) per file, or per line of a ``.jsonl`` file.
@@ -255,7 +259,7 @@ def read_documents(
             yield from _read_stream(sys.stdin.buffer, "<stdin>", stdin_format, options)
             continue
         named = Path(name).is_file()
-        for path, problem in _expand(name, recursive):
+        for path, problem in _expand(name, recursive, unread):
             if excluded and (path.resolve() in excluded or _file_key(path) in excluded_ids):
                 continue
             if skip is not None and not named and problem is None and skip(path):
@@ -316,33 +320,38 @@ def _file_key(path: Path) -> tuple[int, int] | None:
     return found.st_dev, found.st_ino
 
 
-def _expand(name: str, recursive: bool) -> Iterator[tuple[Path, ReadError | None]]:
+def _expand(
+    name: str, recursive: bool, unread: Callable[[Path], None] | None = None
+) -> Iterator[tuple[Path, ReadError | None]]:
     path = Path(name)
     if path.is_dir():
         walk = path.rglob("*") if recursive else path.glob("*")
-        found = [
-            p
-            for p in walk
-            if p.suffix.lower() in SUPPORTED_SUFFIXES
-            and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            and (p.is_file() or _is_dangling(p))
-        ]
+        found = []
+        for p in sorted(walk, key=lambda p: p.relative_to(path).parts):
+            if any(part.startswith(".") for part in p.relative_to(path).parts):
+                continue
+            if p.suffix.lower() not in SUPPORTED_SUFFIXES:
+                if unread is not None and p.is_file():
+                    unread(p)
+            elif p.is_file() or _is_dangling(p):
+                found.append(p)
         if not found:
             known = ", ".join(sorted(SUPPORTED_SUFFIXES))
             yield path, ReadError(f"{name}: no readable file in the folder ({known})", "NoMatch")
-        for p in sorted(found, key=lambda p: p.relative_to(path).parts):
+        for p in found:
             yield p, _dangling_error(p)
     elif path.exists():
         yield path, None
     elif not glob.has_magic(name):
         yield path, ReadError(f"{name}: no such file or directory", "FileNotFoundError")
     else:
-        matches = sorted(
-            Path(m)
-            for m in glob.glob(name, recursive=True)
-            if (Path(m).is_file() or _is_dangling(Path(m)))
-            and Path(m).suffix.lower() in SUPPORTED_SUFFIXES
-        )
+        matches = []
+        for p in sorted(map(Path, glob.glob(name, recursive=True))):
+            if p.suffix.lower() not in SUPPORTED_SUFFIXES:
+                if unread is not None and p.is_file():
+                    unread(p)
+            elif p.is_file() or _is_dangling(p):
+                matches.append(p)
         if not matches:
             yield path, ReadError(f"{name}: no readable file matches the pattern", "NoMatch")
         for match in matches:

@@ -906,3 +906,19 @@ def test_output_that_is_not_in_records_is_taken_back_at_a_full_disk(
         "policy-topics: cannot write stdout: File too large; what this run wrote to it was removed"
     ]
     assert out.read_bytes() == b"earlier"
+
+
+def test_files_of_other_types_in_a_folder_are_named_on_stderr(tmp_path: Path) -> None:
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Tariffs rose.", encoding="utf-8")
+    (folder / "b.doc").write_bytes(b"\xd0\xcf\x11\xe0")
+    (folder / "c.doc").write_bytes(b"\xd0\xcf\x11\xe0")
+    (folder / "d.rtf").write_text("{\\rtf1 tariffs}", encoding="utf-8")
+    proc = run("extract", str(folder), "-q")
+    assert proc.returncode == 0
+    stdout, stderr = text(proc)
+    assert len(stdout.splitlines()) == 1
+    assert stderr.startswith(
+        "policy-topics: left out 3 files of types it does not read (.doc 2, .rtf 1); it reads "
+    )

@@ -1249,3 +1249,22 @@ def test_a_path_ending_with_a_slash_names_a_folder_not_a_file(tmp_path: Path, fm
     with pytest.raises(IsADirectoryError, match=r"out/: names a folder; give the file to write"):
         write_results(results, dest, format=cast(Any, fmt))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_files_left_out_for_their_type_are_told(tmp_path: Path) -> None:
+    # A folder of a.doc, b.rtf and one .html gave the .html's record alone and
+    # not a word about the others.
+    folder = tmp_path / "news"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_text("Tariffs rose.", encoding="utf-8")
+    (folder / "b.doc").write_bytes(b"\xd0\xcf\x11\xe0")
+    (folder / "sub" / "c.rtf").write_text("{\\rtf1 tariffs}", encoding="utf-8")
+    (folder / ".d.doc").write_bytes(b"hidden")
+    left: list[Path] = []
+    docs = list(read_documents(folder, unread=left.append))
+    assert [d["id"] for d in docs] == [str(folder / "a.txt")]
+    assert left == [folder / "b.doc", folder / "sub" / "c.rtf"]
+    left.clear()
+    docs = list(read_documents(str(folder / "*"), unread=left.append))
+    assert [d["id"] for d in docs] == [str(folder / "a.txt")]
+    assert left == [folder / "b.doc"]  # 'sub' is a folder, not a file left out
