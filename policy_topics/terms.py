@@ -46,6 +46,9 @@ __all__ = ["Lexicon", "inflection_key", "inflection_keys"]
 
 _JOINERS = frozenset("-‐‑‒–—―/") | {"--", "---"}
 _KEEP_S = ("ss", "us", "is", "ous", "'s")
+# Plurals with a meaning of their own, which are not the singular's inflections:
+# "goods" are not "good", "customs" not "custom", "securities" not "security".
+_OWN_PLURALS = frozenset({"goods", "customs", "arms", "securities", "futures", "news", "damages"})
 _TRAILING_HYPHENS = "-\u2010\u2011"
 _VOWELS = frozenset("aeiouy")
 
@@ -73,6 +76,8 @@ def inflection_key(word: str) -> str:
     ``ee``) and ``-ing``, undoubles a final consonant other than ``l`` and ``s``
     and drops a final ``e`` (a final ``ie`` becomes ``y``, as ``-ies`` does:
     "movie", "movies"); words shorter than four letters are left alone.
+    A few plurals with a meaning of their own ("goods", "customs",
+    "securities") keep their ``-s``.
     The key is a prefix of the word (or, for ``-ie``/``-ies``, ends in ``y``). A
     doubled ``l`` is ambiguous ("installed", "fuelled"): see
     :func:`inflection_keys`.
@@ -92,7 +97,7 @@ def inflection_key(word: str) -> str:
         # "local-" before a line break: a compound broken at its hyphen
         # ("local-\ncurrency") stands for its first word.
         return inflection_key(w.rstrip(_TRAILING_HYPHENS))
-    if len(w) < 4 or not w.isalpha():
+    if len(w) < 4 or not w.isalpha() or w in _OWN_PLURALS:
         return w
     if (w.endswith("ies") and len(w) > 4) or (w.endswith("ied") and len(w) > 4):
         w = w[:-3] + "y"

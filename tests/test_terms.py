@@ -338,6 +338,32 @@ def test_typographic_apostrophe_matches_a_straight_one(term: str, text: str, fou
     assert matched(Extractor(taxonomy), "The people\u2019s plan.") == []
 
 
+@pytest.mark.parametrize(
+    ("term", "text", "found"),
+    [
+        ("goods", "Goods and critical goods move.", ["Goods", "goods"]),
+        ("goods", "Dumping waste is never good.", []),
+        ("good", "Goods move; a good plan.", ["good"]),
+        ("customs", "Customs rules; an old custom.", ["Customs"]),
+        ("security", "Energy security and securities markets.", ["security"]),
+        ("securities", "Energy security and securities markets.", ["securities"]),
+        ("news", "The news is new.", ["news"]),
+    ],
+)
+def test_plurals_with_a_meaning_of_their_own_are_not_inflections(
+    term: str, text: str, found: list[str]
+) -> None:
+    # 'goods' found 'good' ("Dumping toxic waste is never good" was trade, by a
+    # context rule near 'goods'), 'securities' found 'security'.
+    taxonomy = Taxonomy.from_yaml(f"name: t\ntopics:\n  k:\n    label: K\n    terms: [{term}]\n")
+    for fast in (True, False):
+        assert matched(Extractor(taxonomy, fast=fast), text) == found, fast
+    nlp = spacy.blank("en")
+    component = PolicyTopics(nlp, taxonomy=taxonomy, max_quotes=0)
+    tagged = component(nlp.make_doc(text))._.policy_topics
+    assert tagged.sentences == Extractor(taxonomy).extract(text).sentences
+
+
 @pytest.mark.parametrize("gap", ["-\n", "- ", "\u2010\n"])
 def test_compound_broken_after_its_hyphen_matches(extractor: Extractor, gap: str) -> None:
     """spaCy keeps "local-" whole before a line break; it stands for "local"."""
