@@ -795,20 +795,39 @@ def _read_docx(data: bytes, name: str) -> str:
     document = docx.Document(io.BytesIO(data))
     # Each paragraph and each table row is a block of its own, separated from the
     # next by a blank line: no sentence runs from a heading into the next block.
-    blocks: list[str] = []
-    for block in document.iter_inner_content():
-        if isinstance(block, Table):
-            seen: set[Any] = set()  # a merged cell is listed for every grid cell it spans
-            for row in block.rows:
-                cells = [
-                    "\n".join(_paragraph_text(p._p) for p in cell.paragraphs).strip()
-                    for cell in _new_cells(row.cells, seen)
-                ]
-                if any(cells):
-                    blocks.append("\t".join(cells))
-        elif (text := _paragraph_text(block._p)).strip():
-            blocks.append(text)
-    return "\n\n".join(blocks)
+    lines = _docx_lines(document.element.body, document._body, Table)
+    return "\n\n".join(line for line in lines if line.strip())
+
+
+def _docx_lines(element: Any, parent: Any, table: Any) -> list[str]:
+    """The text of a body, table cell or content control: a line per paragraph and table row.
+
+    python-docx's ``iter_inner_content`` and ``cell.paragraphs`` skip block-level
+    content controls (the fields of many government templates) and tables nested
+    in a cell; their text is read here too.
+    """
+    lines: list[str] = []
+    for child in element:
+        if child.tag == _WORD_NS + "p":
+            lines.append(_paragraph_text(child))
+        elif child.tag == _WORD_NS + "tbl":
+            lines += _table_rows(table(child, parent), table)
+        elif child.tag in _SHOWN_BLOCKS:
+            lines += _docx_lines(child, parent, table)
+    return lines
+
+
+def _table_rows(block: Any, table: Any) -> list[str]:
+    """A table's rows, each its cells' text joined by tabs (a merged cell counted once)."""
+    seen: set[Any] = set()  # a merged cell is listed for every grid cell it spans
+    rows = []
+    for row in block.rows:
+        cells = [
+            "\n".join(_docx_lines(cell._tc, cell, table)).strip()
+            for cell in _new_cells(row.cells, seen)
+        ]
+        rows.append("\t".join(cells) if any(cells) else "")
+    return rows
 
 
 _WORD_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -830,6 +849,10 @@ _SHOWN_INLINE = frozenset(
         "bdo",
     )
 )
+
+
+# Block-level elements around paragraphs and tables: content controls and custom XML.
+_SHOWN_BLOCKS = frozenset(_WORD_NS + name for name in ("sdt", "sdtContent", "customXml"))
 
 
 def _paragraph_text(element: Any) -> str:

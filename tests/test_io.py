@@ -888,6 +888,37 @@ def test_docx_tracked_insertions_are_read_and_deletions_left_out(tmp_path: Path)
     )
 
 
+def test_docx_content_controls_and_nested_tables_are_read(tmp_path: Path) -> None:
+    # Government templates put whole paragraphs in content controls, and tables
+    # in table cells; python-docx skips both, so their sentences were lost.
+    docx = pytest.importorskip("docx")
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    control = (
+        f"<w:sdt {nsdecls('w')}><w:sdtPr/><w:sdtContent>"
+        "<w:p><w:r><w:t>Inside a content control: tariffs on steel.</w:t></w:r></w:p>"
+        "</w:sdtContent></w:sdt>"
+    )
+    document = docx.Document()
+    document.add_paragraph("Before.")
+    body = document.element.body
+    body.insert(len(body) - 1, parse_xml(control))
+    cell = document.add_table(rows=1, cols=2).cell(0, 1)
+    cell.paragraphs[0].text = "Outer cell."
+    inner = cell.add_table(rows=1, cols=2)
+    inner.cell(0, 0).text = "Nested: anti-dumping duties."
+    inner.cell(0, 1).text = "Grid links."
+    document.add_paragraph("After.")
+    path = tmp_path / "template.docx"
+    document.save(str(path))
+    (doc,) = read_documents(path)
+    assert doc["text"] == (
+        "Before.\n\nInside a content control: tariffs on steel.\n\n"
+        "\tOuter cell.\nNested: anti-dumping duties.\tGrid links.\n\nAfter."
+    )
+
+
 def test_missing_extra_is_an_error_record_naming_the_extra(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
