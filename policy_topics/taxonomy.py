@@ -505,12 +505,18 @@ def _salvage_term(term: Any, index: int) -> Any:
 def _problem(err: Any, lines: dict[str, int], source: str) -> Problem:
     path = _loc_to_path(tuple(err["loc"]))
     message = err["msg"]
+    if err["type"] == "model_type" and "TermSpec" in message:
+        message = "a term is a phrase or a mapping such as {term: bank, near: [central]}"
     if err["type"] == "extra_forbidden":
         message = "unknown field; remove it or check its spelling"
     elif err["type"] == "missing":
         message = "required field is missing"
     elif err["type"] == "value_error":
         message = str(err["ctx"]["error"])  # our own validators' messages name the fix
+    elif err["type"] == "list_type" and isinstance(err.get("input"), str | dict | None):
+        message = _list_fix(err["input"])
+    elif err["type"] == "model_type" and isinstance(err.get("input"), list):
+        message += ", not a list: give each phrase as an item of its own"
     elif "input" in err and not isinstance(err["input"], dict | list):
         value = err["input"]
         message = f"{message} (got {value!r})"
@@ -530,6 +536,24 @@ def _problem(err: Any, lines: dict[str, int], source: str) -> Problem:
                 + ": put it in quotes if it is text"
             )
     return Problem(source, line_of(path, lines), path, message)
+
+
+def _list_fix(value: str | dict[str, Any] | None) -> str:
+    """What to write where a list was expected and YAML read a string, a mapping or nothing.
+
+    Example:
+        >>> _list_fix("tariff, customs")
+        "a list is expected, not one string: write [tariff, customs], or one '- ' item per line"
+        >>> _list_fix({"LOWER": "steel"})
+        'a list is expected, not a mapping: put it in brackets, [{LOWER: steel}]'
+    """
+    if value is None:
+        return "a list is expected, and this one is empty: give its items, or remove the field"
+    if isinstance(value, str):
+        items = ", ".join(item.strip() for item in value.split(",") if item.strip())
+        return f"a list is expected, not one string: write [{items}], or one '- ' item per line"
+    flow = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=1 << 16)
+    return f"a list is expected, not a mapping: put it in brackets, [{flow.strip()}]"
 
 
 def _check(

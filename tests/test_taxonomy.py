@@ -263,11 +263,33 @@ def test_yaml_mistakes_say_what_to_do(tmp_path: Path, text: str, expected: str) 
 
 def test_terms_yaml_reads_as_booleans_or_numbers_say_to_quote_them(tmp_path: Path) -> None:
     text = "name: t\ntopics:\n  trade:\n    label: Trade\n    terms: [tariff, NO, 2030]\n"
+    term = "a term is a phrase or a mapping such as {term: bank, near: [central]}"
     assert problems(text, tmp_path) == [
-        "my.yaml:5 topics.trade.terms[1]: Input should be a valid dictionary or instance of "
-        "TermSpec (got False); YAML read the value as a boolean: put it in quotes if it is text",
-        "my.yaml:5 topics.trade.terms[2]: Input should be a valid dictionary or instance of "
-        "TermSpec (got 2030); YAML read the value as a number: put it in quotes if it is text",
+        f"my.yaml:5 topics.trade.terms[1]: {term} (got False); YAML read the value as a "
+        "boolean: put it in quotes if it is text",
+        f"my.yaml:5 topics.trade.terms[2]: {term} (got 2030); YAML read the value as a "
+        "number: put it in quotes if it is text",
+    ]
+
+
+def test_lists_written_in_another_shape_say_how_to_write_them(tmp_path: Path) -> None:
+    # pydantic's "Input should be a valid list" and "valid dictionary or
+    # instance of TermSpec" named no fix.
+    text = (
+        "name: t\ntopics:\n  trade:\n    label: Trade\n"
+        "    terms:\n      - [tariff, duty]\n      - {pattern: {LOWER: steel}}\n"
+        "    exclude: trade union, union dues\n"
+        "  energy:\n    label: Energy\n    terms:\n"
+    )
+    assert problems(text, tmp_path) == [
+        "my.yaml:6 topics.trade.terms[0]: a term is a phrase or a mapping such as "
+        "{term: bank, near: [central]}, not a list: give each phrase as an item of its own",
+        "my.yaml:7 topics.trade.terms[1].pattern: a list is expected, not a mapping: put it "
+        "in brackets, [{LOWER: steel}]",
+        "my.yaml:8 topics.trade.exclude: a list is expected, not one string: write "
+        "[trade union, union dues], or one '- ' item per line",
+        "my.yaml:11 topics.energy.terms: a list is expected, and this one is empty: give "
+        "its items, or remove the field",
     ]
 
 
