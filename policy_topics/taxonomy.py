@@ -100,7 +100,9 @@ class TermSpec(_Model):
         description="spaCy Matcher token pattern, for the rare case a phrase is not enough.",
     )
     label: str | None = Field(
-        default=None, description="Name shown for a token pattern (defaults to the pattern)."
+        default=None,
+        description="Name shown for the matches (defaults to the term, or to the pattern); "
+        "terms with one label count as one distinct term.",
     )
     weight: float = Field(default=1.0, gt=0, le=10, description="Evidence weight of one match.")
     near: list[str] = Field(
@@ -121,6 +123,11 @@ class TermSpec(_Model):
         if self.term is not None:
             return self.term
         return self.label or yaml.safe_dump(self.pattern, default_flow_style=True).strip()
+
+    @property
+    def shown(self) -> str:
+        """The name its matches carry: the label, else :attr:`name`."""
+        return self.label or self.name
 
 
 class Topic(_Model):

@@ -235,7 +235,7 @@ class Lexicon:
             for near in spec.near:
                 company.extend(self._add_phrase(near, Use(NEAR, topic, subtopic, near, rule=rule)))
         self._terms += 1
-        use = Use(TERM, topic, subtopic, spec.name, spec.weight, rule, self._terms)
+        use = Use(TERM, topic, subtopic, spec.shown, spec.weight, rule, self._terms)
         if spec.pattern is not None:
             steps = compile_pattern(spec.pattern, getattr(self._vocab, "lex_attr_getters", {}))
             if steps is not None:

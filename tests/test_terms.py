@@ -364,6 +364,25 @@ def test_plurals_with_a_meaning_of_their_own_are_not_inflections(
     assert tagged.sentences == Extractor(taxonomy).extract(text).sentences
 
 
+def test_a_terms_label_names_its_matches() -> None:
+    # A label on a plain term was accepted and silently ignored; only token
+    # patterns showed theirs.
+    taxonomy = Taxonomy.from_yaml(
+        "name: t\ntopics:\n  trade:\n    label: Trade\n    terms:\n"
+        "      - {term: duty, label: duties}\n      - {term: levy, label: duties}\n"
+        "      - tariff\n"
+    )
+    text = "The duty rose. A levy fell. Tariffs too."
+    for fast in (True, False):
+        (area,) = Extractor(taxonomy, fast=fast).extract(text).areas
+        assert [m.term for q in area.quotes for m in q.matches] == ["duties", "duties", "tariff"]
+        assert area.terms == ["duties", "tariff"] and area.breakdown.distinct_terms == 2
+    nlp = spacy.blank("en")
+    component = PolicyTopics(nlp, taxonomy=taxonomy, max_quotes=0)
+    tagged = component(nlp.make_doc(text))._.policy_topics
+    assert tagged.sentences == Extractor(taxonomy).extract(text).sentences
+
+
 @pytest.mark.parametrize("gap", ["-\n", "- ", "\u2010\n"])
 def test_compound_broken_after_its_hyphen_matches(extractor: Extractor, gap: str) -> None:
     """spaCy keeps "local-" whole before a line break; it stands for "local"."""
