@@ -634,6 +634,30 @@ _TABLE_START_RE = re.compile(
 _MAX_RECORD_BYTES = 64 * 1024 * 1024
 
 
+def _unknown_note(unknown: list[str], taxonomy: Taxonomy) -> str:
+    """The note on gold topics that are not top-level topics of the taxonomy.
+
+    A sub-topic's id is named as such: gold is scored by top-level topic.
+    """
+    parents: dict[str, str] = {}
+    for topic_id, path, _ in taxonomy.iter_topics():
+        if path is not None:
+            parents.setdefault(path, topic_id)
+            parents.setdefault(path.rsplit(".", 1)[-1], topic_id)
+    hints = [
+        f"{name!r} is a sub-topic of {parents[name]!r}, and gold is scored by top-level "
+        f"topic: write {parents[name]!r}"
+        for name in unknown
+        if name in parents
+    ]
+    if len(hints) < len(unknown):
+        hints.append("the others: typos in the gold?" if hints else "a typo in the gold?")
+    return (
+        f"policy-topics: gold topics not in taxonomy {taxonomy.name!r}, scored as "
+        f"missed: {', '.join(unknown)} ({'; '.join(hints)})"
+    )
+
+
 def _unread_note(unread: Counter[str]) -> str:
     """The note on the files that folders and glob patterns held but that were not read.
 
@@ -894,11 +918,7 @@ def evaluate(
     except PolicyTopicsError as exc:  # GoldError: the message names the line and field
         _fail(f"policy-topics: {exc}")
     if report.unknown_topics:
-        typer.echo(
-            f"policy-topics: gold topics not in taxonomy {report.taxonomy!r}, scored as "
-            f"missed: {', '.join(report.unknown_topics)} (a typo in the gold?)",
-            err=True,
-        )
+        typer.echo(_unknown_note(report.unknown_topics, extractor.taxonomy), err=True)
     if report_format is ReportFormat.json:
         typer.echo(report.model_dump_json(indent=2))
     else:

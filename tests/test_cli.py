@@ -922,3 +922,29 @@ def test_files_of_other_types_in_a_folder_are_named_on_stderr(tmp_path: Path) ->
     assert stderr.startswith(
         "policy-topics: left out 3 files of types it does not read (.doc 2, .rtf 1); it reads "
     )
+
+
+def test_evaluate_names_a_gold_sub_topic_and_its_topic(tmp_path: Path) -> None:
+    # A gold label that is a sub-topic's id was reported as "not in taxonomy
+    # ... (a typo in the gold?)", though the taxonomy has it one level down.
+    gold = tmp_path / "gold.jsonl"
+    rows = [
+        {
+            "id": "a",
+            "text": "We cut tariffs.",
+            "sentences": [{"start": 0, "end": 15, "topics": ["tariffs"]}],
+        },
+        {
+            "id": "b",
+            "text": "Grids grew.",
+            "sentences": [{"start": 0, "end": 11, "topics": ["enrgy"]}],
+        },
+    ]
+    gold.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    proc = run("evaluate", str(gold))
+    assert proc.returncode == 0, proc.stderr
+    assert text(proc)[1].splitlines()[0] == (
+        "policy-topics: gold topics not in taxonomy 'default', scored as missed: enrgy, "
+        "tariffs ('tariffs' is a sub-topic of 'trade', and gold is scored by top-level topic: "
+        "write 'trade'; the others: typos in the gold?)"
+    )
