@@ -521,7 +521,7 @@ _UNKNOWN_SECTION_RE = re.compile(
 )
 
 # A <meta charset> or http-equiv Content-Type in the first 1,024 bytes, outside
-# comments, the whole tag there: where browsers look for it.
+# comments, the whole tag there: where browsers look for it first.
 _HEAD_BYTES = 1024
 _COMMENT_RE = re.compile(rb"<!--.*?(?:-->|\Z)", re.S)
 _META_RE = re.compile(rb"<meta\s([^>]*)>", re.I)
@@ -664,6 +664,10 @@ def _decode_declared(data: bytes, name: str, error: ReadError) -> str:
     if error.kind != "UnicodeDecodeError" or any(data.startswith(b) for b, _, _ in _BOMS):
         raise error
     label = _declared_charset(_COMMENT_RE.sub(b"", data[:_HEAD_BYTES]))
+    if label is None:
+        # Browsers that meet a declaration further on (after a long script, say)
+        # in a page whose encoding they had to guess read it again in that one.
+        label = _declared_charset(_COMMENT_RE.sub(b"", data))
     if label is None:
         raise error
     iso = _ISO_8859_RE.fullmatch(label)
