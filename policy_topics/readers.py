@@ -978,6 +978,7 @@ class _VisibleText(HTMLParser):
         self._heading_from: int | None = None  # where the open <h1>/<h2> began in _parts
         self._hidden = 0
         self._pre = 0
+        self._quotes = 0  # open <q> elements, whose marks alternate “ and ‘
         # The open element hidden by its attributes: its tag and how many elements
         # of that tag are open inside it, itself included.
         self._hiding: list[Any] = []
@@ -1000,6 +1001,10 @@ class _VisibleText(HTMLParser):
                 self._hiding[1] += 1
         elif tag not in self._VOID and self._hides(tag, attrs):
             self._hiding = [tag, 1]
+        elif tag == "q" and not self._hidden and self._title is None:
+            # Browsers show an inline quotation between quotation marks.
+            self._append("\u201c\u2018"[self._quotes % 2])
+            self._quotes += 1
         self._boundary(tag)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -1017,6 +1022,10 @@ class _VisibleText(HTMLParser):
         elif tag in ("h1", "h2") and self._heading_from is not None:
             self._headings.add(" ".join("".join(self._parts[self._heading_from :]).split()))
             self._heading_from = None
+        if tag == "q" and self._quotes and not self._hiding and not self._hidden:
+            self._quotes -= 1
+            if self._title is None:
+                self._append("\u201d\u2019"[self._quotes % 2])
         if self._hiding and tag == self._hiding[0]:
             self._hiding[1] -= 1
             if self._hiding[1] == 0:

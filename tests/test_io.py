@@ -393,6 +393,19 @@ def test_html_leaves_out_page_furniture() -> None:
     assert visible_text(page) == "Tariffs rose."
 
 
+def test_html_inline_quotations_get_the_marks_browsers_show() -> None:
+    # '<q>' lost its quotation marks, so "He said we will cut tariffs today."
+    # read as the reporter's words rather than the speaker's.
+    page = (
+        "<p>He said <q>we will <q>cut</q> tariffs</q> today.</p>"
+        "<p hidden><q>hidden</q></p><p>After <q>one</q>.</p>"
+    )
+    assert (
+        visible_text(page)
+        == "He said \u201cwe will \u2018cut\u2019 tariffs\u201d today.\n\nAfter \u201cone\u201d."
+    )
+
+
 def test_html_gives_visible_text_without_scripts_styles_or_markup(tmp_path: Path) -> None:
     (tmp_path / "page.html").write_text(HTML, encoding="utf-8")
     (doc,) = read_documents(tmp_path / "page.html")
