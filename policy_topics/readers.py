@@ -395,7 +395,9 @@ def _read_stream(
 def _read_single(stream: IO[bytes], name: str, fmt: str) -> Document:
     """The one document of a file that is not JSON Lines, or its error document."""
     try:
-        text = _TEXT_READERS[fmt](stream.read(), name)
+        data = stream.read()
+        _check_kind(data, name, fmt)
+        text = _TEXT_READERS[fmt](data, name)
     except (ReadError, ImportError) as exc:
         return _error_doc(name, exc)
     except OSError as exc:
@@ -403,6 +405,54 @@ def _read_single(stream: IO[bytes], name: str, fmt: str) -> Document:
     except Exception as exc:  # a broken PDF or DOCX raises whatever its library raises
         return _error_doc(name, ReadError(f"{name}: cannot read {fmt}: {exc}", type(exc).__name__))
     return {"id": name, "text": text, "meta": {}}
+
+
+# How files of some types begin, what they are, and what to do with one.
+_KINDS: tuple[tuple[bytes, str, str, str], ...] = (
+    (b"%PDF-", "pdf", "a PDF", "rename it to .pdf"),
+    (
+        b"PK\x03\x04",
+        "docx",
+        "a ZIP archive (as a .docx file is)",
+        "rename it to .docx if it is one",
+    ),
+    (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+        "",
+        "an old Office file (.doc, .xls or .ppt)",
+        "save it as .docx or PDF",
+    ),
+    (b"{\\rtf", "", "an RTF document", "save it as .docx or PDF"),
+)
+_HTML_STARTS = (b"<!doctype html", b"<html")
+_EXPECTED = {"pdf": "a PDF", "docx": "a Word .docx file"}
+
+
+def _check_kind(data: bytes, name: str, fmt: str) -> None:
+    """Raise ReadError when a file's first bytes show another type than its suffix says.
+
+    A .docx renamed .pdf gave "Stream has ended unexpectedly", a PDF named
+    .html "holds NUL bytes": both hid what the file is.
+
+    Example:
+        >>> _check_kind(b"PK\x03\x04...", "brief.pdf", "pdf")
+        Traceback (most recent call last):
+        ...
+        policy_topics.readers.ReadError: brief.pdf: not a PDF: it begins as a ZIP archive \
+(as a .docx file is); rename it to .docx if it is one
+    """
+    head = data[:64]
+    for magic, kind, what, fix in _KINDS:
+        if head.startswith(magic):
+            if kind == fmt or (kind == "" and fmt not in _EXPECTED and magic == b"{\\rtf"):
+                return  # what the suffix says; RTF named .txt is text, if marked up
+            expected = _EXPECTED.get(fmt, "text")
+            raise ReadError(f"{name}: not {expected}: it begins as {what}; {fix}", "WrongType")
+    if fmt in _EXPECTED and head.lstrip().lower().startswith(_HTML_STARTS):
+        raise ReadError(
+            f"{name}: not {_EXPECTED[fmt]}: it begins as an HTML page; rename it to .html",
+            "WrongType",
+        )
 
 
 def _size(path: Path) -> int:

@@ -1313,3 +1313,33 @@ def test_files_left_out_for_their_type_are_told(tmp_path: Path) -> None:
     docs = list(read_documents(str(folder / "*"), unread=left.append))
     assert [d["id"] for d in docs] == [str(folder / "a.txt")]
     assert left == [folder / "b.doc"]  # 'sub' is a folder, not a file left out
+
+
+@pytest.mark.parametrize(
+    ("data", "suffix", "message"),
+    [
+        (b"PK\x03\x04rest", ".pdf", "not a PDF: it begins as a ZIP archive (as a .docx file is)"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n\x00", ".html", "not text: it begins as a PDF; rename"),
+        (b"%PDF-1.7\n", ".docx", "not a Word .docx file: it begins as a PDF; rename it to .pdf"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00", ".docx", "an old Office file (.doc, .xls"),
+        (b"{\\rtf1\\ansi tariffs}", ".pdf", "not a PDF: it begins as an RTF document; save it"),
+        (b"<!DOCTYPE html><p>Tariffs.</p>", ".pdf", "begins as an HTML page; rename it to .html"),
+    ],
+)
+def test_a_file_of_another_type_than_its_suffix_says_is_named(
+    tmp_path: Path, data: bytes, suffix: str, message: str
+) -> None:
+    # A .docx renamed .pdf gave "cannot read pdf: Stream has ended unexpectedly",
+    # a PDF named .html "holds NUL bytes ... UTF-16 without a byte order mark".
+    path = tmp_path / f"file{suffix}"
+    path.write_bytes(data)
+    (doc,) = read_documents(path)
+    assert doc["error_type"] == "WrongType"
+    assert doc["error"].startswith(f"{path}: ") and message in doc["error"]
+
+
+def test_an_rtf_file_named_txt_is_read_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "note.txt"
+    path.write_bytes(b"{\\rtf1 Tariffs rose.}")
+    (doc,) = read_documents(path)
+    assert doc["text"] == "{\\rtf1 Tariffs rose.}"
