@@ -419,24 +419,32 @@ def _validate(data: Any, lines: dict[str, int], source: str) -> Taxonomy:
     return _normalised(taxonomy)
 
 
-def _misplaced_fields(raw_topics: Any, lines: dict[str, int], source: str) -> list[Problem]:
-    """Topic ids that are a topic's fields ("subtopics:" indented as a topic)."""
+def _misplaced_fields(
+    raw_topics: Any, lines: dict[str, int], source: str, prefix: str = "topics"
+) -> list[Problem]:
+    """Topic and sub-topic ids that are a topic's fields ("subtopics:" indented as a topic)."""
     if not isinstance(raw_topics, dict):
         return []
+    nested = prefix != "topics"
     problems = []
     for key, value in raw_topics.items():
+        path = f"{prefix}.{key}"
         # A topic may be named "label" (eco-labels): it holds a label of its own.
         if str(key) in Topic.model_fields and not (isinstance(value, dict) and "label" in value):
-            path = f"topics.{key}"
-            problems.append(
-                Problem(
-                    source,
-                    line_of(path, lines),
-                    path,
-                    f"{key!r} is a field of a topic, not a topic id: it is indented as a "
-                    "topic; indent it, and what is under it, two more spaces, under the "
-                    "topic it belongs to",
-                )
+            where = (
+                "a sub-topic; indent it, and what is under it, two more spaces, under the "
+                "sub-topic it belongs to, or two fewer, beside 'subtopics:', if it belongs "
+                "to the topic that holds them"
+                if nested
+                else "a topic; indent it, and what is under it, two more spaces, under the "
+                "topic it belongs to"
+            )
+            kind = "sub-topic id" if nested else "topic id"
+            message = f"{key!r} is a field of a topic, not a {kind}: it is indented as {where}"
+            problems.append(Problem(source, line_of(path, lines), path, message))
+        elif isinstance(value, dict):
+            problems += _misplaced_fields(
+                value.get("subtopics"), lines, source, f"{path}.subtopics"
             )
     return problems
 
@@ -522,7 +530,11 @@ def _problem(err: Any, lines: dict[str, int], source: str) -> Problem:
         message = str(err["ctx"]["error"])  # our own validators' messages name the fix
     elif err["type"] == "list_type" and isinstance(err.get("input"), str | dict | None):
         message = _list_fix(err["input"])
-    elif err["type"] == "model_type" and isinstance(err.get("input"), list):
+    elif (
+        err["type"] == "model_type"
+        and "TermSpec" in err["msg"]
+        and isinstance(err.get("input"), list)
+    ):
         message += ", not a list: give each phrase as an item of its own"
     elif "input" in err and not isinstance(err["input"], dict | list):
         value = err["input"]

@@ -386,6 +386,29 @@ topics:
     ]
 
 
+@pytest.mark.parametrize("field", ["exclude", "terms"])
+def test_a_topic_field_indented_as_a_sub_topic_is_named_as_such(tmp_path: Path, field: str) -> None:
+    # It gave pydantic's "Input should be a valid dictionary or instance of Topic".
+    text = f"""\
+name: t
+topics:
+  k:
+    label: K
+    terms: [x]
+    subtopics:
+      s:
+        label: S
+        terms: [y]
+      {field}: [z]
+"""
+    assert problems(text, tmp_path) == [
+        f"my.yaml:10 topics.k.subtopics.{field}: '{field}' is a field of a topic, not a "
+        "sub-topic id: it is indented as a sub-topic; indent it, and what is under it, two "
+        "more spaces, under the sub-topic it belongs to, or two fewer, beside 'subtopics:', "
+        "if it belongs to the topic that holds them"
+    ]
+
+
 def test_a_topic_may_be_named_like_a_field_when_it_is_a_topic(tmp_path: Path) -> None:
     text = "name: t\ntopics:\n  label:\n    label: Eco-labels\n    terms: [eco-label]\n"
     (tmp_path / "t.yaml").write_text(text, encoding="utf-8")
