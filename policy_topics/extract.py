@@ -522,7 +522,9 @@ class _Workers:
             self._n_process,
             mp_context=multiprocessing.get_context("fork" if fork else "spawn"),
             initializer=_init_worker,
-            initargs=(payload, self._folder),
+            # This process's id, not the worker's os.getppid() at start-up: a worker
+            # spawned while this process is being killed would watch its new parent.
+            initargs=(payload, self._folder, os.getpid()),
         )
 
     def submit(self, batch: list[_Job], on_error: str) -> Future[_Outcome] | None:
@@ -762,14 +764,19 @@ _WORKER: Extractor | None = None
 _FOLDER: str | None = None
 
 
-def _init_worker(payload: Extractor | tuple[Any, ...], folder: str | None = None) -> None:
+def _init_worker(
+    payload: Extractor | tuple[Any, ...], folder: str | None = None, parent: int | None = None
+) -> None:
     global _WORKER, _FOLDER
     _FOLDER = folder
     # The parent handles Ctrl-C and stops the workers; SIGTERM must kill at once.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     threading.Thread(
-        target=_watch_parent, args=(os.getppid(), folder), name="policy-topics-watch", daemon=True
+        target=_watch_parent,
+        args=(os.getppid() if parent is None else parent, folder),
+        name="policy-topics-watch",
+        daemon=True,
     ).start()
     if isinstance(payload, Extractor):
         _WORKER = payload
@@ -787,7 +794,9 @@ def _watch_parent(parent: int, folder: str | None) -> None:
     A parent killed outright (SIGKILL, the out-of-memory killer) never stops its
     pool: the workers would wait for batches for ever, each holding a pipeline,
     and the folder would stay. Once the parent is gone, this process is
-    adopted by another, so ``os.getppid()`` changes.
+    adopted by another, so ``os.getppid()`` changes. ``parent`` is the id the
+    pool's process gave: one that died while this worker started up (a spawned
+    worker takes seconds to import spaCy) is already not the parent here.
     """
     while os.getppid() == parent:
         time.sleep(_WATCH_SECONDS)

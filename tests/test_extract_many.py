@@ -471,6 +471,48 @@ def test_workers_and_their_folder_go_when_the_parent_is_killed(tmp_path: Path) -
                     process.kill()
 
 
+_SPAWNED = """
+import itertools, threading, time
+from policy_topics import Extractor
+threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()  # the pool spawns
+results = Extractor().extract_many(itertools.repeat("We cut tariffs."), n_process=2, batch_size=1)
+next(results)
+"""
+# Spawned workers that take a while to start (slow imports), so that the parent
+# is killed before they run their initializer.
+_SLOW_START = """
+import sys, time
+if "--multiprocessing-fork" in sys.argv:
+    time.sleep(3)
+"""
+
+
+def test_workers_go_when_the_parent_is_killed_while_they_start(tmp_path: Path) -> None:
+    # A worker read its parent's id once started: one spawned while the parent
+    # was being killed took its adoptive parent for the parent, and stayed.
+    (tmp_path / "sitecustomize.py").write_text(_SLOW_START)
+    path = os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": path}
+    workers: list[psutil.Process] = []
+    with psutil.Popen([sys.executable, "-c", _SPAWNED], env=env) as parent:
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and len(workers) < 2:
+                workers = [p for p in parent.children() if "tracker_fd" in " ".join(p.cmdline())]
+                time.sleep(0.05)
+            assert len(workers) == 2
+            folders = list(tmp_path.glob("policy-topics-*"))
+            parent.kill()
+            parent.wait(10)
+            _, alive = psutil.wait_procs(workers, timeout=15)
+            assert alive == []
+            assert folders and not any(folder.exists() for folder in folders)
+        finally:  # on a failure, leave nothing behind
+            for process in [*workers, parent]:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    process.kill()
+
+
 def test_a_batch_sent_after_a_worker_died_is_done_again() -> None:
     # A worker that died before the next batch was sent made submit raise
     # BrokenProcessPool out of extract_many; the batch is now done again with
