@@ -85,7 +85,8 @@ def main() -> None:
         try:
             app(prog_name="policy-topics")
         finally:  # what is still buffered, while a failure can still be told
-            sys.stdout.flush()
+            if sys.stdout is not None:  # None: started with stdout closed
+                sys.stdout.flush()
     except OSError as exc:
         if exc.errno not in _WRITE_ERRNOS:
             raise
@@ -501,12 +502,15 @@ def extract(
 _COMPRESSORS = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd", ".lz4": "lz4"}
 
 
-def _regular_file_position(stream: TextIO) -> int | None:
+def _regular_file_position(stream: TextIO | None) -> int | None:
     """Where writing to a stream that is a regular file begins (stdout redirected to one).
 
-    None for another stream. A file opened to append (``>>``) is written at
-    its end, whatever its position says.
+    None for another stream, and for none (Python started with stdout closed).
+    A file opened to append (``>>``) is written at its end, whatever its
+    position says.
     """
+    if stream is None:
+        return None
     try:
         fd = stream.fileno()
         info = os.fstat(fd)

@@ -948,3 +948,21 @@ def test_evaluate_names_a_gold_sub_topic_and_its_topic(tmp_path: Path) -> None:
         "tariffs ('tariffs' is a sub-topic of 'trade', and gold is scored by top-level topic: "
         "write 'trade'; the others: typos in the gold?)"
     )
+
+
+@pytest.mark.parametrize("args", [["schema"], ["extract", str(SAMPLE), "-q", "-o", "out.jsonl"]])
+def test_a_closed_stdout_is_no_crash(tmp_path: Path, args: list[str]) -> None:
+    # Started with stdout closed (a daemon, `>&-`), Python's sys.stdout is None:
+    # every command ended in an AttributeError traceback, even one writing to -o.
+    proc = subprocess.run(
+        [sys.executable, "-m", "policy_topics", *args],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: os.close(1),
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == b""
+    if "-o" in args:
+        assert (tmp_path / "out.jsonl").read_text(encoding="utf-8").count("\n") == 1
