@@ -97,8 +97,7 @@ def main() -> None:
         if start is not None:
             _cut_stdout(start, whole_lines=False)
             kept = "; what this run wrote to it was removed"
-        message = f"policy-topics: cannot write stdout: {exc.strerror or exc}{kept}"
-        typer.echo(message, err=True)
+        _tell(f"policy-topics: cannot write stdout: {exc.strerror or exc}{kept}")
         raise SystemExit(EXIT_WRITE) from None
 
 
@@ -123,8 +122,14 @@ def _buffer_stdout() -> None:
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    typer.echo(message, err=True)
+    _tell(message)
     raise typer.Exit(code)
+
+
+def _tell(message: str) -> None:
+    """Write a message to stderr, which may be on the full disk too: the exit code still tells."""
+    with contextlib.suppress(OSError):
+        typer.echo(message, err=True)
 
 
 def _version(value: bool) -> None:
@@ -540,6 +545,9 @@ def _cut_stdout(start: int, *, whole_lines: bool) -> None:
             _cut_to_last_line(path, floor=start)
         else:
             os.truncate(path, start)
+        # stderr may share this file and its offset ('> log 2>&1'): its message
+        # goes at the new end, not past it after a hole of NUL bytes.
+        os.lseek(sys.stdout.fileno(), 0, os.SEEK_END)
     with contextlib.suppress(OSError, ValueError):
         fd = sys.stdout.fileno()
         devnull = os.open(os.devnull, os.O_WRONLY)

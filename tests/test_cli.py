@@ -966,3 +966,28 @@ def test_a_closed_stdout_is_no_crash(tmp_path: Path, args: list[str]) -> None:
     assert proc.stderr == b""
     if "-o" in args:
         assert (tmp_path / "out.jsonl").read_text(encoding="utf-8").count("\n") == 1
+
+
+@pytest.mark.parametrize("args", [["schema"], ["extract", str(SAMPLE), "-q"]])
+def test_a_full_disk_with_stderr_in_the_same_file(tmp_path: Path, args: list[str]) -> None:
+    # '> log 2>&1': stderr shares stdout's offset. After stdout's file was cut,
+    # the message went past its end: a hole of NUL bytes before it on a full
+    # disk, or (past the size limit) an error of its own, a traceback and exit 1.
+    log = tmp_path / "log"
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))
+
+    with log.open("wb") as stream:
+        proc = subprocess.run(
+            [sys.executable, "-m", "policy_topics", *args],
+            stdout=stream,
+            stderr=subprocess.STDOUT,
+            preexec_fn=small_files,
+            timeout=300,
+            check=False,
+        )
+    assert proc.returncode == 74
+    written = log.read_bytes()
+    assert b"\0" not in written
+    assert written.startswith(b"policy-topics: cannot write stdout: File too large")
