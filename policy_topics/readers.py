@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -965,7 +966,8 @@ class _VisibleText(HTMLParser):
     counted twice. Where the
     end tag may be left out (``p``, ``li``, ``td``, ...) the element also ends
     at the next block, as a browser ends it; any other element left open hides
-    the rest of the page, as it would in a browser.
+    the rest of the page, as it would in a browser, unless the end tag of a
+    block around it comes first.
     """
 
     _HIDDEN = frozenset(
@@ -1029,9 +1031,12 @@ class _VisibleText(HTMLParser):
         self._hidden = 0
         self._pre = 0
         self._quotes = 0  # open <q> elements, whose marks alternate “ and ‘
-        # The open element hidden by its attributes: its tag and how many elements
-        # of that tag are open inside it, itself included.
+        # The open element hidden by its attributes: its tag, how many elements
+        # of that tag are open inside it, itself included, and _open when it began.
         self._hiding: list[Any] = []
+        # How many elements of each tag in _AROUND (blocks) are open, for the end
+        # tag of one around a hidden element, which ends that element too.
+        self._open: Counter[str] = Counter()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self._ENDS_TITLE:
@@ -1050,11 +1055,13 @@ class _VisibleText(HTMLParser):
             if tag == self._hiding[0]:
                 self._hiding[1] += 1
         elif tag not in self._VOID and self._hides(tag, attrs):
-            self._hiding = [tag, 1]
+            self._hiding = [tag, 1, self._open.copy()]
         elif tag == "q" and not self._hidden and self._title is None:
             # Browsers show an inline quotation between quotation marks.
             self._append("\u201c\u2018"[self._quotes % 2])
             self._quotes += 1
+        if tag in self._AROUND:
+            self._open[tag] += 1
         self._boundary(tag)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -1082,6 +1089,17 @@ class _VisibleText(HTMLParser):
                 self._hiding = []
         elif self._hiding and self._hiding[0] in self._OPTIONAL_END and tag in self._AROUND:
             self._hiding = []  # '</ul>' ends a hidden '<li>' left open inside it
+        elif (
+            self._hiding
+            and tag in self._AROUND
+            and tag not in self._OPTIONAL_END
+            and 0 < self._open[tag] <= self._hiding[2][tag]
+        ):
+            # '<div><nav>Menu</div>': the end tag of a block open around the hidden
+            # element (none of that tag is open inside it) ends it, as in a browser.
+            self._hiding = []
+        if self._open[tag] > 0:
+            self._open[tag] -= 1
         self._boundary(tag, end=True)
 
     def handle_data(self, data: str) -> None:
@@ -1117,7 +1135,10 @@ class _VisibleText(HTMLParser):
                 return True
             if not value or tag in self._NEVER_FURNITURE:
                 continue
-            if name == "role" and value.strip().lower() in self._FURNITURE_ROLES:
+            # A role is a list of tokens, the first one a browser knows taking effect
+            # ("navigation menu"); one of these comes first where any does.
+            roles = value.lower().split() if name == "role" else []
+            if roles and roles[0] in self._FURNITURE_ROLES:
                 return True
             if name in ("id", "class") and any(
                 self._BANNER_NAME.match(token) for token in value.split()

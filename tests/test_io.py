@@ -393,6 +393,30 @@ def test_html_leaves_out_page_furniture() -> None:
     assert visible_text(page) == "Tariffs rose."
 
 
+@pytest.mark.parametrize(
+    ("page", "text"),
+    [
+        # Furniture left open ends with the block around it, as in a browser: the
+        # rest of the page, the article itself, was lost.
+        ("<div><nav>Home | Trade</div><p>Tariffs rose.</p>", "Tariffs rose."),
+        ("<section><aside>Related</section><p>Tariffs rose.</p>", "Tariffs rose."),
+        (
+            "<article><p>Tariffs rose.<footer>Share</article><p>Exports fell.",
+            "Tariffs rose.\n\nExports fell.",
+        ),
+        ("<ul><li><nav>Menu</ul><p>Tariffs rose.</p>", "Tariffs rose."),
+        ("<div><span hidden>gone</div>Tariffs rose.", "Tariffs rose."),
+        # Blocks of that tag opened inside it still end first.
+        ("<div><nav><div>Menu</div>still menu</nav>Tariffs rose.</div>", "Tariffs rose."),
+        # An ARIA role is a list: the first token is the role ("navigation menu").
+        ('<div role="navigation menu">Home | Trade</div><p>Tariffs rose.</p>', "Tariffs rose."),
+        ('<div role="menu navigation">Home</div><p>Tariffs rose.</p>', "Home\n\nTariffs rose."),
+    ],
+)
+def test_html_furniture_left_open_or_with_several_roles(page: str, text: str) -> None:
+    assert visible_text(page) == text
+
+
 def test_html_inline_quotations_get_the_marks_browsers_show() -> None:
     # '<q>' lost its quotation marks, so "He said we will cut tariffs today."
     # read as the reporter's words rather than the speaker's.
