@@ -845,16 +845,14 @@ def _read_docx(data: bytes, name: str) -> str:
         raise ImportError(
             f'{name}: reading DOCX needs python-docx: pip install "policy-topics[docx]"'
         ) from exc
-    from docx.table import Table
-
     document = docx.Document(io.BytesIO(data))
     # Each paragraph and each table row is a block of its own, separated from the
     # next by a blank line: no sentence runs from a heading into the next block.
-    lines = _docx_lines(document.element.body, document._body, Table)
+    lines = _docx_lines(document.element.body)
     return "\n\n".join(line for line in lines if line.strip())
 
 
-def _docx_lines(element: Any, parent: Any, table: Any) -> list[str]:
+def _docx_lines(element: Any) -> list[str]:
     """The text of a body, table cell or content control: a line per paragraph and table row.
 
     python-docx's ``iter_inner_content`` and ``cell.paragraphs`` skip block-level
@@ -866,23 +864,40 @@ def _docx_lines(element: Any, parent: Any, table: Any) -> list[str]:
         if child.tag == _WORD_NS + "p":
             lines.append(_paragraph_text(child))
         elif child.tag == _WORD_NS + "tbl":
-            lines += _table_rows(table(child, parent), table)
+            lines += _table_rows(child)
         elif child.tag in _SHOWN_BLOCKS:
-            lines += _docx_lines(child, parent, table)
+            lines += _docx_lines(child)
     return lines
 
 
-def _table_rows(block: Any, table: Any) -> list[str]:
-    """A table's rows, each its cells' text joined by tabs (a merged cell counted once)."""
-    seen: set[Any] = set()  # a merged cell is listed for every grid cell it spans
+def _table_rows(table: Any) -> list[str]:
+    """A table's rows, each its cells' text joined by tabs (a merged cell counted once).
+
+    Rows and cells are read from the XML, in content controls too: python-docx's
+    ``rows`` and ``cells`` skip a row in a content control (a repeating section of
+    a form) and a cell in one. A cell that continues a vertical merge is left
+    out: its text is the first cell's, read in its row.
+    """
     rows = []
-    for row in block.rows:
+    for row in _docx_children(table, "tr"):
         cells = [
-            "\n".join(_docx_lines(cell._tc, cell, table)).strip()
-            for cell in _new_cells(row.cells, seen)
+            "\n".join(_docx_lines(cell)).strip()
+            for cell in _docx_children(row, "tc")
+            if cell.vMerge != "continue"
         ]
         rows.append("\t".join(cells) if any(cells) else "")
     return rows
+
+
+def _docx_children(element: Any, name: str) -> list[Any]:
+    """The children of a table or row with this name, those in content controls included."""
+    found: list[Any] = []
+    for child in element:
+        if child.tag == _WORD_NS + name:
+            found.append(child)
+        elif child.tag in _SHOWN_BLOCKS:
+            found += _docx_children(child, name)
+    return found
 
 
 _WORD_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -924,20 +939,6 @@ def _paragraph_text(element: Any) -> str:
         elif child.tag in _SHOWN_INLINE:
             parts.append(_paragraph_text(child))
     return "".join(parts)
-
-
-def _new_cells(cells: Iterable[Any], seen: set[Any]) -> list[Any]:
-    """The cells of a row not met before in its table, so a merged cell's text counts once.
-
-    ``seen`` holds the cells' XML elements themselves: lxml keeps one proxy per
-    element while it is referenced, so they compare by identity.
-    """
-    new = []
-    for cell in cells:
-        if cell._tc not in seen:
-            seen.add(cell._tc)
-            new.append(cell)
-    return new
 
 
 _TEXT_READERS: dict[str, Callable[[bytes, str], str]] = {

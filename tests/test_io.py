@@ -957,6 +957,35 @@ def test_docx_content_controls_and_nested_tables_are_read(tmp_path: Path) -> Non
     )
 
 
+def test_docx_rows_and_cells_in_content_controls_are_read(tmp_path: Path) -> None:
+    # A form's repeating section wraps table rows in a content control, and a
+    # cell can be one; python-docx's rows and cells skip both, so their text was
+    # lost without an error.
+    docx = pytest.importorskip("docx")
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    def cell(text: str) -> str:
+        return f"<w:tc><w:tcPr/><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:tc>"
+
+    def control(xml: str) -> str:
+        return f"<w:sdt><w:sdtPr/><w:sdtContent>{xml}</w:sdtContent></w:sdt>"
+
+    table = (
+        f"<w:tbl {nsdecls('w')}><w:tblPr/><w:tblGrid><w:gridCol/><w:gridCol/></w:tblGrid>"
+        f"<w:tr>{cell('Measure')}{cell('Year')}</w:tr>"
+        + control(f"<w:tr>{cell('Tariffs on steel')}{cell('2024')}</w:tr>")
+        + f"<w:tr>{control(cell('Grid links'))}{cell('2025')}</w:tr></w:tbl>"
+    )
+    document = docx.Document()
+    body = document.element.body
+    body.insert(len(body) - 1, parse_xml(table))
+    path = tmp_path / "form.docx"
+    document.save(str(path))
+    (doc,) = read_documents(path)
+    assert doc["text"] == "Measure\tYear\n\nTariffs on steel\t2024\n\nGrid links\t2025"
+
+
 def test_missing_extra_is_an_error_record_naming_the_extra(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
