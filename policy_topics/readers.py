@@ -447,6 +447,8 @@ def _check_kind(data: bytes, name: str, fmt: str) -> None:
         if head.startswith(magic):
             if kind == fmt or (kind == "" and fmt not in _EXPECTED and magic == b"{\\rtf"):
                 return  # what the suffix says; RTF named .txt is text, if marked up
+            if kind == "pdf" and fmt not in _EXPECTED and _plain_text(data):
+                return  # a note that begins "%PDF-1.7 is the version ...": no PDF ends so
             expected = _EXPECTED.get(fmt, "text")
             raise ReadError(f"{name}: not {expected}: it begins as {what}; {fix}", "WrongType")
     if fmt in _EXPECTED and head.lstrip().lower().startswith(_HTML_STARTS):
@@ -454,6 +456,17 @@ def _check_kind(data: bytes, name: str, fmt: str) -> None:
             f"{name}: not {_EXPECTED[fmt]}: it begins as an HTML page; rename it to .html",
             "WrongType",
         )
+
+
+def _plain_text(data: bytes) -> bool:
+    """Whether data beginning as a PDF reads as text: UTF-8, no NUL, and no PDF's last line."""
+    if b"\0" in data or b"%%EOF" in data[-2048:]:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _size(path: Path) -> int:

@@ -1391,6 +1391,18 @@ def test_a_file_of_another_type_than_its_suffix_says_is_named(
     assert doc["error"].startswith(f"{path}: ") and message in doc["error"]
 
 
+def test_a_text_file_that_begins_as_a_pdf_does_is_read_as_text(tmp_path: Path) -> None:
+    # A note on the PDF format was refused: "not text: it begins as a PDF".
+    path = tmp_path / "note.txt"
+    path.write_bytes(b"%PDF-1.7 is the version the ministry uses. Tariffs rose.\n")
+    (doc,) = read_documents(path)
+    assert doc["text"] == "%PDF-1.7 is the version the ministry uses. Tariffs rose.\n"
+    # A PDF in plain ASCII still ends as one: it is named.
+    path.write_bytes(b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n")
+    (doc,) = read_documents(path)
+    assert doc["error_type"] == "WrongType"
+
+
 def test_an_rtf_file_named_txt_is_read_as_text(tmp_path: Path) -> None:
     path = tmp_path / "note.txt"
     path.write_bytes(b"{\\rtf1 Tariffs rose.}")
