@@ -566,11 +566,20 @@ def _list_fix(value: str | dict[str, Any] | None) -> str:
         >>> _list_fix({"LOWER": "steel"})
         'a list is expected, not a mapping: put it in brackets, [{LOWER: steel}]'
     """
-    if value is None:
+    items = [item.strip() for item in value.split(",")] if isinstance(value, str) else []
+    if value is None or (isinstance(value, str) and not any(items)):
         return "a list is expected, and this one is empty: give its items, or remove the field"
     if isinstance(value, str):
-        items = ", ".join(item.strip() for item in value.split(",") if item.strip())
-        return f"a list is expected, not one string: write [{items}], or one '- ' item per line"
+        # Quoted where YAML needs it: [Section 301: duties] reads as a mapping.
+        flow = yaml.safe_dump(
+            [item for item in items if item],
+            default_flow_style=True,
+            allow_unicode=True,
+            width=1 << 16,
+        )
+        return (
+            f"a list is expected, not one string: write {flow.strip()}, or one '- ' item per line"
+        )
     flow = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=1 << 16)
     return f"a list is expected, not a mapping: put it in brackets, [{flow.strip()}]"
 

@@ -6,6 +6,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+import yaml
 
 from policy_topics import Taxonomy, TaxonomyError, load_taxonomy
 from policy_topics.taxonomy import MAX_TERMS, MAX_YAML_NODES, packaged_taxonomies
@@ -291,6 +292,22 @@ def test_lists_written_in_another_shape_say_how_to_write_them(tmp_path: Path) ->
         "my.yaml:11 topics.energy.terms: a list is expected, and this one is empty: give "
         "its items, or remove the field",
     ]
+
+
+def test_a_list_written_as_a_string_is_rewritten_as_yaml_reads_it(tmp_path: Path) -> None:
+    # The fix named "[tariff, Section 301: duties]", which YAML reads as a term and
+    # a mapping, and "[]" for an empty string.
+    text = (
+        "name: t\ntopics:\n  trade:\n    label: Trade\n"
+        '    terms: "tariff, Section 301: duties"\n    exclude: ""\n'
+    )
+    assert problems(text, tmp_path) == [
+        "my.yaml:5 topics.trade.terms: a list is expected, not one string: write "
+        "[tariff, 'Section 301: duties'], or one '- ' item per line",
+        "my.yaml:6 topics.trade.exclude: a list is expected, and this one is empty: give "
+        "its items, or remove the field",
+    ]
+    assert yaml.safe_load("[tariff, 'Section 301: duties']") == ["tariff", "Section 301: duties"]
 
 
 def test_nfd_terms_are_normalised_to_nfc() -> None:
