@@ -588,6 +588,8 @@ _UNKNOWN_SECTION_RE = re.compile(
 # comments, the whole tag there: where browsers look for it first.
 _HEAD_BYTES = 1024
 _COMMENT_RE = re.compile(rb"<!--.*?(?:-->|\Z)", re.S)
+# Scripts and styles, whose text may spell a <meta> that is none.
+_SCRIPT_RE = re.compile(rb"<(script|style)\b.*?(?:</\1\s*>|\Z)", re.S | re.I)
 _META_RE = re.compile(rb"<meta\s([^>]*)>", re.I)
 _ATTRIBUTE_RE = re.compile(rb"""([^\s"'>/=]+)\s*(?:=\s*("[^"]*"|'[^']*'|[^\s"'>]+))?""")
 _CONTENT_CHARSET_RE = re.compile(rb"charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
@@ -731,7 +733,7 @@ def _decode_declared(data: bytes, name: str, error: ReadError) -> str:
     if label is None:
         # Browsers that meet a declaration further on (after a long script, say)
         # in a page whose encoding they had to guess read it again in that one.
-        label = _declared_charset(_COMMENT_RE.sub(b"", data))
+        label = _declared_charset(_SCRIPT_RE.sub(b"", _COMMENT_RE.sub(b"", data)))
     if label is None:
         raise error
     iso = _ISO_8859_RE.fullmatch(label)
@@ -1028,7 +1030,14 @@ class _VisibleText(HTMLParser):
     _FURNITURE_ROLES = frozenset(
         {"navigation", "banner", "contentinfo", "complementary", "search", "dialog", "alertdialog"}
     )
-    _BANNER_NAME = re.compile(r"(?:cookie|consent)", re.I)
+    # A cookie or consent banner's id or class: "cookie-banner", "cookieConsent",
+    # "onetrust-consent-sdk", "cookie-law-info-bar"; not "cookies" (a privacy
+    # policy's heading) or "consent-agenda" (a council's).
+    _BANNER_NAME = re.compile(
+        r"cookiebot|(?:cookie|consent)[-_]?(?:banner|notice|bar|popup|pop-up|modal|dialog"
+        r"|overlay|wall|message|prompt|sdk|consent|law|layer|box|container|window)",
+        re.I,
+    )
     _NEVER_FURNITURE = frozenset({"html", "body", "main", "article"})
     _SPACES = re.compile(r"[ \t\n\r\f]+")
     _HIDING_STYLE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\b", re.I)
@@ -1155,12 +1164,18 @@ class _VisibleText(HTMLParser):
             if roles and roles[0] in self._FURNITURE_ROLES:
                 return True
             if name in ("id", "class") and any(
-                self._BANNER_NAME.match(token) for token in value.split()
+                self._BANNER_NAME.search(token) for token in value.split()
             ):
                 return True
         return False
 
     def _boundary(self, tag: str, *, end: bool = False) -> None:
+        if self._quotes and tag in self._BLOCKS:
+            # A quotation left open ends with its block, with its closing mark.
+            while self._quotes:
+                self._quotes -= 1
+                if not self._hidden and not self._hiding and self._title is None:
+                    self._append("\u201d\u2019"[self._quotes % 2])
         if tag == "br":
             self._append("\n")
         elif tag in self._BLOCKS:

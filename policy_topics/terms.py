@@ -48,7 +48,7 @@ _JOINERS = frozenset("-‐‑‒–—―/") | {"--", "---"}
 _KEEP_S = ("ss", "us", "is", "ous", "'s")
 # Plurals with a meaning of their own, which are not the singular's inflections:
 # "goods" are not "good", "customs" not "custom", "securities" not "security".
-_OWN_PLURALS = frozenset({"goods", "customs", "arms", "securities", "futures", "news", "damages"})
+_OWN_PLURALS = frozenset({"goods", "customs", "arms", "securities", "futures", "news"})
 _TRAILING_HYPHENS = "-\u2010\u2011"
 _VOWELS = frozenset("aeiouy")
 

@@ -145,6 +145,11 @@ def test_html_that_is_not_utf8_is_read_in_the_charset_it_declares(
         # Declared in a page, UTF-16 means UTF-8 (browsers); so does a byte order mark.
         ('<meta charset="utf-16">', "not valid UTF-8: byte 0xe9 at byte offset"),
         ('<meta charset="gbk">', "nor gbk as it declares: byte 0xe9"),
+        # Past the first 1,024 bytes, a <meta> spelled inside a script is none.
+        (
+            "<script>" + "x" * 1100 + "var m = '<meta charset=\"windows-1252\">';</script>",
+            "not valid UTF-8: byte",
+        ),
     ],
 )
 def test_html_whose_declared_charset_does_not_read_it_is_an_error(
@@ -374,6 +379,10 @@ NEWS_PAGE = """<html><head><title>Tariff talks | Daily Post</title></head><body>
 <footer>Topics: Trade, Energy</footer></article></main>
 <div role="navigation">Finance | Tech</div>
 <div class="recipe-cookies">Not a banner: solar power grows.</div>
+<div class="onetrust-consent-sdk">Allow trade partners to set cookies</div>
+<div id="CybotCookiebotDialog">Energy-saving cookie settings</div>
+<section id="consent-agenda"><h2 id="cookies">Consent agenda</h2><p>Grid upgrade approved.</p>
+</section>
 <footer>Trade marks. Privacy settings.</footer>
 </body></html>"""
 
@@ -387,6 +396,8 @@ def test_html_leaves_out_page_furniture() -> None:
         "Shown: grid news.",
         "Both sides will cut tariffs on steel.",
         "Not a banner: solar power grows.",
+        "Consent agenda",
+        "Grid upgrade approved.",
     ]
     # Never the page itself, whatever its class says.
     page = '<body class="cookie-consent-shown"><main class="consent"><p>Tariffs rose.</p></main>'
@@ -428,6 +439,9 @@ def test_html_inline_quotations_get_the_marks_browsers_show() -> None:
         visible_text(page)
         == "He said \u201cwe will \u2018cut\u2019 tariffs\u201d today.\n\nAfter \u201cone\u201d."
     )
+    # One left open ends with its block, as a browser ends it, with its mark.
+    unclosed = "<p>He said <q>cut tariffs</p><p>Then <q>one</q>.</p>"
+    assert visible_text(unclosed) == "He said \u201ccut tariffs\u201d\n\nThen \u201cone\u201d."
 
 
 def test_html_gives_visible_text_without_scripts_styles_or_markup(tmp_path: Path) -> None:
