@@ -38,12 +38,17 @@ class _NodeBudget:
         self.left = limit
 
 
-def load_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
+def load_yaml(
+    text: str, source: str, *, kept: list[Problem] | None = None
+) -> tuple[Any, dict[str, int]]:
     """Parse YAML into plain data and a map from each path to its 1-based line.
 
     Args:
         text: The YAML document.
         source: Name used in error messages.
+        kept: Where duplicate keys are reported, if given: the data is still
+            whole (a key's first entry counts), so the caller can go on and
+            report the taxonomy's other problems with them.
 
     Returns:
         The data and the line of every path (``topics.energy.terms[3]``).
@@ -69,9 +74,14 @@ def load_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
         raise TaxonomyError([Problem(source, 1, "", "empty document; expected a mapping")])
     lines: dict[str, int] = {}
     problems: list[Problem] = []
-    data = _construct(node, "", lines, problems, source, _NodeBudget(MAX_YAML_NODES))
+    soft: list[Problem] = []
+    data = _construct(node, "", lines, problems, source, _NodeBudget(MAX_YAML_NODES), soft)
+    if kept is None:
+        problems += soft
+    else:
+        kept += soft
     if problems:
-        raise TaxonomyError(problems)
+        raise TaxonomyError(sorted(problems, key=lambda p: p.line or 0))
     return data, lines
 
 
@@ -105,6 +115,7 @@ def _construct(
     problems: list[Problem],
     source: str,
     budget: _NodeBudget,
+    soft: list[Problem],
 ) -> Any:
     budget.left -= 1
     if budget.left < 0:
@@ -158,7 +169,7 @@ def _construct(
                 )
                 continue
             if key in result:
-                problems.append(
+                soft.append(
                     Problem(
                         source,
                         key_node.start_mark.line + 1,
@@ -169,11 +180,11 @@ def _construct(
                 )
                 continue
             lines.setdefault(child, key_node.start_mark.line + 1)
-            result[key] = _construct(value_node, child, lines, problems, source, budget)
+            result[key] = _construct(value_node, child, lines, problems, source, budget, soft)
         return result
     if isinstance(node, yaml.SequenceNode):
         return [
-            _construct(item, f"{path}[{i}]", lines, problems, source, budget)
+            _construct(item, f"{path}[{i}]", lines, problems, source, budget, soft)
             for i, item in enumerate(node.value)
         ]
     constructor = SafeConstructor()

@@ -194,8 +194,9 @@ class Taxonomy(_Model):
             >>> Taxonomy.from_yaml(yaml_text).name
             't'
         """
-        data, lines = load_yaml(text, source)
-        return _validate(data, lines, source)
+        kept: list[Problem] = []  # duplicate keys: reported with every other problem
+        data, lines = load_yaml(text, source, kept=kept)
+        return _validate(data, lines, source, kept)
 
     def to_yaml(self) -> str:
         """Serialise to YAML that :meth:`from_yaml` reads back to an equal taxonomy."""
@@ -383,9 +384,14 @@ def line_of(path: str, lines: dict[str, int]) -> int | None:
     return lines.get("")
 
 
-def _validate(data: Any, lines: dict[str, int], source: str) -> Taxonomy:
+def _validate(
+    data: Any, lines: dict[str, int], source: str, kept: list[Problem] | None = None
+) -> Taxonomy:
+    early = kept or []
     if not isinstance(data, dict):
-        raise TaxonomyError([Problem(source, 1, "", "expected a mapping with name and topics")])
+        raise TaxonomyError(
+            [*early, Problem(source, 1, "", "expected a mapping with name and topics")]
+        )
     misplaced = _misplaced_fields(data.get("topics"), lines, source)
     try:
         taxonomy = Taxonomy.model_validate(data)
@@ -405,16 +411,21 @@ def _validate(data: Any, lines: dict[str, int], source: str) -> Taxonomy:
             problems += _check_language(data["language"], lines, source)
         # What is said inside a misplaced field repeats the one real mistake.
         inside = tuple(p.path for p in misplaced)
-        problems = misplaced + [
-            p
-            for p in problems
-            if not any(p.path == at or p.path.startswith((f"{at}.", f"{at}[")) for at in inside)
-        ]
+        problems = (
+            early
+            + misplaced
+            + [
+                p
+                for p in problems
+                if not any(p.path == at or p.path.startswith((f"{at}.", f"{at}[")) for at in inside)
+            ]
+        )
         problems.sort(key=lambda p: (p.line or 0, p.path))
         raise TaxonomyError(problems) from None
-    problems = misplaced + _check(taxonomy.cues, taxonomy.topics, lines, source)
+    problems = early + misplaced + _check(taxonomy.cues, taxonomy.topics, lines, source)
     problems += _check_language(taxonomy.language, lines, source)
     if problems:
+        problems.sort(key=lambda p: (p.line or 0, p.path))
         raise TaxonomyError(problems)
     return _normalised(taxonomy)
 

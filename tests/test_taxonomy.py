@@ -130,6 +130,20 @@ def test_duplicate_keys_are_errors(tmp_path: Path) -> None:
     assert found.startswith("my.yaml:7 topics.trade: duplicate key 'trade' (first at line 4)")
 
 
+def test_a_duplicate_key_is_reported_with_every_other_problem(tmp_path: Path) -> None:
+    # A duplicate key hid the taxonomy's other problems until it was fixed.
+    text = (
+        "name: m\ntopics:\n  trade:\n    label: Trade\n    terms: [quota]\n"
+        "    terms: [tariff]\n  industry:\n    terms: [subsidy]\n    lable: Industry\n"
+    )
+    assert problems(text, tmp_path) == [
+        "my.yaml:6 topics.trade.terms: duplicate key 'terms' (first at line 5); merge the two "
+        "entries",
+        "my.yaml:7 topics.industry.label: required field is missing",
+        "my.yaml:9 topics.industry.lable: unknown field; remove it or check its spelling",
+    ]
+
+
 def test_python_tags_are_refused(tmp_path: Path) -> None:
     text = MINIMAL.replace("label: Trade", "label: !!python/object/apply:os.system ['true']")
     (found,) = problems(text, tmp_path)
