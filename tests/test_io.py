@@ -872,6 +872,14 @@ def test_deferred_files_are_read_by_the_workers(
     assert all(r.error is not None and "main process" in r.error.message for r in eager)
 
 
+def read_back(document: Any, path: Path) -> str:
+    """The text read from a python-docx document saved at ``path``."""
+    document.save(str(path))
+    (doc,) = read_documents(path)
+    text: str = doc["text"]
+    return text
+
+
 def test_docx_paragraphs_and_tables_are_read_in_order(tmp_path: Path) -> None:
     docx = pytest.importorskip("docx")
     document = docx.Document()
@@ -881,10 +889,7 @@ def test_docx_paragraphs_and_tables_are_read_in_order(tmp_path: Path) -> None:
     table.rows[0].cells[0].text = "Energy"
     table.rows[0].cells[1].text = "Solar power"
     document.add_paragraph("Last paragraph.")
-    path = tmp_path / "paper.docx"
-    document.save(str(path))
-    (doc,) = read_documents(path)
-    assert doc["text"] == (
+    assert read_back(document, tmp_path / "paper.docx") == (
         "Trade cooperation\n\nBoth sides will cut tariffs on steel.\n\nEnergy\tSolar power\n\n"
         "Last paragraph."
     )
@@ -900,10 +905,7 @@ def test_docx_merged_cells_are_read_once(tmp_path: Path) -> None:
     table.cell(1, 1).text = "Solar"
     table.cell(2, 1).text = "Wind"
     document.add_paragraph("After the table.")
-    path = tmp_path / "table.docx"
-    document.save(str(path))
-    (doc,) = read_documents(path)
-    assert doc["text"] == (
+    assert read_back(document, tmp_path / "table.docx") == (
         "Semiconductor supply\t2024\n\nEnergy\tSolar\t\n\nWind\t\n\nAfter the table."
     )
 
@@ -931,10 +933,7 @@ def test_docx_tracked_insertions_are_read_and_deletions_left_out(tmp_path: Path)
     cell = document.add_table(rows=1, cols=2).cell(0, 1)
     cell._tc.remove(cell._tc.p_lst[0])
     cell._tc.append(parse_xml(paragraph))
-    path = tmp_path / "draft.docx"
-    document.save(str(path))
-    (doc,) = read_documents(path)
-    assert doc["text"] == (
+    assert read_back(document, tmp_path / "draft.docx") == (
         "Before.\n\nthe EU will cut tariffs on steel soon.\n\n"
         "\tthe EU will cut tariffs on steel soon."
     )
@@ -962,10 +961,7 @@ def test_docx_content_controls_and_nested_tables_are_read(tmp_path: Path) -> Non
     inner.cell(0, 0).text = "Nested: anti-dumping duties."
     inner.cell(0, 1).text = "Grid links."
     document.add_paragraph("After.")
-    path = tmp_path / "template.docx"
-    document.save(str(path))
-    (doc,) = read_documents(path)
-    assert doc["text"] == (
+    assert read_back(document, tmp_path / "template.docx") == (
         "Before.\n\nInside a content control: tariffs on steel.\n\n"
         "\tOuter cell.\nNested: anti-dumping duties.\tGrid links.\n\nAfter."
     )
@@ -994,10 +990,10 @@ def test_docx_rows_and_cells_in_content_controls_are_read(tmp_path: Path) -> Non
     document = docx.Document()
     body = document.element.body
     body.insert(len(body) - 1, parse_xml(table))
-    path = tmp_path / "form.docx"
-    document.save(str(path))
-    (doc,) = read_documents(path)
-    assert doc["text"] == "Measure\tYear\n\nTariffs on steel\t2024\n\nGrid links\t2025"
+    assert (
+        read_back(document, tmp_path / "form.docx")
+        == "Measure\tYear\n\nTariffs on steel\t2024\n\nGrid links\t2025"
+    )
 
 
 def test_missing_extra_is_an_error_record_naming_the_extra(
