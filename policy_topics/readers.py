@@ -408,22 +408,23 @@ def _read_single(stream: IO[bytes], name: str, fmt: str) -> Document:
     return {"id": name, "text": text, "meta": {}}
 
 
-# How files of some types begin, what they are, and what to do with one.
-_KINDS: tuple[tuple[bytes, str, str, str], ...] = (
-    (b"%PDF-", "pdf", "a PDF", "rename it to .pdf"),
+# How files of some types begin, the formats that may begin so, what such a file
+# is, and what to do with one. RTF is text, if marked up: it may be read as text.
+_KINDS: tuple[tuple[bytes, tuple[str, ...], str, str], ...] = (
+    (b"%PDF-", ("pdf",), "a PDF", "rename it to .pdf"),
     (
         b"PK\x03\x04",
-        "docx",
+        ("docx",),
         "a ZIP archive (as a .docx file is)",
         "rename it to .docx if it is one",
     ),
     (
         b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
-        "",
+        (),
         "an old Office file (.doc, .xls or .ppt)",
         "save it as .docx or PDF",
     ),
-    (b"{\\rtf", "", "an RTF document", "save it as .docx or PDF"),
+    (b"{\\rtf", ("txt", "md", "html"), "an RTF document", "save it as .docx or PDF"),
 )
 _HTML_STARTS = (b"<!doctype html", b"<html")
 _EXPECTED = {"pdf": "a PDF", "docx": "a Word .docx file"}
@@ -443,11 +444,11 @@ def _check_kind(data: bytes, name: str, fmt: str) -> None:
 (as a .docx file is); rename it to .docx if it is one
     """
     head = data[:64]
-    for magic, kind, what, fix in _KINDS:
+    for magic, formats, what, fix in _KINDS:
         if head.startswith(magic):
-            if kind == fmt or (kind == "" and fmt not in _EXPECTED and magic == b"{\\rtf"):
-                return  # what the suffix says; RTF named .txt is text, if marked up
-            if kind == "pdf" and fmt not in _EXPECTED and _plain_text(data):
+            if fmt in formats:
+                return
+            if formats == ("pdf",) and fmt not in _EXPECTED and _plain_text(data):
                 return  # a note that begins "%PDF-1.7 is the version ...": no PDF ends so
             expected = _EXPECTED.get(fmt, "text")
             raise ReadError(f"{name}: not {expected}: it begins as {what}; {fix}", "WrongType")
