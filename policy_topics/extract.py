@@ -764,9 +764,7 @@ _WORKER: Extractor | None = None
 _FOLDER: str | None = None
 
 
-def _init_worker(
-    payload: Extractor | tuple[Any, ...], folder: str | None = None, parent: int | None = None
-) -> None:
+def _init_worker(payload: Extractor | tuple[Any, ...], folder: str | None, parent: int) -> None:
     global _WORKER, _FOLDER
     _FOLDER = folder
     # The parent handles Ctrl-C and stops the workers; SIGTERM must kill at once.
@@ -774,7 +772,7 @@ def _init_worker(
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     threading.Thread(
         target=_watch_parent,
-        args=(os.getppid() if parent is None else parent, folder),
+        args=(parent, folder),
         name="policy-topics-watch",
         daemon=True,
     ).start()
