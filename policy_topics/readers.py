@@ -881,7 +881,7 @@ def _docx_lines(element: Any) -> list[str]:
             lines.append(_paragraph_text(child))
         elif child.tag == _WORD_NS + "tbl":
             lines += _table_rows(child)
-        elif child.tag in _SHOWN_BLOCKS:
+        elif child.tag in _SHOWN_BLOCKS and not _placeholder(child):
             lines += _docx_lines(child)
     return lines
 
@@ -911,7 +911,7 @@ def _docx_children(element: Any, name: str) -> list[Any]:
     for child in element:
         if child.tag == _WORD_NS + name:
             found.append(child)
-        elif child.tag in _SHOWN_BLOCKS:
+        elif child.tag in _SHOWN_BLOCKS and not _placeholder(child):
             found += _docx_children(child, name)
     return found
 
@@ -952,9 +952,21 @@ def _paragraph_text(element: Any) -> str:
     for child in element:
         if child.tag == _WORD_NS + "r":
             parts.append(child.text)
-        elif child.tag in _SHOWN_INLINE:
+        elif child.tag in _SHOWN_INLINE and not _placeholder(child):
             parts.append(_paragraph_text(child))
     return "".join(parts)
+
+
+_PLACEHOLDER = f"{_WORD_NS}sdtPr/{_WORD_NS}showingPlcHdr"
+
+
+def _placeholder(element: Any) -> bool:
+    """Whether a content control shows its placeholder, such as "Click or tap here to enter text."
+
+    Word keeps the placeholder's words in the control while nobody has filled it
+    in, marked ``w:showingPlcHdr``; they are the template's, not the document's.
+    """
+    return element.tag == _WORD_NS + "sdt" and element.find(_PLACEHOLDER) is not None
 
 
 _TEXT_READERS: dict[str, Callable[[bytes, str], str]] = {

@@ -996,6 +996,45 @@ def test_docx_rows_and_cells_in_content_controls_are_read(tmp_path: Path) -> Non
     )
 
 
+def test_docx_content_controls_showing_their_placeholder_are_left_out(tmp_path: Path) -> None:
+    # A template's empty fields hold Word's placeholder ("Click or tap here to
+    # enter text."), marked showingPlcHdr: the template's words, not the author's.
+    docx = pytest.importorskip("docx")
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    def control(xml: str, *, placeholder: bool) -> str:
+        shown = "<w:showingPlcHdr/>" if placeholder else ""
+        return f"<w:sdt><w:sdtPr>{shown}</w:sdtPr><w:sdtContent>{xml}</w:sdtContent></w:sdt>"
+
+    def run(text: str) -> str:
+        return f'<w:r><w:t xml:space="preserve">{text}</w:t></w:r>'
+
+    empty = "Click or tap here to enter text."
+    paragraph = (
+        f"<w:p {nsdecls('w')}>{run('Partner country: ')}"
+        + control(run(empty), placeholder=True)
+        + run("; sector: ")
+        + control(run("steel"), placeholder=False)
+        + "</w:p>"
+    )
+    block = (
+        f"<w:body {nsdecls('w')}>"
+        + control(f"<w:p>{run(empty)}</w:p>", placeholder=True)
+        + "</w:body>"
+    )
+    document = docx.Document()
+    body = document.element.body
+    body.insert(len(body) - 1, parse_xml(paragraph))
+    body.insert(len(body) - 1, parse_xml(block)[0])
+    cell = document.add_table(rows=1, cols=2).cell(0, 0)
+    cell.paragraphs[0].text = "Tariffs"
+    cell._tc.append(parse_xml(block)[0])
+    assert read_back(document, tmp_path / "form.docx") == (
+        "Partner country: ; sector: steel\n\nTariffs\t"
+    )
+
+
 def test_missing_extra_is_an_error_record_naming_the_extra(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
