@@ -564,12 +564,46 @@ def _read_html(data: bytes, name: str) -> str:
         text = decode_text(data, source=name)
     except ReadError as exc:
         text = _decode_declared(data, name, exc)
+    # Browsers read every CR LF and lone CR of a page as LF; in a <pre> they showed.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     try:
         return _visible_text(_UNKNOWN_SECTION_RE.sub("&lt;![", text) if "<![" in text else text)
     except AssertionError:
         # Python's parser asserts on some markup it does not know ('<![' and a name
         # it does not expect): written as text, such markup loses nothing of the page.
         return _visible_text(text.replace("<![", "&lt;!["))
+
+
+# The roles of WAI-ARIA 1.2 (the abstract ones left out: no page may use them) and
+# of ARIA 1.3 drafts that browsers know; "doc-" and "graphics-" roles are modules'.
+# fmt: off
+_ARIA_ROLES = frozenset({
+    "alert", "alertdialog", "application", "article", "banner", "blockquote", "button",
+    "caption", "cell", "checkbox", "code", "columnheader", "combobox", "comment",
+    "complementary", "contentinfo", "definition", "deletion", "dialog", "directory",
+    "document", "emphasis", "feed", "figure", "form", "generic", "grid", "gridcell",
+    "group", "heading", "image", "img", "insertion", "link", "list", "listbox", "listitem",
+    "log", "main", "mark", "marquee", "math", "menu", "menubar", "menuitem",
+    "menuitemcheckbox", "menuitemradio", "meter", "navigation", "none", "note", "option",
+    "paragraph", "presentation", "progressbar", "radio", "radiogroup", "region", "row",
+    "rowgroup", "rowheader", "scrollbar", "search", "searchbox", "separator", "slider",
+    "spinbutton", "status", "strong", "subscript", "suggestion", "superscript", "switch",
+    "tab", "table", "tablist", "tabpanel", "term", "textbox", "time", "timer", "toolbar",
+    "tooltip", "tree", "treegrid", "treeitem",
+})
+# fmt: on
+
+
+def _known_role(value: str) -> str | None:
+    """The role an element's ``role`` takes: its first token that is a role, lower-cased."""
+    return next(
+        (
+            token
+            for token in value.lower().split()
+            if token in _ARIA_ROLES or token.startswith(("doc-", "graphics-"))
+        ),
+        None,
+    )
 
 
 def _visible_text(page: str) -> str:
@@ -1171,10 +1205,9 @@ class _VisibleText(HTMLParser):
                 return True
             if not value or tag in self._NEVER_FURNITURE:
                 continue
-            # A role is a list of tokens, the first one a browser knows taking effect
-            # ("navigation menu"); one of these comes first where any does.
-            roles = value.lower().split() if name == "role" else []
-            if roles and roles[0] in self._FURNITURE_ROLES:
+            # A role is a list of tokens, the first one a browser knows taking effect:
+            # "navigation menu" is a navigation, "nav navigation" too ("nav" is none).
+            if name == "role" and _known_role(value) in self._FURNITURE_ROLES:
                 return True
             if name in ("id", "class") and any(
                 self._BANNER_NAME.search(token) for token in value.split()
