@@ -18,11 +18,13 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from policy_topics.errors import PolicyTopicsError
+from policy_topics.pages import Pages
 
 if TYPE_CHECKING:
     pass
@@ -214,6 +216,13 @@ def read_documents(
     is an error. Offsets in results index into the text read here: for HTML,
     PDF and DOCX that is the extracted text, not the file's bytes.
 
+    The text of a PDF is the text of its pages, each stripped, joined by
+    blank lines (``"\\n\\n"``); pages without text are left out. Its document
+    also has ``pages``: a list of ``(page, start)`` pairs, one per page that
+    holds text, ``page`` its physical number (from 1, empty pages counted) and
+    ``start`` the offset in ``text`` where its text begins. ``extract_many``
+    gives each quote of the document the page its sentence starts on.
+
     Args:
         sources: A path, folder or glob pattern, or several; ``"-"`` is stdin.
         text_field: JSON Lines field holding the text.
@@ -398,14 +407,17 @@ def _read_single(stream: IO[bytes], name: str, fmt: str) -> Document:
     try:
         data = stream.read()
         _check_kind(data, name, fmt)
-        text = _TEXT_READERS[fmt](data, name)
+        read = _TEXT_READERS[fmt](data, name)
     except (ReadError, ImportError) as exc:
         return _error_doc(name, exc)
     except OSError as exc:
         return _error_doc(name, _os_error(name, exc))
     except Exception as exc:  # a broken PDF or DOCX raises whatever its library raises
         return _error_doc(name, ReadError(f"{name}: cannot read {fmt}: {exc}", type(exc).__name__))
-    return {"id": name, "text": text, "meta": {}}
+    if isinstance(read, str):
+        return {"id": name, "text": read, "meta": {}}
+    text, pages = read
+    return {"id": name, "text": text, "meta": {}, "pages": pages}
 
 
 # How files of some types begin, the formats that may begin so, what such a file
@@ -798,7 +810,14 @@ def _decode_declared(data: bytes, name: str, error: ReadError) -> str:
         ) from None
 
 
-def _read_pdf(data: bytes, name: str) -> str:
+def _read_pdf(data: bytes, name: str) -> tuple[str, Pages]:
+    """A PDF's text, its non-empty pages joined by blank lines, and where each page starts.
+
+    Returns:
+        The text, and a ``(page, start)`` pair per page that holds text: its
+        number (from 1, empty pages counted) and the offset of its first
+        character in the text.
+    """
     try:
         from pypdf import PdfReader
     except ImportError as exc:
@@ -815,8 +834,8 @@ def _read_pdf(data: bytes, name: str) -> str:
     if reader.is_encrypted and not reader.decrypt(""):
         raise ReadError(f"{name}: the PDF is encrypted", "EncryptedPDF")
     pages = [page.extract_text() or "" for page in reader.pages]
-    text = "\n\n".join(page.strip() for page in pages if page.strip())
-    if not text:
+    shown = [(number, page.strip()) for number, page in enumerate(pages, 1) if page.strip()]
+    if not shown:
         # A scanned PDF: an empty result would read as "nothing about trade here".
         raise ReadError(
             f"{name}: no text in its {len(pages)} page{'' if len(pages) == 1 else 's'}: "
@@ -824,7 +843,19 @@ def _read_pdf(data: bytes, name: str) -> str:
             "first, e.g. ocrmypdf)",
             "NoText",
         )
-    return join_hyphenated(text)
+    # The pages joined by blank lines, as join_hyphenated(whole text) would make them,
+    # each page joined apart so that where it starts is known.
+    texts = _join_pages([text for _, text in shown])
+    starts: Pages = []
+    offset = 0
+    for (number, _), text in zip(shown, texts, strict=True):
+        starts.append((number, offset))
+        offset += len(text) + len(_PAGE_BREAK)
+    return _PAGE_BREAK.join(texts), starts
+
+
+# What stands between the texts of two pages of a PDF.
+_PAGE_BREAK = "\n\n"
 
 
 # A word broken at a line end: its first part and hyphen, the line break, and the
@@ -855,37 +886,56 @@ def join_hyphenated(text: str) -> str:
         >>> join_hyphenated("Trade in manu-\\nfacturing grew.\\nManufacturing")
         'Trade in manufacturing\\ngrew.\\nManufacturing'
     """
-    if "\n" not in text or not any(mark in text for mark in "-\u2010\u00ad"):
-        return text
-    words: set[str] = set()
-    compounds: set[str] = set()
+    return _join_pages([text])[0]
 
-    def join(match: re.Match[str]) -> str:
-        first, hyphen, second, rest, spaces = match.groups()
-        whole = match.group()
-        if not (first[-1].islower() and second[0].islower()):
-            # "COVID-\n19", "EU-\nChina", "UN-\nrelated": a name, an acronym or a
-            # number, not a broken word
-            return whole
-        joined = (first + second).lower()
-        if hyphen != "\u00ad" and (f"{first}-{second}".lower() in compounds or joined not in words):
-            return whole
-        # The line break moves after the word, unless the line ends there anyway.
-        end = match.end()
-        after = "" if end == len(text) or text[end] == "\n" else "\n"
-        return first + second + rest + (spaces if not after else "") + after
 
+def _join_pages(pages: list[str]) -> list[str]:
+    """:func:`join_hyphenated` of the pages joined by blank lines, page by page.
+
+    No break it joins spans a blank line, so each page can be joined apart, with
+    the evidence of the whole text: ``"\\n\\n".join(_join_pages(pages))`` is
+    ``join_hyphenated("\\n\\n".join(pages))`` for pages that neither begin nor
+    end with white space, and where each page begins in it is known.
+
+    Example:
+        >>> _join_pages(["Manufacturing", "manu-\\nfacturing grew."])
+        ['Manufacturing', 'manufacturing\\ngrew.']
+    """
+    if not any("\n" in page and any(m in page for m in "-\u2010\u00ad") for page in pages):
+        return pages
     # A word broken over three lines needs a second pass: the first join takes
     # the middle line's run, and with it the next break. Each pass reads the
     # evidence anew, with the words the last one joined (at a soft hyphen, say).
     while True:
-        lower = text.lower()
+        lower = "\n\n".join(pages).lower()
         words = set(re.findall(r"\w+", lower))
         compounds = {re.sub("[-\u2010]", "-", c) for c in _HYPHENATED.findall(lower)}
-        joined = _LINE_END_BREAK.sub(join, text)
-        if joined == text:
-            return text
-        text = joined
+        joined = [
+            _LINE_END_BREAK.sub(partial(_join_break, page, words, compounds), page)
+            if "\n" in page
+            else page
+            for page in pages
+        ]
+        if joined == pages:
+            return pages
+        pages = joined
+
+
+def _join_break(text: str, words: set[str], compounds: set[str], match: re.Match[str]) -> str:
+    """The replacement of one break ``_LINE_END_BREAK`` found in ``text``: joined, or as it is."""
+    first, hyphen, second, rest, spaces = match.groups()
+    whole = match.group()
+    if not (first[-1].islower() and second[0].islower()):
+        # "COVID-\n19", "EU-\nChina", "UN-\nrelated": a name, an acronym or a
+        # number, not a broken word
+        return whole
+    joined = (first + second).lower()
+    if hyphen != "\u00ad" and (f"{first}-{second}".lower() in compounds or joined not in words):
+        return whole
+    # The line break moves after the word, unless the line ends there anyway.
+    end = match.end()
+    after = "" if end == len(text) or text[end] == "\n" else "\n"
+    return first + second + rest + (spaces if not after else "") + after
 
 
 def _read_docx(data: bytes, name: str) -> str:
@@ -1003,7 +1053,8 @@ def _placeholder(element: Any) -> bool:
     return element.tag == _WORD_NS + "sdt" and element.find(_PLACEHOLDER) is not None
 
 
-_TEXT_READERS: dict[str, Callable[[bytes, str], str]] = {
+# Each format's reader: its text, or for a PDF its text and where its pages start.
+_TEXT_READERS: dict[str, Callable[[bytes, str], str | tuple[str, Pages]]] = {
     "txt": _read_plain,
     "md": _read_plain,
     "html": _read_html,
