@@ -34,6 +34,7 @@ from spacy.language import Language
 
 from policy_topics.hits import SentenceHits
 from policy_topics.matching import PolicyTopics
+from policy_topics.pages import check_pages
 from policy_topics.plain import is_missing, plain_id, plain_value
 from policy_topics.readers import Source
 from policy_topics.records import DocumentResult, ErrorInfo
@@ -73,6 +74,7 @@ class _Job:
     doc_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     error: ErrorInfo | None = None
+    pages: Any = None
 
 
 class Extractor:
@@ -164,6 +166,7 @@ class Extractor:
         *,
         doc_id: str | int | None = None,
         metadata: Mapping[str, Any] | None = None,
+        pages: Iterable[tuple[int, int]] | None = None,
     ) -> DocumentResult:
         """Tag one document.
 
@@ -174,6 +177,12 @@ class Extractor:
                 ``"2"``, NaN or ``pd.NA`` no id).
             metadata: Your metadata, copied into the result; numpy and pandas
                 values become plain ones (:func:`~policy_topics.plain.plain_value`).
+            pages: Where the pages of a PDF begin in ``text``, as ``(page,
+                start)`` pairs (:mod:`policy_topics.pages`): ``page`` a whole
+                number from 1, ``start`` a character offset, each after the
+                one before. Each quote's ``page`` is then the page its sentence
+                starts on (None before the first start); without ``pages``
+                every quote's ``page`` is None.
 
         Returns:
             The DocumentResult. Empty or blank text gives a valid empty result.
@@ -181,16 +190,24 @@ class Extractor:
         Raises:
             TypeError: ``text`` is not a str (bytes must be decoded first), or
                 ``metadata`` is no mapping.
-            ValueError: ``metadata`` holds values that cannot be written as JSON.
+            ValueError: ``metadata`` holds values that cannot be written as JSON;
+                ``pages`` are not such pairs, or lie outside the text.
 
         Example:
             >>> Extractor().extract("   ").areas
             []
+            >>> text = "Page one.\\n\\nWe cut tariffs."
+            >>> Extractor().extract(text, pages=[(1, 0), (2, 11)]).areas[0].quotes[0].page
+            2
         """
-        return DocumentResult.model_validate(self._payload(text, plain_id(doc_id), metadata))
+        return DocumentResult.model_validate(self._payload(text, plain_id(doc_id), metadata, pages))
 
     def _payload(
-        self, text: str, doc_id: str | None, metadata: Mapping[str, Any] | None
+        self,
+        text: str,
+        doc_id: str | None,
+        metadata: Mapping[str, Any] | None,
+        pages: Any = None,
     ) -> dict[str, Any]:
         if not isinstance(text, str):
             raise TypeError(f"text must be str, not {type(text).__name__}{_hint(text)}")
@@ -198,8 +215,12 @@ class Extractor:
             raise TypeError(_not_a_mapping("metadata", metadata))
         if metadata:
             metadata = _json_metadata(metadata)
+        if pages is not None:
+            pages = check_pages(pages, len(text))
         spans, hits = self._match(text)
-        return self._builder().payload(text, spans, hits, doc_id=doc_id, metadata=metadata)
+        return self._builder().payload(
+            text, spans, hits, doc_id=doc_id, metadata=metadata, pages=pages
+        )
 
     def _builder(self) -> ResultBuilder:
         # Rebuilt when the caller changed max_quotes or min_score since the last call.
@@ -249,7 +270,11 @@ class Extractor:
 
         Args:
             items: Strings, ``(text, metadata)`` tuples, or mappings with ``text``
-                and optional ``id`` and ``meta`` (or ``metadata``). A mapping with
+                and optional ``id``, ``meta`` (or ``metadata``) and ``pages``
+                (where the pages of a PDF begin, as :meth:`extract` takes them;
+                documents of PDFs from :func:`~policy_topics.io.read_documents`
+                have them; ``pages`` that are no such pairs give that
+                document an error record). A mapping with
                 an ``error`` (and optional ``error_type``) field, as
                 :func:`policy_topics.io.read_documents` yields for an unreadable
                 file, becomes an error record. A mapping whose ``source`` is a
@@ -366,8 +391,10 @@ class Extractor:
         if job.error is None:
             try:
                 if type(self).extract is not Extractor.extract:  # a subclass's own extract
-                    return self.extract(job.text, doc_id=job.doc_id, metadata=job.metadata)
-                return self._payload(job.text, job.doc_id, job.metadata)
+                    # pages only when there are some: an older override may not take them
+                    paged = {} if job.pages is None else {"pages": job.pages}
+                    return self.extract(job.text, doc_id=job.doc_id, metadata=job.metadata, **paged)
+                return self._payload(job.text, job.doc_id, job.metadata, job.pages)
             except Exception as exc:
                 if on_error == "raise":
                     raise
@@ -659,7 +686,7 @@ def _coerce_item(item: Any) -> _Job:
             raise TypeError(_not_a_mapping(f"field {field!r}", meta))
         source = item.get("source")
         text = source if "text" not in item and isinstance(source, Source) else item.get("text")
-        job = _Job(text, plain_id(item.get("id")), dict(meta))
+        job = _Job(text, plain_id(item.get("id")), dict(meta), pages=item.get("pages"))
         if item.get("error"):
             job.error = ErrorInfo(
                 type=str(item.get("error_type", "ReadError")), message=str(item["error"])
@@ -679,6 +706,7 @@ def _load(job: _Job) -> None:
         job.error = ErrorInfo(type=str(document["error_type"]), message=str(document["error"]))
     else:
         job.text = document["text"]
+        job.pages = document.get("pages")
 
 
 def _weight(text: Any) -> int:

@@ -76,6 +76,12 @@ class Quote(_Record, _Displayed):
     occurrences: int = Field(
         default=1, ge=1, description="How often this sentence occurs verbatim in the document."
     )
+    page: int | None = Field(
+        default=None,
+        ge=1,
+        description="The 1-based page of the PDF the sentence starts on; None when the "
+        "document has no pages: plain text, HTML, DOCX, strings.",
+    )
 
 
 class SubtopicCount(_Record):

@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from policy_topics.hits import Hit, SentenceHits
+from policy_topics.pages import PageStarts, page_of
 from policy_topics.records import DocumentResult
 from policy_topics.taxonomy import Taxonomy
 from policy_topics.text import dedup_key
@@ -152,6 +153,7 @@ class ResultBuilder:
         *,
         doc_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        pages: PageStarts | None = None,
     ) -> DocumentResult:
         """Assemble the typed result of one document.
 
@@ -161,11 +163,14 @@ class ResultBuilder:
             hits: Accepted hits per sentence index (sentences without hits may be absent).
             doc_id: Caller's id.
             metadata: Caller's metadata, copied into the result.
+            pages: Where the document's pages start
+                (:func:`~policy_topics.pages.check_pages`), to give each quote
+                its page; None leaves every quote's page None.
 
         Returns:
             The DocumentResult, areas sorted by score (then taxonomy order).
         """
-        payload = self.payload(text, spans, hits, doc_id=doc_id, metadata=metadata)
+        payload = self.payload(text, spans, hits, doc_id=doc_id, metadata=metadata, pages=pages)
         return DocumentResult.model_validate(payload)
 
     def payload(
@@ -176,6 +181,7 @@ class ResultBuilder:
         *,
         doc_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        pages: PageStarts | None = None,
     ) -> dict[str, Any]:
         """The result of :meth:`build` as plain data, before validation.
 
@@ -230,6 +236,10 @@ class ResultBuilder:
         ]
         areas = [a for a in areas if a["score"] >= self.min_score]
         areas.sort(key=lambda a: (-a["score"], order.get(a["topic"], last)))
+        if pages is not None:
+            for area in areas:
+                for quote in area["quotes"]:
+                    quote["page"] = page_of(pages, quote["start"])
         payload = self._empty(text, n_sentences, doc_id, metadata)
         payload["areas"] = areas
         payload["sentences"] = sentences
