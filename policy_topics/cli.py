@@ -211,7 +211,9 @@ class _TableSink:
                 terms = _shorten(", ".join(area.terms), max(20, self._width - _columns(head)))
                 lines.append(head + terms)
                 for quote in area.quotes[: self._quotes]:
-                    lines.append(f"      > {_shorten(quote.text, self._width - 8)}")
+                    page = "" if quote.page is None else f"p. {quote.page}: "
+                    text = _shorten(quote.text, self._width - 8 - len(page))
+                    lines.append(f"      > {page}{text}")
         # Lone surrogates (from a caller's string or a file name) become U+FFFD, as in JSON.
         self._stream.write(replace_surrogates("\n".join(lines) + "\n"))
         self._stream.flush()

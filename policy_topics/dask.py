@@ -14,6 +14,7 @@ partition it is given (the four most recently used are kept).
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import inspect
 import json
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from policy_topics.extract import Extractor
+from policy_topics.plain import is_missing
 from policy_topics.scoring import check_options
 from policy_topics.taxonomy import Taxonomy, load_taxonomy
 from policy_topics.writers import DATAFRAME_COLUMNS, _dataframe
@@ -107,6 +109,7 @@ def extract_dataframe(
     text_column: str,
     *,
     id_column: str | None = None,
+    pages_column: str | None = None,
     level: Level = "areas",
     taxonomy: str | Path | Taxonomy = "default",
     **options: Any,
@@ -121,6 +124,15 @@ def extract_dataframe(
             index is unique: ``dd.read_csv`` over several files, for one, starts
             each file's index at 0. A whole number in a float column (an int
             column with gaps) is written without ``.0``; a missing id gives NA.
+        pages_column: The column holding where each document's pages begin,
+            as ``(page, start)`` pairs (the ``pages`` of a PDF's document from
+            ``read_documents``); the quotes level then has each quote's page
+            in its ``page`` column. Dask turns a column of lists into strings
+            by default (its ``dataframe.convert-string`` setting): a string
+            is read back as the list it spells, ``"[(1, 0), (3, 812)]"`` or
+            ``"[[1, 0], [3, 812]]"``. A missing value means no pages; pages
+            that are no such pairs leave that document out, as any failed
+            document is.
         level: ``"areas"`` (a row per document and area), ``"quotes"`` (a row
             per quote) or ``"sentences"`` (a row per tagged sentence and topic).
         taxonomy: A Taxonomy, a YAML path or a packaged name, read here.
@@ -148,7 +160,7 @@ def extract_dataframe(
     """
     if level not in COLUMNS:
         raise ValueError(f"level must be one of {', '.join(COLUMNS)}, not {level!r}")
-    for column in (text_column, id_column):
+    for column in (text_column, id_column, pages_column):
         if column is not None and column not in ddf.columns:
             raise ValueError(f"no column {column!r}; the columns are {list(ddf.columns)}")
     delayed = _import_dask().delayed
@@ -158,6 +170,7 @@ def extract_dataframe(
         _frame_partition,
         text_column,
         id_column,
+        pages_column,
         level,
         recipe,
         meta=_empty(level),
@@ -179,11 +192,16 @@ def _frame_partition(
     frame: pandas.DataFrame,
     text_column: str,
     id_column: str | None,
+    pages_column: str | None,
     level: Level,
     recipe: _Recipe,
 ) -> pandas.DataFrame:
     ids = frame[id_column] if id_column is not None else frame.index
     items = [{"id": i, "text": text} for i, text in zip(ids, frame[text_column], strict=True)]
+    if pages_column is not None:
+        for item, pages in zip(items, frame[pages_column], strict=True):
+            if not _missing(pages):
+                item["pages"] = _literal(pages) if isinstance(pages, str) else pages
     extractor, lock = _extractor(recipe)
     with lock:
         results = list(extractor.extract_many(items))
@@ -230,6 +248,19 @@ def _recipe(taxonomy: str | Path | Taxonomy, options: dict[str, Any]) -> _Recipe
         {"taxonomy": loaded.to_yaml(), "options": options}, sort_keys=True, default=str
     )
     return _Recipe(hashlib.sha256(content.encode("utf-8")).hexdigest(), loaded, dict(options))
+
+
+def _literal(text: str) -> Any:
+    """The list a string of Dask's conversion spells, or the string when it spells none."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return text  # the document's error record says what is wrong with it
+
+
+def _missing(value: Any) -> bool:
+    """Whether a cell of the pages column holds nothing (None, NaN, NA), not a list."""
+    return not hasattr(value, "__iter__") and is_missing(value)
 
 
 def _empty(level: Level) -> pandas.DataFrame:

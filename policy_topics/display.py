@@ -262,6 +262,8 @@ def _table(areas: Sequence[CooperationArea]) -> str:
 
 def _quote_body(quote: Quote, labels: Mapping[str, str]) -> str:
     meta = [f"sentence {quote.sentence}", f"score {quote.score:.2f}"]
+    if quote.page is not None:
+        meta.insert(0, f"p. {quote.page}")
     if quote.cues:
         meta.append("cues: " + ", ".join(_esc(c) for c in quote.cues))
     if quote.occurrences > 1:
@@ -530,8 +532,9 @@ def describe(record: DocumentResult | CooperationArea | Quote) -> str:
     if isinstance(record, Quote):
         terms = list(dict.fromkeys(m.term for m in record.matches))
         more = f" +{len(terms) - 4}" if len(terms) > 4 else ""
+        page = "" if record.page is None else f"p. {record.page}, "
         return (
-            f"Quote (sentence {record.sentence}, score {record.score:.2f}): "
+            f"Quote ({page}sentence {record.sentence}, score {record.score:.2f}): "
             f"{_clip(record.text, 80)!r} [{', '.join(_clip(t, 30) for t in terms[:4])}{more}]"
         )
     if isinstance(record, CooperationArea):

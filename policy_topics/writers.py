@@ -37,7 +37,8 @@ __all__ = [
     "write_results",
 ]
 
-_STRING, _INT, _FLOAT = "string", "int64", "float64"
+# "Int64" is pandas' nullable integer: a quote's page is NA where the document has none.
+_STRING, _INT, _FLOAT, _NULLABLE_INT = "string", "int64", "float64", "Int64"
 
 #: Columns and dtypes of each level of :func:`to_dataframe` (and of
 #: :func:`policy_topics.dask.extract_dataframe`). Strings are pandas ``string``;
@@ -64,6 +65,7 @@ DATAFRAME_COLUMNS: dict[str, dict[str, str]] = {
         "end": _INT,
         "text": _STRING,
         "terms": _STRING,
+        "page": _NULLABLE_INT,
     },
     "sentences": {
         "doc_id": _STRING,
@@ -77,10 +79,13 @@ DATAFRAME_COLUMNS: dict[str, dict[str, str]] = {
     },
 }
 
-#: Columns of the CSV output and of ``to_dataframe(level="quotes")``: one row per quote.
-#: The CSV output adds a last column, ``meta``: the document's metadata as JSON
-#: (empty when it has none); the DataFrame has a ``meta.<key>`` column per key.
-CSV_COLUMNS = tuple(DATAFRAME_COLUMNS["quotes"])
+#: The first columns of the CSV output, one row per quote, and of
+#: ``to_dataframe(level="quotes")``. The CSV output adds two last columns:
+#: ``meta``, the document's metadata as JSON (empty when it has none), and
+#: ``page``, the quote's page (empty when its document has no pages), after
+#: ``meta`` so that every column before it keeps its place. The DataFrame has
+#: ``page`` next, then a ``meta.<key>`` column per key.
+CSV_COLUMNS = tuple(name for name in DATAFRAME_COLUMNS["quotes"] if name != "page")
 
 
 # --- writers ----------------------------------------------------------------------------
@@ -157,10 +162,11 @@ class JsonWriter:
 
 
 class CsvWriter:
-    """CSV with a header and one row per quote (see :data:`CSV_COLUMNS`), and ``meta``.
+    """CSV with a header and one row per quote (see :data:`CSV_COLUMNS`), ``meta`` and ``page``.
 
-    The last column, ``meta``, holds the document's metadata as JSON, or
-    nothing when it has none. Documents without quotes and failed documents
+    The column ``meta`` holds the document's metadata as JSON, or nothing
+    when it has none; the last, ``page``, the quote's page, or nothing when
+    its document has no pages. Documents without quotes and failed documents
     give no rows. Text is written verbatim, so a cell may start with ``=``;
     spreadsheet programs may treat such a cell as a formula.
 
@@ -174,20 +180,23 @@ class CsvWriter:
         >>> writer = CsvWriter(out)
         >>> writer.write(Extractor().extract("We cut tariffs.", doc_id="a"))
         >>> out.getvalue().splitlines()[1]
-        'a,trade,tariffs,0.632121,0,15,We cut tariffs.,tariff,'
+        'a,trade,tariffs,0.632121,0,15,We cut tariffs.,tariff,,'
     """
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
         self._writer = csv.writer(stream)
-        self._writer.writerow((*CSV_COLUMNS, "meta"))
+        self._writer.writerow((*CSV_COLUMNS, "meta", "page"))
 
     def write(self, result: DocumentResult) -> None:
         """Write one row per quote of the result."""
         meta = _metadata_json(result) if result.metadata else ""
         for row in quote_rows(result):
-            cells = [replace_surrogates(v) if isinstance(v, str) else v for v in row.values()]
-            self._writer.writerow([*cells, meta])
+            cells = [
+                replace_surrogates(v) if isinstance(v, str) else v
+                for v in (row[name] for name in CSV_COLUMNS)
+            ]
+            self._writer.writerow([*cells, meta, row["page"]])
         self._stream.flush()
 
     def close(self) -> None:
@@ -229,7 +238,7 @@ _WRITERS: dict[str, Callable[[TextIO], ResultWriter]] = {
 
 
 def quote_rows(result: DocumentResult) -> Iterator[dict[str, Any]]:
-    """Flat rows, one per quote, with the columns of :data:`CSV_COLUMNS`.
+    """Flat rows, one per quote, with the columns of :data:`CSV_COLUMNS` and ``page``.
 
     ``subtopic`` and ``terms`` join the distinct sub-topics and terms of the
     quote's matches with ``"; "``.
@@ -258,6 +267,7 @@ def quote_rows(result: DocumentResult) -> Iterator[dict[str, Any]]:
                 "end": quote.end,
                 "text": quote.text,
                 "terms": "; ".join(dict.fromkeys(m.term for m in quote.matches)),
+                "page": quote.page,
             }
 
 
@@ -525,7 +535,9 @@ def to_dataframe(
     Levels:
         ``"areas"``: one row per document and area (doc_id, topic, label, score,
         mentions, sentences, quotes, terms, subtopics).
-        ``"quotes"``: one row per quote, the CSV columns.
+        ``"quotes"``: one row per quote, the CSV columns but ``meta``: doc_id,
+        topic, subtopic, score, start, end, text, terms, page (nullable
+        ``Int64``: NA where the document has no pages).
         ``"sentences"``: one row per tagged sentence and topic (doc_id, sentence,
         start, end, topic, score, terms, cues).
 

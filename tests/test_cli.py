@@ -167,7 +167,7 @@ def test_csv_output_by_suffix_one_row_per_quote(folder: Path, tmp_path: Path) ->
     assert f"  {folder / 'e-bad.txt'}: not valid UTF-8" in stderr
     with out.open(encoding="utf-8", newline="") as stream:
         rows = list(csv.DictReader(stream))
-    assert tuple(rows[0]) == (*CSV_COLUMNS, "meta")
+    assert tuple(rows[0]) == (*CSV_COLUMNS, "meta", "page")
     texts = expected_texts(folder)
     assert {row["doc_id"] for row in rows} == set(list(texts)[:3])
     for row in rows:
@@ -991,3 +991,29 @@ def test_a_full_disk_with_stderr_in_the_same_file(tmp_path: Path, args: list[str
     written = log.read_bytes()
     assert b"\0" not in written
     assert written.startswith(b"policy-topics: cannot write stdout: File too large")
+
+
+def test_quotes_of_a_pdf_name_their_page(tmp_path: Path) -> None:
+    pytest.importorskip("pypdf")
+    from bench import synth
+
+    path = tmp_path / "paper.pdf"
+    path.write_bytes(synth.pdf([[TRADE], [], [ENERGY]]))
+    proc = run("extract", str(path), "-f", "jsonl")
+    assert proc.returncode == 0, proc.stderr
+    (record,) = [DocumentResult.model_validate_json(x) for x in proc.stdout.splitlines()]
+    assert {(a.topic, q.page) for a in record.areas for q in a.quotes} == {
+        ("trade", 1),
+        ("energy", 3),
+    }
+    assert b'"page":1' in proc.stdout and b'"page":3' in proc.stdout
+    stdout, _ = text(run("extract", str(path), "-f", "csv"))
+    rows = list(csv.reader(stdout.splitlines()))
+    assert rows[0] == [*CSV_COLUMNS, "meta", "page"]
+    assert sorted((row[1], row[-1]) for row in rows[1:]) == [("energy", "3"), ("trade", "1")]
+    stdout, _ = text(run("extract", str(path), "-f", "table"))
+    assert f"      > p. 1: {TRADE[:40]}" in stdout and f"      > p. 3: {ENERGY[:40]}" in stdout
+    # a text file's quotes have no page
+    (tmp_path / "paper.txt").write_text(TRADE, encoding="utf-8")
+    stdout, _ = text(run("extract", str(tmp_path / "paper.txt"), "-f", "csv"))
+    assert [row[-1] for row in csv.reader(stdout.splitlines())] == ["page", ""]

@@ -187,3 +187,43 @@ def test_rows_at_the_sentences_level_ignore_min_score() -> None:
         for level in ("areas", "quotes", "sentences")
     }
     assert counts == {"areas": 0, "quotes": 0, "sentences": 1}  # as the docstring says
+
+
+def test_quotes_of_pdfs_carry_their_pages(client: Client, tmp_path: Path) -> None:
+    pytest.importorskip("pypdf")
+    from bench import synth
+    from policy_topics.io import read_documents
+
+    cut = ["Both sides will cut tariffs on steel."]
+    (tmp_path / "a.pdf").write_bytes(synth.pdf([cut, [], ["Solar power grew."], cut]))
+    (tmp_path / "b.pdf").write_bytes(synth.pdf([[], ["Grid investment will rise."]]))
+    (tmp_path / "c.txt").write_text("We cut tariffs.", encoding="utf-8")
+    docs = list(read_documents(tmp_path))
+    want = list(Extractor(max_quotes=None).extract_many(docs))
+    frame = pd.DataFrame({"id": [d["id"] for d in docs], "text": [d["text"] for d in docs]})
+    frame["pages"] = [d.get("pages") for d in docs]
+    ddf = dd.from_pandas(frame, npartitions=2)
+    rows = extract_dataframe(
+        ddf, "text", id_column="id", pages_column="pages", level="quotes", max_quotes=None
+    )
+    assert str(rows.dtypes["page"]) == "Int64"
+    got = rows.compute().reset_index(drop=True)
+    pages = {
+        (Path(i).name, t, None if pd.isna(p) else p)
+        for i, t, p in got[["doc_id", "topic", "page"]].values
+    }
+    # page 4 repeats page 1's sentence: one quote, of the page it is first on
+    assert pages == {
+        ("a.pdf", "trade", 1),
+        ("a.pdf", "energy", 3),
+        ("b.pdf", "energy", 2),
+        ("c.txt", "trade", None),
+    }
+    expected = to_dataframe(want, "quotes")[list(COLUMNS["quotes"])]
+    pd.testing.assert_frame_equal(got, expected.astype(COLUMNS["quotes"]))
+    # a bag of files left unread: read, with their pages, on the workers
+    bag = extract_bag(db.from_sequence(list(read_documents(tmp_path, defer=True)), npartitions=3))
+    records = bag.compute()
+    assert records == [r.model_dump(mode="json") for r in Extractor().extract_many(docs)]
+    found = {(a["topic"], q["page"]) for r in records for a in r["areas"] for q in a["quotes"]}
+    assert found == {("trade", 1), ("energy", 3), ("energy", 2), ("trade", None)}

@@ -1098,7 +1098,9 @@ def test_csv_has_one_row_per_quote_with_exact_offsets(
         rows = list(csv.DictReader(stream))
     expected = [row for r in results for row in quote_rows(r)]
     assert len(rows) == sum(len(a.quotes) for r in results for a in r.areas) == len(expected) > 2
-    assert tuple(rows[0]) == (*CSV_COLUMNS, "meta")
+    # page comes last, after meta, so the columns before it keep their places
+    assert tuple(rows[0]) == (*CSV_COLUMNS, "meta", "page")
+    assert {row["page"] for row in rows} == {""}  # strings have no pages
     for row in rows:
         if row["doc_id"] == "a":
             assert TEXT[int(row["start"]) : int(row["end"])] == row["text"]
@@ -1139,7 +1141,7 @@ def test_format_follows_the_suffix_by_default(
     results: list[DocumentResult], tmp_path: Path
 ) -> None:
     for name, check in [
-        ("r.csv", lambda t: t.splitlines()[0] == ",".join((*CSV_COLUMNS, "meta"))),
+        ("r.csv", lambda t: t.splitlines()[0] == ",".join((*CSV_COLUMNS, "meta", "page"))),
         ("r.JSON", lambda t: isinstance(json.loads(t), list)),
         ("r.jsonl", lambda t: t.startswith('{"doc_id":')),
     ]:
@@ -1279,7 +1281,8 @@ def test_dataframe_levels(results: list[DocumentResult]) -> None:
     assert "meta.year" in areas.columns and "meta.tags" not in areas.columns
     assert set(areas.loc[areas.doc_id == "a", "meta.year"]) == {2020}
     quotes = to_dataframe(results, level="quotes")
-    assert tuple(quotes.columns[: len(CSV_COLUMNS)]) == CSV_COLUMNS
+    assert tuple(quotes.columns[: len(CSV_COLUMNS) + 1]) == (*CSV_COLUMNS, "page")
+    assert quotes["page"].isna().all()
     assert len(quotes) == sum(len(a.quotes) for r in results for a in r.areas)
     sentences = to_dataframe(results, level="sentences")
     assert len(sentences) == sum(len(s.topics) for r in results for s in r.sentences)
@@ -1290,7 +1293,8 @@ def test_dataframe_levels(results: list[DocumentResult]) -> None:
 def test_dataframe_of_nothing_has_columns() -> None:
     pytest.importorskip("pandas")
     frame = to_dataframe([], level="quotes")
-    assert frame.empty and tuple(frame.columns) == CSV_COLUMNS
+    assert frame.empty and tuple(frame.columns) == (*CSV_COLUMNS, "page")
+    assert str(frame["page"].dtype) == "Int64"
     with pytest.raises(ValueError, match="level"):
         to_dataframe([], level="words")  # type: ignore[arg-type]
 
