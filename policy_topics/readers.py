@@ -54,6 +54,10 @@ SUPPORTED_SUFFIXES: dict[str, str] = {
     ".docx": "docx",
 }
 
+#: A document as :func:`read_documents` yields it: ``id``, ``text`` and ``meta``;
+#: for a PDF also ``pages``, a ``(page, start)`` pair per page that holds text
+#: (:mod:`policy_topics.pages`); for a file left unread, ``source`` in place of
+#: ``text``; for one that cannot be read, ``error`` and ``error_type`` in place of both.
 Document = dict[str, Any]
 
 
