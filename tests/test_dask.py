@@ -23,9 +23,11 @@ from policy_topics.io import to_dataframe
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Client]:
+    # ":0", a free port: with None the scheduler still serves HTTP on 8787, and a
+    # Dask dashboard already running there made the cluster fail to start.
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         Client(cluster) as client,
     ):
