@@ -30,7 +30,6 @@ Example:
 from __future__ import annotations
 
 import bisect
-import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +38,7 @@ from typing import Any, cast
 
 from policy_topics.errors import PolicyTopicsError
 from policy_topics.extract import Extractor
-from policy_topics.plain import plain_value
+from policy_topics.jsonl import labelled_records
 from policy_topics.report import (
     DIGITS,
     MODES,
@@ -118,40 +117,7 @@ def read_gold(source: str | Path | Iterable[Mapping[str, Any]]) -> Iterator[dict
 
 
 def _records(source: str | Path | Iterable[Mapping[str, Any]]) -> Iterator[tuple[str, Any]]:
-    if isinstance(source, str | Path):
-        path = Path(source)
-        try:
-            handle = path.open("rb")
-        except OSError as exc:
-            raise GoldError(f"{path.name}: cannot read gold file: {exc.strerror}") from exc
-        found = False
-        with handle:
-            for number, raw in enumerate(handle, 1):
-                try:
-                    # A byte order mark may start the file (some editors write one).
-                    line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-                except UnicodeDecodeError as exc:
-                    raise GoldError(
-                        f"{path.name}:{number}: not UTF-8 (byte {exc.start + 1} of the line); "
-                        "save the gold file as UTF-8"
-                    ) from exc
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise GoldError(f"{path.name}:{number}: not JSON: {exc.msg}") from exc
-                except RecursionError as exc:
-                    raise GoldError(f"{path.name}:{number}: not JSON: nested too deeply") from exc
-                found = True
-                yield f"{path.name}:{number}", record
-        if not found:
-            # Scoring nothing would report a perfect run on the wrong file.
-            raise GoldError(f"{path.name}: no gold records (the file is empty or blank)")
-    else:
-        for number, record in enumerate(source, 1):
-            # Records built from a DataFrame hold numpy numbers and arrays.
-            yield f"record {number}", plain_value(record)
+    return labelled_records(source, GoldError, "gold")
 
 
 def _topic_set(value: Any, where: str, name: str) -> frozenset[str]:

@@ -1,0 +1,87 @@
+"""Labelled JSON Lines at the edge: gold and prediction records, each with its place.
+
+Gold (:mod:`policy_topics.evaluate`) and predictions
+(:mod:`policy_topics.predictions`) are read the same way, so a problem in either
+is named by file and line in the same words.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from policy_topics.errors import PolicyTopicsError
+from policy_topics.plain import plain_value
+
+__all__ = ["labelled_records"]
+
+
+def labelled_records(
+    source: str | Path | Iterable[Mapping[str, Any] | BaseModel],
+    error: type[PolicyTopicsError],
+    kind: str,
+) -> Iterator[tuple[str, Any]]:
+    """Records of a JSON Lines file (or of an iterable), each with where it came from.
+
+    Args:
+        source: Path of a ``.jsonl`` file, or an iterable of records.
+        error: The exception to raise, e.g. ``GoldError``.
+        kind: What the file holds, for messages: ``"gold"`` or ``"predictions"``.
+
+    Yields:
+        ``("gold.jsonl:3", record)`` for a file (blank lines skipped),
+        ``("record 3", record)`` for an iterable, with numpy values made plain;
+        Pydantic models are passed as they are.
+
+    Raises:
+        PolicyTopicsError: of type ``error``, naming the file and line: the file
+        cannot be read, a line is not UTF-8 or not JSON, or the file holds no record.
+
+    Example:
+        >>> from policy_topics.errors import PolicyTopicsError
+        >>> list(labelled_records([{"id": "a"}], PolicyTopicsError, "gold"))
+        [('record 1', {'id': 'a'})]
+    """
+    if isinstance(source, str | Path):
+        yield from _file_records(Path(source), error, kind)
+        return
+    for number, record in enumerate(source, 1):
+        # Records built from a DataFrame hold numpy numbers and arrays.
+        yield f"record {number}", record if isinstance(record, BaseModel) else plain_value(record)
+
+
+def _file_records(
+    path: Path, error: type[PolicyTopicsError], kind: str
+) -> Iterator[tuple[str, Any]]:
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise error(f"{path.name}: cannot read {kind} file: {exc.strerror}") from exc
+    found = False
+    with handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                # A byte order mark may start the file (some editors write one).
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise error(
+                    f"{path.name}:{number}: not UTF-8 (byte {exc.start + 1} of the line); "
+                    f"save the {kind} file as UTF-8"
+                ) from exc
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise error(f"{path.name}:{number}: not JSON: {exc.msg}") from exc
+            except RecursionError as exc:
+                raise error(f"{path.name}:{number}: not JSON: nested too deeply") from exc
+            found = True
+            yield f"{path.name}:{number}", record
+    if not found:
+        # Scoring nothing would report a perfect run on the wrong file.
+        raise error(f"{path.name}: no {kind} records (the file is empty or blank)")
