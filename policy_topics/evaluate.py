@@ -18,6 +18,24 @@ such topic; mode ``primary`` keeps only the unit's top-scoring one (ties broken
 by taxonomy order), the convention of single-label gold. Micro and macro
 averages run over the topics with gold support.
 
+A topic filter (``topics=["trade", "energy"]``) scores as if the other topics
+did not exist: their gold labels and predictions are dropped from every unit
+before counting, so mode ``primary`` keeps the unit's top-scoring topic among
+the chosen ones, and the averages run over the chosen topics with gold support.
+
+Another tool's predictions (``predictions=``, format in
+:mod:`policy_topics.predictions`) are scored with the same convention: a
+predicted span's topics count for the gold unit in which it starts, with the
+span's ``scores`` as sentence scores. Nothing is tagged then; the topics are
+those of the gold and the predictions, ordered (rows, ties in ``primary``) as
+in the extractor's taxonomy, then by id. A topic without a score counts at
+every threshold (as 1), and mode ``primary`` raises :class:`PredictionError`
+rather than guess when it must choose between topics that have no scores.
+A gold document with no prediction line predicts nothing, a prediction whose
+id is not in the gold is not scored; the report lists both. The library's own
+records (``policy-topics extract -f jsonl``) score exactly as :func:`evaluate`
+scores the same taxonomy directly.
+
 Example:
     >>> gold = [{"id": "d", "text": "We cut tariffs. We like cats.",
     ...          "sentences": [{"start": 0, "end": 15, "topics": ["trade"]},
@@ -39,6 +57,8 @@ from typing import Any, cast
 from policy_topics.errors import PolicyTopicsError
 from policy_topics.extract import Extractor
 from policy_topics.jsonl import labelled_records
+from policy_topics.predictions import Prediction, PredictionError, fits_text, read_predictions
+from policy_topics.records import DocumentResult
 from policy_topics.report import (
     DIGITS,
     MODES,
@@ -53,7 +73,7 @@ from policy_topics.report import (
     TopicScores,
 )
 from policy_topics.scoring import check_options
-from policy_topics.taxonomy import Taxonomy
+from policy_topics.taxonomy import Taxonomy, load_taxonomy
 
 __all__ = [
     "MODES",
@@ -63,6 +83,7 @@ __all__ = [
     "GoldError",
     "LevelReport",
     "ModeReport",
+    "PredictionError",
     "Scores",
     "TopicScores",
     "evaluate",
@@ -182,7 +203,7 @@ def _parse(record: Any, where: str) -> _GoldDoc:
 
 @dataclass
 class _Obs:
-    """What the tagger said about one gold unit."""
+    """What the tagger (or the predictions) said about one gold unit."""
 
     doc_id: str
     index: int
@@ -192,42 +213,59 @@ class _Obs:
     gold: frozenset[str]
     optional: frozenset[str]
     whole_document: bool = False
+    source: str | None = None
     scores: dict[str, float] = field(default_factory=dict)
     rank: dict[str, float] = field(default_factory=dict)
     terms: dict[str, list[str]] = field(default_factory=dict)
     evidence: dict[str, tuple[int, int]] = field(default_factory=dict)
+    unscored: set[str] = field(default_factory=set)
 
-    def add(self, topic: str, score: float, term: str, span: tuple[int, int]) -> None:
+    def add(
+        self, topic: str, score: float | None, term: str | None, span: tuple[int, int] | None
+    ) -> None:
+        if score is None:  # a prediction without scores counts at every threshold
+            self.unscored.add(topic)
+            score = 1.0
         if score > self.scores.get(topic, -1.0):
             self.scores[topic] = score
-            self.evidence[topic] = span
+            if span is not None:
+                self.evidence[topic] = span
         self.rank[topic] = self.scores[topic]
-        terms = self.terms.setdefault(topic, [])
-        if term not in terms:
-            terms.append(term)
+        if term is not None:
+            terms = self.terms.setdefault(topic, [])
+            if term not in terms:
+                terms.append(term)
+
+    def keep(self, chosen: frozenset[str]) -> None:
+        """Forget every topic outside ``chosen``, gold and predicted alike."""
+        self.gold &= chosen
+        self.optional &= chosen
+        self.unscored &= chosen
+        for by_topic in (self.scores, self.rank, self.terms, self.evidence):
+            for topic in [t for t in by_topic if t not in chosen]:
+                del by_topic[topic]
 
     def predict(self, mode: str, threshold: float, order: Mapping[str, int]) -> list[str]:
         passing = [t for t, s in self.scores.items() if s >= threshold]
-        if mode == "primary" and passing:
+        if mode == "primary" and len(passing) > 1:
+            if self.unscored & set(passing):
+                where = "the document" if self.whole_document else f"sentences[{self.index}]"
+                named = ", ".join(sorted(passing, key=lambda t: (order.get(t, len(order)), t)))
+                raise PredictionError(
+                    f"{self.source}: primary mode needs scores to choose among {named} for "
+                    f"{where} of gold {self.doc_id!r}; give 'scores', or evaluate mode "
+                    "multi only"
+                )
             passing = [min(passing, key=lambda t: (-self.rank[t], order.get(t, len(order)), t))]
         return sorted(passing, key=lambda t: (order.get(t, len(order)), t))
 
 
-def _observe(doc: _GoldDoc, extractor: Extractor) -> tuple[list[_Obs], _Obs | None]:
-    result = extractor.extract(doc.text, doc_id=doc.doc_id)
-    sentence_obs: list[_Obs] = []
-    if doc.sentences is not None:
-        sentence_obs = [
-            _Obs(doc.doc_id, i, doc.text, u.start, u.end, u.topics, u.optional)
-            for i, u in enumerate(doc.sentences)
-        ]
-        starts = [u.start for u in doc.sentences]
-        for tags in result.sentences:
-            for match in tags.matches:
-                i = bisect.bisect_right(starts, match.start) - 1
-                if i >= 0 and match.start < doc.sentences[i].end:
-                    span = (tags.start, tags.end)
-                    sentence_obs[i].add(match.topic, tags.scores[match.topic], match.term, span)
+def _blank(doc: _GoldDoc, source: str | None = None) -> tuple[list[_Obs], _Obs | None]:
+    """The gold document's units, with nothing predicted yet."""
+    sentence_obs = [
+        _Obs(doc.doc_id, i, doc.text, u.start, u.end, u.topics, u.optional, source=source)
+        for i, u in enumerate(doc.sentences or ())
+    ]
     document_obs: _Obs | None = None
     if doc.document is not None:
         cut = doc.text.rfind(" ", 0, _EXCERPT_CHARS) if len(doc.text) > _EXCERPT_CHARS else -1
@@ -241,7 +279,31 @@ def _observe(doc: _GoldDoc, extractor: Extractor) -> tuple[list[_Obs], _Obs | No
             doc.document.topics,
             doc.document.optional,
             whole_document=True,
+            source=source,
         )
+    return sentence_obs, document_obs
+
+
+def _unit_at(doc: _GoldDoc, starts: Sequence[int], position: int) -> int | None:
+    """Index of the gold sentence holding ``position``, or None in a gap between them."""
+    assert doc.sentences is not None
+    i = bisect.bisect_right(starts, position) - 1
+    return i if i >= 0 and position < doc.sentences[i].end else None
+
+
+def _observe(
+    doc: _GoldDoc, result: DocumentResult, source: str | None = None
+) -> tuple[list[_Obs], _Obs | None]:
+    sentence_obs, document_obs = _blank(doc, source)
+    if doc.sentences is not None:
+        starts = [u.start for u in doc.sentences]
+        for tags in result.sentences:
+            for match in tags.matches:
+                i = _unit_at(doc, starts, match.start)
+                if i is not None:
+                    span = (tags.start, tags.end)
+                    sentence_obs[i].add(match.topic, tags.scores[match.topic], match.term, span)
+    if document_obs is not None:
         reported = {area.topic: area for area in result.areas}
         for tags in result.sentences:
             for match in tags.matches:
@@ -250,6 +312,37 @@ def _observe(doc: _GoldDoc, extractor: Extractor) -> tuple[list[_Obs], _Obs | No
                     document_obs.add(match.topic, score, match.term, (tags.start, tags.end))
         for topic, area in reported.items():
             document_obs.rank[topic] = area.score
+    return sentence_obs, document_obs
+
+
+def _observe_prediction(doc: _GoldDoc, prediction: Prediction) -> tuple[list[_Obs], _Obs | None]:
+    if prediction.result is not None:
+        return _observe(doc, prediction.result, prediction.where)
+    sentence_obs, document_obs = _blank(doc, prediction.where)
+    spans = prediction.sentences
+    if doc.sentences is not None:
+        if spans is None:
+            raise PredictionError(
+                f"{prediction.where}: gold {doc.doc_id!r} is labelled by sentence, but this "
+                "line gives only document 'topics'; give 'sentences' spans"
+            )
+        starts = [u.start for u in doc.sentences]
+        for span in spans:
+            i = _unit_at(doc, starts, span.start)
+            if i is not None:
+                for topic in span.topics:
+                    score = span.scores[topic] if span.scores is not None else None
+                    sentence_obs[i].add(topic, score, None, (span.start, span.end))
+    if document_obs is not None:
+        if prediction.topics is not None:
+            for topic in prediction.topics:
+                scores = prediction.scores
+                document_obs.add(topic, scores[topic] if scores is not None else None, None, None)
+        else:
+            for span in spans or ():
+                for topic in span.topics:
+                    score = span.scores[topic] if span.scores is not None else None
+                    document_obs.add(topic, score, None, (span.start, span.end))
     return sentence_obs, document_obs
 
 
@@ -328,7 +421,7 @@ def _errors(
 
 def _case(unit: _Obs, topic: str, predicted: list[str], positive: bool) -> ErrorCase:
     start, end = unit.start, unit.end
-    if positive and unit.whole_document:
+    if positive and unit.whole_document and topic in unit.evidence:
         start, end = unit.evidence[topic]
     return ErrorCase(
         kind="false_positive" if positive else "false_negative",
@@ -369,19 +462,35 @@ def evaluate(
     gold: str | Path | Iterable[Mapping[str, Any]],
     extractor: Extractor | None = None,
     *,
+    predictions: str | Path | Iterable[Mapping[str, Any] | DocumentResult] | None = None,
+    topics: Sequence[str] | None = None,
     min_score: float = 0.0,
     modes: Sequence[str] = MODES,
     thresholds: Sequence[float] | None = None,
     max_errors: int = 20,
 ) -> EvaluationReport:
-    """Score a taxonomy (through an Extractor) against labelled gold.
+    """Score a taxonomy (through an Extractor), or another tool's predictions, against gold.
 
     Args:
         gold: Path of a JSON Lines gold file, or an iterable of gold records.
         extractor: The Extractor to measure; default ``Extractor(max_quotes=None)``
             with the default taxonomy. Sentence-level scores use every accepted
             match whatever its ``max_quotes``; document-level scores use the
-            areas it reports, so its own ``min_score`` applies there.
+            areas it reports, so its own ``min_score`` applies there. With
+            ``predictions`` nothing is tagged: the extractor's taxonomy (default:
+            the default taxonomy) only orders and labels the topics, which
+            breaks ties in mode ``primary`` as for the library's own tags.
+        predictions: Predictions to score instead of tagging the gold's texts:
+            path of a JSON Lines file or an iterable of records, in the format
+            of :mod:`policy_topics.predictions` or ``policy-topics extract``'s
+            records. A gold document without a prediction predicts nothing
+            (listed in ``missing_predictions``); a prediction whose id is not in
+            the gold is ignored (listed in ``unmatched_predictions``).
+        topics: Score only these topic ids: gold labels and predictions of other
+            topics are ignored, mode ``primary`` keeps each unit's top-scoring
+            topic among these, and the averages run over these (those with gold
+            support). Default: every topic. They must be topics of the
+            taxonomy, or with ``predictions``, of the gold or the predictions.
         min_score: Minimum sentence score for a match's topic to count.
         modes: Evaluation modes, from ``"multi"`` and ``"primary"``.
         thresholds: ``min_score`` values for the precision/recall curve; default
@@ -395,8 +504,13 @@ def evaluate(
         document level when it has top-level ``topics``.
 
     Raises:
-        GoldError: the gold is malformed (the message names the line and field).
-        ValueError: an unknown mode, ``min_score`` outside [0, 1] or a negative ``max_errors``.
+        GoldError: the gold is malformed (the message names the line and field),
+            or, with predictions, two gold documents share an id.
+        PredictionError: the predictions are malformed or do not fit the gold
+            text (the message names the line and field), or mode ``primary``
+            must choose between topics that a prediction gave no scores.
+        ValueError: an unknown mode or topic, ``min_score`` outside [0, 1] or a
+            negative ``max_errors``.
 
     Example:
         >>> gold = [{"id": "d", "text": "Tariffs rose. Oil fell.",
@@ -406,6 +520,10 @@ def evaluate(
         >>> trade = report.get("sentence", "multi").topic("trade")
         >>> (trade.precision, trade.recall, trade.false_negatives)
         (1.0, 0.5, 1)
+        >>> other = [{"id": "d", "sentences": [{"start": 14, "end": 17, "topics": ["trade"]}]}]
+        >>> trade = evaluate(gold, predictions=other).get("sentence", "multi").topic("trade")
+        >>> (trade.precision, trade.recall)
+        (1.0, 0.5)
     """
     unknown = [m for m in modes if m not in MODES]
     if unknown or not modes:
@@ -413,44 +531,124 @@ def evaluate(
     _, min_score = check_options(None, min_score)
     if max_errors < 0:
         raise ValueError(f"max_errors must not be negative, not {max_errors!r}")
-    extractor = extractor or Extractor(max_quotes=None)
-    taxonomy = extractor.taxonomy
+    chosen = _chosen(topics)
+    by_id: dict[str, Prediction] | None = None
+    if predictions is None:
+        extractor = extractor or Extractor(max_quotes=None)
+        taxonomy = extractor.taxonomy
+        if chosen is not None:
+            _check_chosen(chosen, list(taxonomy.topics), f"taxonomy {taxonomy.name!r}")
+    else:
+        by_id = read_predictions(predictions)
+        taxonomy = extractor.taxonomy if extractor is not None else load_taxonomy("default")
     order = {topic: i for i, topic in enumerate(taxonomy.topics)}
     sentence_units: list[_Obs] = []
     document_units: list[_Obs] = []
     docs = {"sentence": 0, "document": 0, "all": 0}
+    gold_ids: dict[str, str] = {}
+    missing: list[str] = []
     for where, record in _records(gold):
         doc = _parse(record, where)
         docs["all"] += 1
-        units, whole = _observe(doc, extractor)
+        if by_id is None:
+            assert extractor is not None
+            units, whole = _observe(doc, extractor.extract(doc.text, doc_id=doc.doc_id))
+        else:
+            if doc.doc_id in gold_ids:
+                raise GoldError(
+                    f"{where}: id {doc.doc_id!r} again (first on {gold_ids[doc.doc_id]}); "
+                    "predictions are joined to the gold by id, so gold ids must be unique"
+                )
+            gold_ids[doc.doc_id] = where
+            prediction = by_id.get(doc.doc_id)
+            if prediction is None:
+                missing.append(doc.doc_id)
+                units, whole = _blank(doc)
+            else:
+                fits_text(prediction, doc.text, doc.doc_id)
+                units, whole = _observe_prediction(doc, prediction)
         if doc.sentences is not None:
             docs["sentence"] += 1
             sentence_units.extend(units)
         if whole is not None:
             docs["document"] += 1
             document_units.append(whole)
-    observed = {s for u in (*sentence_units, *document_units) for s in u.scores.values()}
+    all_units = (*sentence_units, *document_units)
+    if chosen is not None:
+        if by_id is not None:
+            named = {t for u in all_units for t in (*u.gold, *u.optional)}
+            named.update(t for p in by_id.values() for t in p.all_topics)
+            _check_chosen(chosen, sorted(named), "the gold or the predictions")
+        for unit in all_units:
+            unit.keep(frozenset(chosen))
+    observed = {s for u in all_units for s in u.scores.values()}
     sweep = sorted({0.0, float(min_score), *(thresholds if thresholds is not None else observed)})
     by_level: tuple[tuple[Level, list[_Obs]], ...] = (
         ("sentence", sentence_units),
         ("document", document_units),
     )
-    levels = [
-        _level(name, units, docs[name], taxonomy, order, list(modes), min_score, sweep, max_errors)
-        for name, units in by_level
-        if docs[name]
-    ]
+    levels = []
+    for name, units in by_level:
+        if docs[name]:
+            present = set(chosen) if chosen is not None else {t for u in units for t in u.gold}
+            if chosen is None:
+                # Rows: the taxonomy's topics, or with predictions, those predicted.
+                present |= set(order) if by_id is None else {t for u in units for t in u.scores}
+            listed = sorted(present, key=lambda t: (order.get(t, len(order)), t))
+            levels.append(
+                _level(
+                    name,
+                    units,
+                    docs[name],
+                    taxonomy,
+                    listed,
+                    order,
+                    modes,
+                    min_score,
+                    sweep,
+                    max_errors,
+                )
+            )
     # Topics only ever optional are never scored: they are not "scored as missed".
-    gold_topics = {t for u in (*sentence_units, *document_units) for t in u.gold}
+    gold_topics = {t for u in all_units for t in u.gold}
     return EvaluationReport(
-        gold=Path(gold).name if isinstance(gold, str | Path) else "<records>",
+        gold=_name(gold),
+        predictions=None if predictions is None else _name(predictions),
         taxonomy=taxonomy.name,
         taxonomy_version=taxonomy.version,
         min_score=min_score,
         documents=docs["all"],
+        topic_filter=chosen,
         levels=levels,
-        unknown_topics=sorted(gold_topics - set(order)),
+        unknown_topics=sorted(gold_topics - set(order)) if by_id is None else [],
+        missing_predictions=missing,
+        unmatched_predictions=[i for i in (by_id or {}) if i not in gold_ids],
     )
+
+
+def _name(source: object) -> str:
+    return Path(source).name if isinstance(source, str | Path) else "<records>"
+
+
+def _chosen(topics: Sequence[str] | None) -> list[str] | None:
+    if topics is None:
+        return None
+    if isinstance(topics, str) or not all(isinstance(t, str) for t in topics):
+        raise ValueError(f"topics must be a list of topic ids, e.g. ['trade'], not {topics!r}")
+    chosen = list(dict.fromkeys(topics))
+    if not chosen:
+        raise ValueError("topics must name at least one topic (or be None for every topic)")
+    return chosen
+
+
+def _check_chosen(chosen: Sequence[str], valid: Sequence[str], of: str) -> None:
+    unknown = [t for t in chosen if t not in valid]
+    if unknown:
+        names = ", ".join(repr(t) for t in unknown)
+        raise ValueError(
+            f"{names} {'is not a topic' if len(unknown) == 1 else 'are not topics'} of {of}; "
+            f"choose from: {', '.join(valid) or '(none)'}"
+        )
 
 
 def _level(
@@ -458,14 +656,13 @@ def _level(
     units: Sequence[_Obs],
     documents: int,
     taxonomy: Taxonomy,
+    topics: Sequence[str],
     order: Mapping[str, int],
-    modes: list[str],
+    modes: Sequence[str],
     min_score: float,
     sweep: Sequence[float],
     max_errors: int,
 ) -> LevelReport:
-    gold_topics = {t for u in units for t in u.gold}
-    topics = [*order, *sorted(gold_topics - set(order))]
     reports = []
     for mode in modes:
         counts = _count(units, mode, min_score, order)

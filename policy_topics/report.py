@@ -144,15 +144,37 @@ class EvaluationReport(_Model):
 
     format_version: int = Field(default=FORMAT_VERSION, description="Version of this layout.")
     gold: str = Field(description="Gold file name, or '<records>' for in-memory gold.")
-    taxonomy: str = Field(description="Name of the taxonomy evaluated.")
-    taxonomy_version: str = Field(description="Version of the taxonomy evaluated.")
+    predictions: str | None = Field(
+        default=None,
+        description="Predictions file scored ('<records>' for in-memory ones), or None when "
+        "the taxonomy tagged the gold's texts.",
+    )
+    taxonomy: str = Field(
+        description="Name of the taxonomy evaluated (with `predictions`: the one that orders "
+        "and labels the topics)."
+    )
+    taxonomy_version: str = Field(description="Version of that taxonomy.")
     min_score: float = Field(ge=0, description="Minimum sentence score used for the scores.")
     documents: int = Field(ge=0, description="Gold documents read.")
+    topic_filter: list[str] | None = Field(
+        default=None,
+        description="The topics scored when limited to some (the others were ignored, gold "
+        "and predicted alike); None: every topic.",
+    )
     levels: list[LevelReport] = Field(description="Sentence level, then document level if any.")
     unknown_topics: list[str] = Field(
         default_factory=list,
         description="Gold topic ids the taxonomy does not define: never predicted, so they "
         "count as misses in the averages (a typo in the gold shows here).",
+    )
+    missing_predictions: list[str] = Field(
+        default_factory=list,
+        description="Ids of gold documents the predictions have no line for: scored as "
+        "predicting nothing.",
+    )
+    unmatched_predictions: list[str] = Field(
+        default_factory=list,
+        description="Ids of predictions that no gold document has: not scored.",
     )
 
     def get(self, level: Level = "sentence", mode: Mode = "multi") -> ModeReport:
@@ -196,10 +218,21 @@ class EvaluationReport(_Model):
             >>> "trade" in evaluate(gold).to_table()
             True
         """
+        scored = f"taxonomy {self.taxonomy} {self.taxonomy_version}"
+        if self.predictions is not None:
+            scored = f"predictions {self.predictions} (topics ordered as in {scored})"
         out = [
-            f"gold {self.gold}: {counted(self.documents, 'document')}; taxonomy {self.taxonomy} "
-            f"{self.taxonomy_version}; min_score {self.min_score:g}"
+            f"gold {self.gold}: {counted(self.documents, 'document')}; {scored}; "
+            f"min_score {self.min_score:g}"
         ]
+        if self.topic_filter is not None:
+            out.append(f"topics scored: {', '.join(self.topic_filter)} (the others are ignored)")
+        for ids, what in (
+            (self.missing_predictions, "gold documents without predictions (predict nothing)"),
+            (self.unmatched_predictions, "predictions not in the gold (not scored)"),
+        ):
+            if ids:
+                out.append(f"{what}: {len(ids)}: {_some(ids)}")
         if self.unknown_topics:
             out.append(
                 f"gold topics not in the taxonomy (scored as missed): "
@@ -211,6 +244,17 @@ class EvaluationReport(_Model):
                 out += _error_lines(report, max_errors)
         # Lone surrogates in quoted gold text become U+FFFD, as in the JSON.
         return replace_surrogates("\n".join(out))
+
+
+def _some(ids: list[str], limit: int = 10) -> str:
+    """The first ids of a list, for a one-line note.
+
+    Example:
+        >>> _some(["a", "b", "c"], limit=2)
+        'a, b, ... (1 more)'
+    """
+    more = f", ... ({len(ids) - limit} more)" if len(ids) > limit else ""
+    return ", ".join(ids[:limit]) + more
 
 
 def _mode_table(lvl: LevelReport, report: ModeReport) -> str:

@@ -21,10 +21,12 @@ from policy_topics.evaluate import (
     GoldError,
     LevelReport,
     ModeReport,
+    PredictionError,
     Scores,
     TopicScores,
     read_gold,
 )
+from policy_topics.records import ErrorInfo
 
 TAXONOMY = """
 name: toy
@@ -543,3 +545,350 @@ def test_counts_are_consistent_on_any_gold(
     for p, m in zip(primary.topics, multi.topics, strict=True):
         assert p.true_positives <= m.true_positives
         assert p.predicted <= m.predicted
+
+
+# --- a topic filter -----------------------------------------------------------------------
+
+
+def test_a_topic_filter_ignores_the_other_topics(extractor: Extractor) -> None:
+    report = evaluate(GOLD, extractor, topics=["finance", "energy"])
+    assert report.topic_filter == ["finance", "energy"]
+    multi = report.get("sentence", "multi")
+    # trade labels and predictions are gone: no row, no count, no error case
+    assert counts(report, "sentence", "multi") == {"energy": (2, 1, 1, 3), "finance": (1, 0, 0, 1)}
+    assert multi.averaged_over == ["energy", "finance"]
+    # micro pools tp 3, fp 1, fn 1; macro is the mean of energy's 2/3 and finance's 1
+    assert (multi.micro.precision, multi.micro.recall, multi.micro.f1) == (0.75, 0.75, 0.75)
+    assert multi.macro.f1 == round((2 / 3 + 1) / 2, 4)
+    (fp,) = multi.false_positives
+    assert (fp.text, fp.topic, fp.gold) == ("Oil fell.", "energy", [])
+    assert [e.topic for e in multi.false_negatives] == ["energy"]
+    # units are all scored; positive units are those with a chosen gold topic
+    assert (report.levels[0].units, report.levels[0].positive_units) == (7, 4)
+    assert report.unknown_topics == []
+    assert "topics scored: finance, energy (the others are ignored)" in report.to_table()
+    assert evaluate(GOLD, extractor).topic_filter is None
+
+
+def test_primary_with_a_filter_keeps_the_top_topic_among_the_chosen(
+    extractor: Extractor,
+) -> None:
+    gold = [
+        doc("a", ("A bank loan for oil.", ["energy"])),  # finance scores higher, energy is chosen
+        doc("b", ("Tariffs on oil.", ["energy"])),  # a tie that trade wins on taxonomy order
+    ]
+    everything = evaluate(gold, extractor, modes=["primary"])
+    assert counts(everything, "sentence", "primary")["energy"] == (0, 0, 2, 2)
+    chosen = evaluate(gold, extractor, modes=["primary"], topics=["energy", "trade"])
+    assert counts(chosen, "sentence", "primary") == {"trade": (0, 1, 0, 0), "energy": (1, 0, 1, 2)}
+    only = evaluate(gold, extractor, modes=["primary"], topics=["energy"])
+    energy = only.get("sentence", "primary").topic("energy")
+    assert (energy.precision, energy.recall, energy.f1) == (1.0, 1.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("topics", "message"),
+    [
+        (
+            ["trade", "health"],
+            "'health' is not a topic of taxonomy 'toy'; choose from: trade, energy, finance",
+        ),
+        (["Trade", "x"], "'Trade', 'x' are not topics of taxonomy 'toy'; choose from: trade"),
+        ([], "topics must name at least one topic"),
+        ("trade", "topics must be a list of topic ids, e.g. ['trade']"),
+    ],
+)
+def test_a_filter_with_an_unknown_topic_is_an_error(
+    extractor: Extractor, topics: Any, message: str
+) -> None:
+    with pytest.raises(ValueError) as info:
+        evaluate(GOLD, extractor, topics=topics)
+    assert message in str(info.value)
+
+
+# --- another tool's predictions -----------------------------------------------------------
+
+# 0-13 "Tariffs rose.", 14-23 "Oil fell.", 24-37 "Banks closed.", 38-49 "Cats sleep."
+SPAN_GOLD = [
+    doc(
+        "e",
+        ("Tariffs rose.", ["trade"]),
+        ("Oil fell.", ["energy"]),
+        ("Banks closed.", []),
+        ("Cats sleep.", ["finance"]),
+    )
+]
+SPANS = {
+    "id": "e",
+    "sentences": [
+        {"start": 0, "end": 7, "topics": ["trade"], "scores": {"trade": 0.9}},
+        {
+            "start": 14,
+            "end": 17,
+            "topics": ["energy", "finance"],
+            "scores": {"energy": 0.4, "finance": 0.6},
+        },
+        # straddles the boundary: counts for the unit holding its start
+        {"start": 20, "end": 30, "topics": ["trade"], "scores": {"trade": 0.2}},
+        {"start": 24, "end": 29, "topics": ["finance"], "scores": {"finance": 0.8}},
+    ],
+}
+
+
+def test_sentence_level_predictions_are_scored_by_hand(tmp_path: Path) -> None:
+    path = tmp_path / "pred.jsonl"
+    path.write_text(json.dumps(SPANS) + "\n", encoding="utf-8")
+    report = evaluate(SPAN_GOLD, predictions=path)
+    assert (report.predictions, report.gold) == ("pred.jsonl", "<records>")
+    # topics in the default taxonomy's order; only those in gold or predictions
+    assert counts(report, "sentence", "multi") == {
+        "trade": (1, 1, 0, 1),
+        "energy": (1, 0, 0, 1),
+        "finance": (0, 2, 1, 1),
+    }
+    multi = report.get("sentence", "multi")
+    trade = multi.topic("trade")
+    assert (trade.precision, trade.recall, trade.f1) == (0.5, 1.0, round(2 / 3, 4))
+    # micro: tp 2, fp 3, fn 1
+    assert (multi.micro.precision, multi.micro.recall, multi.micro.f1) == (0.4, 0.6667, 0.5)
+    assert multi.macro.f1 == round((2 / 3 + 1 + 0) / 3, 4)
+    # primary: finance (0.6) beats energy (0.4) and trade (0.2) in the second unit
+    assert counts(report, "sentence", "primary") == {
+        "trade": (1, 0, 0, 1),
+        "energy": (0, 0, 1, 1),
+        "finance": (0, 2, 1, 1),
+    }
+    assert [p.min_score for p in multi.curve] == [0.0, 0.2, 0.4, 0.6, 0.8, 0.9]
+    at_half = evaluate(SPAN_GOLD, predictions=path, min_score=0.5, modes=["multi"])
+    assert counts(at_half, "sentence", "multi") == {
+        "trade": (1, 0, 0, 1),
+        "energy": (0, 0, 1, 1),
+        "finance": (0, 2, 1, 1),
+    }
+    (miss,) = at_half.get("sentence", "multi").false_negatives[:1]
+    assert (miss.topic, miss.text, miss.scores, miss.terms) == (
+        "energy",
+        "Oil fell.",
+        {"energy": 0.4, "finance": 0.6, "trade": 0.2},
+        {},
+    )
+
+
+def test_predictions_with_a_topic_filter() -> None:
+    report = evaluate(SPAN_GOLD, predictions=[SPANS], topics=["energy", "trade"])
+    # finance (0.6) is ignored: energy (0.4) now beats trade (0.2) in the second unit
+    assert counts(report, "sentence", "primary") == {"trade": (1, 0, 0, 1), "energy": (1, 0, 0, 1)}
+    assert counts(report, "sentence", "multi") == {"trade": (1, 1, 0, 1), "energy": (1, 0, 0, 1)}
+    with pytest.raises(ValueError) as info:
+        evaluate(SPAN_GOLD, predictions=[SPANS], topics=["digital"])
+    assert str(info.value) == (
+        "'digital' is not a topic of the gold or the predictions; "
+        "choose from: energy, finance, trade"
+    )
+
+
+DOC_GOLD = [
+    {"id": "a", "text": "Oil and tariffs.", "topics": ["energy"]},
+    {"id": "b", "text": "Tariffs and banks.", "topics": ["trade", "finance"]},
+    {"id": "c", "text": "Cats.", "topics": []},
+]
+
+
+def test_document_level_predictions(tmp_path: Path) -> None:
+    lines = [
+        {"id": "a", "topics": ["trade", "energy"], "scores": {"energy": 0.7, "trade": 0.3}},
+        {"id": "b", "topics": ["trade"]},  # one topic: no scores needed, even in primary mode
+        {"id": "z", "topics": ["digital"]},  # not in the gold
+    ]
+    path = tmp_path / "pred.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    report = evaluate(DOC_GOLD, predictions=path)
+    assert [lvl.level for lvl in report.levels] == ["document"]
+    assert counts(report, "document", "multi") == {
+        "trade": (1, 1, 0, 1),
+        "energy": (1, 0, 0, 1),
+        "finance": (0, 0, 1, 1),
+    }
+    assert counts(report, "document", "primary") == {
+        "trade": (1, 0, 0, 1),
+        "energy": (1, 0, 0, 1),
+        "finance": (0, 0, 1, 1),
+    }
+    multi = report.get("document", "multi")
+    assert (multi.micro.precision, multi.micro.recall) == (round(2 / 3, 4), round(2 / 3, 4))
+    (fp,) = multi.false_positives
+    assert (fp.doc_id, fp.topic, fp.text) == ("a", "trade", "Oil and tariffs.")
+    assert report.missing_predictions == ["c"]
+    assert report.unmatched_predictions == ["z"]
+    table = report.to_table()
+    assert "gold documents without predictions (predict nothing): 1: c" in table
+    assert "predictions not in the gold (not scored): 1: z" in table
+
+
+def test_document_gold_takes_the_topics_of_predicted_spans() -> None:
+    spans = {
+        "id": "a",
+        "sentences": [
+            {"start": 0, "end": 3, "topics": ["energy"], "scores": {"energy": 0.5}},
+            {"start": 8, "end": 15, "topics": ["trade"], "scores": {"trade": 0.9}},
+        ],
+    }
+    report = evaluate(DOC_GOLD[:1], predictions=[spans])
+    assert counts(report, "document", "multi") == {"trade": (0, 1, 0, 0), "energy": (1, 0, 0, 1)}
+    assert counts(report, "document", "primary") == {"trade": (0, 1, 0, 0), "energy": (0, 0, 1, 1)}
+    (fp,) = report.get("document", "multi").false_positives
+    assert fp.text == "tariffs"  # the predicted span is the evidence
+
+
+def test_primary_mode_refuses_to_guess_without_scores() -> None:
+    unscored = {"id": "e", "sentences": [{"start": 0, "end": 7, "topics": ["trade", "energy"]}]}
+    with pytest.raises(PredictionError) as info:
+        evaluate(SPAN_GOLD, predictions=[unscored])
+    assert str(info.value) == (
+        "record 1: primary mode needs scores to choose among trade, energy for sentences[0] "
+        "of gold 'e'; give 'scores', or evaluate mode multi only"
+    )
+    multi = evaluate(SPAN_GOLD, predictions=[unscored], modes=["multi"])
+    assert counts(multi, "sentence", "multi")["energy"] == (0, 1, 1, 1)
+    # unscored topics count at every threshold
+    assert [p.min_score for p in multi.get("sentence", "multi").curve] == [0.0, 1.0]
+    assert multi.get("sentence", "multi").curve[-1].micro.precision == 0.5
+    # one of the two topics filtered out: nothing to choose between
+    only = evaluate(SPAN_GOLD, predictions=[unscored], topics=["trade"])
+    assert counts(only, "sentence", "primary") == {"trade": (1, 0, 0, 1)}
+
+
+def test_our_own_extract_output_scores_as_evaluate_does(
+    extractor: Extractor, tmp_path: Path
+) -> None:
+    from policy_topics.io import write_results  # what `policy-topics extract -f jsonl` writes
+
+    path = tmp_path / "ours.jsonl"
+    with path.open("w", encoding="utf-8") as stream:
+        records = [{"id": g["id"], "text": g["text"]} for g in GOLD]
+        write_results(extractor.extract_many(records), stream, format="jsonl")
+    direct = evaluate(GOLD, extractor)
+    scored = evaluate(GOLD, extractor, predictions=path)
+    assert scored.levels == direct.levels
+    assert (scored.predictions, scored.taxonomy) == ("ours.jsonl", "toy")
+    assert evaluate(GOLD, extractor, predictions=path, topics=["energy"]).levels == (
+        evaluate(GOLD, extractor, topics=["energy"]).levels
+    )
+    # DocumentResult objects are taken as they are, and document-level gold too
+    results = list(extractor.extract_many([{"id": g["id"], "text": g["text"]} for g in DOC_GOLD]))
+    assert evaluate(DOC_GOLD, extractor, predictions=results).levels == (
+        evaluate(DOC_GOLD, extractor).levels
+    )
+
+
+def same_figures(direct: EvaluationReport, scored: EvaluationReport) -> None:
+    """Equal figures; rows of topics that neither gold nor predictions name are left out."""
+    assert len(direct.levels) == len(scored.levels)
+    for mine, theirs in zip(direct.levels, scored.levels, strict=True):
+        assert mine.model_dump(exclude={"modes"}) == theirs.model_dump(exclude={"modes"})
+        for a, b in zip(mine.modes, theirs.modes, strict=True):
+            assert a.model_dump(exclude={"topics"}) == b.model_dump(exclude={"topics"})
+            kept = {t.topic for t in b.topics}
+            assert [t for t in a.topics if t.topic in kept] == b.topics
+            assert all(t.support == t.predicted == 0 for t in a.topics if t.topic not in kept)
+
+
+def test_our_own_output_on_real_gold_scores_as_evaluate_does(corpora: Path) -> None:
+    from itertools import islice
+
+    gold = list(islice(read_gold(corpora / "cap-sotu-dev.jsonl"), 3))
+    extractor = Extractor(max_quotes=5)  # extract's default: quotes do not matter here
+    results = [json.loads(r.model_dump_json()) for r in extractor.extract_many(gold)]
+    direct = evaluate(gold, Extractor(max_quotes=None))
+    scored = evaluate(gold, extractor, predictions=results)
+    same_figures(direct, scored)
+    assert sum(t.predicted for t in direct.get("sentence", "primary").topics) > 10
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (["not json"], "pred.jsonl:1: not JSON"),
+        (['["e"]'], "pred.jsonl:1: expected a JSON object, got list"),
+        (['{"sentences": []}'], "pred.jsonl:1: 'id' must be the gold document's id, got None"),
+        (['{"id": "e"}'], "pred.jsonl:1: give 'sentences' (spans with topics) or 'topics'"),
+        (['{"id": "e", "topic": ["trade"]}'], "pred.jsonl:1: unknown field 'topic'"),
+        (
+            ['{"id": "e", "sentences": [{"start": 5, "end": 2, "topics": []}]}'],
+            "pred.jsonl:1 sentences[0]: start/end must be integers with 0 <= start < end, got 5/2",
+        ),
+        (
+            ['{"id": "e", "sentences": [{"start": 0, "end": 99, "topics": []}]}'],
+            "pred.jsonl:1 sentences[0]: end 99 is past the end of gold 'e' (49 characters)",
+        ),
+        (
+            ['{"id": "e", "sentences": [{"start": 0, "end": 2}]}'],
+            "pred.jsonl:1 sentences[0]: 'topics' is missing",
+        ),
+        (
+            ['{"id": "e", "sentences": [{"start": 0, "end": 2, "topics": "trade"}]}'],
+            "pred.jsonl:1 sentences[0]: topics must be a list of topic ids",
+        ),
+        (
+            ['{"id": "e", "topics": ["trade"], "scores": {"trade": 1.5}}'],
+            "pred.jsonl:1: scores['trade'] must be a number between 0 and 1, got 1.5",
+        ),
+        (
+            ['{"id": "e", "topics": ["trade"], "scores": {"trade": 0.5, "energy": 0.1}}'],
+            "pred.jsonl:1: scores has 'energy', which is not in topics",
+        ),
+        (
+            ['{"id": "e", "topics": ["trade", "energy"], "scores": {"trade": 0.5}}'],
+            "pred.jsonl:1: scores gives no score for 'energy'",
+        ),
+        (
+            ['{"id": "e", "topics": []}', '{"id": "e", "topics": []}'],
+            "pred.jsonl:2: id 'e' again (first on pred.jsonl:1); give each document one line",
+        ),
+        (
+            ['{"id": "e", "topics": ["trade"]}'],
+            "pred.jsonl:1: gold 'e' is labelled by sentence, but this line gives only document "
+            "'topics'",
+        ),
+        (
+            ['{"doc_id": "e", "taxonomy": "toy"}'],
+            "pred.jsonl:1 taxonomy_version: Field required (and 4 more) (read as policy-topics "
+            "extract output",
+        ),
+        ([""], "pred.jsonl: no predictions records (the file is empty or blank)"),
+    ],
+)
+def test_malformed_predictions_name_the_line_and_field(
+    tmp_path: Path, lines: list[str], message: str
+) -> None:
+    path = tmp_path / "pred.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(PredictionError) as info:
+        evaluate(SPAN_GOLD, predictions=path)
+    assert str(info.value).startswith(message)
+
+
+def test_our_own_records_must_fit_the_gold(extractor: Extractor) -> None:
+    other_text = extractor.extract("Tariffs rose, much.", doc_id="e")
+    with pytest.raises(PredictionError) as info:
+        evaluate(SPAN_GOLD, extractor, predictions=[other_text])
+    assert str(info.value) == (
+        "record 1: n_chars is 19, but gold 'e' has 49 characters: extract the gold's own texts"
+    )
+    failed = other_text.model_copy(update={"error": ErrorInfo(type="ReadError", message="gone")})
+    with pytest.raises(PredictionError) as info:
+        evaluate(SPAN_GOLD, extractor, predictions=[failed])
+    assert str(info.value) == (
+        "record 1: document 'e' failed in extraction (ReadError: gone); "
+        "extract it again or drop the line"
+    )
+    nameless = extractor.extract(SPAN_GOLD[0]["text"])
+    with pytest.raises(PredictionError, match="record 1: doc_id is null"):
+        evaluate(SPAN_GOLD, extractor, predictions=[nameless])
+
+
+def test_gold_ids_must_be_unique_to_join_predictions() -> None:
+    twice = [DOC_GOLD[0], DOC_GOLD[0]]
+    with pytest.raises(GoldError, match=r"record 2: id 'a' again \(first on record 1\)"):
+        evaluate(twice, predictions=[{"id": "a", "topics": []}])
+    assert evaluate(twice).documents == 2  # without predictions, as before
