@@ -28,7 +28,7 @@ from typing import Annotated, Any, NoReturn, Protocol, TextIO
 import typer
 
 from policy_topics import __version__
-from policy_topics.errors import PolicyTopicsError, TaxonomyError
+from policy_topics.errors import TaxonomyError
 from policy_topics.extract import Extractor
 from policy_topics.io import (
     CSV_COLUMNS,
@@ -907,6 +907,13 @@ class ReportFormat(str, Enum):
     json = "json"
 
 
+class EvalMode(str, Enum):
+    """Evaluation modes of the command line."""
+
+    multi = "multi"
+    primary = "primary"
+
+
 @app.command()
 def evaluate(
     gold: Annotated[
@@ -914,8 +921,43 @@ def evaluate(
         typer.Argument(help="Gold JSON Lines file.", exists=True, dir_okay=False),
     ],
     taxonomy: Annotated[
-        str, typer.Option("-t", "--taxonomy", help="Taxonomy YAML file or packaged name.")
+        str,
+        typer.Option(
+            "-t",
+            "--taxonomy",
+            help="Taxonomy YAML file or packaged name. With --predictions it only orders "
+            "and labels the topics.",
+        ),
     ] = "default",
+    predictions: Annotated[
+        Path | None,
+        typer.Option(
+            "--predictions",
+            help="Score these predictions (JSON Lines: spans or document topics per gold id, "
+            "or extract -f jsonl output) instead of tagging the gold's texts.",
+            exists=True,
+            dir_okay=False,
+            metavar="FILE.jsonl",
+            show_default=False,
+        ),
+    ] = None,
+    topic: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--topic",
+            help="Score only this topic (repeatable); the others are ignored.",
+            show_default=False,
+        ),
+    ] = None,
+    mode: Annotated[
+        list[EvalMode] | None,
+        typer.Option(
+            "--mode",
+            case_sensitive=False,
+            help="Evaluation mode (repeatable; default: multi and primary).",
+            show_default=False,
+        ),
+    ] = None,
     min_score: Annotated[
         float, typer.Option("--min-score", min=0.0, max=1.0, help="Minimum sentence score.")
     ] = 0.0,
@@ -923,16 +965,33 @@ def evaluate(
         ReportFormat, typer.Option("-f", "--format", case_sensitive=False)
     ] = ReportFormat.table,
 ) -> None:
-    """Score a taxonomy against labelled gold: precision, recall and F1 per topic."""
+    """Score a taxonomy, or another tool's predictions, against labelled gold: P, R and F1."""
+    from policy_topics.evaluate import MODES
     from policy_topics.evaluate import evaluate as run_evaluation
 
     extractor = _extractor(taxonomy, None, max_quotes=None, min_score=0.0)
+    modes = list(dict.fromkeys(m.value for m in mode)) if mode else list(MODES)
     try:
-        report = run_evaluation(gold, extractor, min_score=min_score)
-    except PolicyTopicsError as exc:  # GoldError: the message names the line and field
+        report = run_evaluation(
+            gold, extractor, predictions=predictions, topics=topic, min_score=min_score, modes=modes
+        )
+    except ValueError as exc:  # GoldError, PredictionError: the message names the line and field
         _fail(f"policy-topics: {exc}")
     if report.unknown_topics:
         typer.echo(_unknown_note(report.unknown_topics, extractor.taxonomy), err=True)
+    if report.missing_predictions:
+        typer.echo(
+            f"policy-topics: {counted(len(report.missing_predictions), 'gold document')} "
+            f"without a line in {report.predictions}, scored as predicting nothing "
+            "(the report lists their ids)",
+            err=True,
+        )
+    if report.unmatched_predictions:
+        typer.echo(
+            f"policy-topics: {counted(len(report.unmatched_predictions), 'prediction')} "
+            "for ids not in the gold, not scored (the report lists their ids)",
+            err=True,
+        )
     if report_format is ReportFormat.json:
         typer.echo(report.model_dump_json(indent=2))
     else:

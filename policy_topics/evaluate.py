@@ -254,7 +254,7 @@ class _Obs:
                 raise PredictionError(
                     f"{self.source}: primary mode needs scores to choose among {named} for "
                     f"{where} of gold {self.doc_id!r}; give 'scores', or evaluate mode "
-                    "multi only"
+                    "multi only (modes=['multi'], --mode multi)"
                 )
             passing = [min(passing, key=lambda t: (-self.rank[t], order.get(t, len(order)), t))]
         return sorted(passing, key=lambda t: (order.get(t, len(order)), t))

@@ -365,6 +365,118 @@ def test_evaluate_prints_table_or_json(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "gold.jsonl" in text(bad)[1]
 
 
+def cli_gold(tmp_path: Path) -> Path:
+    """Two gold documents: TRADE then a negative sentence, and ENERGY alone."""
+    body = TRADE + " We like cats."
+    records = [
+        {
+            "id": "g",
+            "text": body,
+            "sentences": [
+                {"start": 0, "end": len(TRADE), "topics": ["trade"]},
+                {"start": len(TRADE) + 1, "end": len(body), "topics": []},
+            ],
+        },
+        {
+            "id": "h",
+            "text": ENERGY,
+            "sentences": [{"start": 0, "end": len(ENERGY), "topics": ["energy"]}],
+        },
+    ]
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return gold
+
+
+def test_evaluate_scores_other_predictions_for_chosen_topics(tmp_path: Path) -> None:
+    gold = cli_gold(tmp_path)
+    cats = len(TRADE) + 1
+    lines = [
+        # trade right, and a wrong energy span on the cat sentence; no line for "h"
+        {"id": "g", "sentences": [{"start": 0, "end": 9, "topics": ["trade"]},
+                                  {"start": cats, "end": cats + 2, "topics": ["energy"]}]},
+        {"id": "x", "topics": ["trade"]},
+    ]  # fmt: skip
+    predictions = tmp_path / "pred.jsonl"
+    predictions.write_text("".join(json.dumps(r) + "\n" for r in lines), encoding="utf-8")
+    proc = run("evaluate", str(gold), "--predictions", str(predictions), "-f", "json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert (report["predictions"], report["missing_predictions"]) == ("pred.jsonl", ["h"])
+    assert report["unmatched_predictions"] == ["x"]
+    multi = report["levels"][0]["modes"][0]
+    assert [(t["topic"], t["precision"], t["recall"]) for t in multi["topics"]] == [
+        ("trade", 1.0, 1.0),
+        ("energy", 0.0, 0.0),  # one false positive (g), one false negative (h)
+    ]
+    assert multi["micro"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5}
+    assert text(proc)[1].splitlines() == [
+        "policy-topics: 1 gold document without a line in pred.jsonl, scored as predicting "
+        "nothing (the report lists their ids)",
+        "policy-topics: 1 prediction for ids not in the gold, not scored (the report lists "
+        "their ids)",
+    ]
+    only = run("evaluate", str(gold), "--predictions", str(predictions), "--topic", "energy",
+               "--topic", "energy", "--mode", "multi", "-f", "json")  # fmt: skip
+    assert only.returncode == 0, only.stderr
+    report = json.loads(only.stdout)
+    assert report["topic_filter"] == ["energy"]
+    (multi,) = report["levels"][0]["modes"]
+    assert [t["topic"] for t in multi["topics"]] == ["energy"]
+    assert multi["averaged_over"] == ["energy"]
+    assert multi["micro"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0}
+    table = run("evaluate", str(gold), "--predictions", str(predictions), "--topic", "trade")
+    assert "topics scored: trade (the others are ignored)" in text(table)[0]
+    assert "predictions pred.jsonl (topics ordered as in taxonomy default" in text(table)[0]
+
+
+def test_evaluate_scores_our_own_extract_output_as_it_scores_the_taxonomy(
+    tmp_path: Path,
+) -> None:
+    gold = cli_gold(tmp_path)
+    ours = tmp_path / "ours.jsonl"
+    assert run("extract", str(gold), "-q", "-o", str(ours)).returncode == 0
+    direct = run("evaluate", str(gold), "-f", "json")
+    scored = run("evaluate", str(gold), "--predictions", str(ours), "-f", "json")
+    assert direct.returncode == scored.returncode == 0, scored.stderr
+    levels = json.loads(direct.stdout)["levels"]
+    for level in levels:  # with predictions, rows are the topics of gold and predictions
+        for mode in level["modes"]:
+            mode["topics"] = [t for t in mode["topics"] if t["support"] or t["predicted"]]
+    assert json.loads(scored.stdout)["levels"] == levels
+    assert [t["topic"] for t in levels[0]["modes"][1]["topics"]] == ["trade", "energy"]
+    assert levels[0]["modes"][0]["micro"]["f1"] == 1.0
+
+
+def test_evaluate_errors_name_the_choices_and_the_line(tmp_path: Path) -> None:
+    gold = cli_gold(tmp_path)
+    proc = run("evaluate", str(gold), "--topic", "trade", "--topic", "health")
+    assert proc.returncode == 2
+    assert text(proc)[1] == (
+        "policy-topics: 'health' is not a topic of taxonomy 'default'; choose from: trade, "
+        "energy, digital, manufacturing, finance\n"
+    )
+    predictions = tmp_path / "pred.jsonl"
+    predictions.write_text('{"id": "g", "topics": ["trade"]}\n{"id": "h"}\n', encoding="utf-8")
+    bad = run("evaluate", str(gold), "--predictions", str(predictions))
+    assert bad.returncode == 2
+    assert text(bad)[1].startswith("policy-topics: pred.jsonl:2: give 'sentences'")
+    unscored = {"id": "h", "sentences": [{"start": 0, "end": 5, "topics": ["energy", "trade"]}]}
+    predictions.write_text(json.dumps(unscored) + "\n", encoding="utf-8")
+    guess = run("evaluate", str(gold), "--predictions", str(predictions))
+    assert guess.returncode == 2
+    assert "pred.jsonl:1: primary mode needs scores" in text(guess)[1]
+    multi = run("evaluate", str(gold), "--predictions", str(predictions), "--mode", "multi")
+    assert multi.returncode == 0, multi.stderr
+    assert "mode primary" not in text(multi)[0]
+    foreign = run("evaluate", str(gold), "--predictions", str(predictions), "--topic", "digital")
+    assert foreign.returncode == 2
+    assert text(foreign)[1] == (
+        "policy-topics: 'digital' is not a topic of the gold or the predictions; "
+        "choose from: energy, trade\n"
+    )
+
+
 # --- progress bar ------------------------------------------------------------------------
 
 

@@ -746,7 +746,7 @@ def test_primary_mode_refuses_to_guess_without_scores() -> None:
         evaluate(SPAN_GOLD, predictions=[unscored])
     assert str(info.value) == (
         "record 1: primary mode needs scores to choose among trade, energy for sentences[0] "
-        "of gold 'e'; give 'scores', or evaluate mode multi only"
+        "of gold 'e'; give 'scores', or evaluate mode multi only (modes=['multi'], --mode multi)"
     )
     multi = evaluate(SPAN_GOLD, predictions=[unscored], modes=["multi"])
     assert counts(multi, "sentence", "multi")["energy"] == (0, 1, 1, 1)
