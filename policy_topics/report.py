@@ -103,7 +103,9 @@ class ModeReport(_Model):
     """Scores of one level in one mode."""
 
     mode: Mode = Field(description="'multi' (every tagged topic) or 'primary' (top topic only).")
-    topics: list[TopicScores] = Field(description="Per-topic scores, in taxonomy order.")
+    topics: list[TopicScores] = Field(
+        description="Per-topic scores, in taxonomy order (other topics after it, by id)."
+    )
     averaged_over: list[str] = Field(description="Topics with gold support, used by the averages.")
     micro: Scores = Field(description="Micro average (pooled counts) over `averaged_over`.")
     macro: Scores = Field(description="Mean of per-topic scores over `averaged_over`.")
