@@ -10,7 +10,9 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
+import inspect
 import logging
 import multiprocessing
 import os
@@ -21,7 +23,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Generator, Iterable, Iterator, Mapping, Sized
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sized
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -274,7 +276,9 @@ class Extractor:
                 (where the pages of a PDF begin, as :meth:`extract` takes them;
                 documents of PDFs from :func:`~policy_topics.io.read_documents`
                 have them; ``pages`` that are no such pairs give that
-                document an error record). A mapping with
+                document an error record; a subclass's own :meth:`extract`
+                gets them only if it takes ``pages`` or ``**kwargs``, else its
+                quotes have no page). A mapping with
                 an ``error`` (and optional ``error_type``) field, as
                 :func:`policy_topics.io.read_documents` yields for an unreadable
                 file, becomes an error record. A mapping whose ``source`` is a
@@ -390,9 +394,11 @@ class Extractor:
             _load(job)
         if job.error is None:
             try:
-                if type(self).extract is not Extractor.extract:  # a subclass's own extract
-                    # pages only when there are some: an older override may not take them
-                    paged = {} if job.pages is None else {"pages": job.pages}
+                own = type(self).extract
+                if own is not Extractor.extract:  # a subclass's own extract
+                    # pages only to one that takes them: an older override may not
+                    taken = job.pages is not None and _takes_pages(own)
+                    paged = {"pages": job.pages} if taken else {}
                     return self.extract(job.text, doc_id=job.doc_id, metadata=job.metadata, **paged)
                 return self._payload(job.text, job.doc_id, job.metadata, job.pages)
             except Exception as exc:
@@ -695,6 +701,16 @@ def _coerce_item(item: Any) -> _Job:
             job.error = ErrorInfo(type="KeyError", message="item has no 'text' field")
         return job
     return _Job(item)
+
+
+@functools.cache
+def _takes_pages(extract: Callable[..., Any]) -> bool:
+    """Whether a subclass's own ``extract`` takes ``pages`` (by name, or as ``**options``)."""
+    try:
+        parameters = inspect.signature(extract).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: let the call say
+        return True
+    return any(p.name == "pages" or p.kind is p.VAR_KEYWORD for p in parameters)
 
 
 def _load(job: _Job) -> None:

@@ -330,3 +330,18 @@ def test_the_schema_documents_the_page() -> None:
     page = schema["$defs"]["Quote"]["properties"]["page"]
     assert page["default"] is None
     assert "1-based page of the PDF" in page["description"]
+
+
+def test_a_subclass_extract_without_pages_still_reads_pdfs(pdf: Path) -> None:
+    # An override written before pages existed must not fail every PDF's document.
+    class Older(Extractor):
+        def extract(self, text: str, *, doc_id: Any = None, metadata: Any = None) -> DocumentResult:
+            return super().extract(text, doc_id=doc_id, metadata=metadata, pages=None)
+
+    (result,) = Older(max_quotes=None).extract_many(read_documents(pdf))
+    assert result.ok, result.error
+    (plain,) = Extractor(max_quotes=None).extract_many(read_documents(pdf))
+    assert quotes(result) == [(topic, None, text) for topic, _, text in quotes(plain)]
+    (paged,) = Older().extract_many([{"text": "We cut tariffs.", "pages": [(9, 0)]}])
+    assert paged.ok and paged.areas[0].quotes[0].page is None
+
