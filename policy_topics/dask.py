@@ -200,7 +200,7 @@ def _frame_partition(
     items = [{"id": i, "text": text} for i, text in zip(ids, frame[text_column], strict=True)]
     if pages_column is not None:
         for item, pages in zip(items, frame[pages_column], strict=True):
-            if not _missing(pages):
+            if not is_missing(pages):
                 item["pages"] = _literal(pages) if isinstance(pages, str) else pages
     extractor, lock = _extractor(recipe)
     with lock:
@@ -256,11 +256,6 @@ def _literal(text: str) -> Any:
         return ast.literal_eval(text)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return text  # the document's error record says what is wrong with it
-
-
-def _missing(value: Any) -> bool:
-    """Whether a cell of the pages column holds nothing (None, NaN, NA), not a list."""
-    return not hasattr(value, "__iter__") and is_missing(value)
 
 
 def _empty(level: Level) -> pandas.DataFrame:

@@ -184,7 +184,7 @@ class Extractor:
                 number from 1, ``start`` a character offset, each after the
                 one before. Each quote's ``page`` is then the page its sentence
                 starts on (None before the first start); without ``pages``
-                every quote's ``page`` is None.
+                (None, or a missing value such as NaN) every quote's ``page`` is None.
 
         Returns:
             The DocumentResult. Empty or blank text gives a valid empty result.
@@ -217,8 +217,8 @@ class Extractor:
             raise TypeError(_not_a_mapping("metadata", metadata))
         if metadata:
             metadata = _json_metadata(metadata)
-        if pages is not None:
-            pages = check_pages(pages, len(text))
+        # A table's empty cell (NaN, pd.NA) is no pages, as None is.
+        pages = None if is_missing(pages) else check_pages(pages, len(text))
         spans, hits = self._match(text)
         return self._builder().payload(
             text, spans, hits, doc_id=doc_id, metadata=metadata, pages=pages

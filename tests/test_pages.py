@@ -345,3 +345,11 @@ def test_a_subclass_extract_without_pages_still_reads_pdfs(pdf: Path) -> None:
     (paged,) = Older().extract_many([{"text": "We cut tariffs.", "pages": [(9, 0)]}])
     assert paged.ok and paged.areas[0].quotes[0].page is None
 
+
+@pytest.mark.parametrize("missing", [None, float("nan")])
+def test_a_missing_pages_value_means_no_pages(extractor: Extractor, missing: Any) -> None:
+    # A table's empty cell, as records of a DataFrame with a pages column hold it.
+    (result,) = extractor.extract_many([{"id": "a", "text": "We cut tariffs.", "pages": missing}])
+    assert result.ok, result.error
+    assert result.areas[0].quotes[0].page is None
+    assert extractor.extract("We cut tariffs.", pages=missing).areas[0].quotes[0].page is None
