@@ -483,7 +483,10 @@ def evaluate(
         predictions: Predictions to score instead of tagging the gold's texts:
             path of a JSON Lines file or an iterable of records, in the format
             of :mod:`policy_topics.predictions` or ``policy-topics extract``'s
-            records. A gold document without a prediction predicts nothing
+            records, joined to the gold by id (a gold record without an id,
+            named ``gold.jsonl:3``, also to the record that ``policy-topics
+            extract data/gold.jsonl`` names ``data/gold.jsonl:3``). A gold
+            document without a prediction predicts nothing
             (listed in ``missing_predictions``); a prediction whose id is not in
             the gold is ignored (listed in ``unmatched_predictions``).
         topics: Score only these topic ids: gold labels and predictions of other
@@ -533,6 +536,7 @@ def evaluate(
         raise ValueError(f"max_errors must not be negative, not {max_errors!r}")
     chosen = _chosen(topics)
     by_id: dict[str, Prediction] | None = None
+    by_line: dict[str, Prediction] = {}
     if predictions is None:
         extractor = extractor or Extractor(max_quotes=None)
         taxonomy = extractor.taxonomy
@@ -540,12 +544,14 @@ def evaluate(
             _check_chosen(chosen, list(taxonomy.topics), f"taxonomy {taxonomy.name!r}")
     else:
         by_id = read_predictions(predictions)
+        by_line = _by_line(by_id)
         taxonomy = extractor.taxonomy if extractor is not None else load_taxonomy("default")
     order = {topic: i for i, topic in enumerate(taxonomy.topics)}
     sentence_units: list[_Obs] = []
     document_units: list[_Obs] = []
     docs = {"sentence": 0, "document": 0, "all": 0}
     gold_ids: dict[str, str] = {}
+    joined: set[str] = set()
     missing: list[str] = []
     for where, record in _records(gold):
         doc = _parse(record, where)
@@ -561,10 +567,13 @@ def evaluate(
                 )
             gold_ids[doc.doc_id] = where
             prediction = by_id.get(doc.doc_id)
+            if prediction is None and isinstance(record, Mapping) and "id" not in record:
+                prediction = by_line.get(where)
             if prediction is None:
                 missing.append(doc.doc_id)
                 units, whole = _blank(doc)
             else:
+                joined.add(prediction.doc_id)
                 fits_text(prediction, doc.text, doc.doc_id)
                 units, whole = _observe_prediction(doc, prediction)
         if doc.sentences is not None:
@@ -622,8 +631,28 @@ def evaluate(
         levels=levels,
         unknown_topics=sorted(gold_topics - set(order)) if by_id is None else [],
         missing_predictions=missing,
-        unmatched_predictions=[i for i in (by_id or {}) if i not in gold_ids],
+        unmatched_predictions=[i for i in (by_id or {}) if i not in joined],
     )
+
+
+def _by_line(by_id: Mapping[str, Prediction]) -> dict[str, Prediction]:
+    """Predictions whose id is a file's line, ``data/gold.jsonl:3``, by ``gold.jsonl:3``.
+
+    A gold record without an id is named so (its file's name and line), and
+    ``policy-topics extract data/gold.jsonl`` names the same record by the path
+    as typed: the two are joined. A name two paths share joins neither.
+
+    Example:
+        >>> list(_by_line({"data/gold.jsonl:3": Prediction("data/gold.jsonl:3", "x")}))
+        ['gold.jsonl:3']
+    """
+    found: dict[str, Prediction | None] = {}
+    for doc_id, prediction in by_id.items():
+        path, colon, line = doc_id.rpartition(":")
+        if colon and path and line.isdecimal():
+            key = f"{Path(path).name}:{line}"
+            found[key] = None if key in found else prediction
+    return {key: p for key, p in found.items() if p is not None}
 
 
 def _name(source: object) -> str:

@@ -892,3 +892,30 @@ def test_gold_ids_must_be_unique_to_join_predictions() -> None:
     with pytest.raises(GoldError, match=r"record 2: id 'a' again \(first on record 1\)"):
         evaluate(twice, predictions=[{"id": "a", "topics": []}])
     assert evaluate(twice).documents == 2  # without predictions, as before
+
+
+def test_gold_without_ids_joins_extract_output_of_a_path_elsewhere(
+    extractor: Extractor, tmp_path: Path
+) -> None:
+    # Gold records without an id are named 'gold.jsonl:LINE'; `policy-topics extract
+    # data/gold.jsonl` names them 'data/gold.jsonl:LINE': the same documents.
+    from policy_topics.io import read_documents, write_results
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    gold = folder / "gold.jsonl"
+    lines = [{k: v for k, v in g.items() if k != "id"} for g in GOLD]
+    gold.write_text("".join(json.dumps(g) + "\n" for g in lines), encoding="utf-8")
+    ours = tmp_path / "ours.jsonl"
+    with ours.open("w", encoding="utf-8") as stream:
+        write_results(extractor.extract_many(read_documents(gold)), stream, format="jsonl")
+    scored = evaluate(gold, extractor, predictions=ours)
+    assert (scored.missing_predictions, scored.unmatched_predictions) == ([], [])
+    assert scored.levels == evaluate(gold, extractor).levels
+    # a gold id of its own is matched as it is, never by its line
+    named = folder / "named.jsonl"
+    named.write_text(json.dumps({**lines[0], "id": "x"}) + "\n", encoding="utf-8")
+    other = [{"id": f"{folder / 'named.jsonl'}:1", "sentences": []}]
+    report = evaluate(named, extractor, predictions=other)
+    assert report.missing_predictions == ["x"]
+    assert report.unmatched_predictions == [other[0]["id"]]
