@@ -1053,8 +1053,12 @@ def _placeholder(element: Any) -> bool:
 
     Word keeps the placeholder's words in the control while nobody has filled it
     in, marked ``w:showingPlcHdr``; they are the template's, not the document's.
+    The mark is an on/off switch: ``w:val="0"`` (or ``false``, ``off``) turns it off.
     """
-    return element.tag == _WORD_NS + "sdt" and element.find(_PLACEHOLDER) is not None
+    if element.tag != _WORD_NS + "sdt":
+        return False
+    flag = element.find(_PLACEHOLDER)
+    return flag is not None and flag.get(_WORD_NS + "val", "1") not in ("0", "false", "off")
 
 
 # Each format's reader: its text, or for a PDF its text and where its pages start.

@@ -1475,3 +1475,28 @@ def test_an_rtf_file_named_txt_is_read_as_text(tmp_path: Path) -> None:
     path.write_bytes(b"{\\rtf1 Tariffs rose.}")
     (doc,) = read_documents(path)
     assert doc["text"] == "{\\rtf1 Tariffs rose.}"
+
+
+@pytest.mark.parametrize("off", ["0", "false", "off"])
+def test_docx_content_controls_whose_placeholder_flag_is_off_are_read(
+    tmp_path: Path, off: str
+) -> None:
+    # showingPlcHdr is an on/off switch: w:val="0" says the control shows its content.
+    docx = pytest.importorskip("docx")
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    flags = {"filled": f'<w:showingPlcHdr w:val="{off}"/>', "empty": '<w:showingPlcHdr w:val="1"/>'}
+    paragraph = (
+        f"<w:p {nsdecls('w')}>"
+        + "".join(
+            f"<w:sdt><w:sdtPr>{flag}</w:sdtPr><w:sdtContent>"
+            f'<w:r><w:t xml:space="preserve">{name} </w:t></w:r></w:sdtContent></w:sdt>'
+            for name, flag in flags.items()
+        )
+        + "</w:p>"
+    )
+    document = docx.Document()
+    body = document.element.body
+    body.insert(len(body) - 1, parse_xml(paragraph))
+    assert read_back(document, tmp_path / "form.docx") == "filled "
