@@ -225,7 +225,8 @@ def read_documents(
     also has ``pages``: a list of ``(page, start)`` pairs, one per page that
     holds text, ``page`` its physical number (from 1, empty pages counted) and
     ``start`` the offset in ``text`` where its text begins. ``extract_many``
-    gives each quote of the document the page its sentence starts on.
+    gives each quote of the document the page its sentence starts on. A JSON
+    Lines record's ``pages`` field, in the same form, is read along too.
 
     Args:
         sources: A path, folder or glob pattern, or several; ``"-"`` is stdin.
@@ -568,7 +569,11 @@ def _read_jsonl(
             problem = f"field {meta_field!r} is {type(meta).__name__}, not an object"
             yield _error_doc(doc_id, ReadError(f"{where}: {problem}", "TypeError"))
             continue
-        yield {"id": doc_id, "text": text, "meta": meta or {}}
+        document = {"id": doc_id, "text": text, "meta": meta or {}}
+        if record.get("pages") is not None:
+            # A PDF's document saved as JSON Lines keeps its pages (checked when tagged).
+            document["pages"] = record["pages"]
+        yield document
 
 
 def _read_plain(data: bytes, name: str) -> str:

@@ -79,8 +79,9 @@ class Quote(_Record, _Displayed):
     page: int | None = Field(
         default=None,
         ge=1,
-        description="The 1-based page of the PDF the sentence starts on; None when the "
-        "document has no pages: plain text, HTML, DOCX, strings.",
+        description="The 1-based page of the PDF the sentence starts on (where it first "
+        "occurs, when it occurs more than once); None when the document has no pages: "
+        "plain text, HTML, DOCX, strings.",
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -211,6 +212,21 @@ def test_json_csv_and_frames_carry_the_page(folder: Path, extractor: Extractor) 
     by_doc = frame.groupby("doc_id")["page"].agg(lambda s: sorted(s.dropna().tolist()))
     assert by_doc[str(folder / "a.pdf")] == [1, 1, 3, 3, 3]
     assert by_doc[str(folder / "b.txt")] == []
+
+
+def test_a_pdf_document_saved_as_json_lines_keeps_its_pages(
+    pdf: Path, tmp_path: Path, extractor: Extractor
+) -> None:
+    # A data engineer stores what read_documents gives as JSON Lines and tags it
+    # later: the pages came back without a word, and every quote lost its page.
+    (doc,) = read_documents(pdf)
+    stored = tmp_path / "docs.jsonl"
+    stored.write_text(json.dumps(doc) + "\n", encoding="utf-8")
+    (again,) = read_documents(stored)
+    assert again["pages"] == [[1, 0], [3, len(PAGE_1) + 2]]
+    stored_result, read_result = extractor.extract_many([again, doc])
+    assert stored_result == read_result
+    assert {page for _, page, _ in quotes(stored_result)} == {1, 3}
 
 
 def test_the_display_names_the_page(pdf: Path, extractor: Extractor) -> None:
