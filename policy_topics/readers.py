@@ -595,8 +595,8 @@ def _read_html(data: bytes, name: str) -> str:
         return _visible_text(text.replace("<![", "&lt;!["))
 
 
-# The roles of WAI-ARIA 1.2 (the abstract ones left out: no page may use them) and
-# of ARIA 1.3 drafts that browsers know; "doc-" and "graphics-" roles are modules'.
+# The roles of WAI-ARIA 1.2 (the abstract ones left out: no page may use them), of
+# ARIA 1.3 drafts that browsers know, and of the DPUB-ARIA 1.1 and Graphics ARIA modules.
 # fmt: off
 _ARIA_ROLES = frozenset({
     "alert", "alertdialog", "application", "article", "banner", "blockquote", "button",
@@ -610,7 +610,16 @@ _ARIA_ROLES = frozenset({
     "rowgroup", "rowheader", "scrollbar", "search", "searchbox", "separator", "slider",
     "spinbutton", "status", "strong", "subscript", "suggestion", "superscript", "switch",
     "tab", "table", "tablist", "tabpanel", "term", "textbox", "time", "timer", "toolbar",
-    "tooltip", "tree", "treegrid", "treeitem",
+    "tooltip", "tree", "treegrid", "treeitem", "doc-abstract", "doc-acknowledgments",
+    "doc-afterword", "doc-appendix", "doc-backlink", "doc-biblioentry", "doc-bibliography",
+    "doc-biblioref", "doc-chapter", "doc-colophon", "doc-conclusion", "doc-cover",
+    "doc-credit", "doc-credits", "doc-dedication", "doc-endnote", "doc-endnotes",
+    "doc-epigraph", "doc-epilogue", "doc-errata", "doc-example", "doc-footnote",
+    "doc-foreword", "doc-glossary", "doc-glossref", "doc-index", "doc-introduction",
+    "doc-noteref", "doc-notice", "doc-pagebreak", "doc-pagefooter", "doc-pageheader",
+    "doc-pagelist", "doc-part", "doc-preface", "doc-prologue", "doc-pullquote", "doc-qna",
+    "doc-subtitle", "doc-tip", "doc-toc", "graphics-document", "graphics-object",
+    "graphics-symbol",
 })
 # fmt: on
 
@@ -618,11 +627,7 @@ _ARIA_ROLES = frozenset({
 def _known_role(value: str) -> str | None:
     """The role an element's ``role`` takes: its first token that is a role, lower-cased."""
     return next(
-        (
-            token
-            for token in value.lower().split()
-            if token in _ARIA_ROLES or token.startswith(("doc-", "graphics-"))
-        ),
+        (token for token in value.lower().split() if token in _ARIA_ROLES),
         None,
     )
 

@@ -426,6 +426,8 @@ def test_html_leaves_out_page_furniture() -> None:
         ('<div role="nav navigation">Home</div><p>Tariffs rose.</p>', "Tariffs rose."),
         ('<div role="Site-Nav NAVIGATION">Home</div><p>Tariffs rose.</p>', "Tariffs rose."),
         ('<div role="nav doc-toc navigation">Contents</div><p>Tariffs rose.</p>', None),
+        # A made-up token of a module's shape is no role either.
+        ('<div role="doc-menu navigation">Home</div><p>Tariffs rose.</p>', "Tariffs rose."),
     ],
 )
 def test_html_furniture_left_open_or_with_several_roles(page: str, text: str | None) -> None:
