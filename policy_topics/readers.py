@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from policy_topics.errors import PolicyTopicsError
-from policy_topics.pages import Pages
+from policy_topics.pages import Pages, check_pages
 
 if TYPE_CHECKING:
     pass
@@ -571,7 +571,14 @@ def _read_jsonl(
             continue
         document = {"id": doc_id, "text": text, "meta": meta or {}}
         if record.get("pages") is not None:
-            # A PDF's document saved as JSON Lines keeps its pages (checked when tagged).
+            # A PDF's document saved as JSON Lines keeps its pages; checked here too,
+            # where the error can name the file and line.
+            try:
+                check_pages(record["pages"], len(text))
+            except ValueError as exc:
+                message = f"{where}: field 'pages': {exc}"
+                yield _error_doc(doc_id, ReadError(message, "ValueError"))
+                continue
             document["pages"] = record["pages"]
         yield document
 

@@ -229,6 +229,39 @@ def test_a_pdf_document_saved_as_json_lines_keeps_its_pages(
     assert {page for _, page, _ in quotes(stored_result)} == {1, 3}
 
 
+def test_bad_pages_in_json_lines_name_the_file_line_and_field(
+    tmp_path: Path, extractor: Extractor
+) -> None:
+    # A journalist with hundreds of stored documents got "pages[0]: page 0 is not
+    # a whole number >= 1" and no way to tell which file and line held it, where
+    # every other bad field of a JSON Lines record names both.
+    stored = tmp_path / "docs.jsonl"
+    lines = [
+        {"id": "ok", "text": "We cut tariffs.", "pages": [[1, 0]]},
+        {"id": "zero", "text": "We cut tariffs.", "pages": [[0, 0]]},
+        {"id": "string", "text": "We cut tariffs.", "pages": "[[1, 0]]"},
+        {"id": "past", "text": "We cut tariffs.", "pages": [[1, 0], [2, 99]]},
+    ]
+    stored.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    docs = list(read_documents(stored))
+    assert [d["id"] for d in docs] == ["ok", "zero", "string", "past"]
+    assert "error" not in docs[0]
+    assert (
+        docs[1]["error"]
+        == f"{stored}:2: field 'pages': pages[0]: page 0 is not a whole number >= 1"
+    )
+    assert docs[2]["error"] == (
+        f"{stored}:3: field 'pages': pages must be a list of (page, start) pairs, not str"
+    )
+    assert docs[3]["error"] == (
+        f"{stored}:4: field 'pages': pages[1]: start 99 lies outside the text (0 to 15)"
+    )
+    assert {d["error_type"] for d in docs[1:]} == {"ValueError"}
+    results = list(extractor.extract_many(docs))
+    assert results[0].ok and results[0].areas[0].quotes[0].page == 1
+    assert [r.error.message for r in results[1:] if r.error] == [d["error"] for d in docs[1:]]
+
+
 def test_the_display_names_the_page(pdf: Path, extractor: Extractor) -> None:
     from policy_topics.display import describe
 
