@@ -853,7 +853,11 @@ def _read_pdf(data: bytes, name: str) -> tuple[str, Pages]:
         pypdf_log.addHandler(logging.NullHandler())
     reader = PdfReader(io.BytesIO(data))
     if reader.is_encrypted and not reader.decrypt(""):
-        raise ReadError(f"{name}: the PDF is encrypted", "EncryptedPDF")
+        raise ReadError(
+            f"{name}: the PDF needs a password to open; decrypt it first, e.g. "
+            "qpdf --decrypt --password=PASSWORD in.pdf out.pdf",
+            "EncryptedPDF",
+        )
     pages = [page.extract_text() or "" for page in reader.pages]
     shown = [(number, page.strip()) for number, page in enumerate(pages, 1) if page.strip()]
     if not shown:

@@ -782,6 +782,21 @@ def test_a_pdf_restricted_with_aes_but_no_password_is_read(tmp_path: Path) -> No
     assert doc.get("text") == "Both sides will cut tariffs.", doc
 
 
+def test_a_pdf_that_needs_a_password_says_what_to_do(tmp_path: Path) -> None:
+    # "the PDF is encrypted" left a journalist guessing: the copy-restricted PDFs
+    # beside it were read, so the message has to say this one needs its password.
+    pypdf = pytest.importorskip("pypdf")
+    writer = pypdf.PdfWriter(clone_from=io.BytesIO(make_pdf(["Both sides will cut tariffs."])))
+    writer.encrypt(user_password="secret", owner_password="owner", algorithm="AES-128")
+    path = tmp_path / "locked.pdf"
+    with path.open("wb") as stream:
+        writer.write(stream)
+    (doc,) = read_documents(path)
+    assert doc["error_type"] == "EncryptedPDF"
+    assert doc["error"].startswith(f"{path}: the PDF needs a password to open")
+    assert "qpdf --decrypt" in doc["error"]
+
+
 def test_broken_pdf_is_an_error_record(tmp_path: Path) -> None:
     pytest.importorskip("pypdf")
     path = tmp_path / "broken.pdf"
