@@ -77,6 +77,13 @@ def _file_records(
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
+                if not found and line.lstrip().startswith("["):
+                    # What `extract -f json` writes, or a pretty-printed array.
+                    raise error(
+                        f"{path.name}:{number}: not JSON Lines: the file holds a JSON array; "
+                        "write one JSON object per line (policy-topics extract -f jsonl, "
+                        "or jq -c '.[]')"
+                    ) from exc
                 raise error(f"{path.name}:{number}: not JSON: {exc.msg}") from exc
             except RecursionError as exc:
                 raise error(f"{path.name}:{number}: not JSON: nested too deeply") from exc

@@ -388,6 +388,7 @@ def test_gold_topics_outside_the_taxonomy_are_scored(extractor: Extractor) -> No
     ("line", "message"),
     [
         ("not json", "gold.jsonl:1: not JSON"),
+        ('[\n  {"id": "a", "text": "x", "topics": []}\n]', "gold.jsonl:1: not JSON Lines"),
         ('["a list"]', "gold.jsonl:1: expected a JSON object"),
         ('{"id": "a", "sentences": []}', "'text' must be a string"),
         ('{"id": "a", "text": "x"}', "give 'sentences'"),
@@ -856,6 +857,12 @@ def test_our_own_output_on_real_gold_scores_as_evaluate_does(corpora: Path) -> N
             "extract output",
         ),
         ([""], "pred.jsonl: no predictions records (the file is empty or blank)"),
+        # extract -f json writes an array, one record a line: "not JSON" read as nonsense
+        (
+            ["[", '{"id": "e", "topics": []}', "]"],
+            "pred.jsonl:1: not JSON Lines: the file holds a JSON array; write one JSON object "
+            "per line (policy-topics extract -f jsonl, or jq -c '.[]')",
+        ),
     ],
 )
 def test_malformed_predictions_name_the_line_and_field(
