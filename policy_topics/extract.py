@@ -181,8 +181,8 @@ class Extractor:
                 values become plain ones (:func:`~policy_topics.plain.plain_value`).
             pages: Where the pages of a PDF begin in ``text``, as ``(page,
                 start)`` pairs (:mod:`policy_topics.pages`): ``page`` a whole
-                number from 1, ``start`` a character offset, each after the
-                one before. Each quote's ``page`` is then the page its sentence
+                number from 1, ``start`` a character offset, each page and
+                each start after the one before. Each quote's ``page`` is then the page its sentence
                 starts on (None before the first start); without ``pages``
                 (None, or a missing value such as NaN) every quote's ``page`` is None.
 

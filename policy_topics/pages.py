@@ -44,7 +44,7 @@ def check_pages(pages: Any, length: int) -> PageStarts:
     Args:
         pages: ``(page, start)`` pairs (lists or tuples): ``page`` a whole
             number >= 1, ``start`` a character offset in ``[0, length]``,
-            each start after the one before.
+            each page and each start after the one before.
         length: Length of the document's text.
 
     Returns:
@@ -66,6 +66,7 @@ def check_pages(pages: Any, length: int) -> PageStarts:
     page_numbers: list[int] = []
     problems: list[str] = []
     last = -1  # the last start that lies in the text, for the next to come after
+    last_page = 0  # the last whole page number, for the next to come after
     for i, entry in enumerate(pages):
         where = f"pages[{i}]"
         try:
@@ -77,6 +78,13 @@ def check_pages(pages: Any, length: int) -> PageStarts:
             continue
         if not _whole(page) or page < 1:
             problems.append(f"{where}: page {_shown(page)} is not a whole number >= 1")
+        elif page <= last_page:
+            # A PDF's pages come in order: pairs out of order are a mistake of the caller's.
+            problems.append(
+                f"{where}: page {page} does not come after the page before it ({last_page})"
+            )
+        else:
+            last_page = int(page)
         if not _whole(start):
             problems.append(f"{where}: start {_shown(start)} is not a whole number")
             continue

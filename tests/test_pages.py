@@ -309,6 +309,8 @@ def test_extract_takes_pages_of_the_callers_text(extractor: Extractor) -> None:
         ([(1, 21)], "pages[0]: start 21 lies outside the text (0 to 20)"),
         ([(1, 5), (2, 5)], "pages[1]: start 5 does not come after the start before it (5)"),
         ([(1, 9), (2, 3)], "pages[1]: start 3 does not come after the start before it (9)"),
+        ([(2, 5), (1, 10)], "pages[1]: page 1 does not come after the page before it (2)"),
+        ([(3, 0), (3, 10)], "pages[1]: page 3 does not come after the page before it (3)"),
     ],
 )
 def test_bad_pages_are_a_clear_value_error(extractor: Extractor, pages: Any, message: str) -> None:
