@@ -992,6 +992,13 @@ def evaluate(
             "for ids not in the gold, not scored (the report lists their ids)",
             err=True,
         )
+    if report.unknown_predicted_topics:
+        typer.echo(
+            "policy-topics: predicted topics neither in the gold nor in taxonomy "
+            f"{report.taxonomy!r}, scored as false positives: "
+            f"{', '.join(report.unknown_predicted_topics)} (a typo in the predictions?)",
+            err=True,
+        )
     if report_format is ReportFormat.json:
         typer.echo(report.model_dump_json(indent=2))
     else:

@@ -620,6 +620,9 @@ def evaluate(
             )
     # Topics only ever optional are never scored: they are not "scored as missed".
     gold_topics = {t for u in all_units for t in u.gold}
+    # Predicted topics that nothing else names: a typo in the predictions, most likely.
+    named = gold_topics | {t for u in all_units for t in u.optional} | set(order)
+    stray = sorted({t for u in all_units for t in u.scores} - named) if by_id is not None else []
     return EvaluationReport(
         gold=_name(gold),
         predictions=None if predictions is None else _name(predictions),
@@ -632,6 +635,7 @@ def evaluate(
         unknown_topics=sorted(gold_topics - set(order)) if by_id is None else [],
         missing_predictions=missing,
         unmatched_predictions=[i for i in (by_id or {}) if i not in joined],
+        unknown_predicted_topics=stray,
     )
 
 

@@ -178,6 +178,12 @@ class EvaluationReport(_Model):
         default_factory=list,
         description="Ids of predictions that no gold document has: not scored.",
     )
+    unknown_predicted_topics: list[str] = Field(
+        default_factory=list,
+        description="Topics the predictions name that neither the gold nor the taxonomy "
+        "has: every such prediction counts as a false positive (a typo in the predictions "
+        "shows here).",
+    )
 
     def get(self, level: Level = "sentence", mode: Mode = "multi") -> ModeReport:
         """Scores of one level and mode.
@@ -239,6 +245,11 @@ class EvaluationReport(_Model):
             out.append(
                 f"gold topics not in the taxonomy (scored as missed): "
                 f"{', '.join(self.unknown_topics)}"
+            )
+        if self.unknown_predicted_topics:
+            out.append(
+                "predicted topics neither in the gold nor in the taxonomy (false positives): "
+                + ", ".join(self.unknown_predicted_topics)
             )
         for lvl in self.levels:
             for report in lvl.modes:

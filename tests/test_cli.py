@@ -404,6 +404,7 @@ def test_evaluate_scores_other_predictions_for_chosen_topics(tmp_path: Path) -> 
     report = json.loads(proc.stdout)
     assert (report["predictions"], report["missing_predictions"]) == ("pred.jsonl", ["h"])
     assert report["unmatched_predictions"] == ["x"]
+    assert report["unknown_predicted_topics"] == []
     multi = report["levels"][0]["modes"][0]
     assert [(t["topic"], t["precision"], t["recall"]) for t in multi["topics"]] == [
         ("trade", 1.0, 1.0),
@@ -427,6 +428,14 @@ def test_evaluate_scores_other_predictions_for_chosen_topics(tmp_path: Path) -> 
     assert multi["micro"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0}
     table = run("evaluate", str(gold), "--predictions", str(predictions), "--topic", "trade")
     assert "topics scored: trade (the others are ignored)" in text(table)[0]
+    lines[0]["sentences"][1]["topics"] = ["enrgy"]  # type: ignore[index]
+    predictions.write_text("".join(json.dumps(r) + "\n" for r in lines), encoding="utf-8")
+    typo = run("evaluate", str(gold), "--predictions", str(predictions), "--mode", "multi")
+    assert typo.returncode == 0, typo.stderr
+    assert (
+        "policy-topics: predicted topics neither in the gold nor in taxonomy 'default', "
+        "scored as false positives: enrgy (a typo in the predictions?)"
+    ) in text(typo)[1]
     assert "predictions pred.jsonl (topics ordered as in taxonomy default" in text(table)[0]
 
 

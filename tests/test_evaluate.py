@@ -726,6 +726,26 @@ def test_document_level_predictions(tmp_path: Path) -> None:
     assert "predictions not in the gold (not scored): 1: z" in table
 
 
+def test_predicted_topics_nothing_else_names_are_reported() -> None:
+    # A misspelled topic in another tool's output ("trde") was only a row with no
+    # gold support: it counts as a false positive, and now the report names it.
+    gold = [
+        {"id": "a", "text": "Oil and tariffs.", "topics": ["energy"], "optional": ["finance"]},
+        {"id": "b", "text": "Tariffs.", "topics": ["trade"]},
+    ]
+    lines = [
+        {"id": "a", "topics": ["energy", "trde", "finance", "digital"]},
+        {"id": "b", "topics": ["trade", "Trade"]},
+    ]
+    report = evaluate(gold, predictions=lines, modes=["multi"])
+    # finance is the gold's (optional), digital the taxonomy's: neither is a stray
+    assert report.unknown_predicted_topics == ["Trade", "trde"]
+    assert counts(report, "document", "multi")["trde"] == (0, 1, 0, 0)
+    assert "(false positives): Trade, trde" in report.to_table()
+    energy_only = evaluate(gold, predictions=lines, topics=["energy"], modes=["multi"])
+    assert energy_only.unknown_predicted_topics == []  # the others are ignored
+
+
 def test_document_gold_takes_the_topics_of_predicted_spans() -> None:
     spans = {
         "id": "a",
