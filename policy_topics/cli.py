@@ -28,7 +28,7 @@ from typing import Annotated, Any, NoReturn, Protocol, TextIO
 import typer
 
 from policy_topics import __version__
-from policy_topics.errors import TaxonomyError
+from policy_topics.errors import PolicyTopicsError, TaxonomyError
 from policy_topics.extract import Extractor
 from policy_topics.io import (
     CSV_COLUMNS,
@@ -975,7 +975,7 @@ def evaluate(
         report = run_evaluation(
             gold, extractor, predictions=predictions, topics=topic, min_score=min_score, modes=modes
         )
-    except ValueError as exc:  # GoldError, PredictionError: the message names the line and field
+    except PolicyTopicsError as exc:  # GoldError, PredictionError (line and field), a --topic
         _fail(f"policy-topics: {exc}")
     if report.unknown_topics:
         typer.echo(_unknown_note(report.unknown_topics, extractor.taxonomy), err=True)

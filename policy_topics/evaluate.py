@@ -86,6 +86,7 @@ __all__ = [
     "PredictionError",
     "Scores",
     "TopicScores",
+    "UnknownTopicError",
     "evaluate",
     "read_gold",
 ]
@@ -95,6 +96,10 @@ _EXCERPT_CHARS = 300
 
 class GoldError(PolicyTopicsError, ValueError):
     """The gold file or records are malformed; the message names the line and field."""
+
+
+class UnknownTopicError(PolicyTopicsError, ValueError):
+    """A topic to score (``topics=``) is not one of those that can be scored."""
 
 
 # --- gold ---------------------------------------------------------------------------------
@@ -512,8 +517,9 @@ def evaluate(
         PredictionError: the predictions are malformed or do not fit the gold
             text (the message names the line and field), or mode ``primary``
             must choose between topics that a prediction gave no scores.
-        ValueError: an unknown mode or topic, ``min_score`` outside [0, 1] or a
-            negative ``max_errors``.
+        UnknownTopicError: a topic of ``topics`` is unknown (a ValueError too).
+        ValueError: an unknown mode, ``min_score`` outside [0, 1] or a negative
+            ``max_errors``.
 
     Example:
         >>> gold = [{"id": "d", "text": "Tariffs rose. Oil fell.",
@@ -678,7 +684,7 @@ def _check_chosen(chosen: Sequence[str], valid: Sequence[str], of: str) -> None:
     unknown = [t for t in chosen if t not in valid]
     if unknown:
         names = ", ".join(repr(t) for t in unknown)
-        raise ValueError(
+        raise UnknownTopicError(
             f"{names} {'is not a topic' if len(unknown) == 1 else 'are not topics'} of {of}; "
             f"choose from: {', '.join(valid) or '(none)'}"
         )

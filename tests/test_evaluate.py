@@ -24,6 +24,7 @@ from policy_topics.evaluate import (
     PredictionError,
     Scores,
     TopicScores,
+    UnknownTopicError,
     read_gold,
 )
 from policy_topics.records import ErrorInfo
@@ -680,7 +681,7 @@ def test_predictions_with_a_topic_filter() -> None:
     # finance (0.6) is ignored: energy (0.4) now beats trade (0.2) in the second unit
     assert counts(report, "sentence", "primary") == {"trade": (1, 0, 0, 1), "energy": (1, 0, 0, 1)}
     assert counts(report, "sentence", "multi") == {"trade": (1, 1, 0, 1), "energy": (1, 0, 0, 1)}
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(UnknownTopicError) as info:  # a ValueError, and the library's own
         evaluate(SPAN_GOLD, predictions=[SPANS], topics=["digital"])
     assert str(info.value) == (
         "'digital' is not a topic of the gold or the predictions; "
