@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = ["extract_bag", "extract_dataframe"]
 
-Level = Literal["areas", "quotes", "sentences"]
+Level = Literal["areas", "quotes", "sentences", "documents"]
 
 #: Columns and dtypes of each level: those of :func:`policy_topics.io.to_dataframe`.
 COLUMNS: dict[str, dict[str, str]] = DATAFRAME_COLUMNS
@@ -131,18 +131,21 @@ def extract_dataframe(
             by default (its ``dataframe.convert-string`` setting): a string
             is read back as the list it spells, ``"[(1, 0), (3, 812)]"`` or
             ``"[[1, 0], [3, 812]]"``. A missing value means no pages; pages
-            that are no such pairs leave that document out, as any failed
-            document is.
+            that are no such pairs fail that document, and its row at the
+            documents level says why.
         level: ``"areas"`` (a row per document and area), ``"quotes"`` (a row
-            per quote) or ``"sentences"`` (a row per tagged sentence and topic).
+            per quote), ``"sentences"`` (a row per tagged sentence and topic)
+            or ``"documents"`` (a row per document, failed ones included, with
+            the error's type and message).
         taxonomy: A Taxonomy, a YAML path or a packaged name, read here.
         **options: Keyword arguments of :class:`Extractor`.
 
     Returns:
         A Dask DataFrame with the columns and dtypes of :data:`COLUMNS` for the
         level (strings are pandas ``string``). Documents that fail give no
-        rows, and at the areas and quotes levels neither do documents without
-        areas (``min_score`` leaves out areas, not the tagged sentences).
+        rows but at the documents level, and at the areas and quotes levels
+        neither do documents without areas (``min_score`` leaves out areas,
+        not the tagged sentences).
         Divisions are unknown.
 
     Raises:

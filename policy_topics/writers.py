@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import math
 import os
 import stat
 import tempfile
@@ -39,6 +40,7 @@ __all__ = [
 
 # "Int64" is pandas' nullable integer: a quote's page is NA where the document has none.
 _STRING, _INT, _FLOAT, _NULLABLE_INT = "string", "int64", "float64", "Int64"
+_BOOL = "bool"
 
 #: Columns and dtypes of each level of :func:`to_dataframe` (and of
 #: :func:`policy_topics.dask.extract_dataframe`). Strings are pandas ``string``;
@@ -76,6 +78,18 @@ DATAFRAME_COLUMNS: dict[str, dict[str, str]] = {
         "score": _FLOAT,
         "terms": _STRING,
         "cues": _STRING,
+    },
+    "documents": {
+        "doc_id": _STRING,
+        "ok": _BOOL,
+        "error_type": _STRING,
+        "error": _STRING,
+        "n_chars": _INT,
+        "n_sentences": _INT,
+        "tagged_sentences": _INT,
+        "areas": _INT,
+        "topics": _STRING,
+        "top_score": _FLOAT,
     },
 }
 
@@ -528,7 +542,7 @@ def write_results(
 
 def to_dataframe(
     results: Iterable[DocumentResult],
-    level: Literal["areas", "quotes", "sentences"] = "areas",
+    level: Literal["areas", "quotes", "sentences", "documents"] = "areas",
 ) -> pandas.DataFrame:
     """Flatten results into a pandas DataFrame (extra ``pandas``).
 
@@ -540,14 +554,18 @@ def to_dataframe(
         ``Int64``: NA where the document has no pages).
         ``"sentences"``: one row per tagged sentence and topic (doc_id, sentence,
         start, end, topic, score, terms, cues).
+        ``"documents"``: one row per result, failed ones and ones without areas
+        included (doc_id, ok, error_type, error, n_chars, n_sentences,
+        tagged_sentences, areas, topics, top_score): what was read, what failed
+        and why, and what was found, to join the other levels to.
 
     A document without an id has ``doc_id`` ``"#<n>"``, ``n`` its position
     among ``results`` from 0 (every result counts, also one that gives no
     rows): the label :func:`policy_topics.plot.plot_topics` shows, and a
     pivot or groupby on ``doc_id``, which would drop NA, keeps it.
 
-    Failed documents give no rows, and at the areas and quotes levels neither
-    do documents without areas (``min_score`` leaves out areas, not the
+    At the other levels failed documents give no rows, and at the areas and
+    quotes levels neither do documents without areas (``min_score`` leaves out areas, not the
     tagged sentences). Metadata keys with scalar values (str, numbers, bools,
     dates and datetimes), of the documents that give rows, become extra
     columns named ``meta.<key>``. Lone surrogates in
@@ -556,7 +574,7 @@ def to_dataframe(
 
     Args:
         results: DocumentResults, e.g. a list (an iterator is used up).
-        level: ``"areas"``, ``"quotes"`` or ``"sentences"``.
+        level: ``"areas"``, ``"quotes"``, ``"sentences"`` or ``"documents"``.
 
     Returns:
         The DataFrame; its columns and their dtypes
@@ -579,7 +597,7 @@ def to_dataframe(
 
 def _dataframe(
     results: Iterable[DocumentResult],
-    level: Literal["areas", "quotes", "sentences"],
+    level: Literal["areas", "quotes", "sentences", "documents"],
     *,
     number_unnamed: bool,
 ) -> pandas.DataFrame:
@@ -592,9 +610,12 @@ def _dataframe(
         "areas": _area_rows,
         "quotes": quote_rows,
         "sentences": _sentence_rows,
+        "documents": _document_rows,
     }
     if level not in rows_of:
-        raise ValueError(f"level must be 'areas', 'quotes' or 'sentences', not {level!r}")
+        raise ValueError(
+            f"level must be 'areas', 'quotes', 'sentences' or 'documents', not {level!r}"
+        )
     check_many(results, "to_dataframe")
     dtypes, make_rows = DATAFRAME_COLUMNS[level], rows_of[level]
     rows: list[dict[str, Any]] = []
@@ -637,6 +658,22 @@ def _area_rows(result: DocumentResult) -> Iterator[dict[str, Any]]:
             "terms": "; ".join(area.terms),
             "subtopics": "; ".join(s.id for s in area.subtopics),
         }
+
+
+def _document_rows(result: DocumentResult) -> Iterator[dict[str, Any]]:
+    error = result.error
+    yield {
+        "doc_id": result.doc_id,
+        "ok": error is None,
+        "error_type": error.type if error is not None else None,
+        "error": error.message if error is not None else None,
+        "n_chars": result.n_chars,
+        "n_sentences": result.n_sentences,
+        "tagged_sentences": len(result.sentences),
+        "areas": len(result.areas),
+        "topics": "; ".join(area.topic for area in result.areas),
+        "top_score": result.areas[0].score if result.areas else math.nan,
+    }
 
 
 def _sentence_rows(result: DocumentResult) -> Iterator[dict[str, Any]]:

@@ -81,7 +81,7 @@ def test_files_left_unread_are_read_on_the_workers(client: Client, tmp_path: Pat
     assert [r["error"] is None for r in got] == [False, True, True, True, True]
 
 
-@pytest.mark.parametrize("level", ["areas", "quotes", "sentences"])
+@pytest.mark.parametrize("level", ["areas", "quotes", "sentences", "documents"])
 def test_dataframe_equals_one_process(
     client: Client, items: list[dict[str, Any]], level: str
 ) -> None:
@@ -129,6 +129,30 @@ def test_failed_documents_give_error_records_and_no_rows(client: Client) -> None
     assert rows.compute()["doc_id"].tolist() == ["a"]
     records = extract_bag(db.from_sequence([{"id": "b", "text": None}])).compute()
     assert records[0]["error"]["type"] == "TypeError"
+
+
+def test_failed_documents_have_a_row_with_their_error_at_the_documents_level(
+    client: Client,
+) -> None:
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d"],
+            "text": ["We cut tariffs.", None, "Hello.", "Tariffs fell."],
+            "pages": [None, None, None, "[(2, 0), (1, 5)]"],  # d's pages are out of order
+        }
+    )
+    ddf = dd.from_pandas(frame, npartitions=2)
+    rows = extract_dataframe(ddf, "text", id_column="id", pages_column="pages", level="documents")
+    assert dict(rows.dtypes.astype(str)) == COLUMNS["documents"]
+    got = rows.compute().reset_index(drop=True)
+    assert got["doc_id"].tolist() == ["a", "b", "c", "d"]
+    assert got["ok"].tolist() == [True, False, True, False]
+    assert got.loc[1, "error_type"] == "TypeError"
+    assert got.loc[3, "error_type"] == "ValueError" and "pages[1]" in got.loc[3, "error"]
+    assert got["topics"].tolist() == ["trade", "", "", ""]
+    # The other levels leave them out, as before.
+    quotes = extract_dataframe(ddf, "text", id_column="id", pages_column="pages", level="quotes")
+    assert quotes.compute()["doc_id"].tolist() == ["a"]
 
 
 def test_bad_arguments_fail_on_the_client() -> None:

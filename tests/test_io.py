@@ -1307,6 +1307,39 @@ def test_dataframe_levels(results: list[DocumentResult]) -> None:
     assert TEXT[row.start : row.end].startswith("Both sides")
 
 
+def test_dataframe_documents_level_has_a_row_for_every_result(extractor: Extractor) -> None:
+    pytest.importorskip("pandas")
+    docs: list[Any] = [
+        {"id": "a", "text": "We cut tariffs. Solar power grows.", "meta": {"year": 2020}},
+        {"id": "b", "text": None, "meta": {"source": "x"}},  # fails
+        {"id": "c", "text": "Hello."},  # no area
+        {"id": "d", "text": "Tariffs.", "pages": [(2, 0), (1, 3)]},  # fails: pages out of order
+    ]
+    results = list(extractor.extract_many(docs))
+    frame = to_dataframe(results, level="documents")
+    assert frame["doc_id"].tolist() == ["a", "b", "c", "d"]
+    assert frame["ok"].tolist() == [True, False, True, False]
+    assert frame["error_type"].tolist() == [pd_na(), "TypeError", pd_na(), "ValueError"]
+    assert frame.loc[3, "error"] == results[3].error.message  # type: ignore[union-attr]
+    assert "pages[1]" in frame.loc[3, "error"]
+    assert frame["n_chars"].tolist() == [34, 0, 6, 0]
+    assert frame["areas"].tolist() == [len(r.areas) for r in results] == [2, 0, 0, 0]
+    assert frame["tagged_sentences"].tolist() == [2, 0, 0, 0]
+    assert frame.loc[0, "topics"] == "; ".join(a.topic for a in results[0].areas)
+    assert frame.loc[0, "top_score"] == max(a.score for a in results[0].areas)
+    assert frame["top_score"].isna().tolist() == [False, True, True, True]
+    # Every document's metadata, the failed one's too.
+    assert frame.loc[1, "meta.source"] == "x" and frame.loc[0, "meta.year"] == 2020
+    # The README's recipe for what failed and why.
+    failed = frame[~frame["ok"]][["doc_id", "error_type", "error"]]
+    assert failed["doc_id"].tolist() == ["b", "d"]
+    assert frame.query("~ok")["doc_id"].tolist() == ["b", "d"]
+
+
+def pd_na() -> Any:
+    return pytest.importorskip("pandas").NA
+
+
 def test_dataframe_of_nothing_has_columns() -> None:
     pytest.importorskip("pandas")
     frame = to_dataframe([], level="quotes")
@@ -1320,11 +1353,12 @@ def test_dataframe_dtypes_do_not_depend_on_the_rows(extractor: Extractor) -> Non
     pd = pytest.importorskip("pandas")
     for level, dtypes in DATAFRAME_COLUMNS.items():
         full = to_dataframe(list(extractor.extract_many(["We cut tariffs."])), level)  # type: ignore[arg-type]
-        empty = to_dataframe(list(extractor.extract_many(["Hello."])), level)  # type: ignore[arg-type]
-        assert len(full) == 1 and empty.empty
-        assert dict(full.dtypes.astype(str)) == dict(empty.dtypes.astype(str)) == dtypes
-        both = pd.concat([full, empty], ignore_index=True)
-        assert dict(both.dtypes.astype(str)) == dtypes
+        bare = to_dataframe(list(extractor.extract_many(["Hello.", None])), level)  # type: ignore[arg-type]
+        empty = to_dataframe([], level)  # type: ignore[arg-type]
+        # Only the documents level has rows for a document without areas or a failed one.
+        assert len(full) == 1 and len(bare) == (2 if level == "documents" else 0) and empty.empty
+        for frame in (bare, empty, pd.concat([full, bare, empty], ignore_index=True)):
+            assert dict(frame.dtypes.astype(str)) == dict(full.dtypes.astype(str)) == dtypes
 
 
 def test_dataframe_replaces_lone_surrogates_as_the_writers_do(extractor: Extractor) -> None:
