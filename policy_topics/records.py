@@ -130,6 +130,12 @@ class SentenceTags(_Record):
     scores: dict[str, float] = Field(description="Sentence score per topic, in [0, 1].")
     matches: list[Match] = Field(description="Every accepted match, in text order.")
     cues: list[str] = Field(default_factory=list, description="Cooperation cue terms found.")
+    page: int | None = Field(
+        default=None,
+        ge=1,
+        description="The 1-based page of the PDF the sentence starts on; None when the "
+        "document has no pages: plain text, HTML, DOCX, strings.",
+    )
 
 
 class ErrorInfo(_Record):

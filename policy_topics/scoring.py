@@ -226,6 +226,8 @@ class ResultBuilder:
                 "matches": matches,
                 "cues": list(found.cues),
             }
+            if pages is not None:
+                tags["page"] = page_of(pages, start)
             sentences.append(tags)
             for topic in topics:
                 own = matches if len(topics) == 1 else [m for m in matches if m["topic"] == topic]

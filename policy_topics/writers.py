@@ -78,6 +78,7 @@ DATAFRAME_COLUMNS: dict[str, dict[str, str]] = {
         "score": _FLOAT,
         "terms": _STRING,
         "cues": _STRING,
+        "page": _NULLABLE_INT,
     },
     "documents": {
         "doc_id": _STRING,
@@ -553,7 +554,7 @@ def to_dataframe(
         topic, subtopic, score, start, end, text, terms, page (nullable
         ``Int64``: NA where the document has no pages).
         ``"sentences"``: one row per tagged sentence and topic (doc_id, sentence,
-        start, end, topic, score, terms, cues).
+        start, end, topic, score, terms, cues, page: nullable ``Int64``).
         ``"documents"``: one row per result, failed ones and ones without areas
         included (doc_id, ok, error_type, error, n_chars, n_sentences,
         tagged_sentences, areas, topics, top_score): what was read, what failed
@@ -688,4 +689,5 @@ def _sentence_rows(result: DocumentResult) -> Iterator[dict[str, Any]]:
                 "score": tags.scores[topic],
                 "terms": "; ".join(dict.fromkeys(m.term for m in tags.matches if m.topic == topic)),
                 "cues": "; ".join(tags.cues),
+                "page": tags.page,
             }

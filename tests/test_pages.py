@@ -92,6 +92,10 @@ def test_every_page_of_a_longer_pdf_gets_its_quotes(tmp_path: Path, extractor: E
     assert trade is not None
     said = {int(re.findall(r"\d", q.text)[0]): q.page for q in trade.quotes}
     assert said == {1: 1, 2: 2, 3: 3, 5: 5}
+    # Every tagged sentence has its page, repeats included (a quote has the first's).
+    text = result_text(path)
+    pages = [(tags.page, text[tags.start : tags.end]) for tags in result.sentences]
+    assert pages == [(n, line) for n in (1, 2, 3, 5) for line in lines[n - 1]]
 
 
 def test_the_text_of_a_multi_page_pdf_is_what_it_was(tmp_path: Path) -> None:
@@ -192,6 +196,11 @@ def test_workers_and_deferred_reading_give_the_same_pages(
         assert list(extractor.extract_many(docs, n_process=n_process, batch_size=1)) == one
 
 
+def result_text(path: Path) -> str:
+    (doc,) = read_documents(path)
+    return str(doc["text"])
+
+
 def test_json_csv_and_frames_carry_the_page(folder: Path, extractor: Extractor) -> None:
     results = list(extractor.extract_many(read_documents(folder)))
     out = io.StringIO()
@@ -212,6 +221,15 @@ def test_json_csv_and_frames_carry_the_page(folder: Path, extractor: Extractor) 
     by_doc = frame.groupby("doc_id")["page"].agg(lambda s: sorted(s.dropna().tolist()))
     assert by_doc[str(folder / "a.pdf")] == [1, 1, 3, 3, 3]
     assert by_doc[str(folder / "b.txt")] == []
+    sentences = to_dataframe(results, level="sentences")
+    assert str(sentences["page"].dtype) == "Int64"
+    want = [t.page for r in results for t in r.sentences for _ in t.topics]
+    assert [None if pd_isna(p) else p for p in sentences["page"]] == want
+    assert {1, 3, None} <= set(want)
+
+
+def pd_isna(value: Any) -> bool:
+    return bool(pytest.importorskip("pandas").isna(value))
 
 
 def test_a_pdf_document_saved_as_json_lines_keeps_its_pages(
@@ -291,6 +309,11 @@ def test_extract_takes_pages_of_the_callers_text(extractor: Extractor) -> None:
     # before the first page's start, a sentence has no page
     assert quotes(extractor.extract(text, pages=[(2, len(text))]))[0][1] is None
     assert {q[1] for q in quotes(extractor.extract(text))} == {None}
+    tagged = extractor.extract(text, pages=pages).sentences
+    assert [(t.page, t.start) for t in tagged] == [
+        (4 if t.start < pages[1][1] else 5, t.start) for t in tagged
+    ]
+    assert {t.page for t in extractor.extract(text).sentences} == {None}
     assert {q[1] for q in quotes(extractor.extract(text, pages=[]))} == {None}
 
 
@@ -381,6 +404,8 @@ def test_the_schema_documents_the_page() -> None:
     page = schema["$defs"]["Quote"]["properties"]["page"]
     assert page["default"] is None
     assert "1-based page of the PDF" in page["description"]
+    page = schema["$defs"]["SentenceTags"]["properties"]["page"]
+    assert page["default"] is None and "1-based page of the PDF" in page["description"]
 
 
 def test_a_subclass_extract_without_pages_still_reads_pdfs(pdf: Path) -> None:
