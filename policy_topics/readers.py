@@ -36,6 +36,7 @@ __all__ = [
     "ReadError",
     "Source",
     "decode_text",
+    "drop_furniture",
     "join_hyphenated",
     "read_documents",
     "reads",
@@ -832,7 +833,11 @@ def _decode_declared(data: bytes, name: str, error: ReadError) -> str:
 
 
 def _read_pdf(data: bytes, name: str) -> tuple[str, Pages]:
-    """A PDF's text, its non-empty pages joined by blank lines, and where each page starts.
+    """A PDF's text, and where each page starts.
+
+    Its pages' furniture is dropped (:func:`drop_furniture`), words hyphenated at
+    a line end joined (:func:`join_hyphenated`), and the pages that hold text
+    joined by blank lines, or by a line break where a sentence runs on.
 
     Returns:
         The text, and a ``(page, start)`` pair per page that holds text: its
@@ -858,7 +863,8 @@ def _read_pdf(data: bytes, name: str) -> tuple[str, Pages]:
             "qpdf --decrypt --password=PASSWORD in.pdf out.pdf",
             "EncryptedPDF",
         )
-    pages = [page.extract_text() or "" for page in reader.pages]
+    extracted = [page.extract_text() or "" for page in reader.pages]
+    pages = drop_furniture(extracted)
     shown = [(number, page.strip()) for number, page in enumerate(pages, 1) if page.strip()]
     if not shown:
         # A scanned PDF: an empty result would read as "nothing about trade here".
@@ -871,16 +877,169 @@ def _read_pdf(data: bytes, name: str) -> tuple[str, Pages]:
     # The pages joined by blank lines, as join_hyphenated(whole text) would make them,
     # each page joined apart so that where it starts is known.
     texts = _join_pages([text for _, text in shown])
+    return _join_continued(list(zip([number for number, _ in shown], texts, strict=True)))
+
+
+# What stands between the texts of two pages of a PDF, and between two pages
+# where a sentence runs on from one to the next.
+_PAGE_BREAK = "\n\n"
+_RUN_ON = "\n"
+# A page that ends without closing its sentence: in a word, a number or a comma.
+_OPEN_END = re.compile(r"(?:\w|[,;(])\Z")
+# The rest of a word broken with a hyphen at the end of the page before.
+_BROKEN_END = re.compile(r"\b(\w+)([-\u2010\u00ad])\Z")
+_WORD_START = re.compile(r"\A(\w+)(\S*)[ \t]*\n?")
+
+
+def _join_continued(pages: list[tuple[int, str]]) -> tuple[str, Pages]:
+    """The pages' texts joined, and where each starts.
+
+    Pages are joined by a blank line, except where a sentence runs on: the
+    page before ends in a word or a comma, and the next starts with a
+    lower-case letter. Then a line break joins them, as lines within a page
+    are, so the sentence is one. A word broken with a hyphen across the two
+    pages is joined as :func:`join_hyphenated` joins one within a page: its
+    rest moves to the page before, where the word starts.
+    """
+    texts = [text for _, text in pages]
+    lower = _PAGE_BREAK.join(texts).lower()
+    words = set(re.findall(r"\w+", lower))
+    compounds = {re.sub("[-\u2010]", "-", c) for c in _HYPHENATED.findall(lower)}
+    breaks: list[str] = []
+    for i in range(len(texts) - 1):
+        before, after = texts[i], texts[i + 1]
+        broken = _BROKEN_END.search(before)
+        rest = _WORD_START.match(after)
+        if broken is not None and rest is not None and after[rest.end() :].strip():
+            first, hyphen = broken.groups()
+            second, tail = rest.groups()
+            joined = (first + second).lower()
+            if (
+                first[-1].islower()
+                and second[0].islower()
+                and (
+                    hyphen == "\u00ad"
+                    or (f"{first}-{second}".lower() not in compounds and joined in words)
+                )
+            ):
+                texts[i] = before[: broken.start(2)] + second + tail
+                texts[i + 1] = after[rest.end() :].lstrip()
+                breaks.append(_RUN_ON)
+                continue
+        run_on = _OPEN_END.search(texts[i]) is not None and texts[i + 1][:1].islower()
+        breaks.append(_RUN_ON if run_on else _PAGE_BREAK)
     starts: Pages = []
     offset = 0
-    for (number, _), text in zip(shown, texts, strict=True):
+    for i, ((number, _), text) in enumerate(zip(pages, texts, strict=True)):
         starts.append((number, offset))
-        offset += len(text) + len(_PAGE_BREAK)
-    return _PAGE_BREAK.join(texts), starts
+        offset += len(text) + (len(breaks[i]) if i < len(breaks) else 0)
+    joined_text = "".join(
+        text + (breaks[i] if i < len(breaks) else "") for i, text in enumerate(texts)
+    )
+    return joined_text, starts
 
 
-# What stands between the texts of two pages of a PDF.
-_PAGE_BREAK = "\n\n"
+# How many lines at the top and at the bottom of a page may be its furniture.
+_EDGE_LINES = 2
+# A line of furniture is at most this long, and is no sentence.
+_FURNITURE_CHARS = 120
+# Page numbers of a front matter: i to lxxxix.
+_ROMAN_NUMERAL = re.compile(r"(?i)(?=[ivxl])(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})")
+
+
+def drop_furniture(pages: list[str]) -> list[str]:
+    """The pages without their running headers, footers and page numbers.
+
+    Among the first two and the last two lines of each page, two kinds of line
+    are furniture, where they stand on at least half the pages that hold text,
+    and on three or more:
+
+    - a line that differs from one at the top or bottom of the other pages only
+      in its numbers: "Joint Statement 2025", "Page 3 of 12", "- 3 -", "iv";
+    - a line that begins or ends with the page's number as printed, which
+      stays the physical number less the same offset from page to page:
+      "Chapter 2: Market access 14" (one such line at the top, one at the
+      bottom).
+
+    A line ending with a sentence's full stop, question or exclamation mark is
+    never furniture, and the second line goes only with the first. Left in, a
+    header naming a topic would count as a mention on every page, and a
+    sentence running on to the next page would be cut by what stands between.
+
+    Example:
+        >>> drop_furniture([f"Trade Report\\n{line}\\n{n}" for n, line in enumerate(
+        ...     ["Tariffs fell.", "So did quotas.", "Exports rose."], 1)])
+        ['Tariffs fell.', 'So did quotas.', 'Exports rose.']
+    """
+    lines = [page.splitlines() for page in pages]
+    sides = [_sides(page) for page in lines]
+    with_text = sum(1 for top, _ in sides if top)
+    if with_text < 3:
+        return pages
+    least = max(3, (with_text + 1) // 2)
+    seen: Counter[str] = Counter()
+    # By side (top, bottom): how often the page's number less each printed number recurs.
+    offsets: tuple[Counter[int], Counter[int]] = (Counter(), Counter())
+    for number, (page, ends) in enumerate(zip(lines, sides, strict=True), 1):
+        seen.update({key for end in ends for j in end if (key := _furniture_key(page[j]))})
+        for counter, end in zip(offsets, ends, strict=True):
+            counter.update({number - n for j in end for n in _printed_numbers(page[j])})
+    furniture = {key for key, n in seen.items() if n >= least}
+    best = [counter.most_common(1)[0] if counter else (0, 0) for counter in offsets]
+    numbered = [offset if count >= least else None for offset, count in best]
+    if not furniture and numbered == [None, None]:
+        return pages
+    kept: list[str] = []
+    for number, (page, text, ends) in enumerate(zip(lines, pages, sides, strict=True), 1):
+        dropped: set[int] = set()
+        for end, offset in zip(ends, numbered, strict=True):
+            dropped |= _dropped(page, end, furniture, None if offset is None else number - offset)
+        kept.append(
+            "\n".join(line for j, line in enumerate(page) if j not in dropped) if dropped else text
+        )
+    return kept
+
+
+def _sides(page: list[str]) -> tuple[list[int], list[int]]:
+    """Indices of the first and of the last ``_EDGE_LINES`` lines holding text, outermost first."""
+    full = [j for j, line in enumerate(page) if line.strip()]
+    return full[:_EDGE_LINES], full[::-1][:_EDGE_LINES]
+
+
+def _furniture_key(line: str) -> str:
+    """What a line is as furniture: its words with numbers as ``#``; empty when it cannot be."""
+    words = line.split()
+    if not words or len(line) > _FURNITURE_CHARS or line.rstrip()[-1] in ".!?":
+        return ""
+    return " ".join(
+        "#" if _ROMAN_NUMERAL.fullmatch(w) and len(words) == 1 else re.sub(r"\d+", "#", w)
+        for w in words
+    ).casefold()
+
+
+def _printed_numbers(line: str) -> set[int]:
+    """The numbers a line of furniture begins or ends with (its page number, perhaps)."""
+    words = line.split()
+    if not words or len(line) > _FURNITURE_CHARS or line.rstrip()[-1] in ".!?":
+        return set()
+    return {int(w) for w in (words[0], words[-1]) if w.isdigit() and len(w) <= 4}
+
+
+def _dropped(page: list[str], end: list[int], furniture: set[str], printed: int | None) -> set[int]:
+    """The furniture among one side's lines ``end``, outermost first: up to the first that is not.
+
+    One line a side may go for holding the page's printed number.
+    """
+    dropped: set[int] = set()
+    for j in end:
+        if _furniture_key(page[j]) in furniture:
+            dropped.add(j)
+        elif printed is not None and printed in _printed_numbers(page[j]):
+            dropped.add(j)
+            printed = None
+        else:
+            break
+    return dropped
 
 
 # A word broken at a line end: its first part and hyphen, the line break, and the

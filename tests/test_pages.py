@@ -17,7 +17,7 @@ from bench import synth
 from policy_topics import DocumentResult, Extractor
 from policy_topics.io import CSV_COLUMNS, read_documents, to_dataframe, write_results
 from policy_topics.pages import PageStarts, check_pages, page_of
-from policy_topics.readers import _join_pages, join_hyphenated
+from policy_topics.readers import _join_pages, drop_furniture, join_hyphenated
 
 # Three pages, the middle one empty: the third is page 3, not 2. The word broken
 # on page 3 is joined on the evidence of page 1 ("Manufacturing").
@@ -100,7 +100,8 @@ def test_every_page_of_a_longer_pdf_gets_its_quotes(tmp_path: Path, extractor: E
 
 def test_the_text_of_a_multi_page_pdf_is_what_it_was(tmp_path: Path) -> None:
     # Before pages were kept, the text was the stripped non-empty pages joined by
-    # blank lines, then join_hyphenated on the whole: still so, to the character.
+    # blank lines, then join_hyphenated on the whole: still so, to the character,
+    # for pages without furniture whose sentences do not run on to the next page.
     pypdf = pytest.importorskip("pypdf")
     pages = [
         ["Semi-", "conductors and cross-", "border trade."],
@@ -164,6 +165,105 @@ def test_pages_joined_apart_give_the_text_joined_whole(pages: list[str]) -> None
     whole = "\n\n".join(pages)
     joined = _join_pages(pages)
     assert "\n\n".join(joined) == _join_hyphenated_before_pages(whole) == join_hyphenated(whole)
+
+
+# --- running headers, footers and sentences that run on ---------------------------------
+
+
+def test_running_headers_footers_and_page_numbers_are_dropped() -> None:
+    pages = [
+        f"EU-China Trade Partnership\n{body}\nPage {n} of 4"
+        for n, body in enumerate(["Tariffs fell.", "Quotas rose.", "Ports grew.", "Grids too."], 1)
+    ]
+    assert drop_furniture(pages) == ["Tariffs fell.", "Quotas rose.", "Ports grew.", "Grids too."]
+    # Fewer than three pages with text: nothing tells furniture from text.
+    assert drop_furniture(pages[:2]) == pages[:2]
+    # On half the pages (two of four) is too few with fewer than three.
+    assert drop_furniture([*pages[:2], "Ports grew.", "Grids too."])[0] == pages[0]
+
+
+def test_a_header_holding_the_printed_page_number_is_dropped() -> None:
+    # Printed numbers start at 1 on the third sheet; a chapter's first page shows
+    # only its number, and its heading, which starts with a number too, stays.
+    pages = [
+        "Joint Statement",
+        "Contents\n1 Trade . . . 1",
+        "1\n1 Introduction\nBoth sides will cut tariffs.",
+        "Chapter 1: Trade 2\nQuotas will rise.\nMore text here",
+        "Chapter 1: Trade 3\nPorts will grow.",
+        "4\n2 Energy\nGrids will link.",
+    ]
+    assert drop_furniture(pages) == [
+        "Joint Statement",
+        "Contents\n1 Trade . . . 1",
+        "1 Introduction\nBoth sides will cut tariffs.",
+        "Quotas will rise.\nMore text here",
+        "Ports will grow.",
+        "2 Energy\nGrids will link.",
+    ]
+
+
+def test_only_the_edges_of_a_page_can_be_furniture() -> None:
+    pages = [f"Top {w}\nThen {w}\nDraft\nOn {w}\nEnd {w}" for w in ("one", "two", "six")]
+    # "Draft" is on every page, but in the middle; repeated sentences stay too.
+    assert drop_furniture(pages) == pages
+    said = ["Both sides will cut tariffs.\nMore.", "Both sides will cut tariffs.\nLess."] * 2
+    assert drop_furniture(said) == said
+    # The second line goes only with the first.
+    pages = [f"Report\nNot a header {n}\nText {n} here." for n in "abc"]
+    assert drop_furniture(pages) == [f"Not a header {n}\nText {n} here." for n in "abc"]
+
+
+FURNISHED = [
+    ["Trade and Energy Partnership", "Both sides will cut tariffs on steel.", "1"],
+    ["Trade and Energy Partnership", "Manufacturing output grew, and both sides will", "2"],
+    ["Trade and Energy Partnership", "expand solar power. We back manu-", "3"],
+    ["Trade and Energy Partnership", "facturing and grid investment.", "4"],
+]
+
+
+def test_a_pdf_reads_without_its_furniture_and_sentences_run_on(
+    tmp_path: Path, extractor: Extractor
+) -> None:
+    pytest.importorskip("pypdf")
+    path = tmp_path / "furnished.pdf"
+    path.write_bytes(synth.pdf(FURNISHED))
+    (doc,) = read_documents(path)
+    text = doc["text"]
+    assert text == (
+        "Both sides will cut tariffs on steel.\n\n"
+        "Manufacturing output grew, and both sides will\n"
+        "expand solar power. We back manufacturing\n"
+        "and grid investment."
+    )
+    starts = dict(doc["pages"])
+    assert text[starts[3] :].startswith("expand solar power.")
+    # Page 4's first word went to page 3, where it starts.
+    assert text[starts[4] :] == "and grid investment."
+    (result,) = extractor.extract_many([doc])
+    sentences = [(t.page, text[t.start : t.end]) for t in result.sentences]
+    assert sentences == [
+        (1, "Both sides will cut tariffs on steel."),
+        (2, "Manufacturing output grew, and both sides will\nexpand solar power."),
+        (3, "We back manufacturing\nand grid investment."),
+    ]
+    # The header named trade and energy on every page; now only the text does.
+    trade = result.area("trade")
+    assert trade is not None and trade.mentions == 1
+    for area in result.areas:
+        for quote in area.quotes:
+            assert text[quote.start : quote.end] == quote.text
+
+
+def test_a_page_that_starts_a_sentence_stays_apart(tmp_path: Path) -> None:
+    pytest.importorskip("pypdf")
+    pages = [["We cut tariffs", "on steel"], ["Solar power grew."], ["and so did", "grids."]]
+    path = tmp_path / "apart.pdf"
+    path.write_bytes(synth.pdf(pages))
+    (doc,) = read_documents(path)
+    # A capital after an open end is a new block (a heading, a name): kept apart.
+    # A lower-case start after a full stop is kept apart too.
+    assert doc["text"] == "We cut tariffs\non steel\n\nSolar power grew.\n\nand so did\ngrids."
 
 
 # --- every path to the records --------------------------------------------------------------
