@@ -663,6 +663,7 @@ _INNER_HYPHEN_RE = re.compile(r"(?<=\w)-(?=\w)")
 # Most hyphens in a compound whose mixes of hyphens and spaces are all spelled out.
 _MOST_MIXED_HYPHENS = 3
 _FUSING_HYPHENS = ("\u2010", "\u2011")
+_FUSED_HYPHEN_RE = re.compile(r"(?<=\w)[\u2010\u2011](?=\w)")
 
 
 def _dash_variants(text: str) -> list[str]:
@@ -692,12 +693,18 @@ def _dash_variants(text: str) -> list[str]:
 def _hyphen_variants(text: str) -> list[str]:
     """``text``, and when it holds hyphens, the same with U+2010 and with U+2011 instead.
 
+    A term copied from a PDF or a word processor holds U+2010 or U+2011 where
+    it is typed with '-': it is read as typed, so it finds every hyphen.
+
     Example:
         >>> _hyphen_variants("anti-dumping duty") == [
         ...     "anti-dumping duty", "anti\u2010dumping duty", "anti\u2011dumping duty"
         ... ]
         True
+        >>> _hyphen_variants("anti\u2011dumping duty") == _hyphen_variants("anti-dumping duty")
+        True
     """
+    text = _FUSED_HYPHEN_RE.sub("-", text)
     if "-" not in text or _INNER_HYPHEN_RE.search(text) is None:
         return [text]
     return [text, *(_INNER_HYPHEN_RE.sub(hyphen, text) for hyphen in _FUSING_HYPHENS)]

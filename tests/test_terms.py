@@ -313,6 +313,25 @@ def test_word_processor_hyphens_match_hyphenated_terms(extractor: Extractor, hyp
     assert matched(extractor, f"No anti{hyphen}dumping rhetoric.", "trade") == []
 
 
+@pytest.mark.parametrize("typed", ["\u2010", "\u2011"])
+def test_term_typed_with_word_processor_hyphen_finds_every_hyphen(typed: str) -> None:
+    """A term copied from a PDF holds U+2010 or U+2011; it finds '-' as a typed term does."""
+    taxonomy = Taxonomy.from_yaml(
+        f"name: t\ntopics:\n  k:\n    label: K\n    terms: ['anti{typed}microbial resistance']\n"
+        f"    exclude: ['anti{typed}microbial resistance rhetoric']\n"
+    )
+    nlp = spacy.blank("en")
+    component = PolicyTopics(nlp, taxonomy=taxonomy, max_quotes=0)
+    for join in ("-", " ", "\u2010", "\u2011", "\u2013", "-\n"):
+        text = f"We fight Anti{join}microbial resistance."
+        for fast in (True, False):
+            assert matched(Extractor(taxonomy, fast=fast), text) == [text[9:-1]], (fast, join)
+        doc = component(nlp.make_doc(text))
+        assert [span.text for span in doc.spans["policy_topics"]] == [text[9:-1]], join
+        vetoed = f"No anti{join}microbial resistance rhetoric."
+        assert matched(Extractor(taxonomy), vetoed) == [], join
+
+
 @pytest.mark.parametrize(
     ("term", "text", "found"),
     [
