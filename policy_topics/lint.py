@@ -132,12 +132,20 @@ def lint_taxonomy(taxonomy: Taxonomy, nlp: Language | None = None) -> list[Findi
     terms: list[_Term] = []
     excludes: list[tuple[str, str | None, str, tuple[tuple[int, str], ...]]] = []
     findings: list[Finding] = []
+    order: dict[str, int] = {}  # every path met, in taxonomy order
     for i, cue in enumerate(taxonomy.cues):
+        order[f"cues[{i}]"] = len(order)
         findings.extend(_check_regex(cue, f"cues[{i}]", term=False))
     for topic_id, subtopic, node in taxonomy.iter_topics():
         base = f"topics.{topic_id}" + "".join(
             f".subtopics.{part}" for part in (subtopic.split(".") if subtopic else [])
         )
+        for path in [
+            base,
+            *(f"{base}.terms[{i}]" for i in range(len(node.terms))),
+            *(f"{base}.exclude[{j}]" for j in range(len(node.exclude))),
+        ]:
+            order[path] = len(order)
         if not _has_terms(node):
             findings.append(
                 Finding(
@@ -170,8 +178,17 @@ def lint_taxonomy(taxonomy: Taxonomy, nlp: Language | None = None) -> list[Findi
     findings.extend(_duplicates(terms))
     findings.extend(_covered_by_wildcards(terms))
     findings.extend(_shadowed(terms, excludes))
-    order = {t.path: i for i, t in enumerate(terms)}
-    return sorted(findings, key=lambda f: (order.get(f.path, -1), f.path, f.kind))
+    return sorted(findings, key=lambda f: (_rank(f.path, order), f.path, f.kind))
+
+
+def _rank(path: str, order: dict[str, int]) -> int:
+    """The place of ``path``, or of the nearest parent that has one (``terms[2].near[0]``)."""
+    while path not in order:
+        cut = max(path.rfind("."), path.rfind("["))
+        if cut <= 0:
+            return -1
+        path = path[:cut]
+    return order[path]
 
 
 def _duplicates(terms: list[_Term]) -> list[Finding]:

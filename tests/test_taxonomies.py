@@ -274,6 +274,38 @@ topics:
     assert fixes["topics.t.exclude[0]"].startswith("write 'trade union' alone")
 
 
+def test_lint_lists_findings_in_taxonomy_order() -> None:
+    """Findings on topics, context terms, patterns and exclusions come in their place too."""
+    yaml_text = """
+name: t
+cues: [cooperation, partner(s)]
+topics:
+  health:
+    label: Health
+    terms:
+      - vaccine
+      - vaccines
+      - {term: nurse, near: ['shortage|lack']}
+      - pattern: [{POS: NOUN}]
+    exclude: ['anti-vax(es)?']
+  finance:
+    label: Finance
+    terms: [fund, funds]
+  empty:
+    label: Empty
+"""
+    findings = lint_taxonomy(Taxonomy.from_yaml(yaml_text))
+    assert [f.path for f in findings] == [
+        "cues[1]",
+        "topics.health.terms[1]",
+        "topics.health.terms[2].near[0]",
+        "topics.health.terms[3].pattern[0]",
+        "topics.health.exclude[0]",
+        "topics.finance.terms[1]",
+        "topics.empty",
+    ]
+
+
 @pytest.mark.parametrize(
     "phrase",
     [
