@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -68,7 +69,7 @@ def load_yaml(
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        detail = _syntax_detail(exc)
+        detail = _syntax_detail(exc, text)
         raise TaxonomyError([Problem(source, line, "", f"YAML syntax error: {detail}")]) from exc
     if node is None:
         raise TaxonomyError([Problem(source, 1, "", "empty document; expected a mapping")])
@@ -85,11 +86,12 @@ def load_yaml(
     return data, lines
 
 
-def _syntax_detail(exc: yaml.YAMLError) -> str:
+def _syntax_detail(exc: yaml.YAMLError, text: str = "") -> str:
     """PyYAML's problem, where it started, and what to do about it."""
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
     context_mark = getattr(exc, "context_mark", None)
+    mark = getattr(exc, "problem_mark", None)
     detail = problem
     if context and context_mark is not None:
         detail = f"{problem} {context} that starts on line {context_mark.line + 1}"
@@ -97,6 +99,16 @@ def _syntax_detail(exc: yaml.YAMLError) -> str:
         return f"{detail}; indent with spaces: YAML does not allow tabs there"
     if context and "quoted scalar" in context:
         return f"{detail}; close the quote"
+    if "undefined alias" in problem or (context and "alias" in context):
+        # "- *vaccin": a wildcard at the front of a word reads as a YAML alias.
+        return (
+            f"{detail}; a value that starts with '*' is read as a YAML alias: put it in "
+            "quotes if it is text, and end a word with '*' for a prefix wildcard (manufactur*)"
+        )
+    rows = _LINE_BREAK_RE.split(text)
+    row = rows[mark.line] if mark is not None and mark.line < len(rows) else ""
+    if _DASH_WITHOUT_SPACE_RE.match(row):
+        return f"{detail}; put a space after the '-' that starts a list item ('- term: x')"
     if any(
         words in problem
         for words in ("expected <block end>", "did not find expected key", "not allowed here")
@@ -106,6 +118,12 @@ def _syntax_detail(exc: yaml.YAMLError) -> str:
             "(the keys of one mapping line up, with spaces), or quote a value that holds ': '"
         )
     return detail
+
+
+# A line that starts like a list item but has no space after its dash: "-term: x".
+_DASH_WITHOUT_SPACE_RE = re.compile(r"\s*-[^\s-]")
+# The line breaks YAML counts lines by.
+_LINE_BREAK_RE = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
 
 
 def _construct(

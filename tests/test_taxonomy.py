@@ -261,6 +261,19 @@ def test_not_utf8(tmp_path: Path) -> None:
             "spaces), or quote a value that holds ': '",
         ),
         (
+            "name: t\ntopics:\n  trade:\n    label: Trade\n    terms:\n      - *dumping\n",
+            "my.yaml:6: YAML syntax error: found undefined alias 'dumping'; a value that "
+            "starts with '*' is read as a YAML alias: put it in quotes if it is text, and end "
+            "a word with '*' for a prefix wildcard (manufactur*)",
+        ),
+        (
+            "name: t\ntopics:\n  trade:\n    label: Trade\n    terms:\n      - tariff\n"
+            "      -term: duty\n",
+            "my.yaml:7: YAML syntax error: expected <block end>, but found '?' while parsing a "
+            "block collection that starts on line 6; put a space after the '-' that starts a "
+            "list item ('- term: x')",
+        ),
+        (
             "name: t\nbase: &b {label: X, terms: [tariff]}\ntopics:\n  trade:\n    <<: *b\n",
             "my.yaml:5 topics.trade.<<: merge keys (<<) are not supported: write the mapping "
             "out in full",
