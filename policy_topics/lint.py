@@ -28,7 +28,7 @@ import spacy
 from spacy.language import Language
 
 from policy_topics.taxonomy import Taxonomy, TermSpec, Topic
-from policy_topics.terms import _CASE, _KEY, _PREFIX, Lexicon, inflection_key
+from policy_topics.terms import _CASE, _KEY, _PREFIX, Lexicon, _hyphen_variants, inflection_key
 
 __all__ = ["Finding", "lint_taxonomy"]
 
@@ -164,16 +164,16 @@ def lint_taxonomy(taxonomy: Taxonomy, nlp: Language | None = None) -> list[Findi
                 findings.extend(_check_pattern(spec.pattern, path))
                 continue
             # The first spelling: a word with a second key (inflection_keys) adds others.
-            parts = next(iter(lexicon._parts(spec.term or "", spec.case_sensitive)), ())
-            words = tuple(
-                t.lower_ for t in nlp.make_doc((spec.term or "").rstrip("*")) if not t.is_space
-            )
+            # A term typed with ’ or U+2010 is the one typed with ' or '-'.
+            typed = _typed(spec.term or "")
+            parts = next(iter(lexicon._parts(typed, spec.case_sensitive)), ())
+            words = tuple(t.lower_ for t in nlp.make_doc(typed.rstrip("*")) if not t.is_space)
             terms.append(_Term(path, topic_id, subtopic, spec, parts, words))
             findings.extend(_check_regex(spec.term or "", path, term=True))
         for j, phrase in enumerate(node.exclude):
             findings.extend(_check_regex(phrase, f"{base}.exclude[{j}]", term=False))
             excludes.append(
-                (topic_id, subtopic, phrase, next(iter(lexicon._parts(phrase, None)), ()))
+                (topic_id, subtopic, phrase, next(iter(lexicon._parts(_typed(phrase), None)), ()))
             )
     findings.extend(_duplicates(terms))
     findings.extend(_covered_by_wildcards(terms))
@@ -189,6 +189,16 @@ def _rank(path: str, order: dict[str, int]) -> int:
             return -1
         path = path[:cut]
     return order[path]
+
+
+def _typed(phrase: str) -> str:
+    """``phrase`` as typed: ' for ’ and '-' for U+2010 and U+2011, which the matcher reads alike.
+
+    Example:
+        >>> _typed("People\u2019s anti\u2010dumping")
+        "People's anti-dumping"
+    """
+    return _hyphen_variants(phrase)[0].replace("\u2019", "'")
 
 
 def _duplicates(terms: list[_Term]) -> list[Finding]:

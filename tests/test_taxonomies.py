@@ -274,6 +274,30 @@ topics:
     assert fixes["topics.t.exclude[0]"].startswith("write 'trade union' alone")
 
 
+def test_lint_finds_duplicates_typed_with_other_hyphens_or_apostrophes() -> None:
+    """The matcher reads ’ as ' and U+2010 or U+2011 as '-': such twins are duplicates."""
+    yaml_text = """
+name: t
+topics:
+  health:
+    label: Health
+    terms: [anti-microbial resistance, "anti\u2010microbial resistance", "People's health",
+            "People\u2019s health"]
+    exclude: ["health\u2011care"]
+  other:
+    label: Other
+    terms: ["anti\u2011microbial resistance", health-care reform]
+    exclude: ["health\u2011care"]
+"""
+    findings = {(f.path, f.kind) for f in lint_taxonomy(Taxonomy.from_yaml(yaml_text))}
+    assert findings == {
+        ("topics.health.terms[1]", "duplicate"),
+        ("topics.health.terms[3]", "duplicate"),
+        ("topics.other.terms[0]", "duplicate"),
+        ("topics.other.terms[1]", "shadowed"),
+    }
+
+
 def test_lint_lists_findings_in_taxonomy_order() -> None:
     """Findings on topics, context terms, patterns and exclusions come in their place too."""
     yaml_text = """
