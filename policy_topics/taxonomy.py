@@ -533,7 +533,10 @@ def _problem(err: Any, lines: dict[str, int], source: str) -> Problem:
     message = err["msg"]
     if err["type"] == "model_type" and "TermSpec" in message:
         message = "a term is a phrase or a mapping such as {term: bank, near: [central]}"
-    if err["type"] == "extra_forbidden":
+    layout = _layout_fix(err)
+    if layout is not None:
+        message = layout
+    elif err["type"] == "extra_forbidden":
         message = "unknown field; remove it or check its spelling"
     elif err["type"] == "missing":
         message = "required field is missing"
@@ -566,6 +569,45 @@ def _problem(err: Any, lines: dict[str, int], source: str) -> Problem:
                 + ": put it in quotes if it is text"
             )
     return Problem(source, line_of(path, lines), path, message)
+
+
+def _layout_fix(err: Any) -> str | None:
+    """What to indent where a topic, or what holds topics, is misplaced or left empty.
+
+    A topic indented as a field of the taxonomy (``health:`` beside
+    ``topics:``), or a sub-topic as a field of its topic (without
+    ``subtopics:``), is an unknown field holding a topic; ``topics:`` or a topic
+    id with nothing indented under it is null. None for other problems.
+    """
+    value = err.get("input")
+    loc = tuple(err["loc"])
+    parent = str(loc[-2]) if len(loc) > 1 else ""
+    if err["type"] == "extra_forbidden" and isinstance(value, dict) and "label" in value:
+        if len(loc) == 1:
+            return (
+                f"{loc[0]!r} is not a field of the taxonomy but looks like a topic: indent it, "
+                "and what is under it, two spaces under 'topics:'"
+            )
+        if len(loc) >= 3 and loc[-3] in ("topics", "subtopics"):
+            return (
+                f"{loc[-1]!r} is not a field of a topic but looks like a sub-topic: put it, "
+                "indented two more spaces, under a 'subtopics:' key of the topic"
+            )
+    if value is not None or err["type"] not in ("dict_type", "model_type"):
+        return None
+    if loc[-1] in ("topics", "subtopics"):
+        return (
+            f"nothing is indented under {loc[-1]!r}: give each "
+            f"{'topic' if loc[-1] == 'topics' else 'sub-topic'} id indented two more spaces "
+            "than it, with its fields two more"
+            + (", or remove it" if loc[-1] == "subtopics" else "")
+        )
+    if parent in ("topics", "subtopics"):
+        return (
+            f"nothing is indented under {'topic' if parent == 'topics' else 'sub-topic'} "
+            f"{loc[-1]!r}: indent its label and terms two more spaces than its id"
+        )
+    return None
 
 
 def _list_fix(value: str | dict[str, Any] | None) -> str:

@@ -467,3 +467,52 @@ def test_a_count_range_that_runs_backwards_is_no_operator(tmp_path: Path) -> Non
     assert problems(text, tmp_path)[0].startswith(
         "my.yaml:6 topics.k.terms[0].pattern[1].OP: '{3,1}' is not an operator"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            # The topics written flush with "topics:", so it holds nothing.
+            "name: t\ntopics:\nhealth:\n  label: Health\n  terms: [vaccine]\n",
+            [
+                "my.yaml:2 topics: nothing is indented under 'topics': give each topic id "
+                "indented two more spaces than it, with its fields two more",
+                "my.yaml:3 health: 'health' is not a field of the taxonomy but looks like a "
+                "topic: indent it, and what is under it, two spaces under 'topics:'",
+            ],
+        ),
+        (
+            # A sub-topic without "subtopics:" above it, and an empty "subtopics:".
+            "name: t\ntopics:\n  health:\n    label: Health\n    terms: [vaccine]\n"
+            "    vaccines:\n      label: Vaccines\n      terms: [vaccin*]\n    subtopics:\n",
+            [
+                "my.yaml:6 topics.health.vaccines: 'vaccines' is not a field of a topic but "
+                "looks like a sub-topic: put it, indented two more spaces, under a "
+                "'subtopics:' key of the topic",
+                "my.yaml:9 topics.health.subtopics: nothing is indented under 'subtopics': "
+                "give each sub-topic id indented two more spaces than it, with its fields two "
+                "more, or remove it",
+            ],
+        ),
+        (
+            # A topic whose fields are flush with its id.
+            "name: t\ntopics:\n  health:\n    label: Health\n    terms: [x]\n"
+            "    subtopics:\n      vaccines:\n      label: Vaccines\n",
+            [
+                "my.yaml:7 topics.health.subtopics.vaccines: nothing is indented under "
+                "sub-topic 'vaccines': indent its label and terms two more spaces than its id",
+                "my.yaml:8 topics.health.subtopics.label: 'label' is a field of a topic, not a "
+                "sub-topic id: it is indented as a sub-topic; indent it, and what is under it, "
+                "two more spaces, under the sub-topic it belongs to, or two fewer, beside "
+                "'subtopics:', if it belongs to the topic that holds them",
+            ],
+        ),
+    ],
+)
+def test_topics_indented_too_little_say_where_they_belong(
+    tmp_path: Path, text: str, expected: list[str]
+) -> None:
+    # pydantic's "Input should be a valid dictionary (got None)", "unknown field" and
+    # "YAML read the value as null: put it in quotes" named no fix, or the wrong one.
+    assert problems(text, tmp_path) == expected
