@@ -58,7 +58,7 @@ def test_huge_taxonomy_file_is_refused(tmp_path: Path) -> None:
     ("body", "line", "path", "message"),
     [
         ("language: xx_not\n", 2, "language", "spaCy has no language 'xx_not'"),
-        ("version: 1.10\n", 2, "version", 'write the version in quotes, e.g. version: "1.1"'),
+        ("version: 1.10\n", 2, "version", 'write the version in quotes, e.g. version: "1.10"'),
         ("", 6, "topics.e.terms[1]", "holds a lone surrogate (U+D800)"),
         ("", 6, "topics.e.terms[2].near", "empty 'near' list"),
     ],
