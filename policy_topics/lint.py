@@ -63,7 +63,7 @@ class Finding:
 
     Attributes:
         kind: ``"duplicate"``, ``"shadowed"``, ``"never-matches"``,
-            ``"matches-everything"`` or ``"regex"``.
+            ``"matches-everything"``, ``"regex"`` or ``"joined-items"``.
         path: Path of the term inside the YAML, e.g. ``topics.trade.terms[2]``.
         message: What is wrong and what to do.
     """
@@ -387,10 +387,31 @@ def _regex_syntax(phrase: str) -> str | None:
     return found.group() if found else None
 
 
+# Two list items YAML read as one: the second was indented further than the
+# first, so its line continued the first's text ("green bond - blue bond").
+_JOINED_ITEMS = re.compile(r"\S \- \S")
+
+
+def _check_joined(phrase: str, path: str) -> list[Finding]:
+    if _JOINED_ITEMS.search(phrase) is None:
+        return []
+    return [
+        Finding(
+            "joined-items",
+            path,
+            f"{phrase!r} holds ' - ': a list item indented further than the one above it "
+            "is read as more of that item's text; indent each '- ' alike (if the dash "
+            "belongs to the phrase, write it without spaces, as a hyphen matches a dash "
+            "with spaces too)",
+        )
+    ]
+
+
 def _check_regex(phrase: str, path: str, *, term: bool) -> list[Finding]:
+    findings = _check_joined(phrase, path)
     piece = _regex_syntax(phrase)
     if piece is None:
-        return []
+        return findings
     # Validation allows '*' (a prefix wildcard) and token patterns only in terms.
     suffix = _INFLECTION_SUFFIX.match(phrase)
     fix = (
@@ -404,12 +425,13 @@ def _check_regex(phrase: str, path: str, *, term: bool) -> list[Finding]:
         else "list each spelling on its own"
     )
     return [
+        *findings,
         Finding(
             "regex",
             path,
             f"{phrase!r} looks like a regular expression ({piece!r}), but terms are matched "
             f"literally, so it does not find the words it describes: {fix}",
-        )
+        ),
     ]
 
 

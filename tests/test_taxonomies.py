@@ -274,6 +274,34 @@ topics:
     assert fixes["topics.t.exclude[0]"].startswith("write 'trade union' alone")
 
 
+def test_lint_finds_list_items_that_yaml_joined_into_one() -> None:
+    # The second item is indented one space further, so YAML reads its line as
+    # more text of the first: one term 'green bond - blue bond'.
+    yaml_text = """
+name: t
+topics:
+  t:
+    label: T
+    terms:
+    - green bond
+     - blue bond
+    - EU-China trade
+    - cross - border
+    exclude:
+    - green bond fund
+     - bond fund
+"""
+    taxonomy = Taxonomy.from_yaml(yaml_text)
+    assert taxonomy.topics["t"].terms[0].term == "green bond - blue bond"
+    findings = lint_taxonomy(taxonomy)
+    assert {(f.path, f.kind) for f in findings} == {
+        ("topics.t.terms[0]", "joined-items"),
+        ("topics.t.terms[2]", "joined-items"),
+        ("topics.t.exclude[0]", "joined-items"),
+    }
+    assert "indent each '- ' alike" in findings[0].message
+
+
 def test_lint_finds_duplicates_typed_with_other_hyphens_or_apostrophes() -> None:
     """The matcher reads ’ as ' and U+2010 or U+2011 as '-': such twins are duplicates."""
     yaml_text = """
