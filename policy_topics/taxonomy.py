@@ -698,7 +698,17 @@ def _check_topic(topic: Topic, path: str, add: Any, seen_ids: dict[str, str]) ->
             _check_phrase(spec.term, term_path, add, wildcard=True)
             key = _match_key(spec.term, spec.case_sensitive)
             if key[1] and key in seen_terms:
-                add(term_path, f"duplicate term {spec.term!r} (also terms[{seen_terms[key]}])")
+                first = topic.terms[seen_terms[key]]
+                fix = (
+                    "a term takes one context rule: keep one entry, with every context word "
+                    "in its 'near' list"
+                    if spec.near and first.near
+                    else "remove one"
+                )
+                add(
+                    term_path,
+                    f"duplicate term {spec.term!r} (also terms[{seen_terms[key]}]); {fix}",
+                )
             seen_terms.setdefault(key, i)
         else:
             _check_pattern(spec.pattern or [], term_path, add)

@@ -186,7 +186,14 @@ def test_duplicate_terms_within_a_topic(tmp_path: Path) -> None:
     for terms in ("[tariff, 'tariff ']", "[Tariff, {term: Tariff, case_sensitive: true}]"):
         text = MINIMAL.replace("terms: [tariff]", f"terms: {terms}")
         (found,) = problems(text, tmp_path)
-        assert "duplicate term" in found
+        assert "duplicate term" in found and found.endswith("; remove one")
+    # Two context rules for one term: the fix is one entry with both lists.
+    rules = "[{term: power, near: [plant], window: 2}, {term: power, near: [grid]}]"
+    (found,) = problems(MINIMAL.replace("terms: [tariff]", f"terms: {rules}"), tmp_path)
+    assert found.endswith(
+        "duplicate term 'power' (also terms[0]); a term takes one context rule: keep one "
+        "entry, with every context word in its 'near' list"
+    )
 
 
 def test_terms_that_differ_only_in_case_sensitivity_are_not_duplicates() -> None:
@@ -382,7 +389,7 @@ topics:
         "my.yaml:7 topics.energy.terms[1]: empty term",
         "my.yaml:8 topics.energy.terms[2].window: window has no effect without 'near' terms",
         "my.yaml:9 topics.energy.terms[3].weight: Input should be greater than 0 (got -2)",
-        "my.yaml:10 topics.energy.terms[4]: duplicate term 'oil' (also terms[0])",
+        "my.yaml:10 topics.energy.terms[4]: duplicate term 'oil' (also terms[0]); remove one",
     ]
 
 
