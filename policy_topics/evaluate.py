@@ -49,14 +49,14 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
 from policy_topics.errors import PolicyTopicsError
 from policy_topics.extract import Extractor
-from policy_topics.jsonl import labelled_records
+from policy_topics.gold import GoldDoc, GoldError, gold_records, parse_gold, read_gold
 from policy_topics.predictions import Prediction, PredictionError, fits_text, read_predictions
 from policy_topics.records import DocumentResult
 from policy_topics.report import (
@@ -94,113 +94,8 @@ __all__ = [
 _EXCERPT_CHARS = 300
 
 
-class GoldError(PolicyTopicsError, ValueError):
-    """The gold file or records are malformed; the message names the line and field."""
-
-
 class UnknownTopicError(PolicyTopicsError, ValueError):
     """A topic to score (``topics=``) is not one of those that can be scored."""
-
-
-# --- gold ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _GoldUnit:
-    start: int
-    end: int
-    topics: frozenset[str]
-    optional: frozenset[str]
-
-
-@dataclass(frozen=True)
-class _GoldDoc:
-    doc_id: str
-    text: str
-    sentences: tuple[_GoldUnit, ...] | None
-    document: _GoldUnit | None
-
-
-def read_gold(source: str | Path | Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Read gold records from a JSON Lines file (or pass records through), checking each.
-
-    Args:
-        source: Path of a ``.jsonl`` file, or an iterable of records (mappings).
-
-    Yields:
-        Each record as a dict, after its format was checked.
-
-    Raises:
-        GoldError: naming the line (or record number) and the problem.
-
-    Example:
-        >>> [r["id"] for r in read_gold([{"id": "a", "text": "x", "topics": []}])]
-        ['a']
-    """
-    for where, record in _records(source):
-        _parse(record, where)
-        yield dict(record)
-
-
-def _records(source: str | Path | Iterable[Mapping[str, Any]]) -> Iterator[tuple[str, Any]]:
-    return labelled_records(source, GoldError, "gold")
-
-
-def _topic_set(value: Any, where: str, name: str) -> frozenset[str]:
-    if value is None:
-        return frozenset()
-    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
-        raise GoldError(f"{where}: {name} must be a list of topic ids, got {value!r}")
-    return frozenset(value)
-
-
-def _unit(raw: Any, where: str, text_length: int | None) -> _GoldUnit:
-    if not isinstance(raw, Mapping):
-        raise GoldError(f"{where}: expected an object, got {raw!r}")
-    if "topics" not in raw:
-        raise GoldError(f"{where}: 'topics' is missing (use [] for a unit with no topic)")
-    topics = _topic_set(raw["topics"], where, "topics")
-    optional = _topic_set(raw.get("optional"), where, "optional")
-    if topics & optional:
-        both = ", ".join(sorted(topics & optional))
-        raise GoldError(f"{where}: {both} is in both topics and optional; keep one")
-    if text_length is None:
-        return _GoldUnit(0, 0, topics, optional)
-    start, end = raw.get("start"), raw.get("end")
-    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= text_length):
-        raise GoldError(
-            f"{where}: start/end must be integers with 0 <= start < end <= {text_length} "
-            f"(the text length), got {start!r}/{end!r}"
-        )
-    return _GoldUnit(start, end, topics, optional)
-
-
-def _parse(record: Any, where: str) -> _GoldDoc:
-    if not isinstance(record, Mapping):
-        raise GoldError(f"{where}: expected a JSON object, got {type(record).__name__}")
-    text = record.get("text")
-    if not isinstance(text, str):
-        raise GoldError(f"{where}: 'text' must be a string")
-    doc_id = str(record.get("id", where))
-    raw_sentences = record.get("sentences")
-    if raw_sentences is None and "topics" not in record:
-        raise GoldError(f"{where}: give 'sentences' (sentence-level) or 'topics' (document-level)")
-    sentences: tuple[_GoldUnit, ...] | None = None
-    if raw_sentences is not None:
-        if not isinstance(raw_sentences, list):
-            raise GoldError(f"{where}: 'sentences' must be a list")
-        units = [
-            _unit(raw, f"{where} sentences[{i}]", len(text)) for i, raw in enumerate(raw_sentences)
-        ]
-        for i in range(1, len(units)):
-            if units[i].start < units[i - 1].end:
-                raise GoldError(
-                    f"{where} sentences[{i}]: starts at {units[i].start}, before the end of "
-                    f"sentences[{i - 1}] ({units[i - 1].end}); sort them and remove overlaps"
-                )
-        sentences = tuple(units)
-    document = _unit(record, where, None) if "topics" in record else None
-    return _GoldDoc(doc_id, text, sentences, document)
 
 
 # --- observations -------------------------------------------------------------------------
@@ -265,7 +160,7 @@ class _Obs:
         return sorted(passing, key=lambda t: (order.get(t, len(order)), t))
 
 
-def _blank(doc: _GoldDoc, source: str | None = None) -> tuple[list[_Obs], _Obs | None]:
+def _blank(doc: GoldDoc, source: str | None = None) -> tuple[list[_Obs], _Obs | None]:
     """The gold document's units, with nothing predicted yet."""
     sentence_obs = [
         _Obs(doc.doc_id, i, doc.text, u.start, u.end, u.topics, u.optional, source=source)
@@ -289,7 +184,7 @@ def _blank(doc: _GoldDoc, source: str | None = None) -> tuple[list[_Obs], _Obs |
     return sentence_obs, document_obs
 
 
-def _unit_at(doc: _GoldDoc, starts: Sequence[int], position: int) -> int | None:
+def _unit_at(doc: GoldDoc, starts: Sequence[int], position: int) -> int | None:
     """Index of the gold sentence holding ``position``, or None in a gap between them."""
     assert doc.sentences is not None
     i = bisect.bisect_right(starts, position) - 1
@@ -297,7 +192,7 @@ def _unit_at(doc: _GoldDoc, starts: Sequence[int], position: int) -> int | None:
 
 
 def _observe(
-    doc: _GoldDoc, result: DocumentResult, source: str | None = None
+    doc: GoldDoc, result: DocumentResult, source: str | None = None
 ) -> tuple[list[_Obs], _Obs | None]:
     sentence_obs, document_obs = _blank(doc, source)
     if doc.sentences is not None:
@@ -320,7 +215,7 @@ def _observe(
     return sentence_obs, document_obs
 
 
-def _observe_prediction(doc: _GoldDoc, prediction: Prediction) -> tuple[list[_Obs], _Obs | None]:
+def _observe_prediction(doc: GoldDoc, prediction: Prediction) -> tuple[list[_Obs], _Obs | None]:
     if prediction.result is not None:
         return _observe(doc, prediction.result, prediction.where)
     sentence_obs, document_obs = _blank(doc, prediction.where)
@@ -559,8 +454,8 @@ def evaluate(
     gold_ids: dict[str, str] = {}
     joined: set[str] = set()
     missing: list[str] = []
-    for where, record in _records(gold):
-        doc = _parse(record, where)
+    for where, record in gold_records(gold):
+        doc = parse_gold(record, where)
         docs["all"] += 1
         if by_id is None:
             assert extractor is not None
