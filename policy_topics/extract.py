@@ -684,18 +684,22 @@ def _coerce_item(item: Any) -> _Job:
         if isinstance(item[0], str):
             raise TypeError(_not_a_mapping("the metadata of a (text, metadata) tuple", item[1]))
     if isinstance(item, Mapping):
-        field = "meta" if item.get("meta") is not None else "metadata"
+        # The records of a DataFrame hold NaN (or pd.NA) where a column has no
+        # value for a row: no metadata, no error, as None is.
+        field = "meta" if not is_missing(item.get("meta")) else "metadata"
         meta = item.get(field)
-        if meta is None:
+        if is_missing(meta):
             meta = {}
         elif not isinstance(meta, Mapping):  # [] or "" too: they are no metadata
             raise TypeError(_not_a_mapping(f"field {field!r}", meta))
         source = item.get("source")
         text = source if "text" not in item and isinstance(source, Source) else item.get("text")
         job = _Job(text, plain_id(item.get("id")), dict(meta), pages=item.get("pages"))
-        if item.get("error"):
+        error = item.get("error")
+        if not is_missing(error) and error:
+            kind = item.get("error_type")
             job.error = ErrorInfo(
-                type=str(item.get("error_type", "ReadError")), message=str(item["error"])
+                type="ReadError" if is_missing(kind) else str(kind), message=str(error)
             )
         elif text is None and "text" not in item:
             job.error = ErrorInfo(type="KeyError", message="item has no 'text' field")

@@ -296,3 +296,27 @@ def test_a_compressed_suffix_is_refused(extractor: Extractor, tmp_path: Path, na
         with pytest.raises(ValueError, match="write_results does not compress"):
             write_results(results, tmp_path / name, format=form)  # type: ignore[arg-type]
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("missing", [np.nan, pd.NA])
+def test_the_records_of_a_frame_of_documents_and_read_errors(
+    extractor: Extractor, missing: Any
+) -> None:
+    # pd.DataFrame(read_documents(...)) holds NaN in 'error' for every file that
+    # was read, and in 'meta' for every file that was not.
+    rows = [
+        {"id": "a.txt", "text": "We cut tariffs.", "meta": {"k": 1}, "error": missing},
+        {"id": "b.txt", "text": missing, "meta": missing, "error": "b.txt: not valid UTF-8"},
+        {"id": "c.txt", "text": "Solar grew.", "meta": missing, "error": missing},
+    ]
+    results = list(extractor.extract_many(rows))
+    assert [(r.doc_id, r.ok, r.metadata) for r in results] == [
+        ("a.txt", True, {"k": 1}),
+        ("b.txt", False, {}),
+        ("c.txt", True, {}),
+    ]
+    assert results[1].error is not None
+    assert (results[1].error.type, results[1].error.message) == (
+        "ReadError",
+        "b.txt: not valid UTF-8",
+    )
