@@ -18,6 +18,7 @@ import ast
 import hashlib
 import inspect
 import json
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -130,9 +131,10 @@ def extract_dataframe(
             in its ``page`` column. Dask turns a column of lists into strings
             by default (its ``dataframe.convert-string`` setting): a string
             is read back as the list it spells, ``"[(1, 0), (3, 812)]"`` or
-            ``"[[1, 0], [3, 812]]"``. A missing value means no pages; pages
-            that are no such pairs fail that document, and its row at the
-            documents level says why.
+            ``"[[1, 0], [3, 812]]"``, or as numpy wrote it (a Parquet column
+            read by pandas holds arrays: ``"[array([1, 0]) array([3, 812])]"``).
+            A missing value means no pages; pages that are no such pairs fail
+            that document, and its row at the documents level says why.
         level: ``"areas"`` (a row per document and area), ``"quotes"`` (a row
             per quote), ``"sentences"`` (a row per tagged sentence and topic)
             or ``"documents"`` (a row per document, failed ones included, with
@@ -253,12 +255,34 @@ def _recipe(taxonomy: str | Path | Taxonomy, options: dict[str, Any]) -> _Recipe
     return _Recipe(hashlib.sha256(content.encode("utf-8")).hexdigest(), loaded, dict(options))
 
 
+# numpy 2 writes its integers as np.int64(3), which no literal spells.
+_NUMPY_INT_RE = re.compile(r"np\.u?int\d*\((-?\d+)\)")
+# A pair as numpy writes an array of two: [1, 0] in an array of arrays, [ 1  0] in a 2-D one.
+_NUMPY_PAIR_RE = re.compile(r"\[\s*(-?\d+)\s*(?:,\s*|\s+)(-?\d+)\s*\]")
+# What numpy writes around such pairs.
+_NUMPY_REST_RE = re.compile(r"(?:[\[\](),\s]|array|dtype=\w+)*")
+
+
 def _literal(text: str) -> Any:
-    """The list a string of Dask's conversion spells, or the string when it spells none."""
+    """The list a string of Dask's conversion spells, or the string when it spells none.
+
+    Besides a Python literal, the string may be numpy's text for an array: the
+    pages of a Parquet file read by pandas are an array of two-element arrays,
+    which Dask's conversion writes as ``[array([1, 0]) array([ 3, 812])]``.
+
+    Example:
+        >>> _literal("[(1, 0), (3, 812)]"), _literal("[array([1, 0]) array([ 3, 812])]")
+        ([(1, 0), (3, 812)], [(1, 0), (3, 812)])
+    """
+    plain = _NUMPY_INT_RE.sub(r"\1", text)
     try:
-        return ast.literal_eval(text)
+        return ast.literal_eval(plain)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return text  # the document's error record says what is wrong with it
+        pass
+    pairs = [(int(page), int(start)) for page, start in _NUMPY_PAIR_RE.findall(plain)]
+    if pairs and _NUMPY_REST_RE.fullmatch(_NUMPY_PAIR_RE.sub("", plain)):
+        return pairs
+    return text  # the document's error record says what is wrong with it
 
 
 def _empty(level: Level) -> pandas.DataFrame:

@@ -253,3 +253,22 @@ def test_quotes_of_pdfs_carry_their_pages(client: Client, tmp_path: Path) -> Non
     assert records == [r.model_dump(mode="json") for r in Extractor().extract_many(docs)]
     found = {(a["topic"], q["page"]) for r in records for a in r["areas"] for q in a["quotes"]}
     assert found == {("trade", 1), ("energy", 3), ("energy", 2), ("trade", None)}
+
+
+def test_pages_read_from_parquet_by_pandas_keep_their_pages(tmp_path: Path) -> None:
+    # pandas reads a Parquet column of (page, start) lists as numpy arrays, which
+    # dd.from_pandas turns into numpy's text, '[array([1, 0]) array([ 2, 13])]':
+    # no Python literal, so every such document dropped out of the frame.
+    pytest.importorskip("pyarrow")
+    text = "Intro page.\n\nWe cut tariffs on steel."
+    stored = tmp_path / "docs.parquet"
+    pd.DataFrame({"id": ["a"], "text": [text], "pages": [[(1, 0), (2, 13)]]}).to_parquet(stored)
+    frame = pd.read_parquet(stored)
+    rows = extract_dataframe(
+        dd.from_pandas(frame, npartitions=1),
+        "text",
+        id_column="id",
+        pages_column="pages",
+        level="quotes",
+    ).compute(scheduler="sync")
+    assert rows[["doc_id", "start", "page"]].values.tolist() == [["a", 13, 2]]
