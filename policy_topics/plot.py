@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from policy_topics.display import check_topics, topic_color
-from policy_topics.records import DocumentResult, check_many, doc_label
+from policy_topics.records import DocumentResult, check_many, checked_results, doc_label
 
 __all__ = ["plot_topics", "topic_shares"]
 
@@ -51,7 +51,7 @@ def topic_shares(
         {'energy': [0.5]}
     """
     check_many(results, "topic_shares")
-    docs = list(results)
+    docs = list(checked_results(results, "topic_shares"))
     if topics is not None:
         topics = check_topics(docs, topics, "topic_shares")
     return _shares(docs, topics)
@@ -156,7 +156,7 @@ def plot_topics(
             'plot_topics needs matplotlib: pip install "policy-topics[plot]"'
         ) from exc
     check_many(results, "plot_topics")
-    docs = list(results)
+    docs = list(checked_results(results, "plot_topics"))
     if not docs:
         raise ValueError("no results to plot")
     if topics is not None:

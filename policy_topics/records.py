@@ -6,6 +6,7 @@ string: ``text[start:end] == record.text`` holds for every quote and match.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
@@ -184,6 +185,37 @@ def check_many(results: object, who: str) -> None:
             f"{who} takes an iterable of DocumentResults, not one {type(results).__name__}; "
             "pass a list: [result]"
         )
+
+
+def checked_results(results: Iterable[object], who: str) -> Iterator[DocumentResult]:
+    """The results, each checked as it comes; a TypeError names one that is no DocumentResult.
+
+    A result dict (``extract_bag`` gives them, as does ``json.loads`` of a JSON
+    Lines record) would otherwise fail far inside with an ``AttributeError``.
+
+    Example:
+        >>> try:
+        ...     next(checked_results([{"doc_id": "a"}], "to_dataframe"))
+        ... except TypeError as error:
+        ...     print(str(error)[:57])
+        to_dataframe: results[0] is a dict, not a DocumentResult;
+    """
+    for position, result in enumerate(results):
+        if not isinstance(result, DocumentResult):
+            if isinstance(result, Mapping):
+                fix = (
+                    "; make one of a result dict (extract_bag's, or json.loads of a record) "
+                    "with DocumentResult.model_validate(d)"
+                )
+            elif isinstance(result, str | bytes):
+                fix = "; make one of a JSON record with DocumentResult.model_validate_json(line)"
+            else:
+                fix = ""
+            raise TypeError(
+                f"{who}: results[{position}] is a {type(result).__name__}, "
+                f"not a DocumentResult{fix}"
+            )
+        yield result
 
 
 def doc_label(result: DocumentResult, position: int) -> str:

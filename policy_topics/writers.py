@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO, cast
 
 from pydantic_core import PydanticSerializationError
 
-from policy_topics.records import DocumentResult, check_many, doc_label
+from policy_topics.records import DocumentResult, check_many, checked_results, doc_label
 from policy_topics.text import replace_surrogates
 
 if TYPE_CHECKING:
@@ -531,7 +531,7 @@ def write_results(
             return write_results(results, stream, format=format)
     writer = _WRITERS[format](dest)
     count = 0
-    for result in results:
+    for result in checked_results(results, "write_results"):
         writer.write(result)
         count += 1
     writer.close()
@@ -621,7 +621,7 @@ def _dataframe(
     dtypes, make_rows = DATAFRAME_COLUMNS[level], rows_of[level]
     rows: list[dict[str, Any]] = []
     meta_columns: dict[str, None] = {}
-    for position, result in enumerate(results):
+    for position, result in enumerate(checked_results(results, "to_dataframe")):
         found = list(make_rows(result))
         if not found:
             continue

@@ -143,6 +143,26 @@ def test_one_result_where_many_are_expected_is_refused(
     assert not (tmp_path / "out.jsonl").exists()
 
 
+def test_result_dicts_where_results_are_expected_say_how_to_make_results(
+    extractor: Extractor, tmp_path: Path
+) -> None:
+    # extract_bag gives result dicts; passed on to to_dataframe they failed with
+    # "AttributeError: 'dict' object has no attribute 'areas'".
+    result = extractor.extract("We cut tariffs.", doc_id="a")
+    record = result.model_dump(mode="json")
+    for call in (to_dataframe, plot_topics, topic_shares):
+        with pytest.raises(
+            TypeError,
+            match=r"results\[1\] is a dict, not a DocumentResult; .*"
+            r"DocumentResult\.model_validate\(d\)",
+        ):
+            call([result, record])
+    with pytest.raises(TypeError, match=r"results\[0\] is a str, .*model_validate_json"):
+        write_results([result.model_dump_json()], tmp_path / "out.json")
+    assert not (tmp_path / "out.json").exists()
+    assert to_dataframe([DocumentResult.model_validate(record)])["doc_id"].tolist() == ["a"]
+
+
 def test_a_table_suffix_is_refused_with_the_pandas_way(
     extractor: Extractor, tmp_path: Path
 ) -> None:
