@@ -430,10 +430,20 @@ class Extractor:
         pending: deque[tuple[list[_Job], Future[_Outcome] | None]] = deque()
         most = batch_size or _AUTO_BATCH_DOCS
         finished = False
+        failure: Exception | None = None
         try:
             batch: list[_Job] = []
             chars = 0
-            for job in jobs:
+            while True:
+                try:
+                    job = next(jobs)
+                except StopIteration:
+                    break
+                except Exception as exc:
+                    # The caller's input failed (a lost connection, a bad file): the
+                    # documents before it come out first, as with one process.
+                    failure = exc
+                    break
                 batch.append(job)
                 if batch_size is None:
                     chars += _weight(job.text)
@@ -447,6 +457,8 @@ class Extractor:
             while pending:
                 yield from self._collect(pending, workers, on_error)
             finished = True
+            if failure is not None:
+                raise failure
         finally:
             # Stopped early (closed, interrupted, an error raised): the batches the
             # workers hold are dropped, even the one whose results were being handed

@@ -130,6 +130,24 @@ def test_on_error_raise_yields_what_came_before_then_raises(
         list(extractor.extract_many([{"id": "x", "error": "a.txt: broken"}], on_error="raise"))
 
 
+@pytest.mark.parametrize("n_process", [1, 2])
+def test_a_failing_input_gives_every_document_before_it_then_raises(
+    extractor: Extractor, n_process: int
+) -> None:
+    # A database cursor that loses its connection: with two processes the
+    # documents already sent to the workers were dropped, 15 of these 50.
+    def rows() -> Iterator[dict[str, str]]:
+        for i in range(50):
+            yield {"id": str(i), "text": TEXTS[i % len(TEXTS)]}
+        raise OSError("connection lost")
+
+    seen: list[str | None] = []
+    with pytest.raises(OSError, match="connection lost"):
+        for result in extractor.extract_many(rows(), n_process=n_process, batch_size=5):
+            seen.append(result.doc_id)
+    assert seen == [str(i) for i in range(50)]
+
+
 def test_bad_arguments_fail_at_once(extractor: Extractor) -> None:
     with pytest.raises(ValueError, match="on_error"):
         extractor.extract_many([], on_error="ignore")  # type: ignore[arg-type]
