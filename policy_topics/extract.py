@@ -13,6 +13,7 @@ import contextlib
 import functools
 import gc
 import inspect
+import itertools
 import logging
 import multiprocessing
 import os
@@ -788,6 +789,16 @@ def _json_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
     except PydanticSerializationError as exc:
         # Name the value at fault (a key that is no string fails only as a whole).
         bad = next((k for k, v in plain.items() if not _writable(v)), None)
+        named = bad if bad is not None else next((k for k in plain if _surrogate_in(k)), None)
+        surrogate = None if named is None else _surrogate_in(named if bad is None else plain[named])
+        if surrogate is not None:
+            # A str already: "convert it to str" would not help.
+            where = repr(named) if bad is not None else f"key {named!r}"
+            raise ValueError(
+                f"metadata {where} holds a lone surrogate (U+{ord(surrogate):04X}, from a "
+                "broken decode or a JSON '\\u' escape), which UTF-8 cannot write: replace "
+                "it, e.g. with policy_topics.text.replace_surrogates"
+            ) from exc
         if bad is None:
             raise ValueError(f"metadata cannot be written as JSON: {exc}") from exc
         raise ValueError(
@@ -795,6 +806,19 @@ def _json_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
             f"{exc}; convert it, e.g. to str"
         ) from exc
     return plain
+
+
+def _surrogate_in(value: Any) -> str | None:
+    """The first lone surrogate in a value's strings (a mapping's keys too), if any."""
+    if isinstance(value, str):
+        return next((ch for ch in value if "\ud800" <= ch <= "\udfff"), None)
+    if isinstance(value, Mapping):
+        items: Iterable[Any] = itertools.chain.from_iterable(value.items())
+    elif isinstance(value, list | tuple):
+        items = value
+    else:
+        return None
+    return next((found for item in items if (found := _surrogate_in(item)) is not None), None)
 
 
 def _writable(value: Any) -> bool:

@@ -419,6 +419,27 @@ def test_metadata_json_cannot_hold_is_an_error_record(extractor: Extractor, n_pr
         extractor.extract("We cut tariffs.", metadata={"o": object()})
 
 
+def test_a_lone_surrogate_in_metadata_says_how_to_replace_it(extractor: Extractor) -> None:
+    # A JSON Lines meta {"src": "caf\udce9"} is a str already; the message said
+    # "(str) cannot be written as JSON: ... convert it, e.g. to str".
+    metas: list[dict[str, Any]] = [
+        {"src": "caf\udce9"},
+        {"n": {"deep": ["ok", "\ud800"]}},
+        {"caf\udce9": 1},
+    ]
+    results = list(extractor.extract_many([("We cut tariffs.", meta) for meta in metas]))
+    assert [r.error.message.split(" holds")[0] for r in results if r.error] == [
+        "metadata 'src'",
+        "metadata 'n'",
+        "metadata key 'caf\\udce9'",
+    ]
+    for result in results:
+        assert result.error is not None
+        assert "convert it, e.g. to str" not in result.error.message
+        assert result.error.message.endswith("e.g. with policy_topics.text.replace_surrogates")
+    assert "(U+DCE9," in results[0].error.message
+
+
 def test_a_worker_hands_its_results_over_in_a_file_not_through_the_pipe(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
