@@ -717,6 +717,15 @@ def _coerce_item(item: Any) -> _Job:
         elif text is None and "text" not in item:
             job.error = ErrorInfo(type="KeyError", message="item has no 'text' field")
         return job
+    if isinstance(item, tuple | list) or (
+        type(item).__name__ in ("ndarray", "Series") and getattr(item, "ndim", 0) == 1
+    ):
+        # frame.iterrows(), frame.itertuples(), frame.values: rows, not documents.
+        raise TypeError(
+            f"an item of type {type(item).__name__} holding {len(item)} values is no "
+            "document: pass a str, a (text, metadata) pair or a mapping with 'text'; for "
+            "the rows of a DataFrame, frame.to_dict('records')"
+        )
     return _Job(item)
 
 

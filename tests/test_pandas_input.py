@@ -340,3 +340,19 @@ def test_the_records_of_a_frame_of_documents_and_read_errors(
         "ReadError",
         "b.txt: not valid UTF-8",
     )
+
+
+def test_rows_of_a_dataframe_in_place_of_documents_say_what_to_pass(
+    extractor: Extractor,
+) -> None:
+    # extract_many(frame.iterrows()) gave every row "text must be str, not tuple".
+    frame = pd.DataFrame({"id": ["a"], "text": ["We cut tariffs."]})
+    for rows in (frame.iterrows(), frame.itertuples(), frame.values, [["a", "b", "c"]]):
+        (result,) = extractor.extract_many(rows)
+        assert result.error is not None
+        assert result.error.message.endswith(
+            "is no document: pass a str, a (text, metadata) pair or a mapping with 'text'; "
+            "for the rows of a DataFrame, frame.to_dict('records')"
+        )
+    (done,) = extractor.extract_many(frame.to_dict("records"))
+    assert done.ok and done.doc_id == "a"
