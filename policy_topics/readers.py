@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import stat
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -249,6 +250,11 @@ def read_documents(
         unread: Called with each file a folder or glob pattern finds that is
             left out for its suffix (``.doc``, ``.rtf``, images; hidden files
             aside), so a caller can say what was not read.
+
+    A JSON Lines file is read as far as it reaches when it is opened, so a
+    file written while it is read (results written into an input folder)
+    cannot feed on itself; such results are best written elsewhere, or left
+    out with ``exclude``.
 
     Yields:
         One document (or error document) per file, or per line of a ``.jsonl`` file.
@@ -495,11 +501,26 @@ def _size(path: Path) -> int:
         return 0  # reading it will say what is wrong
 
 
+def _regular_size(stream: IO[bytes]) -> int | None:
+    """The size of a stream that is a regular file; None for a pipe, a terminal, stdin."""
+    try:
+        info = os.fstat(stream.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
 def _read_jsonl(
     stream: IO[bytes], name: str, *, text_field: str, id_field: str, meta_field: str
 ) -> Iterator[Document]:
+    # Only the lines a file holds when it is opened: a file written while it is
+    # read (the output of write_results in a folder read lazily, '.' say) grew
+    # by one record per line read, for ever, until the disk was full.
+    end = _regular_size(stream)
     offset = 0
     for lineno, raw in enumerate(stream, 1):
+        if end is not None and offset >= end:
+            return
         start = offset
         offset += len(raw)
         where = f"{name}:{lineno}"

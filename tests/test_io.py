@@ -1551,3 +1551,24 @@ def test_docx_content_controls_whose_placeholder_flag_is_off_are_read(
     body = document.element.body
     body.insert(len(body) - 1, parse_xml(paragraph))
     assert read_back(document, tmp_path / "form.docx") == "filled "
+
+
+def test_results_written_into_the_folder_being_read_do_not_feed_on_themselves(
+    extractor: Extractor, tmp_path: Path
+) -> None:
+    # write_results(extract_many(read_documents(".")), "results.jsonl"): the lazy
+    # reader came to the output and read each line written as a new document,
+    # which wrote a line more, until the disk was full.
+    (tmp_path / "in.jsonl").write_text('{"id": "a", "text": "We cut tariffs."}\n')
+    out = tmp_path / "results.jsonl"
+    seen = 0
+
+    def docs() -> Any:
+        nonlocal seen
+        for doc in read_documents(tmp_path):
+            seen += 1
+            assert seen < 100, "the output is read back as input for ever"
+            yield doc
+
+    written = write_results(extractor.extract_many(docs()), out)
+    assert written == len(out.read_text(encoding="utf-8").splitlines()) <= 2
