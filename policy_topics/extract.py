@@ -78,6 +78,14 @@ class _Job:
     metadata: dict[str, Any] = field(default_factory=dict)
     error: ErrorInfo | None = None
     pages: Any = None
+    position: int | None = None  # among extract_many's items, from 0
+
+    @property
+    def name(self) -> str:
+        """How messages name the document: its id, else ``#<position>`` as tables do."""
+        if self.doc_id is not None or self.position is None:
+            return str(self.doc_id)
+        return f"#{self.position}"
 
 
 class Extractor:
@@ -349,7 +357,12 @@ class Extractor:
         inner: Generator[DocumentResult, None, None] = (
             self._sequential(items, on_error)
             if n_process == 1
-            else self._run_parallel(map(_coerce, items), n_process, batch_size, on_error)
+            else self._run_parallel(
+                map(_coerce, items, itertools.count()),
+                n_process,
+                batch_size,
+                on_error,
+            )
         )
         results: Iterator[DocumentResult] = inner
         if progress:
@@ -372,15 +385,15 @@ class Extractor:
         # takes the general path, which turns it into an error record.
         plain = type(self).extract is Extractor.extract
         validate = DocumentResult.model_validate
-        for item in items:
+        for position, item in enumerate(items):
             if plain and type(item) is str:
                 try:
                     result = validate(self._payload(item, None, None))
                 except Exception:
-                    result = self._run(_coerce(item), on_error)
+                    result = self._run(_coerce(item, position), on_error)
                 yield result
             else:
-                yield self._run(_coerce(item), on_error)
+                yield self._run(_coerce(item, position), on_error)
 
     def _run(self, job: _Job, on_error: str) -> DocumentResult:
         return self._finish(job, self._prepare(job, on_error), on_error)
@@ -405,10 +418,10 @@ class Extractor:
             except Exception as exc:
                 if on_error == "raise":
                     raise
-                logger.warning("document %s failed: %s", job.doc_id, exc)
+                logger.warning("document %s failed: %s", job.name, exc)
                 job.error = ErrorInfo(type=type(exc).__name__, message=str(exc))
         elif on_error == "raise":
-            raise ValueError(f"document {job.doc_id}: {job.error.message}")
+            raise ValueError(f"document {job.name}: {job.error.message}")
         return _error_result(job, self)
 
     def _finish(self, job: _Job, prepared: _Prepared, on_error: str) -> DocumentResult:
@@ -420,7 +433,7 @@ class Extractor:
         except Exception as exc:  # e.g. metadata that is no JSON object
             if on_error == "raise":
                 raise
-            logger.warning("document %s failed: %s", job.doc_id, exc)
+            logger.warning("document %s failed: %s", job.name, exc)
             job.error = ErrorInfo(type=type(exc).__name__, message=str(exc))
             return _error_result(job, self)
 
@@ -518,7 +531,7 @@ class Extractor:
                     workers.check_start(exc)
                     if on_error == "raise":
                         raise
-                    logger.warning("document %s killed its worker process", job.doc_id)
+                    logger.warning("document %s killed its worker process", job.name)
                     job.error = ErrorInfo(
                         type="WorkerDied",
                         message="the worker process died on this document "
@@ -677,7 +690,13 @@ def _labelled(label: Any, item: Any) -> Any:
     return {"id": label, "text": item}
 
 
-def _coerce(item: Any) -> _Job:
+def _coerce(item: Any, position: int | None = None) -> _Job:
+    job = _coerce_any(item)
+    job.position = position
+    return job
+
+
+def _coerce_any(item: Any) -> _Job:
     try:
         return _coerce_item(item)
     except Exception as exc:
@@ -786,6 +805,11 @@ def _json_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
     """Metadata with plain values; ValueError unless JSON can write it, as every result is."""
     plain: dict[str, Any] = {}
     for key, value in metadata.items():
+        if not isinstance(key, str):
+            raise TypeError(
+                f"metadata key {key!r} is {type(key).__name__}, not a string: the keys of a "
+                f"JSON object are strings; write it as {str(key)!r}"
+            )
         try:
             plain[key] = plain_value(value)
         except Exception as error:  # e.g. a container that holds itself

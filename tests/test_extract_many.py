@@ -104,10 +104,11 @@ def test_every_bad_input_gives_exactly_one_error_record(
         "KeyError",
         "ReadError",
         "TypeError",
-        "ValidationError",
+        "TypeError",  # a metadata key that is no string: named, not pydantic's report
         "TypeError",
     ]
     assert "NoneType" in errors[0].message and "bytes" in errors[1].message
+    assert errors[6].message.startswith("metadata key 1 is int, not a string")
     assert errors[5].message == "unusable input item: field 'meta' is str, not a mapping"
     assert errors[4].message == "a.txt: not valid UTF-8 at byte offset 3"
     assert [r.doc_id for r in results][4:7] == ["no-text", "read-error", "bad-meta"]
@@ -126,8 +127,29 @@ def test_on_error_raise_yields_what_came_before_then_raises(
         ):
             seen.append(result)
     assert [r.areas[0].topic for r in seen] == ["trade", "energy"]
-    with pytest.raises(ValueError, match=r"a\.txt: broken"):
+    with pytest.raises(ValueError, match=r"document x: a\.txt: broken"):
         list(extractor.extract_many([{"id": "x", "error": "a.txt: broken"}], on_error="raise"))
+    # Without an id, the document is named by its place, as tables name it.
+    unnamed: list[Any] = ["We cut tariffs.", {"error": "b.txt: broken"}]
+    with pytest.raises(ValueError, match=r"^document #1: b\.txt: broken$"):
+        list(extractor.extract_many(unnamed, n_process=n_process, on_error="raise"))
+
+
+def test_a_failed_document_without_an_id_is_logged_by_its_place(
+    extractor: Extractor, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING", logger="policy_topics"):
+        list(extractor.extract_many(["Fine.", "Also fine.", {"text": "x", "meta": {1: 2}}]))
+    assert "document #2 failed" in caplog.text
+
+
+def test_a_metadata_key_that_is_no_string_is_named(extractor: Extractor) -> None:
+    (result,) = extractor.extract_many([{"id": "a", "text": "We cut tariffs.", "meta": {1: 2}}])
+    assert result.error is not None and result.error.type == "TypeError"
+    assert result.error.message == (
+        "metadata key 1 is int, not a string: the keys of a JSON object are strings; "
+        "write it as '1'"
+    )
 
 
 @pytest.mark.parametrize("n_process", [1, 2])
