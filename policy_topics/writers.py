@@ -565,13 +565,14 @@ def to_dataframe(
     rows): the label :func:`policy_topics.plot.plot_topics` shows, and a
     pivot or groupby on ``doc_id``, which would drop NA, keeps it.
 
-    At the other levels failed documents give no rows, and at the areas and
-    quotes levels neither do documents without areas (``min_score`` leaves out areas, not the
-    tagged sentences). Metadata keys with scalar values (str, numbers, bools,
-    dates and datetimes), of the documents that give rows, become extra
-    columns named ``meta.<key>``. Lone surrogates in
-    text become U+FFFD, as in the JSON and CSV output (the length is kept, so
-    offsets stay valid).
+    Results that share a ``doc_id`` give a ``UserWarning``: their rows could
+    not be told apart. At the other levels failed documents give no rows, and
+    at the areas and quotes levels neither do documents without areas
+    (``min_score`` leaves out areas, not the tagged sentences). Metadata keys
+    with scalar values (str, numbers, bools, dates and datetimes), of the
+    documents that give rows, become extra columns named ``meta.<key>``. Lone
+    surrogates in text become U+FFFD, as in the JSON and CSV output (the
+    length is kept, so offsets stay valid).
 
     Args:
         results: DocumentResults, e.g. a list (an iterator is used up).
@@ -621,7 +622,13 @@ def _dataframe(
     dtypes, make_rows = DATAFRAME_COLUMNS[level], rows_of[level]
     rows: list[dict[str, Any]] = []
     meta_columns: dict[str, None] = {}
+    first_at: dict[str, int] = {}  # each id's first result
+    repeated: dict[str, list[int]] = {}
     for position, result in enumerate(checked_results(results, "to_dataframe")):
+        if result.doc_id is not None:
+            first = first_at.setdefault(result.doc_id, position)
+            if first != position:
+                repeated.setdefault(result.doc_id, [first]).append(position)
         found = list(make_rows(result))
         if not found:
             continue
@@ -635,6 +642,16 @@ def _dataframe(
         }
         meta_columns.update(dict.fromkeys(meta))
         rows.extend({**row, **meta} for row in found)
+    if repeated and number_unnamed:
+        doc_id, positions = next(iter(repeated.items()))
+        warnings.warn(
+            f"{len(repeated)} doc_id{'s name' if len(repeated) > 1 else ' names'} more than "
+            f"one result, e.g. {doc_id!r} (results {', '.join(map(str, positions[:5]))}): "
+            "their rows share the id, and a pivot or groupby on doc_id merges them; give "
+            "each document its own id",
+            UserWarning,
+            stacklevel=3,
+        )
     data: dict[str, Any] = {}
     for name, dtype in dtypes.items():
         values = [row[name] for row in rows]

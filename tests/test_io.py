@@ -1336,6 +1336,19 @@ def test_dataframe_documents_level_has_a_row_for_every_result(extractor: Extract
     assert frame.query("~ok")["doc_id"].tolist() == ["b", "d"]
 
 
+def test_dataframe_warns_when_results_share_an_id(extractor: Extractor) -> None:
+    pytest.importorskip("pandas")
+    docs = [{"id": i, "text": "We cut tariffs."} for i in ("a", "b", "a", "c", "a")]
+    results = list(extractor.extract_many(docs))
+    with pytest.warns(UserWarning, match=r"1 doc_id names more than one result, e.g. 'a' "):
+        frame = to_dataframe(results, level="documents")
+    assert frame["doc_id"].tolist() == ["a", "b", "a", "c", "a"]  # nothing dropped
+    with pytest.warns(UserWarning, match=r"\(results 0, 2, 4\)"):
+        to_dataframe(results)
+    # Results without ids are numbered, never repeated.
+    to_dataframe(list(extractor.extract_many(["We cut tariffs.", "We cut tariffs."])))
+
+
 def pd_na() -> Any:
     return pytest.importorskip("pandas").NA
 
