@@ -467,6 +467,11 @@ def _check_kind(data: bytes, name: str, fmt: str) -> None:
         policy_topics.readers.ReadError: brief.pdf: not a PDF: it begins as a ZIP archive \
 (as a .docx file is); rename it to .docx if it is one
     """
+    if not data and fmt in _EXPECTED:
+        # pypdf says "Cannot read an empty file", python-docx "File is not a zip file".
+        raise ReadError(
+            f"{name}: the file is empty (0 bytes): no {fmt.upper()} to read", "EmptyFile"
+        )
     head = data[:64]
     for magic, formats, what, fix in _KINDS:
         if head.startswith(magic):

@@ -1522,6 +1522,19 @@ def test_a_file_of_another_type_than_its_suffix_says_is_named(
     assert doc["error"].startswith(f"{path}: ") and message in doc["error"]
 
 
+@pytest.mark.parametrize("suffix", [".pdf", ".docx"])
+def test_an_empty_pdf_or_docx_says_it_is_empty(tmp_path: Path, suffix: str) -> None:
+    # An empty .docx said "cannot read docx: File is not a zip file".
+    path = tmp_path / f"empty{suffix}"
+    path.write_bytes(b"")
+    (doc,) = read_documents(path)
+    assert doc["error_type"] == "EmptyFile"
+    assert doc["error"] == f"{path}: the file is empty (0 bytes): no {suffix[1:].upper()} to read"
+    # An empty text file is an empty document: nothing in it to tag.
+    (tmp_path / "empty.txt").write_bytes(b"")
+    assert next(read_documents(tmp_path / "empty.txt"))["text"] == ""
+
+
 def test_a_text_file_that_begins_as_a_pdf_does_is_read_as_text(tmp_path: Path) -> None:
     # A note on the PDF format was refused: "not text: it begins as a PDF".
     path = tmp_path / "note.txt"
