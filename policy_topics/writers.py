@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
+import itertools
 import json
 import math
 import os
@@ -322,6 +324,14 @@ def open_output(path: str | os.PathLike[str], *, atomic: bool = True) -> Iterato
         special = not stat.S_ISREG(os.stat(target).st_mode)
     except OSError:
         special = False  # no such file yet (or one we cannot see: opening it will say why)
+    if target.is_file() and not os.stat(target).st_mode & 0o222:
+        # Renaming over it (or root's writing) would replace a file its owner
+        # protected; a shell's redirection refuses it too.
+        raise PermissionError(
+            errno.EACCES,
+            f"{os.fspath(path)} is read-only: make it writable (chmod u+w) or write to "
+            "another path",
+        )
     if special:
         # A device, pipe or socket (/dev/null, /dev/stdout, a FIFO): renaming a
         # temporary file over it would replace it with a regular file.
@@ -482,6 +492,9 @@ def _file_mode(target: Path) -> int:
         return 0o666 & ~umask
 
 
+_NOTHING = object()
+
+
 def write_results(
     results: Iterable[DocumentResult],
     dest: str | os.PathLike[str] | TextIO,
@@ -492,7 +505,9 @@ def write_results(
 
     JSON and CSV files are written atomically (temporary file, then rename);
     JSON Lines files are written in place, one whole line per document,
-    flushed each time, so an interrupted run keeps every finished document.
+    flushed each time, so an interrupted run keeps every finished document
+    (the file is opened, and an older one emptied, once the first result is
+    ready). A read-only file is refused, not replaced.
 
     Args:
         results: The results, e.g. from ``extract_many`` (consumed lazily).
@@ -527,6 +542,12 @@ def write_results(
     if format not in _WRITERS:
         raise ValueError(f"format must be one of {', '.join(_WRITERS)}, not {format!r}")
     if isinstance(dest, str | os.PathLike):
+        if format == "jsonl":
+            # Written in place: the old file is emptied when opened, so not before a
+            # first result is at hand (a run that fails at once leaves it as it was).
+            pending: Iterator[Any] = iter(results)
+            first: Any = next(pending, _NOTHING)
+            results = [] if first is _NOTHING else itertools.chain([first], pending)
         with open_output(dest, atomic=format != "jsonl") as stream:
             return write_results(results, stream, format=format)
     writer = _WRITERS[format](dest)

@@ -1252,6 +1252,39 @@ def test_atomic_output_keeps_old_file_until_success(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
 
 
+@pytest.mark.parametrize("atomic", [True, False])
+def test_a_read_only_output_is_refused_not_replaced(tmp_path: Path, atomic: bool) -> None:
+    # Renaming over it replaced it, for root writing in place too.
+    target = tmp_path / "out.json"
+    target.write_text("kept", encoding="utf-8")
+    target.chmod(0o444)
+    with (
+        pytest.raises(PermissionError, match=r"out\.json is read-only: make it writable"),
+        open_output(target, atomic=atomic) as stream,
+    ):
+        stream.write("new")
+    assert target.read_text(encoding="utf-8") == "kept"
+
+
+def test_a_jsonl_file_is_left_as_it_was_when_the_run_fails_before_its_first_result(
+    results: list[DocumentResult], tmp_path: Path
+) -> None:
+    target = tmp_path / "out.jsonl"
+    target.write_text('{"old": 1}\n', encoding="utf-8")
+
+    def fail_at_once() -> Any:
+        raise ValueError("document 0: broken")
+        yield  # a generator
+
+    with pytest.raises(ValueError, match="broken"):
+        write_results(fail_at_once(), target)
+    assert target.read_text(encoding="utf-8") == '{"old": 1}\n'
+    # No results at all: an empty file, as before.
+    assert write_results([], target) == 0 and target.read_text(encoding="utf-8") == ""
+    assert write_results(iter(results), target) == len(results)
+    assert len(target.read_text(encoding="utf-8").splitlines()) == len(results)
+
+
 def test_new_atomic_file_gets_the_usual_permissions(tmp_path: Path) -> None:
     umask = os.umask(0o022)
     try:
