@@ -14,6 +14,7 @@ from typing import Any
 
 from policy_topics.errors import PolicyTopicsError
 from policy_topics.jsonl import labelled_records
+from policy_topics.plain import plain_id
 
 __all__ = ["GoldDoc", "GoldError", "GoldUnit", "gold_records", "parse_gold", "read_gold"]
 
@@ -104,7 +105,8 @@ def parse_gold(record: Any, where: str) -> GoldDoc:
     text = record.get("text")
     if not isinstance(text, str):
         raise GoldError(f"{where}: 'text' must be a string")
-    doc_id = str(record.get("id", where))
+    named = plain_id(record.get("id"))  # as the reader names documents: 2.0 is "2"
+    doc_id = where if named is None else named
     raw_sentences = record.get("sentences")
     if raw_sentences is None and "topics" not in record:
         raise GoldError(f"{where}: give 'sentences' (sentence-level) or 'topics' (document-level)")

@@ -32,6 +32,7 @@ from pydantic import ValidationError
 
 from policy_topics.errors import PolicyTopicsError
 from policy_topics.jsonl import labelled_records
+from policy_topics.plain import plain_id
 from policy_topics.records import DocumentResult
 
 __all__ = ["PredictedSpan", "Prediction", "PredictionError", "fits_text", "read_predictions"]
@@ -125,9 +126,14 @@ def _parse(record: Any, where: str) -> Prediction:
             f"{where}: unknown field {unknown[0]!r} (a prediction line has "
             f"{', '.join(_LINE_FIELDS)}; policy-topics extract output has 'doc_id')"
         )
-    doc_id = record.get("id")
-    if isinstance(doc_id, bool) or not isinstance(doc_id, str | int):
-        raise PredictionError(f"{where}: 'id' must be the gold document's id, got {doc_id!r}")
+    raw_id = record.get("id")
+    doc_id = (
+        None
+        if isinstance(raw_id, bool) or not isinstance(raw_id, str | int | float)
+        else plain_id(raw_id)
+    )
+    if doc_id is None:
+        raise PredictionError(f"{where}: 'id' must be the gold document's id, got {raw_id!r}")
     if "sentences" not in record and "topics" not in record:
         raise PredictionError(
             f"{where}: give 'sentences' (spans with topics) or 'topics' (document-level)"

@@ -26,6 +26,7 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from policy_topics.errors import PolicyTopicsError
 from policy_topics.pages import Pages, check_pages
+from policy_topics.plain import plain_id
 
 if TYPE_CHECKING:
     pass
@@ -580,7 +581,10 @@ def _read_jsonl(
             problem = f"field {id_field!r} is {json.dumps(raw_id)[:80]}, not a string or a number"
             yield _error_doc(where, ReadError(f"{where}: {problem}", "TypeError"))
             continue
-        doc_id = where if raw_id is None else str(raw_id)
+        # As extract_many names it: 2.0 (an integer column with a gap, as pandas
+        # writes it) is "2", NaN no id.
+        named = plain_id(raw_id)
+        doc_id = where if named is None else named
         text = record.get(text_field)
         if not isinstance(text, str):
             if text_field in record:

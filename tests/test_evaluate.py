@@ -922,6 +922,31 @@ def test_gold_ids_must_be_unique_to_join_predictions() -> None:
     assert evaluate(twice).documents == 2  # without predictions, as before
 
 
+def test_float_ids_as_pandas_writes_them_join_across_gold_extract_and_predictions(
+    extractor: Extractor, tmp_path: Path
+) -> None:
+    # df.to_json(lines=True) writes an integer column with a gap as 2.0: every
+    # reader names that document "2", as extract_many does.
+    from policy_topics.io import read_documents, write_results
+
+    gold = tmp_path / "gold.jsonl"
+    lines = [{**g, "id": float(i)} for i, g in enumerate(GOLD, 1)]
+    gold.write_text("".join(json.dumps(g) + "\n" for g in lines), encoding="utf-8")
+    docs = list(read_documents(gold))
+    assert [d["id"] for d in docs] == [str(i) for i in range(1, len(GOLD) + 1)]
+    ours = tmp_path / "ours.jsonl"
+    with ours.open("w", encoding="utf-8") as stream:
+        write_results(extractor.extract_many(docs), stream, format="jsonl")
+    scored = evaluate(gold, extractor, predictions=ours)
+    assert (scored.missing_predictions, scored.unmatched_predictions) == ([], [])
+    assert scored.levels == evaluate(gold, extractor).levels
+    spans = [{"id": 1.0, "sentences": []}]
+    spans += [{"id": i, "sentences": []} for i in range(2, len(GOLD) + 1)]
+    assert evaluate(gold, extractor, predictions=spans).missing_predictions == []
+    with pytest.raises(PredictionError, match=r"'id' must be the gold document's id, got nan"):
+        evaluate(gold, extractor, predictions=[{"id": float("nan"), "sentences": []}])
+
+
 def test_gold_without_ids_joins_extract_output_of_a_path_elsewhere(
     extractor: Extractor, tmp_path: Path
 ) -> None:

@@ -616,6 +616,15 @@ def test_jsonl_fields_are_configurable_and_bad_lines_are_error_records(tmp_path:
     assert docs[4]["text"] == "No id here."
 
 
+def test_jsonl_ids_are_named_as_extract_many_names_them(tmp_path: Path) -> None:
+    path = tmp_path / "docs.jsonl"
+    ids = ["2.0", "2.5", "7", '"a"', "NaN", "null", "-0.0"]
+    path.write_text("".join(f'{{"id": {i}, "text": "x"}}\n' for i in ids), encoding="utf-8")
+    got = [d["id"] for d in read_documents(path)]
+    where = f"{path}:"
+    assert got == ["2", "2.5", "7", "a", f"{where}5", f"{where}6", "0"]
+
+
 def test_jsonl_invalid_utf8_line_names_byte_offset_and_others_survive(tmp_path: Path) -> None:
     path = tmp_path / "docs.jsonl"
     first = codecs.BOM_UTF8 + b'{"id": "a", "text": "ok"}\n'
