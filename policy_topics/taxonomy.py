@@ -16,17 +16,20 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from policy_topics.errors import Problem, TaxonomyError
 from policy_topics.safe_yaml import MAX_TAXONOMY_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES, load_yaml
 from policy_topics.text import normalize_term
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = [
     "MAX_TAXONOMY_BYTES",
@@ -163,6 +166,16 @@ class Taxonomy(_Model):
         "the score of a sentence that also carries a topic term.",
     )
     topics: dict[str, Topic] = Field(description="Top-level cooperation areas keyed by stable id.")
+    # Whether the checks of a taxonomy file ran on it (from_yaml, load_taxonomy):
+    # one built in Python gets them when it is loaded.
+    _checked: bool = PrivateAttr(default=False)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; one with fields changed (``update``) is checked again when loaded."""
+        copy = super().model_copy(update=update, deep=deep)
+        if update:
+            copy._checked = False
+        return copy
 
     @field_validator("version", mode="before")
     @classmethod
@@ -267,8 +280,9 @@ def load_taxonomy(source: str | Path | Taxonomy = "default") -> Taxonomy:
 
     Args:
         source: A path to a ``.yaml`` file, the name of a packaged taxonomy
-            (``"default"``, ``"cooperation-extended"``), or a Taxonomy, which
-            is returned as it is.
+            (``"default"``, ``"cooperation-extended"``), or a Taxonomy: one
+            read from YAML is returned as it is, one built in Python is
+            checked as a file is.
 
     Returns:
         The validated taxonomy.
@@ -282,7 +296,13 @@ def load_taxonomy(source: str | Path | Taxonomy = "default") -> Taxonomy:
         'default'
     """
     if isinstance(source, Taxonomy):
-        return source
+        if source._checked:
+            return source
+        # Built in Python (Taxonomy(...), model_validate): the checks of a file,
+        # which pydantic's field types alone do not make, and NFC terms.
+        return _validate(
+            source.model_dump(exclude_unset=True), {}, f"Taxonomy(name={source.name!r})"
+        )
     if isinstance(source, str) and not source.strip():
         names = ", ".join(sorted(packaged_taxonomies())) or "none"
         raise TaxonomyError(
@@ -427,7 +447,9 @@ def _validate(
     if problems:
         problems.sort(key=lambda p: (p.line or 0, p.path))
         raise TaxonomyError(problems)
-    return _normalised(taxonomy)
+    checked = _normalised(taxonomy)
+    checked._checked = True
+    return checked
 
 
 def _misplaced_fields(

@@ -523,3 +523,35 @@ def test_topics_indented_too_little_say_where_they_belong(
     # pydantic's "Input should be a valid dictionary (got None)", "unknown field" and
     # "YAML read the value as null: put it in quotes" named no fix, or the wrong one.
     assert problems(text, tmp_path) == expected
+
+
+def test_a_taxonomy_built_in_python_gets_the_checks_of_a_file() -> None:
+    # Taxonomy(...) was used as it was: '*vaccin' and '' passed, and 'x*' then
+    # matched the word "x".
+    from policy_topics import Extractor
+
+    built = Taxonomy(
+        name="t",
+        topics={"h": {"label": "H", "terms": [{"term": "*vaccin"}, {"term": "x*"}, {"term": ""}]}},
+    )
+    with pytest.raises(TaxonomyError) as info:
+        Extractor(built)
+    assert [str(p) for p in info.value.problems] == [
+        "Taxonomy(name='t') topics.h.terms[0]: wildcard '*vaccin': '*' may only end a single "
+        "word, e.g. 'manufactur*'",
+        "Taxonomy(name='t') topics.h.terms[1]: wildcard 'x*': give at least 3 characters "
+        "before '*'",
+        "Taxonomy(name='t') topics.h.terms[2]: empty term",
+    ]
+    # A good one is checked once, NFC-normalised, and then used as it is.
+    good = Taxonomy(name="t", topics={"h": {"label": "H", "terms": ["cafe\u0301 trade"]}})
+    loaded = load_taxonomy(good)
+    assert loaded.topics["h"].terms[0].term == "caf\u00e9 trade"
+    assert load_taxonomy(loaded) is loaded
+    assert Extractor(good).extract("Caf\u00e9 trade grew.").areas[0].topic == "h"
+    # One read from a file is not checked again; a copy with changes is.
+    default = load_taxonomy("default")
+    assert load_taxonomy(default) is default
+    changed = default.model_copy(update={"cues": ["*x"]})
+    with pytest.raises(TaxonomyError, match=r"cues\[0\]: '\*' is only allowed in terms"):
+        load_taxonomy(changed)
