@@ -914,8 +914,9 @@ def _read_pdf(data: bytes, name: str) -> tuple[str, Pages]:
 # where a sentence runs on from one to the next.
 _PAGE_BREAK = "\n\n"
 _RUN_ON = "\n"
-# A page that ends without closing its sentence: in a word, a number or a comma.
-_OPEN_END = re.compile(r"(?:\w|[,;(])\Z")
+# A page that ends without closing its sentence: in a word, a number or a comma,
+# or in a word's hyphen (a compound broken after its own hyphen, "cross-").
+_OPEN_END = re.compile(r"(?:\w[-\u2010\u00ad]?|[,;(])\Z")
 # The rest of a word broken with a hyphen at the end of the page before.
 _BROKEN_END = re.compile(r"\b(\w+)([-\u2010\u00ad])\Z")
 _WORD_START = re.compile(r"\A(\w+)(\S*)[ \t]*\n?")
@@ -927,7 +928,9 @@ def _join_continued(pages: list[tuple[int, str]]) -> tuple[str, Pages]:
     Pages are joined by a blank line, except where a sentence runs on: the
     page before ends in a word or a comma, and the next starts with a
     lower-case letter. Then a line break joins them, as lines within a page
-    are, so the sentence is one. A word broken with a hyphen across the two
+    are, so the sentence is one; so too after a compound broken at its own
+    hyphen (``cross-`` and ``border``), which the matcher reads as one, as it
+    does within a page. A word broken with a hyphen across the two
     pages is joined as :func:`join_hyphenated` joins one within a page: its
     rest moves to the page before, where the word starts.
     """

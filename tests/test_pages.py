@@ -266,6 +266,28 @@ def test_a_page_that_starts_a_sentence_stays_apart(tmp_path: Path) -> None:
     assert doc["text"] == "We cut tariffs\non steel\n\nSolar power grew.\n\nand so did\ngrids."
 
 
+def test_a_compound_broken_over_a_page_stays_one_sentence(
+    tmp_path: Path, extractor: Extractor
+) -> None:
+    # Broken at its own hyphen, with no "crossborder" to join it into: the
+    # sentence still runs on, and the matcher reads the compound as one.
+    pytest.importorskip("pypdf")
+    pages = [["Both sides will expand cross-"], ["border payments."], ["Solar power grew."]]
+    path = tmp_path / "compound.pdf"
+    path.write_bytes(synth.pdf(pages))
+    (doc,) = read_documents(path)
+    text = doc["text"]
+    assert text == "Both sides will expand cross-\nborder payments.\n\nSolar power grew."
+    assert doc["pages"] == [(1, 0), (2, 30), (3, 48)]
+    (result,) = extractor.extract_many([doc])
+    assert [(t.page, text[t.start : t.end]) for t in result.sentences] == [
+        (1, "Both sides will expand cross-\nborder payments."),
+        (3, "Solar power grew."),
+    ]
+    found = {(q.page, m.term, m.text) for a in result.areas for q in a.quotes for m in q.matches}
+    assert (1, "cross-border payment", "cross-\nborder payments") in found
+
+
 # --- every path to the records --------------------------------------------------------------
 
 
