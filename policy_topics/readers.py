@@ -1061,15 +1061,17 @@ def _printed_numbers(line: str) -> set[int]:
 def _dropped(page: list[str], end: list[int], furniture: set[str], printed: int | None) -> set[int]:
     """The furniture among one side's lines ``end``, outermost first: up to the first that is not.
 
-    One line a side may go for holding the page's printed number.
+    One line a side may go for holding the page's printed number, and none
+    after a line that went as furniture and showed it: a page prints its number
+    once a side.
     """
     dropped: set[int] = set()
     for j in end:
-        if _furniture_key(page[j]) in furniture:
+        numbers = _printed_numbers(page[j])
+        if _furniture_key(page[j]) in furniture or (printed is not None and printed in numbers):
             dropped.add(j)
-        elif printed is not None and printed in _printed_numbers(page[j]):
-            dropped.add(j)
-            printed = None
+            if printed in numbers:
+                printed = None
         else:
             break
     return dropped

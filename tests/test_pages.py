@@ -203,6 +203,14 @@ def test_a_header_holding_the_printed_page_number_is_dropped() -> None:
     ]
 
 
+def test_a_page_number_dropped_as_furniture_takes_no_text_line_with_it() -> None:
+    # "3" goes as a recurring page number; the line above ends with 3 too, but
+    # the page's number was printed already: it is the sentence's, and stays.
+    bodies = ["Tariffs fell.", "Quotas rose.", "the tariff on steel falls from 3", "Ports grew."]
+    pages = [f"Trade Report\n{body}\n{n}" for n, body in enumerate(bodies, 1)]
+    assert drop_furniture(pages) == bodies
+
+
 def test_only_the_edges_of_a_page_can_be_furniture() -> None:
     pages = [f"Top {w}\nThen {w}\nDraft\nOn {w}\nEnd {w}" for w in ("one", "two", "six")]
     # "Draft" is on every page, but in the middle; repeated sentences stay too.
