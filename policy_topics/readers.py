@@ -998,6 +998,8 @@ def drop_furniture(pages: list[str]) -> list[str]:
     never furniture, and the second line goes only with the first. Left in, a
     header naming a topic would count as a mention on every page, and a
     sentence running on to the next page would be cut by what stands between.
+    Pages whose every line would go are returned as they are: what recurs on
+    them is all they say.
 
     Example:
         >>> drop_furniture([f"Trade Report\\n{line}\\n{n}" for n, line in enumerate(
@@ -1030,6 +1032,9 @@ def drop_furniture(pages: list[str]) -> list[str]:
         kept.append(
             "\n".join(line for j, line in enumerate(page) if j not in dropped) if dropped else text
         )
+    if not any(page.strip() for page in kept):
+        # Else a PDF of text would read as a scan, with no text to tag.
+        return pages
     return kept
 
 

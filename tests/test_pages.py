@@ -211,6 +211,19 @@ def test_a_page_number_dropped_as_furniture_takes_no_text_line_with_it() -> None
     assert drop_furniture(pages) == bodies
 
 
+def test_pages_that_are_all_furniture_keep_their_text(tmp_path: Path) -> None:
+    # Three slides with a title each, and nothing else: no scan to run OCR on.
+    pytest.importorskip("pypdf")
+    pages = [f"Trade Agreement 2025\n{n}" for n in range(1, 4)]
+    assert drop_furniture(pages) == pages
+    path = tmp_path / "slides.pdf"
+    path.write_bytes(synth.pdf([page.split("\n") for page in pages]))
+    (doc,) = read_documents(path)
+    assert "error" not in doc, doc["error"]
+    assert doc["text"] == "\n\n".join(pages)
+    assert doc["pages"] == [(1, 0), (2, 24), (3, 48)]
+
+
 def test_only_the_edges_of_a_page_can_be_furniture() -> None:
     pages = [f"Top {w}\nThen {w}\nDraft\nOn {w}\nEnd {w}" for w in ("one", "two", "six")]
     # "Draft" is on every page, but in the middle; repeated sentences stay too.
