@@ -205,18 +205,19 @@ def _construct(
             _construct(item, f"{path}[{i}]", lines, problems, source, budget, soft)
             for i, item in enumerate(node.value)
         ]
+    constructor = SafeConstructor()
+    value = SafeConstructor.yaml_constructors[node.tag](constructor, node)
     if path == "version" and node.tag == "tag:yaml.org,2002:float":
-        # YAML reads 1.10 as the number 1.1: name the text as written.
+        # YAML reads 1.10 as the number 1.1: name the text as written, and the
+        # number YAML made of it (float() cannot read .inf or 1:30.5).
         problems.append(
             Problem(
                 source,
                 line,
                 path,
                 f'write the version in quotes, e.g. version: "{node.value}"; unquoted, YAML '
-                f"reads a number and drops trailing zeros ({node.value} would be "
-                f"{float(node.value)!r})",
+                f"reads a number and drops trailing zeros ({node.value} would be {value!r})",
             )
         )
         return None
-    constructor = SafeConstructor()
-    return SafeConstructor.yaml_constructors[node.tag](constructor, node)
+    return value

@@ -81,6 +81,19 @@ def test_taxonomy_that_would_fail_later_fails_validation(
     assert message in found[0].message
 
 
+@pytest.mark.parametrize(
+    ("version", "number"), [(".inf", "inf"), (".NaN", "nan"), ("1:30.5", "90.5")]
+)
+def test_a_version_yaml_reads_as_a_special_number_is_named_too(version: str, number: str) -> None:
+    # float() reads none of these as YAML does: the check itself crashed.
+    with pytest.raises(TaxonomyError) as info:
+        Taxonomy.from_yaml(f"name: t\nversion: {version}\ntopics: {{e: {{label: E, terms: [a1]}}}}")
+    (problem,) = info.value.problems
+    assert problem.path == "version"
+    assert f'e.g. version: "{version}"' in problem.message
+    assert f"({version} would be {number})" in problem.message
+
+
 def test_a_whole_number_version_is_text() -> None:
     taxonomy = Taxonomy.from_yaml("name: t\nversion: 2\ntopics: {e: {label: E, terms: [a1]}}")
     assert taxonomy.version == "2"
