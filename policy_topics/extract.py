@@ -725,7 +725,10 @@ def _coerce_item(item: Any) -> _Job:
         elif not isinstance(meta, Mapping):  # [] or "" too: they are no metadata
             raise TypeError(_not_a_mapping(f"field {field!r}", meta))
         source = item.get("source")
-        text = source if "text" not in item and isinstance(source, Source) else item.get("text")
+        text = item.get("text")
+        if isinstance(source, Source) and is_missing(text):
+            # A frame of deferred documents holds NaN as the text of each file to read.
+            text = source
         job = _Job(text, plain_id(item.get("id")), dict(meta), pages=item.get("pages"))
         error = item.get("error")
         if not is_missing(error) and error:

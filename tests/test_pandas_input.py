@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from policy_topics import DocumentResult, Extractor
-from policy_topics.io import to_dataframe, write_results
+from policy_topics.io import read_documents, to_dataframe, write_results
 from policy_topics.plot import plot_topics, topic_shares
 
 pd = pytest.importorskip("pandas")
@@ -340,6 +340,22 @@ def test_the_records_of_a_frame_of_documents_and_read_errors(
         "ReadError",
         "b.txt: not valid UTF-8",
     )
+
+
+def test_the_records_of_a_frame_of_deferred_documents_read_their_files(
+    extractor: Extractor, tmp_path: Path
+) -> None:
+    # read_documents(defer=True) gives a file to read a 'source' and no 'text':
+    # in a frame beside a text file's document, its 'text' is NaN.
+    (tmp_path / "a.html").write_text("<p>We cut tariffs.</p>", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("Solar power grew.", encoding="utf-8")
+    frame = pd.DataFrame(read_documents(tmp_path, defer=True))
+    assert frame["text"].isna().tolist() == [True, False]
+    results = list(extractor.extract_many(frame.to_dict("records")))
+    assert [(r.ok, [a.topic for a in r.areas]) for r in results] == [
+        (True, ["trade"]),
+        (True, ["energy"]),
+    ]
 
 
 def test_rows_of_a_dataframe_in_place_of_documents_say_what_to_pass(
