@@ -106,8 +106,10 @@ def _syntax_detail(exc: yaml.YAMLError, text: str = "") -> str:
             "quotes if it is text, and end a word with '*' for a prefix wildcard (manufactur*)"
         )
     rows = _LINE_BREAK_RE.split(text)
-    row = rows[mark.line] if mark is not None and mark.line < len(rows) else ""
-    if _DASH_WITHOUT_SPACE_RE.match(row):
+    # PyYAML finds a first item "-term: x" wrong only on the line after it, or
+    # at the end: the line of what it was parsing then holds the dash.
+    marked = [m.line for m in (mark, context_mark) if m is not None and m.line < len(rows)]
+    if any(_DASH_WITHOUT_SPACE_RE.match(rows[line]) for line in marked):
         return f"{detail}; put a space after the '-' that starts a list item ('- term: x')"
     if any(
         words in problem

@@ -281,6 +281,20 @@ def test_not_utf8(tmp_path: Path) -> None:
             "list item ('- term: x')",
         ),
         (
+            "name: t\ntopics:\n  trade:\n    label: Trade\n    terms:\n      -term: duty\n"
+            "      - tariff\n",
+            "my.yaml:7: YAML syntax error: expected <block end>, but found '-' while parsing a "
+            "block mapping that starts on line 6; put a space after the '-' that starts a "
+            "list item ('- term: x')",
+        ),
+        (
+            "name: t\ntopics:\n  trade:\n    label: Trade\n    terms:\n      - tariff\n"
+            "      -duty\n",
+            "my.yaml:8: YAML syntax error: could not find expected ':' while scanning a simple "
+            "key that starts on line 7; put a space after the '-' that starts a list item "
+            "('- term: x')",
+        ),
+        (
             "name: t\nbase: &b {label: X, terms: [tariff]}\ntopics:\n  trade:\n    <<: *b\n",
             "my.yaml:5 topics.trade.<<: merge keys (<<) are not supported: write the mapping "
             "out in full",
