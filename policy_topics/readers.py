@@ -994,7 +994,9 @@ def drop_furniture(pages: list[str]) -> list[str]:
       "Chapter 2: Market access 14" (one such line at the top, one at the
       bottom).
 
-    A line ending with a sentence's full stop, question or exclamation mark is
+    Numbers in such a line stay the same from page to page or follow the page
+    number: "Article 3" and "Article 7" at the tops of pages are headings. A
+    line ending with a sentence's full stop, question or exclamation mark is
     never furniture, and the second line goes only with the first. Left in, a
     header naming a topic would count as a mention on every page, and a
     sentence running on to the next page would be cut by what stands between.
@@ -1012,14 +1014,17 @@ def drop_furniture(pages: list[str]) -> list[str]:
     if with_text < 3:
         return pages
     least = max(3, (with_text + 1) // 2)
-    seen: Counter[str] = Counter()
+    # Each key's pages, with the numbers its line shows there.
+    seen: dict[str, list[tuple[int, tuple[int, ...]]]] = {}
     # By side (top, bottom): how often the page's number less each printed number recurs.
     offsets: tuple[Counter[int], Counter[int]] = (Counter(), Counter())
     for number, (page, ends) in enumerate(zip(lines, sides, strict=True), 1):
-        seen.update({key for end in ends for j in end if (key := _furniture_key(page[j]))})
+        keys = {key: page[j] for end in ends for j in end if (key := _furniture_key(page[j]))}
+        for key, line in keys.items():
+            seen.setdefault(key, []).append((number, _line_numbers(line)))
         for counter, end in zip(offsets, ends, strict=True):
             counter.update({number - n for j in end for n in _printed_numbers(page[j])})
-    furniture = {key for key, n in seen.items() if n >= least}
+    furniture = {key for key, on in seen.items() if len(on) >= least and _numbers_run(on)}
     best = [counter.most_common(1)[0] if counter else (0, 0) for counter in offsets]
     numbered = [offset if count >= least else None for offset, count in best]
     if not furniture and numbered == [None, None]:
@@ -1053,6 +1058,40 @@ def _furniture_key(line: str) -> str:
         "#" if _ROMAN_NUMERAL.fullmatch(w) and len(words) == 1 else re.sub(r"\d+", "#", w)
         for w in words
     ).casefold()
+
+
+def _line_numbers(line: str) -> tuple[int, ...]:
+    """The numbers a line shows, in order; a lone roman numeral is one too."""
+    words = line.split()
+    if len(words) == 1 and _ROMAN_NUMERAL.fullmatch(words[0]):
+        return (_roman(words[0]),)
+    return tuple(int(n) for n in re.findall(r"\d+", line))
+
+
+def _roman(numeral: str) -> int:
+    """The value of a roman numeral (as ``_ROMAN_NUMERAL`` finds them).
+
+    Example:
+        >>> [_roman(n) for n in ("i", "iv", "IX", "xl", "lxxxix")]
+        [1, 4, 9, 40, 89]
+    """
+    values = [{"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}[c] for c in numeral.lower()]
+    return sum(-v if v < after else v for v, after in zip(values, [*values[1:], 0], strict=True))
+
+
+def _numbers_run(on: list[tuple[int, tuple[int, ...]]]) -> bool:
+    """Whether a line's numbers, page by page, are furniture's: each the same on every
+    page, or the page's number less the same offset ("Page 3 of 12"), never a count of
+    its own ("Article 3", "Article 7" at the tops of pages are headings).
+    """
+    width = len(on[0][1])
+    if any(len(numbers) != width for _, numbers in on):
+        return False
+    return all(
+        len({numbers[k] for _, numbers in on}) == 1
+        or len({page - numbers[k] for page, numbers in on}) == 1
+        for k in range(width)
+    )
 
 
 def _printed_numbers(line: str) -> set[int]:

@@ -224,6 +224,19 @@ def test_pages_that_are_all_furniture_keep_their_text(tmp_path: Path) -> None:
     assert doc["pages"] == [(1, 0), (2, 24), (3, 48)]
 
 
+def test_numbered_headings_that_do_not_follow_the_pages_stay() -> None:
+    # Each page of a short treaty begins with an article: headings, not a running head.
+    pages = [
+        "Article 3\nThe Parties shall reduce tariffs on steel.",
+        "Article 7\nEach Party shall open its ports.",
+        "Article 12\nThe Parties shall cooperate on energy.",
+    ]
+    assert drop_furniture(pages) == pages
+    # Front matter numbered i, ii, iii follows the pages: dropped.
+    front = [f"{n}\nText {w} here." for n, w in zip(["i", "ii", "iii"], "abc", strict=True)]
+    assert drop_furniture(front) == [f"Text {w} here." for w in "abc"]
+
+
 def test_only_the_edges_of_a_page_can_be_furniture() -> None:
     pages = [f"Top {w}\nThen {w}\nDraft\nOn {w}\nEnd {w}" for w in ("one", "two", "six")]
     # "Draft" is on every page, but in the middle; repeated sentences stay too.
