@@ -111,6 +111,9 @@ def lint_taxonomy(taxonomy: Taxonomy, nlp: Language | None = None) -> list[Findi
       a regular expression (``Klima(schutz|wandel)``, ``Energie.*``,
       ``Emission[en]``, ``colou?r``, ``\\bEU\\b``): it is matched literally,
       so it finds that very text and not the words it describes.
+    - **joined-items**: a term, exclusion, context term or cue holding
+      `` - ``: most often two list items YAML read as one, the second
+      indented further than the first (``green bond - blue bond``).
 
     Args:
         taxonomy: A validated taxonomy.

@@ -218,7 +218,8 @@ def _construct(
                 line,
                 path,
                 f'write the version in quotes, e.g. version: "{node.value}"; unquoted, YAML '
-                f"reads a number and drops trailing zeros ({node.value} would be {value!r})",
+                f"reads it as the number {value!r}, which keeps no trailing zeros (1.10 "
+                "would be 1.1)",
             )
         )
         return None

@@ -91,7 +91,7 @@ def test_a_version_yaml_reads_as_a_special_number_is_named_too(version: str, num
     (problem,) = info.value.problems
     assert problem.path == "version"
     assert f'e.g. version: "{version}"' in problem.message
-    assert f"({version} would be {number})" in problem.message
+    assert f"reads it as the number {number}," in problem.message
 
 
 def test_a_whole_number_version_is_text() -> None:
