@@ -932,18 +932,19 @@ def _join_continued(pages: list[tuple[int, str]]) -> tuple[str, Pages]:
     hyphen (``cross-`` and ``border``), which the matcher reads as one, as it
     does within a page. A word broken with a hyphen across the two
     pages is joined as :func:`join_hyphenated` joins one within a page: its
-    rest moves to the page before, where the word starts.
+    rest moves to the page before, where the word starts (a page that held
+    only that rest starts no text, and has no start).
     """
-    texts = [text for _, text in pages]
-    lower = _PAGE_BREAK.join(texts).lower()
+    lower = _PAGE_BREAK.join(text for _, text in pages).lower()
     words = set(re.findall(r"\w+", lower))
     compounds = {re.sub("[-\u2010]", "-", c) for c in _HYPHENATED.findall(lower)}
-    breaks: list[str] = []
-    for i in range(len(texts) - 1):
-        before, after = texts[i], texts[i + 1]
+    kept: list[list[Any]] = [list(pages[0])]  # [number, text] of each page kept
+    breaks: list[str] = []  # what joins each kept page to the next
+    for number, after in pages[1:]:
+        before = kept[-1][1]
         broken = _BROKEN_END.search(before)
         rest = _WORD_START.match(after)
-        if broken is not None and rest is not None and after[rest.end() :].strip():
+        if broken is not None and rest is not None:
             first, hyphen = broken.groups()
             second, tail = rest.groups()
             joined = (first + second).lower()
@@ -955,19 +956,23 @@ def _join_continued(pages: list[tuple[int, str]]) -> tuple[str, Pages]:
                     or (f"{first}-{second}".lower() not in compounds and joined in words)
                 )
             ):
-                texts[i] = before[: broken.start(2)] + second + tail
-                texts[i + 1] = after[rest.end() :].lstrip()
+                kept[-1][1] = before[: broken.start(2)] + second + tail
+                after = after[rest.end() :].lstrip()
+                if not after:
+                    continue  # the page held only the word's end: it starts no text
                 breaks.append(_RUN_ON)
+                kept.append([number, after])
                 continue
-        run_on = _OPEN_END.search(texts[i]) is not None and texts[i + 1][:1].islower()
+        run_on = _OPEN_END.search(before) is not None and after[:1].islower()
         breaks.append(_RUN_ON if run_on else _PAGE_BREAK)
+        kept.append([number, after])
     starts: Pages = []
     offset = 0
-    for i, ((number, _), text) in enumerate(zip(pages, texts, strict=True)):
+    for (number, text), joiner in zip(kept, [*breaks, ""], strict=True):
         starts.append((number, offset))
-        offset += len(text) + (len(breaks[i]) if i < len(breaks) else 0)
+        offset += len(text) + len(joiner)
     joined_text = "".join(
-        text + (breaks[i] if i < len(breaks) else "") for i, text in enumerate(texts)
+        text + joiner for (_, text), joiner in zip(kept, [*breaks, ""], strict=True)
     )
     return joined_text, starts
 

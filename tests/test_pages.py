@@ -289,6 +289,15 @@ def test_a_pdf_reads_without_its_furniture_and_sentences_run_on(
             assert text[quote.start : quote.end] == quote.text
 
 
+def test_a_page_holding_only_the_end_of_a_broken_word_starts_no_text(tmp_path: Path) -> None:
+    pytest.importorskip("pypdf")
+    path = tmp_path / "fragment.pdf"
+    path.write_bytes(synth.pdf([["We back manu-"], ["facturing."], ["Manufacturing grew."]]))
+    (doc,) = read_documents(path)
+    assert doc["text"] == "We back manufacturing.\n\nManufacturing grew."
+    assert doc["pages"] == [(1, 0), (3, len("We back manufacturing.\n\n"))]
+
+
 def test_a_page_that_starts_a_sentence_stays_apart(tmp_path: Path) -> None:
     pytest.importorskip("pypdf")
     pages = [["We cut tariffs", "on steel"], ["Solar power grew."], ["and so did", "grids."]]
