@@ -299,9 +299,11 @@ def load_taxonomy(source: str | Path | Taxonomy = "default") -> Taxonomy:
         if source._checked:
             return source
         # Built in Python (Taxonomy(...), model_validate): the checks of a file,
-        # which pydantic's field types alone do not make, and NFC terms.
+        # which pydantic's field types alone do not make, and NFC terms. Checked
+        # as its to_yaml() would be: a default given (near=[] from a model_dump,
+        # or set by a model_copy) is no mistake in Python.
         return _validate(
-            source.model_dump(exclude_unset=True), {}, f"Taxonomy(name={source.name!r})"
+            source.model_dump(exclude_defaults=True), {}, f"Taxonomy(name={source.name!r})"
         )
     if isinstance(source, str) and not source.strip():
         names = ", ".join(sorted(packaged_taxonomies())) or "none"

@@ -569,3 +569,15 @@ def test_a_taxonomy_built_in_python_gets_the_checks_of_a_file() -> None:
     changed = default.model_copy(update={"cues": ["*x"]})
     with pytest.raises(TaxonomyError, match=r"cues\[0\]: '\*' is only allowed in terms"):
         load_taxonomy(changed)
+
+
+@pytest.mark.parametrize("name", sorted(packaged_taxonomies()))
+def test_a_valid_taxonomy_copied_or_dumped_loads_again(name: str) -> None:
+    # A renamed copy, or its model_dump read back, was refused: every term had
+    # near=[] set (by the NFC step, or by the dump), "empty 'near' list".
+    taxonomy = load_taxonomy(name)
+    renamed = load_taxonomy(taxonomy.model_copy(update={"name": "renamed"}))
+    assert renamed.name == "renamed"
+    assert renamed.topics == taxonomy.topics
+    assert load_taxonomy(Taxonomy.model_validate(taxonomy.model_dump())) == taxonomy
+    assert load_taxonomy(Taxonomy.model_validate_json(taxonomy.model_dump_json())) == taxonomy
