@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import glob
 import io
+import itertools
 import json
 import logging
 import os
@@ -1086,17 +1087,38 @@ def _roman(numeral: str) -> int:
 
 def _numbers_run(on: list[tuple[int, tuple[int, ...]]]) -> bool:
     """Whether a line's numbers, page by page, are furniture's: each the same on every
-    page, or the page's number less the same offset ("Page 3 of 12"), never a count of
-    its own ("Article 3", "Article 7" at the tops of pages are headings).
+    page, or following the page's number ("Page 3 of 12"), never a count of its own
+    ("Article 3", "Article 7" at the tops of pages are headings).
     """
     width = len(on[0][1])
     if any(len(numbers) != width for _, numbers in on):
         return False
     return all(
         len({numbers[k] for _, numbers in on}) == 1
-        or len({page - numbers[k] for page, numbers in on}) == 1
+        or _follows_pages([(page, numbers[k]) for page, numbers in on])
         for k in range(width)
     )
+
+
+def _follows_pages(on: list[tuple[int, int]]) -> bool:
+    """Whether numbers, page by page, go up with the pages, in runs of two or more pages
+    that may start again lower: front matter "i" to "iv", then "1" from the body on.
+
+    Example:
+        >>> _follows_pages([(1, 1), (2, 2), (3, 1), (4, 2), (5, 3)])
+        True
+        >>> _follows_pages([(1, 3), (2, 7), (3, 12)])
+        False
+    """
+    runs = [1]
+    for (page, number), (next_page, next_number) in itertools.pairwise(on):
+        if next_number - number == next_page - page:
+            runs[-1] += 1
+        elif next_number < number:
+            runs.append(1)  # numbered again from the start: a new part of the document
+        else:
+            return False
+    return min(runs) >= 2
 
 
 def _printed_numbers(line: str) -> set[int]:

@@ -237,6 +237,19 @@ def test_numbered_headings_that_do_not_follow_the_pages_stay() -> None:
     assert drop_furniture(front) == [f"Text {w} here." for w in "abc"]
 
 
+def test_page_numbers_that_start_again_after_the_front_matter_are_dropped() -> None:
+    # Front matter numbered i to iv, then the body from 1: both are page numbers,
+    # but one offset from the pages was asked of all of them, and i to iv stayed.
+    numerals = ["i", "ii", "iii", "iv", "1", "2", "3", "4", "5", "6"]
+    bodies = [f"Text {n} here." for n in range(len(numerals))]
+    pages = [f"{body}\n{numeral}" for body, numeral in zip(bodies, numerals, strict=True)]
+    assert drop_furniture(pages) == bodies
+    # Headings that start again lower but do not then follow the pages stay.
+    articles = ["Article 9", "Article 2", "Article 1"]
+    treaty = [f"{a}\nThe Parties agree on text {n}." for n, a in enumerate(articles)]
+    assert drop_furniture(treaty) == treaty
+
+
 def test_only_the_edges_of_a_page_can_be_furniture() -> None:
     pages = [f"Top {w}\nThen {w}\nDraft\nOn {w}\nEnd {w}" for w in ("one", "two", "six")]
     # "Draft" is on every page, but in the middle; repeated sentences stay too.
