@@ -646,10 +646,12 @@ def _dataframe(
     first_at: dict[str, int] = {}  # each id's first result
     repeated: dict[str, list[int]] = {}
     for position, result in enumerate(checked_results(results, "to_dataframe")):
-        if result.doc_id is not None:
-            first = first_at.setdefault(result.doc_id, position)
+        # By the label its rows get: an id "#3" is the label of the fourth result without one.
+        named = doc_label(result, position) if number_unnamed else result.doc_id
+        if named is not None:
+            first = first_at.setdefault(named, position)
             if first != position:
-                repeated.setdefault(result.doc_id, [first]).append(position)
+                repeated.setdefault(named, [first]).append(position)
         found = list(make_rows(result))
         if not found:
             continue

@@ -1389,6 +1389,12 @@ def test_dataframe_warns_when_results_share_an_id(extractor: Extractor) -> None:
         to_dataframe(results)
     # Results without ids are numbered, never repeated.
     to_dataframe(list(extractor.extract_many(["We cut tariffs.", "We cut tariffs."])))
+    # ... but an id can be such a number: "#1" and the second result without an id.
+    named = extractor.extract("We cut tariffs.", doc_id="#1")
+    unnamed = extractor.extract("We cut tariffs.")
+    with pytest.warns(UserWarning, match=r"e\.g\. '#1' \(results 0, 1\)"):
+        frame = to_dataframe([named, unnamed], level="documents")
+    assert frame["doc_id"].tolist() == ["#1", "#1"]
 
 
 def pd_na() -> Any:
