@@ -303,7 +303,10 @@ def load_taxonomy(source: str | Path | Taxonomy = "default") -> Taxonomy:
         # as its to_yaml() would be: a default given (near=[] from a model_dump,
         # or set by a model_copy) is no mistake in Python.
         return _validate(
-            source.model_dump(exclude_defaults=True), {}, f"Taxonomy(name={source.name!r})"
+            source.model_dump(exclude_defaults=True),
+            {},
+            f"Taxonomy(name={source.name!r})",
+            model=type(source),  # a subclass keeps its class and its own fields
         )
     if isinstance(source, str) and not source.strip():
         names = ", ".join(sorted(packaged_taxonomies())) or "none"
@@ -407,7 +410,12 @@ def line_of(path: str, lines: dict[str, int]) -> int | None:
 
 
 def _validate(
-    data: Any, lines: dict[str, int], source: str, kept: list[Problem] | None = None
+    data: Any,
+    lines: dict[str, int],
+    source: str,
+    kept: list[Problem] | None = None,
+    *,
+    model: type[Taxonomy] = Taxonomy,
 ) -> Taxonomy:
     early = kept or []
     if not isinstance(data, dict):
@@ -416,7 +424,7 @@ def _validate(
         )
     misplaced = _misplaced_fields(data.get("topics"), lines, source)
     try:
-        taxonomy = Taxonomy.model_validate(data)
+        taxonomy = model.model_validate(data)
     except ValidationError as exc:
         problems = [_problem(err, lines, source) for err in exc.errors()]
         # Check what did validate too, so one run reports every problem.

@@ -581,3 +581,19 @@ def test_a_valid_taxonomy_copied_or_dumped_loads_again(name: str) -> None:
     assert renamed.topics == taxonomy.topics
     assert load_taxonomy(Taxonomy.model_validate(taxonomy.model_dump())) == taxonomy
     assert load_taxonomy(Taxonomy.model_validate_json(taxonomy.model_dump_json())) == taxonomy
+
+
+def test_a_subclass_built_in_python_keeps_its_class_and_fields_when_loaded() -> None:
+    # Checked as a Taxonomy, a subclass's own field was "unknown field", and
+    # one without fields came back as a plain Taxonomy.
+    class Owned(Taxonomy):
+        owner: str = "nobody"
+
+    built = Owned(name="t", owner="trade desk", topics={"h": {"label": "H", "terms": ["tariff"]}})
+    loaded = load_taxonomy(built)
+    assert isinstance(loaded, Owned) and type(loaded) is Owned
+    assert loaded.owner == "trade desk"
+    assert load_taxonomy(loaded) is loaded
+    bad = Owned(name="t", topics={"h": {"label": "H", "terms": ["x*"]}})
+    with pytest.raises(TaxonomyError, match=r"terms\[0\]: wildcard 'x\*'"):
+        load_taxonomy(bad)
