@@ -170,6 +170,12 @@ class Taxonomy(_Model):
     # one built in Python gets them when it is loaded.
     _checked: bool = PrivateAttr(default=False)
 
+    def __eq__(self, other: object) -> bool:
+        """Taxonomies of one class with equal fields are equal, checked yet or not."""
+        if not isinstance(other, BaseModel):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """A copy; one with fields changed (``update``) is checked again when loaded."""
         copy = super().model_copy(update=update, deep=deep)

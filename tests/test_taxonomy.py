@@ -597,3 +597,13 @@ def test_a_subclass_built_in_python_keeps_its_class_and_fields_when_loaded() -> 
     bad = Owned(name="t", topics={"h": {"label": "H", "terms": ["x*"]}})
     with pytest.raises(TaxonomyError, match=r"terms\[0\]: wildcard 'x\*'"):
         load_taxonomy(bad)
+
+
+def test_a_taxonomy_equals_its_dump_read_back_checked_or_not() -> None:
+    # Whether the checks of a file ran (a private flag) made equal taxonomies unequal.
+    taxonomy = load_taxonomy("default")
+    unchecked = Taxonomy.model_validate(taxonomy.model_dump())
+    assert unchecked == taxonomy
+    assert taxonomy == unchecked
+    assert unchecked.model_copy(update={"name": "other"}) != taxonomy
+    assert taxonomy != taxonomy.model_dump()
