@@ -105,7 +105,11 @@ def parse_gold(record: Any, where: str) -> GoldDoc:
     text = record.get("text")
     if not isinstance(text, str):
         raise GoldError(f"{where}: 'text' must be a string")
-    named = plain_id(record.get("id"))  # as the reader names documents: 2.0 is "2"
+    raw_id = record.get("id")
+    if isinstance(raw_id, bool | list | dict):
+        # The reader makes such a line an error record: it could join nothing.
+        raise GoldError(f"{where}: 'id' must be a string or a number, got {raw_id!r}")
+    named = plain_id(raw_id)  # as the reader names documents: 2.0 is "2"
     doc_id = where if named is None else named
     raw_sentences = record.get("sentences")
     if raw_sentences is None and "topics" not in record:

@@ -947,6 +947,13 @@ def test_float_ids_as_pandas_writes_them_join_across_gold_extract_and_prediction
         evaluate(gold, extractor, predictions=[{"id": float("nan"), "sentences": []}])
 
 
+@pytest.mark.parametrize("bad", [True, [1], {"a": 1}])
+def test_a_gold_id_that_is_no_string_or_number_is_refused(bad: Any) -> None:
+    # It became the document "True", which no reader or prediction names so.
+    with pytest.raises(GoldError, match=r"record 1: 'id' must be a string or a number, got "):
+        list(read_gold([{"id": bad, "text": "x", "topics": []}]))
+
+
 def test_gold_without_ids_joins_extract_output_of_a_path_elsewhere(
     extractor: Extractor, tmp_path: Path
 ) -> None:
