@@ -936,9 +936,7 @@ def _join_continued(pages: list[tuple[int, str]]) -> tuple[str, Pages]:
     rest moves to the page before, where the word starts (a page that held
     only that rest starts no text, and has no start).
     """
-    lower = _PAGE_BREAK.join(text for _, text in pages).lower()
-    words = set(re.findall(r"\w+", lower))
-    compounds = {re.sub("[-\u2010]", "-", c) for c in _HYPHENATED.findall(lower)}
+    evidence: list[set[str]] = []  # the words and compounds of the text, once needed
     kept: list[list[Any]] = [list(pages[0])]  # [number, text] of each page kept
     breaks: list[str] = []  # what joins each kept page to the next
     for number, after in pages[1:]:
@@ -949,12 +947,16 @@ def _join_continued(pages: list[tuple[int, str]]) -> tuple[str, Pages]:
             first, hyphen = broken.groups()
             second, tail = rest.groups()
             joined = (first + second).lower()
+            if first[-1].islower() and second[0].islower() and not evidence and hyphen != "\u00ad":
+                lower = _PAGE_BREAK.join(text for _, text in pages).lower()
+                evidence.append(set(re.findall(r"\w+", lower)))
+                evidence.append({re.sub("[-\u2010]", "-", c) for c in _HYPHENATED.findall(lower)})
             if (
                 first[-1].islower()
                 and second[0].islower()
                 and (
                     hyphen == "\u00ad"
-                    or (f"{first}-{second}".lower() not in compounds and joined in words)
+                    or (f"{first}-{second}".lower() not in evidence[1] and joined in evidence[0])
                 )
             ):
                 kept[-1][1] = before[: broken.start(2)] + second + tail
