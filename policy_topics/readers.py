@@ -919,6 +919,8 @@ _RUN_ON = "\n"
 # or in a word's hyphen (a compound broken after its own hyphen, "cross-").
 _OPEN_END = re.compile(r"(?:\w[-\u2010\u00ad]?|[,;(])\Z")
 # The rest of a word broken with a hyphen at the end of the page before.
+# The longest first part of a word broken over a page break that is joined.
+_LONGEST_BROKEN = 100
 _BROKEN_END = re.compile(r"\b(\w+)([-\u2010\u00ad])\Z")
 _WORD_START = re.compile(r"\A(\w+)(\S*)[ \t]*\n?")
 
@@ -941,7 +943,8 @@ def _join_continued(pages: list[tuple[int, str]]) -> tuple[str, Pages]:
     breaks: list[str] = []  # what joins each kept page to the next
     for number, after in pages[1:]:
         before = kept[-1][1]
-        broken = _BROKEN_END.search(before)
+        # Only a page's end can hold them: searching the whole page costs its length.
+        broken = _BROKEN_END.search(before, max(0, len(before) - _LONGEST_BROKEN))
         rest = _WORD_START.match(after)
         if broken is not None and rest is not None:
             first, hyphen = broken.groups()
@@ -966,7 +969,7 @@ def _join_continued(pages: list[tuple[int, str]]) -> tuple[str, Pages]:
                 breaks.append(_RUN_ON)
                 kept.append([number, after])
                 continue
-        run_on = _OPEN_END.search(before) is not None and after[:1].islower()
+        run_on = _OPEN_END.search(before[-2:]) is not None and after[:1].islower()
         breaks.append(_RUN_ON if run_on else _PAGE_BREAK)
         kept.append([number, after])
     starts: Pages = []
