@@ -1092,17 +1092,33 @@ def _roman(numeral: str) -> int:
 
 def _numbers_run(on: list[tuple[int, tuple[int, ...]]]) -> bool:
     """Whether a line's numbers, page by page, are furniture's: each the same on every
-    page, or following the page's number ("Page 3 of 12"), never a count of its own
-    ("Article 3", "Article 7" at the tops of pages are headings).
+    page or over runs of pages ("Section 2"), or following the page's number ("Page 3
+    of 12"), never a count of its own ("Article 3", "Article 7" at the tops of pages
+    are headings).
     """
     width = len(on[0][1])
     if any(len(numbers) != width for _, numbers in on):
         return False
     return all(
-        len({numbers[k] for _, numbers in on}) == 1
+        _stays_in_runs([numbers[k] for _, numbers in on])
         or _follows_pages([(page, numbers[k]) for page, numbers in on])
         for k in range(width)
     )
+
+
+def _stays_in_runs(values: list[int]) -> bool:
+    """Whether numbers, page by page, stay the same, or stay in runs of two or more
+    pages, each higher than the last: "Section 1" over its pages, then "Section 2".
+
+    Example:
+        >>> _stays_in_runs([2025, 2025, 2025]), _stays_in_runs([1, 1, 2, 2, 2])
+        (True, True)
+        >>> _stays_in_runs([3, 7, 12]), _stays_in_runs([1, 1, 2])
+        (False, False)
+    """
+    runs = [len(list(group)) for _, group in itertools.groupby(values)]
+    rising = all(a < b for a, b in itertools.pairwise(dict.fromkeys(values)))
+    return len(runs) == 1 or (min(runs) >= 2 and rising and len(runs) == len(set(values)))
 
 
 def _follows_pages(on: list[tuple[int, int]]) -> bool:

@@ -232,6 +232,10 @@ def test_numbered_headings_that_do_not_follow_the_pages_stay() -> None:
         "Article 12\nThe Parties shall cooperate on energy.",
     ]
     assert drop_furniture(pages) == pages
+    # A running head that names its section over the section's pages: dropped.
+    body = ["Tariffs fell.", "Quotas rose.", "Ports grew.", "Grids linked."]
+    sections = [f"Section {n}\n{line}" for n in (1, 2) for line in body]
+    assert drop_furniture(sections) == body * 2
     # Front matter numbered i, ii, iii follows the pages: dropped.
     front = [f"{n}\nText {w} here." for n, w in zip(["i", "ii", "iii"], "abc", strict=True)]
     assert drop_furniture(front) == [f"Text {w} here." for w in "abc"]
