@@ -13,6 +13,7 @@ import io
 import itertools
 import json
 import logging
+import operator
 import os
 import re
 import stat
@@ -918,10 +919,10 @@ _RUN_ON = "\n"
 # A page that ends without closing its sentence: in a word, a number or a comma,
 # or in a word's hyphen (a compound broken after its own hyphen, "cross-").
 _OPEN_END = re.compile(r"(?:\w[-\u2010\u00ad]?|[,;(])\Z")
-# The rest of a word broken with a hyphen at the end of the page before.
-# The longest first part of a word broken over a page break that is joined.
-_LONGEST_BROKEN = 100
+# The first part of a word broken with a hyphen at a page's end (of at most
+# _LONGEST_BROKEN characters), and the rest of it that starts the next page.
 _BROKEN_END = re.compile(r"\b(\w+)([-\u2010\u00ad])\Z")
+_LONGEST_BROKEN = 100
 _WORD_START = re.compile(r"\A(\w+)(\S*)[ \t]*\n?")
 
 
@@ -938,49 +939,44 @@ def _join_continued(pages: list[tuple[int, str]]) -> tuple[str, Pages]:
     rest moves to the page before, where the word starts (a page that held
     only that rest starts no text, and has no start).
     """
-    evidence: list[set[str]] = []  # the words and compounds of the text, once needed
-    kept: list[list[Any]] = [list(pages[0])]  # [number, text] of each page kept
+    evidence: tuple[set[str], set[str]] | None = None  # words and compounds, once needed
+    numbers, texts = [pages[0][0]], [pages[0][1]]  # the pages kept
     breaks: list[str] = []  # what joins each kept page to the next
     for number, after in pages[1:]:
-        before = kept[-1][1]
+        before = texts[-1]
         # Only a page's end can hold them: searching the whole page costs its length.
         broken = _BROKEN_END.search(before, max(0, len(before) - _LONGEST_BROKEN))
         rest = _WORD_START.match(after)
         if broken is not None and rest is not None:
-            first, hyphen = broken.groups()
-            second, tail = rest.groups()
-            joined = (first + second).lower()
-            if first[-1].islower() and second[0].islower() and not evidence and hyphen != "\u00ad":
-                lower = _PAGE_BREAK.join(text for _, text in pages).lower()
-                evidence.append(set(re.findall(r"\w+", lower)))
-                evidence.append({re.sub("[-\u2010]", "-", c) for c in _HYPHENATED.findall(lower)})
-            if (
-                first[-1].islower()
-                and second[0].islower()
-                and (
-                    hyphen == "\u00ad"
-                    or (f"{first}-{second}".lower() not in evidence[1] and joined in evidence[0])
-                )
-            ):
-                kept[-1][1] = before[: broken.start(2)] + second + tail
+            (first, hyphen), (second, tail) = broken.groups(), rest.groups()
+            if first[-1].islower() and second[0].islower() and hyphen != "\u00ad":
+                if evidence is None:
+                    lower = _PAGE_BREAK.join(text for _, text in pages).lower()
+                    evidence = (set(re.findall(r"\w+", lower)), _compounds(lower))
+                words, compounds = evidence
+                whole = f"{first}-{second}".lower() not in compounds
+                whole = whole and (first + second).lower() in words
+            else:  # a soft hyphen always joins; after a capital or a digit, never
+                whole = first[-1].islower() and second[0].islower()
+            if whole:
+                texts[-1] = before[: broken.start(2)] + second + tail
                 after = after[rest.end() :].lstrip()
                 if not after:
                     continue  # the page held only the word's end: it starts no text
                 breaks.append(_RUN_ON)
-                kept.append([number, after])
+                numbers.append(number)
+                texts.append(after)
                 continue
         run_on = _OPEN_END.search(before[-2:]) is not None and after[:1].islower()
         breaks.append(_RUN_ON if run_on else _PAGE_BREAK)
-        kept.append([number, after])
+        numbers.append(number)
+        texts.append(after)
     starts: Pages = []
     offset = 0
-    for (number, text), joiner in zip(kept, [*breaks, ""], strict=True):
+    for number, text, joiner in zip(numbers, texts, [*breaks, ""], strict=True):
         starts.append((number, offset))
         offset += len(text) + len(joiner)
-    joined_text = "".join(
-        text + joiner for (_, text), joiner in zip(kept, [*breaks, ""], strict=True)
-    )
-    return joined_text, starts
+    return "".join(map(operator.add, texts, [*breaks, ""])), starts
 
 
 # How many lines at the top and at the bottom of a page may be its furniture.
@@ -1005,8 +1001,9 @@ def drop_furniture(pages: list[str]) -> list[str]:
       "Chapter 2: Market access 14" (one such line at the top, one at the
       bottom).
 
-    Numbers in such a line stay the same from page to page or follow the page
-    number: "Article 3" and "Article 7" at the tops of pages are headings. A
+    Numbers in such a line stay the same from page to page (or over runs of
+    pages, "Section 2") or follow the page number: "Article 3" and "Article 7"
+    at the tops of pages are headings. A
     line ending with a sentence's full stop, question or exclamation mark is
     never furniture, and the second line goes only with the first. Left in, a
     header naming a topic would count as a mention on every page, and a
@@ -1060,11 +1057,17 @@ def _sides(page: list[str]) -> tuple[list[int], list[int]]:
     return full[:_EDGE_LINES], full[::-1][:_EDGE_LINES]
 
 
+def _may_be_furniture(line: str) -> bool:
+    """Whether a line is short and ends as no sentence does."""
+    tail = line.rstrip()
+    return bool(tail) and len(line) <= _FURNITURE_CHARS and tail[-1] not in ".!?"
+
+
 def _furniture_key(line: str) -> str:
     """What a line is as furniture: its words with numbers as ``#``; empty when it cannot be."""
-    words = line.split()
-    if not words or len(line) > _FURNITURE_CHARS or line.rstrip()[-1] in ".!?":
+    if not _may_be_furniture(line):
         return ""
+    words = line.split()
     return " ".join(
         "#" if _ROMAN_NUMERAL.fullmatch(w) and len(words) == 1 else re.sub(r"\d+", "#", w)
         for w in words
@@ -1144,9 +1147,9 @@ def _follows_pages(on: list[tuple[int, int]]) -> bool:
 
 def _printed_numbers(line: str) -> set[int]:
     """The numbers a line of furniture begins or ends with (its page number, perhaps)."""
-    words = line.split()
-    if not words or len(line) > _FURNITURE_CHARS or line.rstrip()[-1] in ".!?":
+    if not _may_be_furniture(line):
         return set()
+    words = line.split()
     return {int(w) for w in (words[0], words[-1]) if w.isdigit() and len(w) <= 4}
 
 
@@ -1220,7 +1223,7 @@ def _join_pages(pages: list[str]) -> list[str]:
     while True:
         lower = "\n\n".join(pages).lower()
         words = set(re.findall(r"\w+", lower))
-        compounds = {re.sub("[-\u2010]", "-", c) for c in _HYPHENATED.findall(lower)}
+        compounds = _compounds(lower)
         joined = [
             _LINE_END_BREAK.sub(partial(_join_break, page, words, compounds), page)
             if "\n" in page
@@ -1230,6 +1233,11 @@ def _join_pages(pages: list[str]) -> list[str]:
         if joined == pages:
             return pages
         pages = joined
+
+
+def _compounds(lower: str) -> set[str]:
+    """The hyphenated compounds of a lower-cased text, each with '-' for its hyphens."""
+    return {re.sub("[-\u2010]", "-", c) for c in _HYPHENATED.findall(lower)}
 
 
 def _join_break(text: str, words: set[str], compounds: set[str], match: re.Match[str]) -> str:
