@@ -646,9 +646,9 @@ def _dataframe(
     first_at: dict[str, int] = {}  # each id's first result
     repeated: dict[str, list[int]] = {}
     for position, result in enumerate(checked_results(results, "to_dataframe")):
-        # By the label its rows get: an id "#3" is the label of the fourth result without one.
-        named = doc_label(result, position) if number_unnamed else result.doc_id
-        if named is not None:
+        if number_unnamed:  # a Dask partition sees too few rows to tell
+            # By the label its rows get: an id "#3" is the label of the fourth result without one.
+            named = doc_label(result, position)
             first = first_at.setdefault(named, position)
             if first != position:
                 repeated.setdefault(named, [first]).append(position)
@@ -665,7 +665,7 @@ def _dataframe(
         }
         meta_columns.update(dict.fromkeys(meta))
         rows.extend({**row, **meta} for row in found)
-    if repeated and number_unnamed:
+    if repeated:
         doc_id, positions = next(iter(repeated.items()))
         warnings.warn(
             f"{len(repeated)} doc_id{'s name' if len(repeated) > 1 else ' names'} more than "
