@@ -1417,6 +1417,8 @@ class _VisibleText(HTMLParser):
         | {"section", "summary", "table", "tbody", "thead", "tfoot", "title", "tr", "ul"}
     )
     _CELLS = frozenset(["td", "th"])
+    # Controls a browser draws as boxes of their own, apart from the text beside them.
+    _BOXES = frozenset(["button", "input", "option", "select", "textarea"])
     # Tags that end a title left open: blocks and what only a page's structure holds.
     _ENDS_TITLE = _BLOCKS | _HIDDEN | _CELLS | {"body", "head", "html", "link", "meta", "base"}
     # End tags that end an element left open inside them.
@@ -1475,6 +1477,7 @@ class _VisibleText(HTMLParser):
         self._hidden = 0
         self._pre = 0
         self._quotes = 0  # open <q> elements, whose marks alternate “ and ‘
+        self._apart = False  # a control began or ended: set the next text apart
         # The open element hidden by its attributes: its tag, how many elements
         # of that tag are open inside it, itself included, and _open when it began.
         self._hiding: list[Any] = []
@@ -1551,8 +1554,12 @@ class _VisibleText(HTMLParser):
             return
         if self._title is not None:
             self._title.append(data)
-        else:
-            self._append(data if self._pre else self._SPACES.sub(" ", data))
+            return
+        if self._apart and data:
+            if not data[0].isspace() and self._parts and not self._parts[-1][-1:].isspace():
+                self._append(" ")
+            self._apart = False
+        self._append(data if self._pre else self._SPACES.sub(" ", data))
 
     def _append(self, part: str) -> None:
         self._parts.append(part)
@@ -1598,6 +1605,10 @@ class _VisibleText(HTMLParser):
                     self._append("\u201d\u2019"[self._quotes % 2])
         if tag == "br":
             self._append("\n")
+        elif tag in self._BOXES:
+            # '<button>Share</button><button>Print</button>' shows two words: the
+            # next text is set apart, unless space stands between them already.
+            self._apart = True
         elif tag in self._BLOCKS:
             self._append("\n\n")
         elif tag in self._CELLS and (end or not self._tab):

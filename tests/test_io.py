@@ -307,6 +307,23 @@ tariffs&nbsp;on steel.</p>
 </body></html>"""
 
 
+def test_html_controls_next_to_each_other_or_to_text_are_words_apart(tmp_path: Path) -> None:
+    # '<button>Share</button><button>Print</button>' read as 'SharePrint'.
+    page = (
+        "<p>Tariffs fell.</p><button>Share</button><button>Print</button>"
+        "<select><option>One</option><option>Two</option></select>"
+        "<p>We <button>cut</button> tariffs.</p><p>A<button>B</button>C</p>"
+        "<p>Solar<span>power</span></p>"
+    )
+    path = tmp_path / "controls.html"
+    path.write_text(page, encoding="utf-8")
+    (doc,) = read_documents(path)
+    # No space is doubled, and inline elements other than controls still join.
+    assert doc["text"] == (
+        "Tariffs fell.\n\nShare Print One Two\n\nWe cut tariffs.\n\nA B C\n\nSolarpower"
+    )
+
+
 @pytest.mark.parametrize(
     ("title", "kept"),
     [
