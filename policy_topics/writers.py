@@ -288,6 +288,21 @@ def quote_rows(result: DocumentResult) -> Iterator[dict[str, Any]]:
             }
 
 
+def _check_output(path: str | os.PathLike[str]) -> None:
+    """Raise where ``path`` cannot be an output file: a folder, or a read-only file."""
+    target = Path(path)
+    if names_folder(path) or target.is_dir():
+        raise IsADirectoryError(_folder_message(os.fspath(path)))
+    if target.is_file() and not os.stat(target).st_mode & 0o222:
+        # Renaming over it (or root's writing) would replace a file its owner
+        # protected; a shell's redirection refuses it too.
+        raise PermissionError(
+            errno.EACCES,
+            f"{os.fspath(path)} is read-only: make it writable (chmod u+w) or write to "
+            "another path",
+        )
+
+
 @contextlib.contextmanager
 def open_output(path: str | os.PathLike[str], *, atomic: bool = True) -> Iterator[TextIO]:
     """Open an output file for writing text (UTF-8, no newline translation).
@@ -317,21 +332,12 @@ def open_output(path: str | os.PathLike[str], *, atomic: bool = True) -> Iterato
         >>> target.read_text()
         '[]'
     """
-    if names_folder(path):
-        raise IsADirectoryError(_folder_message(os.fspath(path)))
+    _check_output(path)
     target = Path(path)
     try:
         special = not stat.S_ISREG(os.stat(target).st_mode)
     except OSError:
         special = False  # no such file yet (or one we cannot see: opening it will say why)
-    if target.is_file() and not os.stat(target).st_mode & 0o222:
-        # Renaming over it (or root's writing) would replace a file its owner
-        # protected; a shell's redirection refuses it too.
-        raise PermissionError(
-            errno.EACCES,
-            f"{os.fspath(path)} is read-only: make it writable (chmod u+w) or write to "
-            "another path",
-        )
     if special:
         # A device, pipe or socket (/dev/null, /dev/stdout, a FIFO): renaming a
         # temporary file over it would replace it with a regular file.
@@ -544,7 +550,9 @@ def write_results(
     if isinstance(dest, str | os.PathLike):
         if format == "jsonl":
             # Written in place: the old file is emptied when opened, so not before a
-            # first result is at hand (a run that fails at once leaves it as it was).
+            # first result is at hand (a run that fails at once leaves it as it was),
+            # but a path that cannot be written fails before any document is tagged.
+            _check_output(dest)
             pending: Iterator[Any] = iter(results)
             first: Any = next(pending, _NOTHING)
             results = [] if first is _NOTHING else itertools.chain([first], pending)

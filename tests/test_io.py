@@ -1292,6 +1292,26 @@ def test_a_read_only_output_is_refused_not_replaced(tmp_path: Path, atomic: bool
     assert target.read_text(encoding="utf-8") == "kept"
 
 
+def test_an_unwritable_jsonl_path_is_refused_before_a_document_is_tagged(
+    results: list[DocumentResult], tmp_path: Path
+) -> None:
+    target = tmp_path / "out.jsonl"
+    target.write_text("", encoding="utf-8")
+    target.chmod(0o444)
+    taken: list[DocumentResult] = []
+
+    def counted() -> Any:
+        for result in results:
+            taken.append(result)
+            yield result
+
+    with pytest.raises(PermissionError, match="read-only"):
+        write_results(counted(), target)
+    with pytest.raises(IsADirectoryError):
+        write_results(counted(), tmp_path, format="jsonl")
+    assert taken == []
+
+
 def test_a_jsonl_file_is_left_as_it_was_when_the_run_fails_before_its_first_result(
     results: list[DocumentResult], tmp_path: Path
 ) -> None:
