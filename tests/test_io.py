@@ -794,16 +794,21 @@ def test_pdf_without_a_text_layer_is_an_error_record(tmp_path: Path) -> None:
     assert doc["text"] == "Both sides will cut tariffs."
 
 
+def _encrypted_pdf(path: Path, *, user_password: str, algorithm: str) -> Path:
+    """A one-page PDF saying 'Both sides will cut tariffs.', encrypted with pypdf."""
+    pypdf = pytest.importorskip("pypdf")
+    writer = pypdf.PdfWriter(clone_from=io.BytesIO(make_pdf(["Both sides will cut tariffs."])))
+    writer.encrypt(user_password=user_password, owner_password="owner", algorithm=algorithm)
+    with path.open("wb") as stream:
+        writer.write(stream)
+    return path
+
+
 def test_a_pdf_restricted_with_aes_but_no_password_is_read(tmp_path: Path) -> None:
     # Government PDFs often forbid copying: AES-encrypted with an empty user
     # password. The pdf extra lacked pypdf's crypto dependency, so each one
     # failed with "cryptography>=3.1 is required for AES algorithm".
-    pypdf = pytest.importorskip("pypdf")
-    writer = pypdf.PdfWriter(clone_from=io.BytesIO(make_pdf(["Both sides will cut tariffs."])))
-    writer.encrypt(user_password="", owner_password="owner", algorithm="AES-256")
-    path = tmp_path / "restricted.pdf"
-    with path.open("wb") as stream:
-        writer.write(stream)
+    path = _encrypted_pdf(tmp_path / "restricted.pdf", user_password="", algorithm="AES-256")
     (doc,) = read_documents(path)
     assert doc.get("text") == "Both sides will cut tariffs.", doc
 
@@ -811,12 +816,7 @@ def test_a_pdf_restricted_with_aes_but_no_password_is_read(tmp_path: Path) -> No
 def test_a_pdf_that_needs_a_password_says_what_to_do(tmp_path: Path) -> None:
     # "the PDF is encrypted" left a journalist guessing: the copy-restricted PDFs
     # beside it were read, so the message has to say this one needs its password.
-    pypdf = pytest.importorskip("pypdf")
-    writer = pypdf.PdfWriter(clone_from=io.BytesIO(make_pdf(["Both sides will cut tariffs."])))
-    writer.encrypt(user_password="secret", owner_password="owner", algorithm="AES-128")
-    path = tmp_path / "locked.pdf"
-    with path.open("wb") as stream:
-        writer.write(stream)
+    path = _encrypted_pdf(tmp_path / "locked.pdf", user_password="secret", algorithm="AES-128")
     (doc,) = read_documents(path)
     assert doc["error_type"] == "EncryptedPDF"
     assert doc["error"].startswith(f"{path}: the PDF needs a password to open")
