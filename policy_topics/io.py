@@ -7,7 +7,7 @@ Readers turn files into documents that :meth:`Extractor.extract_many` takes;
 a file that cannot be read becomes a document carrying an ``error``, which
 ``extract_many`` turns into an error record, so one bad file never stops a
 batch. Writers stream :class:`DocumentResult` records as JSON, JSON Lines or
-CSV.
+CSV; :func:`resume` lets a run that stopped go on where it stopped.
 
 Example:
     >>> import io
@@ -31,6 +31,7 @@ from policy_topics.readers import (
     decode_text,
     read_documents,
 )
+from policy_topics.resume import done_ids, resume
 from policy_topics.writers import (
     CSV_COLUMNS,
     DATAFRAME_COLUMNS,
@@ -58,10 +59,12 @@ __all__ = [
     "ResultWriter",
     "Source",
     "decode_text",
+    "done_ids",
     "open_output",
     "quote_rows",
     "read_documents",
     "record_json",
+    "resume",
     "to_dataframe",
     "write_results",
 ]

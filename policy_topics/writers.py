@@ -304,7 +304,9 @@ def _check_output(path: str | os.PathLike[str]) -> None:
 
 
 @contextlib.contextmanager
-def open_output(path: str | os.PathLike[str], *, atomic: bool = True) -> Iterator[TextIO]:
+def open_output(
+    path: str | os.PathLike[str], *, atomic: bool = True, append: bool = False
+) -> Iterator[TextIO]:
     """Open an output file for writing text (UTF-8, no newline translation).
 
     With ``atomic=True`` the text goes to a temporary file in the same folder,
@@ -313,16 +315,23 @@ def open_output(path: str | os.PathLike[str], *, atomic: bool = True) -> Iterato
     With ``atomic=False`` the file is written in place, which suits JSON Lines
     written one whole line at a time: what was written before an interruption
     stays, and when a write fails (a full disk) the file is cut back to its
-    last complete line. Through a symbolic link, the file it points to is
+    last complete line. With ``append=True`` (which needs ``atomic=False``)
+    the text goes at the end of the file, after cutting half a line that a
+    killed run left there; a failed write cuts back no further than where
+    this run began. Through a symbolic link, the file it points to is
     written and the link is kept. A path that is not a regular file (a device
     such as ``/dev/null``, a named pipe) is written directly in either case.
 
     Args:
         path: The output file.
         atomic: Write through a temporary file and rename at the end.
+        append: Write at the end of the file rather than emptying it.
 
     Yields:
         The open text stream.
+
+    Raises:
+        ValueError: ``append`` with ``atomic``.
 
     Example:
         >>> import tempfile, pathlib
@@ -332,6 +341,8 @@ def open_output(path: str | os.PathLike[str], *, atomic: bool = True) -> Iterato
         >>> target.read_text()
         '[]'
     """
+    if append and atomic:
+        raise ValueError("append=True writes in place: pass atomic=False")
     _check_output(path)
     target = Path(path)
     try:
@@ -341,15 +352,19 @@ def open_output(path: str | os.PathLike[str], *, atomic: bool = True) -> Iterato
     if special:
         # A device, pipe or socket (/dev/null, /dev/stdout, a FIFO): renaming a
         # temporary file over it would replace it with a regular file.
-        with target.open("w", encoding="utf-8", newline="") as stream:
+        with target.open("a" if append else "w", encoding="utf-8", newline="") as stream:
             yield stream
         return
     if not atomic:
+        floor = 0
+        if append and target.is_file():
+            _cut_to_last_line(target)  # half a line from a run that was killed
+            floor = target.stat().st_size
         try:
-            with target.open("w", encoding="utf-8", newline="") as stream:
+            with target.open("a" if append else "w", encoding="utf-8", newline="") as stream:
                 yield stream
         except OSError:
-            _cut_to_last_line(target)
+            _cut_to_last_line(target, floor=floor)
             raise
         return
     target = Path(os.path.realpath(target))  # replace the file a link points to, not the link
@@ -506,6 +521,7 @@ def write_results(
     dest: str | os.PathLike[str] | TextIO,
     *,
     format: Literal["json", "jsonl", "csv"] | None = None,
+    append: bool = False,
 ) -> int:
     """Write results to a file or a text stream.
 
@@ -513,7 +529,10 @@ def write_results(
     JSON Lines files are written in place, one whole line per document,
     flushed each time, so an interrupted run keeps every finished document
     (the file is opened, and an older one emptied, once the first result is
-    ready). A read-only file is refused, not replaced.
+    ready). With ``append=True`` a JSON Lines file keeps its records and the
+    new ones follow them (with :func:`policy_topics.resume.resume`, a run
+    that stopped goes on where it stopped). A read-only file is refused, not
+    replaced.
 
     Args:
         results: The results, e.g. from ``extract_many`` (consumed lazily).
@@ -521,12 +540,15 @@ def write_results(
         format: ``"json"``, ``"jsonl"`` or ``"csv"``; by default the path's
             suffix (``.json``, ``.jsonl``, ``.csv``), else JSON Lines, with a
             warning. A stream gets JSON Lines.
+        append: Add to the end of a JSON Lines file instead of replacing it
+            (half a line that a killed run left at its end is cut first).
 
     Returns:
         Number of results written.
 
     Raises:
-        ValueError: an unknown ``format``; a path whose suffix names a format
+        ValueError: an unknown ``format``; ``append`` for another format or a
+            stream; a path whose suffix names a format
             for people that only the command line writes (``.txt``, ``.html``)
             or a table file of pandas (``.parquet``), unless ``format`` is
             given; a compressed file's suffix (``.gz``).
@@ -547,8 +569,13 @@ def write_results(
         format = _format_of(dest)
     if format not in _WRITERS:
         raise ValueError(f"format must be one of {', '.join(_WRITERS)}, not {format!r}")
+    if append and (format != "jsonl" or not isinstance(dest, str | os.PathLike)):
+        raise ValueError(
+            "append=True adds to a JSON Lines file: pass its path with format 'jsonl' "
+            "(a JSON array or a CSV file is written whole; a stream is written where it is)"
+        )
     if isinstance(dest, str | os.PathLike):
-        if format == "jsonl":
+        if format == "jsonl" and not append:
             # Written in place: the old file is emptied when opened, so not before a
             # first result is at hand (a run that fails at once leaves it as it was),
             # but a path that cannot be written fails before any document is tagged.
@@ -556,7 +583,7 @@ def write_results(
             pending: Iterator[Any] = iter(results)
             first: Any = next(pending, _NOTHING)
             results = [] if first is _NOTHING else itertools.chain([first], pending)
-        with open_output(dest, atomic=format != "jsonl") as stream:
+        with open_output(dest, atomic=format != "jsonl", append=append) as stream:
             return write_results(results, stream, format=format)
     writer = _WRITERS[format](dest)
     count = 0

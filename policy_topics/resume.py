@@ -1,0 +1,187 @@
+"""Resuming a run into a JSON Lines file: skipping the documents it already holds.
+
+A run over an archive that stops (killed, out of memory, a reboot) leaves its
+JSON Lines output with one complete line per finished document, and at worst
+half a line after them. Run it again on the same input through
+:func:`resume`, writing with ``write_results(..., append=True)``: the
+documents whose records the file holds are skipped, the half line is cut, and
+the records of the others are added at the end. The same call brings the
+output of a growing archive up to date.
+
+Documents are matched by id (a file's id is its path as it was named, so
+name the files the same way each time). Every input needs an id, and a
+failed document counts as done: its record says why it failed; remove its
+line to try it again.
+
+Example:
+    >>> import pathlib, tempfile
+    >>> from policy_topics import Extractor
+    >>> from policy_topics.io import write_results
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "out.jsonl"
+    >>> docs = [{"id": "a", "text": "We cut tariffs."}, {"id": "b", "text": "Grids grew."}]
+    >>> write_results(Extractor().extract_many(docs[:1]), out)
+    1
+    >>> [doc["id"] for doc in resume(docs, out)]
+    ['b']
+    >>> write_results(Extractor().extract_many(resume(docs, out)), out, append=True)
+    1
+    >>> sorted(done_ids(out))
+    ['a', 'b']
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Collection, Iterable, Iterator
+from typing import Any
+
+from pydantic import ValidationError
+
+from policy_topics.extract import _coerce_item, _is_series, _labelled
+from policy_topics.records import DocumentResult
+
+__all__ = ["done_ids", "resume", "skip_done"]
+
+#: How every record that ``write_results`` and the command line write begins.
+_RECORD_START = b'{"doc_id":'
+#: Bytes of a line decoded to read its id; a longer id decodes the whole line.
+_ID_BYTES = 4096
+_DECODER = json.JSONDecoder()
+
+
+def done_ids(path: str | os.PathLike[str]) -> set[str]:
+    """The ids of the documents whose records a JSON Lines output holds.
+
+    Only complete lines count: half a line left by a run that was killed is
+    not a record (``write_results(..., append=True)`` cuts it).
+
+    Args:
+        path: A JSON Lines file written by ``write_results`` or ``policy-topics
+            extract``; a missing or empty file holds none.
+
+    Returns:
+        The ``doc_id`` of every complete record.
+
+    Raises:
+        ValueError: a line that is no record of policy-topics, or a record
+            without an id (its file, line and the fix are named).
+    """
+    name = os.fspath(path)
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 (closed below; a missing file holds none)
+    except FileNotFoundError:
+        return set()
+    ids: set[str] = set()
+    with stream:
+        for number, line in enumerate(stream, 1):
+            if not line.endswith(b"\n"):
+                break  # half a line: the record of a document that was not finished
+            if not line.strip():
+                continue
+            if number == 1:
+                _check_first(name, line)
+            ids.add(_record_id(name, number, line))
+    return ids
+
+
+def resume(items: Iterable[Any], output: str | os.PathLike[str]) -> Iterator[Any]:
+    """The documents of ``items`` whose records ``output`` does not hold yet, lazily.
+
+    Args:
+        items: Documents as :meth:`Extractor.extract_many
+            <policy_topics.Extractor.extract_many>` takes them, each with an
+            id: mappings with ``id`` (what :func:`~policy_topics.io.read_documents`
+            yields), or a pandas Series (its index labels are the ids).
+        output: The JSON Lines file the run writes to (with ``append=True``).
+
+    Yields:
+        The documents not done yet, in input order, as they came.
+
+    Raises:
+        ValueError: ``output`` is no JSON Lines output of policy-topics (see
+            :func:`done_ids`); a document has no id, so it could never be
+            matched (raised when it is reached: the documents before it came out).
+
+    Warns:
+        UserWarning: ``output`` holds records but none matched a document: the
+            ids changed (files named by another path?), or it is another run's file.
+    """
+    yield from skip_done(items, done_ids(output), os.fspath(output))
+
+
+def skip_done(items: Iterable[Any], done: Collection[str], output: str) -> Iterator[Any]:
+    """The documents of ``items`` whose ids are not in ``done``: :func:`resume` with its ids read.
+
+    Args:
+        items: Documents, each with an id, as :func:`resume` takes them.
+        done: The ids to skip, from :func:`done_ids`.
+        output: The file they were read from, for the messages.
+    """
+    if _is_series(items):
+        series: Any = items
+        items = (_labelled(label, item) for label, item in series.items())
+    matched = 0
+    for position, item in enumerate(items):
+        try:
+            doc_id = _coerce_item(item).doc_id
+        except TypeError:
+            doc_id = None  # no document at all: extract_many would give it no id either
+        if doc_id is None:
+            raise ValueError(
+                f"document #{position} has no id: resume matches documents to the "
+                f"records of {output} by id; give every document an 'id'"
+            )
+        if doc_id in done:
+            matched += 1
+            continue
+        yield item
+    if done and not matched:
+        warnings.warn(
+            f"resume: none of the documents matched one of the {len(done)} records of "
+            f"{output}, so none was skipped; a file's id is its path as "
+            "named: name the files as the run that wrote it did",
+            UserWarning,
+            stacklevel=2,
+        )
+
+
+def _check_first(name: str, line: bytes) -> None:
+    """Refuse a file whose first line is no DocumentResult: resuming would append to it."""
+    try:
+        DocumentResult.model_validate_json(line)
+    except ValidationError as exc:  # for JSON that does not parse too
+        raise ValueError(
+            f"{name}:1: not a record of policy-topics ({exc.errors()[0]['msg']}); "
+            "resume only into a JSON Lines file that write_results or "
+            "'policy-topics extract' wrote"
+        ) from None
+
+
+def _record_id(name: str, number: int, line: bytes) -> str:
+    """The ``doc_id`` of one record, read from the start of its line."""
+    if not line.startswith(_RECORD_START):
+        raise ValueError(
+            f"{name}:{number}: not a record of policy-topics (records begin with "
+            "'{\"doc_id\":'); resume only into a JSON Lines file that write_results "
+            "or 'policy-topics extract' wrote"
+        )
+    start = len(_RECORD_START)
+    try:
+        value, _ = _DECODER.raw_decode(line[:_ID_BYTES].decode("utf-8", "ignore"), start)
+    except ValueError:  # an id longer than the bytes decoded: decode the line
+        try:
+            value, _ = _DECODER.raw_decode(line.decode("utf-8", "replace"), start)
+        except ValueError:
+            value = _NO_ID
+    if value is _NO_ID or not isinstance(value, str):
+        raise ValueError(
+            f"{name}:{number}: a record without a doc_id: resume matches documents "
+            "by id; give every document an id, then run the whole input again into "
+            "a new file"
+        )
+    return value
+
+
+_NO_ID = object()

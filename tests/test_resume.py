@@ -1,0 +1,181 @@
+"""Resuming a run into a JSON Lines file: policy_topics.resume and write_results(append=True)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from policy_topics import Extractor
+from policy_topics.io import done_ids, open_output, read_documents, resume, write_results
+
+DOCS = [
+    {"id": "a", "text": "We cut tariffs on steel."},
+    {"id": "b", "text": "The grid needs investment in solar power."},
+    {"id": "c", "text": "Nothing to see here."},
+    {"id": "d", "text": "Both sides agree to cooperate on semiconductors."},
+]
+
+
+@pytest.fixture(scope="module")
+def extractor() -> Extractor:
+    return Extractor()
+
+
+def _records(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_a_resumed_run_equals_one_run_that_was_never_stopped(
+    tmp_path: Path, extractor: Extractor
+) -> None:
+    whole, resumed = tmp_path / "whole.jsonl", tmp_path / "resumed.jsonl"
+    write_results(extractor.extract_many(DOCS), whole)
+    write_results(extractor.extract_many(DOCS[:2]), resumed)
+    # A run killed while writing its third record leaves half a line.
+    with resumed.open("a", encoding="utf-8") as stream:
+        stream.write('{"doc_id":"c","metadata":{},"taxo')
+    assert done_ids(resumed) == {"a", "b"}
+    left = list(resume(DOCS, resumed))
+    assert [doc["id"] for doc in left] == ["c", "d"]
+    assert write_results(extractor.extract_many(left), resumed, append=True) == 2
+    assert resumed.read_bytes() == whole.read_bytes()
+
+
+def test_resume_skips_every_document_done_and_only_those(
+    tmp_path: Path, extractor: Extractor
+) -> None:
+    out = tmp_path / "out.jsonl"
+    write_results(extractor.extract_many([DOCS[1], DOCS[3]]), out)
+    assert [doc["id"] for doc in resume(DOCS, out)] == ["a", "c"]
+    # Everything done: nothing left, and appending nothing changes nothing.
+    write_results(extractor.extract_many(resume(DOCS, out)), out, append=True)
+    before = out.read_bytes()
+    assert list(resume(DOCS, out)) == []
+    assert write_results(extractor.extract_many(resume(DOCS, out)), out, append=True) == 0
+    assert out.read_bytes() == before
+    assert sorted(r["doc_id"] for r in _records(out)) == ["a", "b", "c", "d"]  # type: ignore[type-var]
+
+
+def test_resume_without_an_output_file_keeps_every_document(tmp_path: Path) -> None:
+    out = tmp_path / "not-yet.jsonl"
+    assert done_ids(out) == set()
+    assert list(resume(DOCS, out)) == DOCS
+    (out).write_bytes(b"")
+    assert list(resume(DOCS, out)) == DOCS
+
+
+def test_a_failed_document_counts_as_done(tmp_path: Path, extractor: Extractor) -> None:
+    out = tmp_path / "out.jsonl"
+    docs = [{"id": "x", "error": "cannot read it"}, DOCS[0]]
+    write_results(extractor.extract_many(docs), out)
+    assert _records(out)[0]["error"] is not None
+    assert list(resume([*docs, DOCS[1]], out)) == [DOCS[1]]
+
+
+def test_resume_matches_the_ids_of_files_as_read_documents_names_them(
+    tmp_path: Path, extractor: Extractor
+) -> None:
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    for name, doc in zip("pqr", DOCS, strict=False):
+        (folder / f"{name}.html").write_text(f"<p>{doc['text']}</p>", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    first = list(read_documents(folder))[:2]
+    write_results(extractor.extract_many(first), out)
+    left = list(resume(read_documents(folder, defer=True), out))
+    assert [doc["id"] for doc in left] == [str(folder / "r.html")]
+    assert "text" not in left[0]  # deferred: skipping needs no file read
+
+
+def test_a_series_is_matched_by_its_index_labels(tmp_path: Path, extractor: Extractor) -> None:
+    pandas = pytest.importorskip("pandas")
+    series = pandas.Series([d["text"] for d in DOCS], index=[10, 11, 12, 13])
+    out = tmp_path / "out.jsonl"
+    write_results(extractor.extract_many(series.iloc[:3]), out)
+    assert done_ids(out) == {"10", "11", "12"}
+    left = list(resume(series, out))
+    assert [r.doc_id for r in extractor.extract_many(left)] == ["13"]
+
+
+def test_a_document_without_an_id_is_refused_by_name(tmp_path: Path, extractor: Extractor) -> None:
+    out = tmp_path / "out.jsonl"
+    write_results(extractor.extract_many(DOCS[:1]), out)
+    left = resume([DOCS[0], DOCS[1], "no id here", DOCS[2]], out)
+    assert next(left) == DOCS[1]
+    with pytest.raises(ValueError, match=r"document #2 has no id: .*give every document an 'id'"):
+        next(left)
+
+
+def test_an_output_of_another_program_is_refused_with_file_and_line(tmp_path: Path) -> None:
+    out = tmp_path / "other.jsonl"
+    out.write_text('{"id": "a", "text": "We cut tariffs."}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"other\.jsonl:1: not a record of policy-topics"):
+        done_ids(out)
+    with pytest.raises(ValueError, match=r"other\.jsonl:1: not a record"):
+        list(resume(DOCS, out))
+
+
+def test_a_later_line_that_is_no_record_is_named(tmp_path: Path, extractor: Extractor) -> None:
+    out = tmp_path / "out.jsonl"
+    write_results(extractor.extract_many(DOCS[:2]), out)
+    with out.open("a", encoding="utf-8") as stream:
+        stream.write('{"doc_id":null,"areas":[]}\n["not", "a", "record"]\n')
+    with pytest.raises(ValueError, match=r"out\.jsonl:3: a record without a doc_id"):
+        done_ids(out)
+    lines = out.read_text(encoding="utf-8").splitlines()
+    out.write_text("\n".join([*lines[:2], lines[3]]) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"out\.jsonl:3: not a record of policy-topics"):
+        done_ids(out)
+
+
+def test_long_and_escaped_ids_are_read_whole(tmp_path: Path, extractor: Extractor) -> None:
+    ids = ["é" * 5000, 'quote " and \\ back', "line\nbreak", "ünïcödé ✓"]
+    docs = [{"id": i, "text": "We cut tariffs."} for i in ids]
+    out = tmp_path / "out.jsonl"
+    write_results(extractor.extract_many(docs), out)
+    assert done_ids(out) == set(ids)
+
+
+def test_no_match_at_all_warns_that_the_ids_changed(tmp_path: Path, extractor: Extractor) -> None:
+    out = tmp_path / "out.jsonl"
+    write_results(extractor.extract_many(DOCS[:2]), out)
+    renamed = [{**doc, "id": f"./{doc['id']}"} for doc in DOCS]
+    with pytest.warns(UserWarning, match=r"none of the documents matched one of the 2 records"):
+        assert list(resume(renamed, out)) == renamed
+
+
+def test_append_is_for_json_lines_files_only(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="append=True adds to a JSON Lines file"):
+        write_results([], tmp_path / "out.csv", append=True)
+    with pytest.raises(ValueError, match="append=True adds to a JSON Lines file"):
+        write_results([], tmp_path / "out.jsonl", format="json", append=True)
+    with (
+        pytest.raises(ValueError, match="append=True writes in place"),
+        open_output(tmp_path / "out.jsonl", append=True),
+    ):
+        pass
+
+
+def test_a_failed_append_cuts_back_no_further_than_where_it_began(tmp_path: Path) -> None:
+    target = tmp_path / "out.jsonl"
+    target.write_text('{"a": 1}\n{"b": "half', encoding="utf-8")
+    with (
+        pytest.raises(OSError, match="No space"),
+        open_output(target, atomic=False, append=True) as stream,
+    ):
+        stream.write('{"c": 3}\n{"d": "half a li')
+        stream.flush()
+        raise OSError(28, "No space left on device")
+    assert target.read_text(encoding="utf-8") == '{"a": 1}\n{"c": 3}\n'
+    # A first line that did not end leaves the file as it was before this run.
+    target.write_text('{"a": 1}\n', encoding="utf-8")
+    with (
+        pytest.raises(OSError),
+        open_output(target, atomic=False, append=True) as stream,
+    ):
+        stream.write("x" * 200_000)
+        stream.flush()
+        raise OSError(28, "No space left on device")
+    assert target.read_text(encoding="utf-8") == '{"a": 1}\n'
