@@ -18,6 +18,7 @@ import signal
 import stat
 import sys
 import unicodedata
+import warnings
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from enum import Enum
@@ -40,6 +41,7 @@ from policy_topics.io import (
 )
 from policy_topics.readers import SUPPORTED_SUFFIXES, reads
 from policy_topics.records import DocumentResult
+from policy_topics.resume import done_ids, skip_done
 from policy_topics.taxonomy import (
     Taxonomy,
     Topic,
@@ -417,6 +419,15 @@ def extract(
         StdinFormat, typer.Option(help="Format of stdin ('-').", case_sensitive=False)
     ] = StdinFormat.txt,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    resume_run: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Skip the documents whose records the -o JSON Lines file holds (matched "
+            "by id: name the files as before) and add the others' at its end: a run "
+            "that stopped goes on where it stopped.",
+        ),
+    ] = False,
 ) -> None:
     """Tag documents and write one record per document (or one CSV row per quote)."""
     output = _output_path(output_name)
@@ -425,24 +436,36 @@ def extract(
     fmt = output_format or _format_of(output)
     if output is not None:
         _refuse_input_as_output(paths, output)
+    done = _resume_point(output, fmt) if resume_run else set()
     extractor = _extractor(taxonomy, model, max_quotes=max_quotes or None, min_score=min_score)
     texts: deque[str | None] = deque()
 
     unread: Counter[str] = Counter()
+    offered = 0  # documents read before --resume skips those done
+
+    def offer(docs: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        nonlocal offered
+        for doc in docs:
+            offered += 1
+            yield doc
 
     def documents() -> Iterator[dict[str, Any]]:
-        for doc in read_documents(
-            paths,
-            text_field=text_field,
-            id_field=id_field,
-            stdin_format=stdin_format.value,
-            exclude=[output] if output else [],
-            skip=_earlier_output,
-            # Workers extract the text of PDFs (as slow as tagging it) in parallel;
-            # the HTML page shows each document's text, so it is read here.
-            defer=n_process > 1 and fmt is not OutputFormat.html,
-            unread=lambda path: unread.update([path.suffix.lower() or "(none)"]),
-        ):
+        docs = offer(
+            read_documents(
+                paths,
+                text_field=text_field,
+                id_field=id_field,
+                stdin_format=stdin_format.value,
+                exclude=[output] if output else [],
+                skip=_earlier_output,
+                # Workers extract the text of PDFs (as slow as tagging it) in parallel;
+                # the HTML page shows each document's text, so it is read here. With
+                # --resume, a file is read only when it is not done yet.
+                defer=(n_process > 1 or resume_run) and fmt is not OutputFormat.html,
+                unread=lambda path: unread.update([path.suffix.lower() or "(none)"]),
+            )
+        )
+        for doc in skip_done(docs, done, str(output)) if done else docs:
             texts.append(doc.get("text"))
             yield doc
         if unread:
@@ -459,7 +482,10 @@ def extract(
     stdout_start = _regular_file_position(sys.stdout) if output is None else None
     try:
         with _Signals() as signals, contextlib.ExitStack() as opened:
-            stream = opened.enter_context(_open(output, fmt))
+            # The CLI says it itself when no document matched a record (below).
+            opened.enter_context(warnings.catch_warnings())
+            warnings.filterwarnings("ignore", "resume: none", UserWarning)
+            stream = opened.enter_context(_open(output, fmt, append=resume_run))
             started = True
             sink = _SINKS[fmt](stream)
             for result in results:
@@ -475,7 +501,9 @@ def extract(
                 finished = True
     except _Interrupted as exc:
         name = signal.Signals(exc.signum).name
-        kept = _what_is_kept(target, fmt, count, atomic=output is not None, finished=finished)
+        kept = _what_is_kept(
+            target, fmt, count, atomic=output is not None, finished=finished, appended=resume_run
+        )
         typer.echo(
             f"policy-topics: interrupted by {name} after {count} documents; {kept}", err=True
         )
@@ -500,6 +528,8 @@ def extract(
         close = getattr(results, "close", None)
         if close is not None:
             close()
+    if resume_run:
+        _tell_resumed(target, len(done), offered - count, count)
     if failures:
         _summarise(failures, count)
         raise typer.Exit(EXIT_FAILED)
@@ -738,11 +768,22 @@ def _is_our_output(path: Path, *, empty: bool = True) -> bool:
 
 
 def _what_is_kept(
-    target: str, fmt: OutputFormat, count: int, *, atomic: bool, finished: bool
+    target: str,
+    fmt: OutputFormat,
+    count: int,
+    *,
+    atomic: bool,
+    finished: bool,
+    appended: bool = False,
 ) -> str:
     """What an interrupted run leaves behind, for the message on stderr."""
     if finished:
         return f"{target} is complete"
+    if appended:
+        return (
+            f"{target} holds its earlier records and the {count} finished since, as "
+            "complete lines: run again with --resume to go on"
+        )
     if atomic and fmt is not OutputFormat.jsonl:
         return f"no output file was written ({fmt.value} output is written atomically)"
     if fmt is OutputFormat.html:
@@ -767,10 +808,42 @@ def _extractor(
         _fail(f"policy-topics: cannot load the spaCy pipeline {model!r}: {exc}")
 
 
+def _resume_point(output: Path | None, fmt: OutputFormat) -> set[str]:
+    """The ids of the documents ``--resume`` skips: those whose records ``output`` holds."""
+    if output is None:
+        _fail("policy-topics: --resume needs -o FILE.jsonl, the output to go on with")
+    if fmt is not OutputFormat.jsonl:
+        _fail(
+            f"policy-topics: --resume adds to a JSON Lines file; {fmt.value} output is "
+            "written whole: use -o FILE.jsonl"
+        )
+    try:
+        return done_ids(output)
+    except ValueError as exc:
+        _fail(f"policy-topics: --resume: {exc}")
+    except OSError as exc:
+        _fail(f"policy-topics: --resume: cannot read {output}: {exc.strerror or exc}")
+
+
+def _tell_resumed(target: str, held: int, skipped: int, added: int) -> None:
+    """Say what ``--resume`` skipped and added, or that no document matched a record."""
+    if held and not skipped:
+        _tell(
+            f"policy-topics: --resume: none of the documents matched one of the "
+            f"{counted(held, 'record')} of {target}, so none was skipped; a file's id is "
+            "its path as named: name the files as the run that wrote it did"
+        )
+    _tell(
+        f"policy-topics: resumed {target}: {counted(skipped, 'document')} it held "
+        f"skipped, {counted(added, 'record')} added"
+    )
+
+
 @contextlib.contextmanager
-def _open(output: Path | None, fmt: OutputFormat) -> Iterator[TextIO]:
+def _open(output: Path | None, fmt: OutputFormat, *, append: bool = False) -> Iterator[TextIO]:
     if output is not None:
-        with open_output(output, atomic=fmt is not OutputFormat.jsonl) as stream:
+        atomic = fmt is not OutputFormat.jsonl
+        with open_output(output, atomic=atomic, append=append) as stream:
             yield stream
         return
     # UTF-8 whatever the locale, no newline translation; stdout itself stays open.

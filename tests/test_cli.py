@@ -596,6 +596,81 @@ def test_interrupted_atomic_output_keeps_the_old_file(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.jsonl", "out.csv"]
 
 
+# --- resuming ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_process", ["1", "2"])
+def test_a_killed_run_resumed_twice_equals_a_run_never_stopped(
+    tmp_path: Path, n_process: str
+) -> None:
+    source = big_input(tmp_path, n=400)
+    whole, out = tmp_path / "whole.jsonl", tmp_path / "out.jsonl"
+    proc = run("extract", str(source), "-o", str(whole))
+    assert proc.returncode == 0, proc.stderr
+    first = start(str(source), "-o", str(out), "--n-process", n_process)
+    wait_for(lambda: out.exists() and out.stat().st_size > 20_000)
+    first.kill()  # SIGKILL: no clean-up, perhaps half a line at the end
+    first.communicate(timeout=60)
+    held = out.stat().st_size
+    second = start(str(source), "-o", str(out), "--resume", "--n-process", n_process)
+    wait_for(lambda: out.stat().st_size > held + 20_000)
+    second.send_signal(signal.SIGINT)
+    _, stderr = second.communicate(timeout=60)
+    assert second.returncode == 130, stderr
+    assert "holds its earlier records and the" in stderr.decode()
+    assert "run again with --resume" in stderr.decode()
+    held = len(out.read_bytes().splitlines())
+    proc = run("extract", str(source), "-o", str(out), "--resume", "--n-process", n_process)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.decode().endswith(
+        f"resumed {out}: {held} documents it held skipped, {400 - held} records added\n"
+    )
+    assert out.read_bytes() == whole.read_bytes()
+
+
+def test_resume_reads_only_the_files_not_done(folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    proc = run("extract", str(folder / "a-trade.txt"), str(folder / "b-energy.md"), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    (folder / "a-trade.txt").write_bytes(b"\xff not read again: it would fail")
+    proc = run("extract", str(folder), "-o", str(out), "--resume")
+    assert proc.returncode == 1  # e-bad.txt fails, as in any run
+    records = [DocumentResult.model_validate_json(line) for line in out.read_text().splitlines()]
+    assert [r.doc_id for r in records] == [
+        str(folder / name)
+        for name in ("a-trade.txt", "b-energy.md", "c-digital.html", "d-empty.txt", "e-bad.txt")
+    ]
+    assert records[0].ok and [a.topic for a in records[0].areas] == ["trade"]
+    assert "resumed" in proc.stderr.decode() and "2 documents it held skipped" in text(proc)[1]
+
+
+def test_resume_says_when_no_document_matched(folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    assert run("extract", str(folder / "a-trade.txt"), "-o", str(out)).returncode == 0
+    # The same file named by another path has another id.
+    proc = run("extract", "docs/a-trade.txt", "-o", str(out), "--resume", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    stderr = text(proc)[1]
+    assert "none of the documents matched one of the 1 record of" in stderr
+    assert "Warning" not in stderr
+    assert len(out.read_text().splitlines()) == 2
+
+
+def test_resume_needs_a_json_lines_file_of_ours(tmp_path: Path) -> None:
+    proc = run("extract", str(SAMPLE), "--resume")
+    assert proc.returncode == 2
+    assert "--resume needs -o FILE.jsonl" in text(proc)[1]
+    proc = run("extract", str(SAMPLE), "-o", str(tmp_path / "out.csv"), "--resume")
+    assert proc.returncode == 2
+    assert "csv output is written whole" in text(proc)[1]
+    other = tmp_path / "other.jsonl"
+    other.write_text('{"id": "a", "text": "Tariffs."}\n', encoding="utf-8")
+    proc = run("extract", str(SAMPLE), "-o", str(other), "--resume")
+    assert proc.returncode == 2
+    assert f"{other}:1: not a record of policy-topics" in text(proc)[1]
+    assert other.read_text(encoding="utf-8") == '{"id": "a", "text": "Tariffs."}\n'
+
+
 def test_closed_pipe_stops_quietly(tmp_path: Path) -> None:
     source = big_input(tmp_path, n=300)
     with subprocess.Popen(
