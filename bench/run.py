@@ -18,6 +18,7 @@ import math
 import os
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -452,6 +453,12 @@ def parallel(texts: list[str], min_mb: float = 5.0, rounds: int = 3) -> dict[str
     ``nlp.pipe(texts, n_process=2)`` against ``n_process=1`` on the corpus, for
     a blank pipeline and for one with the component: its workers send every
     Doc back serialised.
+
+    ``cpu`` gives, for each input, the CPU seconds one process spends and those
+    two spend (the main process and the workers apart), medians: on two cores
+    the speed-up can be at most 2 / ``cpu_ratio`` (``cpu_bound``), whatever
+    else runs on the machine, while wall-clock times also hold the time the
+    machine gave to others.
     """
     work = list(texts)
     while _mb(work) < min_mb:
@@ -461,11 +468,19 @@ def parallel(texts: list[str], min_mb: float = 5.0, rounds: int = 3) -> dict[str
     for name, docs in (("corpus_repeated", work), ("varied", varied)):
         size = _mb(docs)
         ones, twos = [], []
+        cpu: dict[str, list[float]] = {"one": [], "main": [], "workers": []}
         for _ in range(rounds):  # alternating, each on fresh Extractors; medians
             single, double = _cold_extractor(), _cold_extractor()
-            ones.append(_timed(partial(_drain_many, single, docs, 1)))
-            twos.append(_timed(partial(_drain_many, double, docs, 2)))
+            wall, main, _ = _cpu_timed(partial(_drain_many, single, docs, 1))
+            ones.append(wall)
+            cpu["one"].append(main)
+            wall, main, workers = _cpu_timed(partial(_drain_many, double, docs, 2))
+            twos.append(wall)
+            cpu["main"].append(main)
+            cpu["workers"].append(workers)
         one, two = statistics.median(ones), statistics.median(twos)
+        used = {key: statistics.median(values) for key, values in cpu.items()}
+        ratio = (used["main"] + used["workers"]) / used["one"]
         out[name] = {
             "mb": round(size, 2),
             "documents": len(docs),
@@ -473,6 +488,13 @@ def parallel(texts: list[str], min_mb: float = 5.0, rounds: int = 3) -> dict[str
             "n_process_1_s": round(one, 2),
             "n_process_2_s": round(two, 2),
             "speedup": round(one / two, 2),
+            "cpu": {
+                "n_process_1_s": round(used["one"], 2),
+                "n_process_2_main_s": round(used["main"], 2),
+                "n_process_2_workers_s": round(used["workers"], 2),
+                "cpu_ratio": round(ratio, 2),
+                "cpu_bound": round(2 / ratio, 2),
+            },
         }
     single, double = Extractor(), Extractor()
     for extractor in (single, double):
@@ -743,6 +765,24 @@ def _timed(work: Callable[[], object]) -> float:
     started = time.perf_counter()
     work()
     return time.perf_counter() - started
+
+
+def _cpu_timed(work: Callable[[], object]) -> tuple[float, float, float]:
+    """Wall-clock seconds, this process's CPU seconds and its ended children's.
+
+    Worker processes count once they have ended and been waited for, which
+    ``extract_many`` does before its iterator is exhausted.
+    """
+    gc.collect()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = time.process_time()
+    started = time.perf_counter()
+    work()
+    wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    children = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return wall, cpu, children
 
 
 def _piping(nlp: Language, texts: list[str]) -> Callable[[], None]:

@@ -81,6 +81,11 @@ def test_parallel_reports_both_inputs_and_the_references(tmp_path: Path) -> None
     assert parallel["corpus_repeated"]["mb"] >= 0.01
     for name in ("corpus_repeated", "varied", "corpus_repeated_warm"):
         assert _finite(parallel[name]["speedup"])
+    for name in ("corpus_repeated", "varied"):
+        cpu = parallel[name]["cpu"]
+        assert cpu["n_process_1_s"] > 0 and cpu["n_process_2_main_s"] > 0
+        assert cpu["n_process_2_workers_s"] > 0  # the ended workers are counted
+        assert cpu["cpu_bound"] == pytest.approx(2 / cpu["cpu_ratio"], abs=0.02)
     for name in ("tokenize", "component"):
         assert _finite(parallel["spacy_pipe"][name]["speedup"])
     assert parallel["met"] == {
