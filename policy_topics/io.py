@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 from policy_topics.readers import (
+    COMPRESSED_SUFFIXES,
     DEFERRED_FORMATS,
     SUPPORTED_SUFFIXES,
     Document,
@@ -47,6 +48,7 @@ from policy_topics.writers import (
 )
 
 __all__ = [
+    "COMPRESSED_SUFFIXES",
     "CSV_COLUMNS",
     "DATAFRAME_COLUMNS",
     "DEFERRED_FORMATS",

@@ -7,33 +7,39 @@ never stops a batch.
 
 from __future__ import annotations
 
+import bz2
 import codecs
 import glob
+import gzip
 import io
 import itertools
 import json
 import logging
+import lzma
 import operator
 import os
 import re
 import stat
 import sys
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar, cast
 
 from policy_topics.errors import PolicyTopicsError
 from policy_topics.pages import Pages, check_pages
 from policy_topics.plain import plain_id
+from policy_topics.text import counted
 
 if TYPE_CHECKING:
     pass
 
 __all__ = [
+    "COMPRESSED_SUFFIXES",
     "DEFERRED_FORMATS",
     "SUPPORTED_SUFFIXES",
     "Document",
@@ -58,6 +64,13 @@ SUPPORTED_SUFFIXES: dict[str, str] = {
     ".pdf": "pdf",
     ".docx": "docx",
 }
+
+#: Compressions read as the file is read, by the suffix after the format's
+#: (``news.jsonl.gz``, ``paper.txt.xz``): the standard library's gzip, bzip2 and
+#: xz. A JSON Lines file is decompressed line by line, so its size does not matter.
+COMPRESSED_SUFFIXES: dict[str, str] = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz"}
+#: What the decompressors raise for data that is not theirs, or cut short.
+_DECOMPRESSION_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
 
 #: A document as :func:`read_documents` yields it: ``id``, ``text`` and ``meta``;
 #: for a PDF also ``pages``, a ``(page, start)`` pair per page that holds text
@@ -113,9 +126,10 @@ class Source:
 
     def read(self) -> Document:
         """The document, or its error document, exactly as :func:`read_documents` reads it."""
+        compression = _kind_of(Path(self.path))[1]
         try:
             with open(self.location or self.path, "rb") as stream:
-                return _read_single(stream, self.path, self.format)
+                return _read_single(stream, self.path, self.format, compression)
         except OSError as exc:
             return _error_doc(self.path, _os_error(self.path, exc))
 
@@ -219,7 +233,10 @@ def read_documents(
     Formats by suffix: ``.txt``/``.text`` and ``.md``/``.markdown`` (as they
     are), ``.html``/``.htm``
     (visible text only: no scripts, styles, markup or page furniture), ``.jsonl`` (one document
-    per line), ``.pdf`` (extra ``pdf``) and ``.docx`` (extra ``docx``). Folders
+    per line), ``.pdf`` (extra ``pdf``) and ``.docx`` (extra ``docx``); each of
+    them also compressed, with ``.gz``, ``.bz2`` or ``.xz`` after its suffix
+    (:data:`COMPRESSED_SUFFIXES`; a file that does not decompress is an error
+    document, after the records of a JSON Lines file read before the fault). Folders
     are walked in sorted order and only files with these suffixes are read
     (hidden files are skipped); a file named explicitly with another suffix
     is an error. Offsets in results index into the text read here: for HTML,
@@ -292,14 +309,15 @@ def read_documents(
             if problem is not None:
                 yield _error_doc(str(path), problem)
                 continue
-            fmt = SUPPORTED_SUFFIXES.get(path.suffix.lower())
+            fmt, compression = _kind_of(path)
             if fmt is None:
                 known = ", ".join(sorted(SUPPORTED_SUFFIXES))
+                squeezed = ", ".join(COMPRESSED_SUFFIXES)
                 yield _error_doc(
                     str(path),
                     ReadError(
-                        f"{path}: unsupported file type {path.suffix or '(none)'!r} "
-                        f"(supported: {known})",
+                        f"{path}: unsupported file type {_suffixes(path) or '(none)'!r} "
+                        f"(supported: {known}, each also compressed as {squeezed})",
                         "UnsupportedFormat",
                     ),
                 )
@@ -314,7 +332,7 @@ def read_documents(
                 continue
             try:
                 with path.open("rb") as stream:
-                    yield from _read_stream(stream, str(path), fmt, options)
+                    yield from _read_stream(stream, str(path), fmt, options, compression)
             except OSError as exc:
                 yield _error_doc(str(path), _os_error(str(path), exc))
 
@@ -355,7 +373,7 @@ def _expand(
         for p in sorted(walk, key=lambda p: p.relative_to(path).parts):
             if any(part.startswith(".") for part in p.relative_to(path).parts):
                 continue
-            if p.suffix.lower() not in SUPPORTED_SUFFIXES:
+            if _kind_of(p)[0] is None:
                 if unread is not None and p.is_file():
                     unread(p)
             elif p.is_file() or _is_dangling(p):
@@ -372,7 +390,7 @@ def _expand(
     else:
         matches = []
         for p in sorted(map(Path, glob.glob(name, recursive=True))):
-            if p.suffix.lower() not in SUPPORTED_SUFFIXES:
+            if _kind_of(p)[0] is None:
                 if unread is not None and p.is_file():
                     unread(p)
             elif p.is_file() or _is_dangling(p):
@@ -381,6 +399,27 @@ def _expand(
             yield path, ReadError(f"{name}: no readable file matches the pattern", "NoMatch")
         for match in matches:
             yield match, _dangling_error(match)
+
+
+def _kind_of(path: Path) -> tuple[str | None, str | None]:
+    """A file's format by its suffix (None when unsupported), and its compression or None.
+
+    Example:
+        >>> _kind_of(Path("news.JSONL.gz")), _kind_of(Path("a.txt")), _kind_of(Path("a.tar.gz"))
+        (('jsonl', 'gzip'), ('txt', None), (None, 'gzip'))
+    """
+    suffix = path.suffix.lower()
+    compression = COMPRESSED_SUFFIXES.get(suffix)
+    if compression is None:
+        return SUPPORTED_SUFFIXES.get(suffix), None
+    return SUPPORTED_SUFFIXES.get(Path(path.stem).suffix.lower()), compression
+
+
+def _suffixes(path: Path) -> str:
+    """The suffix that names a file's type: with its format's, for a compressed file."""
+    if path.suffix.lower() in COMPRESSED_SUFFIXES:
+        return Path(path.stem).suffix + path.suffix
+    return path.suffix
 
 
 def _is_dangling(path: Path) -> bool:
@@ -409,18 +448,59 @@ def _error_doc(doc_id: str, exc: Exception) -> Document:
 
 
 def _read_stream(
-    stream: IO[bytes], name: str, fmt: str, options: dict[str, str]
+    stream: IO[bytes],
+    name: str,
+    fmt: str,
+    options: dict[str, str],
+    compression: str | None = None,
 ) -> Iterator[Document]:
-    if fmt == "jsonl":
+    if fmt != "jsonl":
+        yield _read_single(stream, name, fmt, compression)
+    elif compression is None:
         yield from _read_jsonl(stream, name, **options)
     else:
-        yield _read_single(stream, name, fmt)
+        lines = 0
+        try:
+            # No end from the file's size: that is the compressed size, and no
+            # output that could grow while it is read is ever compressed.
+            for document in _read_jsonl(
+                _decompressing(stream, compression), name, False, **options
+            ):
+                lines += 1
+                yield document
+        except _DECOMPRESSION_ERRORS as exc:
+            read = f"after {counted(lines, 'document')} read " if lines else ""
+            yield _error_doc(name, _decompression_error(name, compression, exc, read))
 
 
-def _read_single(stream: IO[bytes], name: str, fmt: str) -> Document:
+def _decompressing(raw: IO[bytes], compression: str) -> IO[bytes]:
+    """A stream of ``raw`` decompressed; closing ``raw`` (the caller's file) is enough."""
+    if compression == "gzip":
+        return cast("IO[bytes]", gzip.GzipFile(fileobj=raw, mode="rb"))
+    if compression == "bzip2":
+        return bz2.BZ2File(raw, mode="rb")
+    return lzma.LZMAFile(raw, mode="rb")
+
+
+def _decompression_error(name: str, compression: str, exc: Exception, where: str = "") -> ReadError:
+    return ReadError(
+        f"{name}: cannot decompress it as {compression} {where}({exc}): the file is "
+        f"damaged, cut short or not {compression}",
+        "DecompressionError",
+    )
+
+
+def _read_single(
+    stream: IO[bytes], name: str, fmt: str, compression: str | None = None
+) -> Document:
     """The one document of a file that is not JSON Lines, or its error document."""
     try:
         data = stream.read()
+        if compression is not None:
+            try:
+                data = _decompressing(io.BytesIO(data), compression).read()
+            except _DECOMPRESSION_ERRORS as exc:
+                raise _decompression_error(name, compression, exc) from None
         _check_kind(data, name, fmt)
         read = _TEXT_READERS[fmt](data, name)
     except (ReadError, ImportError) as exc:
@@ -519,12 +599,19 @@ def _regular_size(stream: IO[bytes]) -> int | None:
 
 
 def _read_jsonl(
-    stream: IO[bytes], name: str, *, text_field: str, id_field: str, meta_field: str
+    stream: IO[bytes],
+    name: str,
+    sized: bool = True,
+    /,
+    *,
+    text_field: str,
+    id_field: str,
+    meta_field: str,
 ) -> Iterator[Document]:
     # Only the lines a file holds when it is opened: a file written while it is
     # read (the output of write_results in a folder read lazily, '.' say) grew
     # by one record per line read, for ever, until the disk was full.
-    end = _regular_size(stream)
+    end = _regular_size(stream) if sized else None
     offset = 0
     for lineno, raw in enumerate(stream, 1):
         if end is not None and offset >= end:

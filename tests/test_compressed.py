@@ -1,0 +1,129 @@
+"""Compressed input files: .gz, .bz2 and .xz after a supported suffix."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+import lzma
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policy_topics import Extractor
+from policy_topics.io import COMPRESSED_SUFFIXES, read_documents
+
+COMPRESS: dict[str, Callable[[bytes], bytes]] = {
+    ".gz": gzip.compress,
+    ".bz2": bz2.compress,
+    ".xz": lzma.compress,
+}
+
+FILES = {
+    "a.txt": b"We will cut tariffs on steel.\r\nBoth sides back solar power.",
+    "b.md": b"# Energy\n\nThe grid needs investment.",
+    "c.html": b"<html><body><nav>Menu</nav><p>They will build 5G networks.</p></body></html>",
+    "d.jsonl": b"".join(
+        json.dumps({"id": f"n{i}", "text": f"Record {i}: tariffs on cars fell."}).encode() + b"\n"
+        for i in range(2000)  # compresses to far less than it holds
+    ),
+}
+
+
+def _without_ids(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in doc.items() if k != "id"} for doc in docs]
+
+
+def test_the_suffixes_are_the_standard_librarys() -> None:
+    assert set(COMPRESSED_SUFFIXES) == set(COMPRESS)
+
+
+@pytest.mark.parametrize("suffix", list(COMPRESS))
+@pytest.mark.parametrize("name", list(FILES))
+def test_a_compressed_file_reads_as_the_file_itself(tmp_path: Path, name: str, suffix: str) -> None:
+    plain, packed = tmp_path / name, tmp_path / f"{name}{suffix}"
+    plain.write_bytes(FILES[name])
+    packed.write_bytes(COMPRESS[suffix](FILES[name]))
+    expected = list(read_documents(plain))
+    got = list(read_documents(packed))
+    assert _without_ids(got) == _without_ids(expected)
+    assert "error" not in got[0]
+    if name == "d.jsonl":
+        assert len(got) == 2000  # every line, though the file is far smaller than its text
+        assert [d["id"] for d in got] == [d["id"] for d in expected]
+    else:
+        assert got[0]["id"] == str(packed)
+
+
+def test_deferred_compressed_files_are_read_where_they_are_tagged(tmp_path: Path) -> None:
+    (tmp_path / "c.html.gz").write_bytes(gzip.compress(FILES["c.html"]))
+    (tmp_path / "a.txt.xz").write_bytes(lzma.compress(FILES["a.txt"]))
+    deferred = list(read_documents(tmp_path, defer=True))
+    assert [("source" in d, "text" in d) for d in deferred] == [(False, True), (True, False)]
+    extractor = Extractor()
+    assert list(extractor.extract_many(deferred, n_process=2)) == list(
+        extractor.extract_many(read_documents(tmp_path))
+    )
+    assert deferred[1]["source"].read()["text"] == "They will build 5G networks."
+
+
+def test_a_jsonl_file_cut_short_gives_its_records_then_an_error(tmp_path: Path) -> None:
+    packed = gzip.compress(FILES["d.jsonl"])
+    (tmp_path / "cut.jsonl.gz").write_bytes(packed[: len(packed) // 2])
+    (tmp_path / "next.txt").write_bytes(b"Tariffs fell.")
+    docs = list(read_documents(tmp_path))
+    *records, error, after = docs
+    assert 0 < len(records) < 2000
+    assert [d["id"] for d in records] == [f"n{i}" for i in range(len(records))]
+    assert all("error" not in d for d in records)  # no half line read as a record
+    assert error["id"] == str(tmp_path / "cut.jsonl.gz")
+    assert error["error_type"] == "DecompressionError"
+    assert f"after {len(records)} documents read" in error["error"]
+    assert "damaged, cut short or not gzip" in error["error"]
+    assert after == {"id": str(tmp_path / "next.txt"), "text": "Tariffs fell.", "meta": {}}
+
+
+@pytest.mark.parametrize("suffix", list(COMPRESS))
+def test_a_file_that_is_not_compressed_as_named_is_an_error_document(
+    tmp_path: Path, suffix: str
+) -> None:
+    bad = tmp_path / f"a.txt{suffix}"
+    bad.write_bytes(b"We cut tariffs, but this is no compressed file.")
+    (doc,) = read_documents(bad)
+    assert doc["error_type"] == "DecompressionError"
+    assert doc["error"].startswith(f"{bad}: cannot decompress it as {COMPRESSED_SUFFIXES[suffix]}")
+
+
+def test_a_compressed_file_of_another_type_is_left_out_or_named(tmp_path: Path) -> None:
+    other = tmp_path / "scans.tar.gz"
+    other.write_bytes(gzip.compress(b"\0" * 100))
+    (tmp_path / "a.txt.gz").write_bytes(gzip.compress(b"Tariffs fell."))
+    unread: list[Path] = []
+    docs = list(read_documents(tmp_path, unread=unread.append))
+    assert [d["id"] for d in docs] == [str(tmp_path / "a.txt.gz")]
+    assert unread == [other]
+    (named,) = read_documents(other)
+    assert named["error_type"] == "UnsupportedFormat"
+    assert "unsupported file type '.tar.gz'" in named["error"]
+    assert "each also compressed as .gz, .bz2, .xz" in named["error"]
+
+
+def test_the_command_line_reads_a_compressed_archive_as_its_plain_file(tmp_path: Path) -> None:
+    (tmp_path / "news.jsonl").write_bytes(FILES["d.jsonl"][:20_000])
+    (tmp_path / "news.jsonl.bz2").write_bytes(bz2.compress(FILES["d.jsonl"][:20_000]))
+
+    def run(name: str) -> bytes:
+        proc = subprocess.run(
+            [sys.executable, "-m", "policy_topics", "extract", str(tmp_path / name), "-q"],
+            capture_output=True,
+            timeout=300,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    assert run("news.jsonl.bz2") == run("news.jsonl")
