@@ -289,18 +289,61 @@ def quote_rows(result: DocumentResult) -> Iterator[dict[str, Any]]:
 
 
 def _check_output(path: str | os.PathLike[str]) -> None:
-    """Raise where ``path`` cannot be an output file: a folder, or a read-only file."""
+    """Raise where ``path`` cannot be an output file, as writing it would, but before it.
+
+    A folder; a read-only file, or one this process may not write; a new file
+    in a folder that does not exist or that this process may not write to.
+    """
     target = Path(path)
+    name = os.fspath(path)
     if names_folder(path) or target.is_dir():
-        raise IsADirectoryError(_folder_message(os.fspath(path)))
+        raise IsADirectoryError(_folder_message(name))
     if target.is_file() and not os.stat(target).st_mode & 0o222:
         # Renaming over it (or root's writing) would replace a file its owner
         # protected; a shell's redirection refuses it too.
         raise PermissionError(
             errno.EACCES,
-            f"{os.fspath(path)} is read-only: make it writable (chmod u+w) or write to "
-            "another path",
+            f"{name} is read-only: make it writable (chmod u+w) or write to another path",
         )
+    if target.exists():
+        _check_access(target, os.W_OK, name)
+        return
+    folder = Path(os.path.realpath(target)).parent  # a dangling link's file is made where it points
+    if not folder.is_dir():
+        code = errno.ENOTDIR if folder.exists() else errno.ENOENT
+        raise OSError(code, os.strerror(code), name)
+    _check_access(folder, os.W_OK | os.X_OK, name)
+
+
+def _check_access(place: Path, mode: int, name: str) -> None:
+    """Raise the error that writing to (or in) ``place`` would give, where it would give one."""
+    if os.access(place, mode):
+        return
+    try:
+        read_only = bool(os.statvfs(place).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    code = errno.EROFS if read_only else errno.EACCES
+    raise OSError(code, os.strerror(code), name)
+
+
+_NOTHING = object()
+
+
+def _first_ready(
+    results: Iterable[DocumentResult], dest: str | os.PathLike[str]
+) -> Iterable[DocumentResult]:
+    """Check ``dest``, then take the first of ``results``; all of them to be written to ``dest``.
+
+    A file written in place is emptied when it is opened, so it is opened only
+    once a first result is at hand (a run that fails before leaves an older
+    file as it was); a path that cannot be written fails before any document
+    is tagged.
+    """
+    _check_output(dest)
+    pending = iter(results)
+    first: Any = next(pending, _NOTHING)
+    return [] if first is _NOTHING else itertools.chain([first], pending)
 
 
 @contextlib.contextmanager
@@ -513,9 +556,6 @@ def _file_mode(target: Path) -> int:
         return 0o666 & ~umask
 
 
-_NOTHING = object()
-
-
 def write_results(
     results: Iterable[DocumentResult],
     dest: str | os.PathLike[str] | TextIO,
@@ -575,14 +615,8 @@ def write_results(
             "(a JSON array or a CSV file is written whole; a stream is written where it is)"
         )
     if isinstance(dest, str | os.PathLike):
-        if format == "jsonl" and not append:
-            # Written in place: the old file is emptied when opened, so not before a
-            # first result is at hand (a run that fails at once leaves it as it was),
-            # but a path that cannot be written fails before any document is tagged.
-            _check_output(dest)
-            pending: Iterator[Any] = iter(results)
-            first: Any = next(pending, _NOTHING)
-            results = [] if first is _NOTHING else itertools.chain([first], pending)
+        if format == "jsonl" and not append:  # written in place, emptied when opened
+            results = _first_ready(results, dest)
         with open_output(dest, atomic=format != "jsonl", append=append) as stream:
             return write_results(results, stream, format=format)
     writer = _WRITERS[format](dest)

@@ -1312,6 +1312,47 @@ def test_an_unwritable_jsonl_path_is_refused_before_a_document_is_tagged(
     assert taken == []
 
 
+@pytest.mark.parametrize(
+    ("folder", "error"),
+    [
+        ("no-such-folder", "No such file or directory"),
+        ("a-file", "Not a directory"),
+        ("read-only", "Permission denied"),
+    ],
+)
+def test_a_jsonl_path_no_file_can_be_made_at_fails_before_a_document_is_tagged(
+    results: list[DocumentResult],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    folder: str,
+    error: str,
+) -> None:
+    # Only the folder or the read-only file was checked first: a new file in a
+    # folder that does not exist was found out only after a document was tagged.
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    (tmp_path / "read-only").mkdir()
+    target = tmp_path / folder / "out.jsonl"
+    real_access = os.access
+
+    def access(path: Any, mode: int, **kwargs: Any) -> bool:
+        # root may write anywhere: a folder it may not write to stands in as one
+        return Path(path).name != "read-only" and real_access(path, mode, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+    taken: list[DocumentResult] = []
+
+    def counted() -> Any:
+        for result in results:
+            taken.append(result)
+            yield result
+
+    with pytest.raises(OSError, match=error) as raised:
+        write_results(counted(), target)
+    assert raised.value.filename == str(target)
+    assert taken == []
+    assert not target.exists()
+
+
 def test_a_jsonl_file_is_left_as_it_was_when_the_run_fails_before_its_first_result(
     results: list[DocumentResult], tmp_path: Path
 ) -> None:
