@@ -20,7 +20,7 @@ import sys
 import unicodedata
 import warnings
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from enum import Enum
 from pathlib import Path
 from types import FrameType
@@ -51,7 +51,7 @@ from policy_topics.taxonomy import (
     taxonomy_lines,
 )
 from policy_topics.text import counted, replace_surrogates
-from policy_topics.writers import _cut_to_last_line, foreign_format, names_folder
+from policy_topics.writers import _cut_to_last_line, _first_ready, foreign_format, names_folder
 
 __all__ = ["app", "main"]
 
@@ -485,10 +485,15 @@ def extract(
             # The CLI says it itself when no document matched a record (below).
             opened.enter_context(warnings.catch_warnings())
             warnings.filterwarnings("ignore", "resume: none", UserWarning)
+            records: Iterable[DocumentResult] = results
+            if output is not None and fmt is OutputFormat.jsonl and not resume_run:
+                # Written in place, as write_results writes it: an older file is
+                # emptied only once a first result is ready to go in.
+                records = _first_ready(results, output)
             stream = opened.enter_context(_open(output, fmt, append=resume_run))
             started = True
             sink = _SINKS[fmt](stream)
-            for result in results:
+            for result in records:
                 text = texts.popleft()
                 with signals.writing():
                     sink.write(result, text)
@@ -502,7 +507,13 @@ def extract(
     except _Interrupted as exc:
         name = signal.Signals(exc.signum).name
         kept = _what_is_kept(
-            target, fmt, count, atomic=output is not None, finished=finished, appended=resume_run
+            target,
+            fmt,
+            count,
+            atomic=output is not None,
+            opened=started,
+            finished=finished,
+            appended=resume_run,
         )
         typer.echo(
             f"policy-topics: interrupted by {name} after {count} documents; {kept}", err=True
@@ -773,19 +784,24 @@ def _what_is_kept(
     count: int,
     *,
     atomic: bool,
+    opened: bool,
     finished: bool,
     appended: bool = False,
 ) -> str:
     """What an interrupted run leaves behind, for the message on stderr."""
     if finished:
         return f"{target} is complete"
+    if atomic and fmt is not OutputFormat.jsonl:
+        return f"no output file was written ({fmt.value} output is written atomically)"
+    if atomic and not opened:  # a JSON Lines file is opened once its first result is ready
+        if os.path.lexists(target):
+            return f"{target} was left as it was (no document was finished)"
+        return "no output file was written (no document was finished)"
     if appended:
         return (
             f"{target} holds its earlier records and the {count} finished since, as "
             "complete lines: run again with --resume to go on"
         )
-    if atomic and fmt is not OutputFormat.jsonl:
-        return f"no output file was written ({fmt.value} output is written atomically)"
     if fmt is OutputFormat.html:
         return f"nothing was written to {target} (HTML is written when the run ends)"
     held = {

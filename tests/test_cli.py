@@ -698,6 +698,58 @@ def test_unwritable_output_is_a_usage_error(tmp_path: Path, name: str) -> None:
     )
 
 
+def _unread(pipe: int) -> int:
+    """Bytes written to a pipe that its reader has not read yet."""
+    return int(struct.unpack("i", fcntl.ioctl(pipe, termios.FIONREAD, b"\0" * 4))[0])
+
+
+def test_an_older_jsonl_output_is_kept_until_a_first_result_is_ready(tmp_path: Path) -> None:
+    # It was emptied as soon as the run began: stopped before its first result
+    # (here still reading stdin), a run left an empty file where results were.
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"old": 1}\n', encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "policy_topics", "extract", "-", "-o", str(out), "-q"],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stderr is not None
+    proc.stdin.write(TRADE.encode())
+    proc.stdin.flush()
+    wait_for(lambda: _unread(proc.stdin.fileno()) == 0)  # reading its first document
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    stderr = proc.stderr.read().decode()
+    proc.stdin.close()
+    proc.stderr.close()
+    assert proc.returncode == 130, stderr
+    assert stderr == (
+        f"policy-topics: interrupted by SIGINT after 0 documents; {out} was left as it was "
+        "(no document was finished)\n"
+    )
+    assert out.read_text(encoding="utf-8") == '{"old": 1}\n'
+
+
+def test_an_unwritable_jsonl_output_fails_before_the_first_document(tmp_path: Path) -> None:
+    out = tmp_path / "no-such-folder" / "out.jsonl"
+    # stdin stays open: a run that waited for its first document never ended.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "policy_topics", "extract", "-", "-o", str(out)],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stderr is not None
+    try:
+        proc.wait(timeout=120)
+    finally:
+        proc.kill()
+        proc.stdin.close()
+    stderr = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.returncode == 2, stderr
+    assert stderr == f"policy-topics: cannot write {out}: No such file or directory\n"
+
+
 @pytest.mark.parametrize(("name", "made"), [("out/", False), ("out/", True), ("out", True)])
 def test_a_folder_as_output_is_a_usage_error(tmp_path: Path, name: str, made: bool) -> None:
     if made:
