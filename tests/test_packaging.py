@@ -70,3 +70,26 @@ def test_wheel_ships_taxonomies_and_finds_them_when_installed(tmp_path: Path) ->
     path, name = done.stdout.split()
     assert Path(path).is_relative_to(target)
     assert name == "default"
+
+
+def test_the_package_imports_spacy_only_when_a_name_needs_it() -> None:
+    # The command line loads through it: until spaCy is imported, Ctrl-C can still
+    # be told quietly. The submodule evaluate must not hide the function evaluate.
+    script = (
+        "import sys, policy_topics\n"
+        "assert 'spacy' not in sys.modules, 'spacy imported'\n"
+        "assert policy_topics.TaxonomyError.__module__ == 'policy_topics.errors'\n"
+        "import policy_topics.evaluate\n"
+        "from policy_topics import Extractor, evaluate\n"
+        "from policy_topics.evaluate import evaluate as function\n"
+        "assert evaluate is function and policy_topics.evaluate is function\n"
+        "assert Extractor.__module__ == 'policy_topics.extract'\n"
+        "assert set(policy_topics.__all__) <= set(dir(policy_topics))\n"
+        "ns = {}\n"
+        "exec('from policy_topics import *', ns)\n"
+        "assert {n for n in ns if n != '__builtins__'} == set(policy_topics.__all__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
