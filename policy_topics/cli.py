@@ -80,15 +80,21 @@ _MAX_LISTED_FAILURES = 20
 
 
 def main() -> None:
-    """Entry point of the ``policy-topics`` script."""
+    """Run the command line (the ``policy-topics`` script runs it through ``__main__``)."""
     _buffer_stdout()
     start = _regular_file_position(sys.stdout)
     try:
         try:
-            app(prog_name="policy-topics")
+            # Signals outside a command's own handling (loading a taxonomy or
+            # spaCy, scoring gold) stop it with one line as well, not silently.
+            with _Signals():
+                app(prog_name="policy-topics")
         finally:  # what is still buffered, while a failure can still be told
             if sys.stdout is not None:  # None: started with stdout closed
                 sys.stdout.flush()
+    except _Interrupted as exc:
+        _tell(f"policy-topics: interrupted by {signal.Signals(exc.signum).name}")
+        raise SystemExit(128 + exc.signum) from None
     except OSError as exc:
         if exc.errno not in _WRITE_ERRNOS:
             raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import fcntl
 import json
@@ -1053,6 +1054,64 @@ def test_interrupted_stdout_says_what_it_holds(tmp_path: Path, fmt: str, message
     assert message in stderr.decode()
     if fmt == "html":
         assert out.read_bytes() == b""
+
+
+def test_ctrl_c_while_the_command_line_loads_stops_quietly(tmp_path: Path) -> None:
+    # It printed the traceback of the import it broke off: spaCy's takes a
+    # second or two. A stand-in for spaCy that never ends loading holds it there.
+    slow = tmp_path / "slow"
+    (slow / "spacy").mkdir(parents=True)
+    loading = tmp_path / "loading"
+    (slow / "spacy" / "__init__.py").write_text(
+        "import os, pathlib, time\npathlib.Path(os.environ['LOADING']).touch()\ntime.sleep(300)\n",
+        encoding="utf-8",
+    )
+    path = os.pathsep.join(filter(None, [str(slow), os.environ.get("PYTHONPATH")]))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "policy_topics", "extract", str(SAMPLE)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": path, "LOADING": str(loading)},
+    )
+    wait_for(loading.exists)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert (proc.returncode, stderr, stdout) == (
+        130,
+        b"policy-topics: interrupted by SIGINT\n",
+        b"",
+    )
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_outside_extraction_is_told_in_one_line(
+    tmp_path: Path, signum: signal.Signals, code: int
+) -> None:
+    # typer turned Ctrl-C into a silent exit 130; SIGTERM killed without a word.
+    gold = tmp_path / "gold.jsonl"
+    os.mkfifo(gold)  # reading it waits for a writer's lines: the command waits there
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "policy_topics", "evaluate", str(gold)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    writer: list[int] = []
+
+    def reading() -> bool:
+        with contextlib.suppress(OSError):  # ENXIO: no reader yet
+            writer.append(os.open(gold, os.O_WRONLY | os.O_NONBLOCK))
+        return bool(writer)
+
+    try:
+        wait_for(reading)
+        proc.send_signal(signum)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        for fd in writer:
+            os.close(fd)
+    assert proc.returncode == code, stderr
+    assert stderr.decode() == f"policy-topics: interrupted by {signum.name}\n"
+    assert stdout == b""
 
 
 def test_ignored_sigint_stays_ignored(tmp_path: Path) -> None:

@@ -36,6 +36,10 @@ def test_wheel_ships_taxonomies_and_finds_them_when_installed(tmp_path: Path) ->
     shipped = {Path(n).name for n in names if n.startswith("policy_topics/taxonomies/")}
     assert shipped == {p.name for p in (ROOT / "taxonomies").glob("*.yaml")}
     assert "policy_topics/py.typed" in names
+    # The script starts where nothing slow is imported yet (Ctrl-C while loading).
+    (entry_points,) = (n for n in names if n.endswith(".dist-info/entry_points.txt"))
+    scripts = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "policy-topics = policy_topics.__main__:main" in scripts.splitlines()
 
     target = tmp_path / "site"
     subprocess.run(
