@@ -55,17 +55,21 @@ from policy_topics.writers import _cut_to_last_line, _first_ready, foreign_forma
 
 __all__ = ["app", "main"]
 
+# Plain help and usage errors, as click writes them: typer's boxed help shows
+# "<bool>" after every flag (--help included), as if it took a value.
 app = typer.Typer(
     name="policy-topics",
     help="Tag policy papers against a YAML taxonomy of cooperation areas, with verbatim quotes.",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 taxonomy_app = typer.Typer(
     help="Validate, show and lint taxonomies.",
     no_args_is_help=True,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(taxonomy_app, name="taxonomy")
@@ -362,7 +366,7 @@ class StdinFormat(str, Enum):
     jsonl = "jsonl"
 
 
-@app.command()
+@app.command(short_help="Tag documents; one record per document, or a CSV row per quote.")
 def extract(
     paths: Annotated[
         list[str],
@@ -374,7 +378,10 @@ def extract(
         ),
     ],
     taxonomy: Annotated[
-        str, typer.Option("-t", "--taxonomy", help="Taxonomy YAML file or packaged name.")
+        str,
+        typer.Option(
+            "-t", "--taxonomy", metavar="NAME|FILE", help="Taxonomy YAML file or packaged name."
+        ),
     ] = "default",
     output_format: Annotated[
         OutputFormat | None,
@@ -402,25 +409,37 @@ def extract(
         typer.Option(
             "--n-process",
             min=1,
+            metavar="N",
             help="Worker processes; they also extract the text of PDF, DOCX and HTML files.",
         ),
     ] = 1,
     min_score: Annotated[
-        float, typer.Option("--min-score", min=0.0, max=1.0, help="Leave out weaker areas.")
+        float,
+        typer.Option(
+            "--min-score", min=0.0, max=1.0, metavar="SCORE", help="Leave out weaker areas."
+        ),
     ] = 0.0,
     max_quotes: Annotated[
-        int, typer.Option("--max-quotes", min=0, help="Quotes kept per area (0 keeps all).")
+        int,
+        typer.Option(
+            "--max-quotes", min=0, metavar="N", help="Quotes kept per area (0 keeps all)."
+        ),
     ] = 5,
     model: Annotated[
         str | None,
         typer.Option(
             "--model",
+            metavar="NAME|PATH",
             help="Trained spaCy pipeline, name or path (default: blank).",
             show_default=False,
         ),
     ] = None,
-    text_field: Annotated[str, typer.Option(help="JSON Lines field holding the text.")] = "text",
-    id_field: Annotated[str, typer.Option(help="JSON Lines field holding the id.")] = "id",
+    text_field: Annotated[
+        str, typer.Option(metavar="FIELD", help="JSON Lines field holding the text.")
+    ] = "text",
+    id_field: Annotated[
+        str, typer.Option(metavar="FIELD", help="JSON Lines field holding the id.")
+    ] = "id",
     stdin_format: Annotated[
         StdinFormat, typer.Option(help="Format of stdin ('-').", case_sensitive=False)
     ] = StdinFormat.txt,
@@ -909,7 +928,9 @@ def _term_count(topic: Topic) -> int:
     return len(topic.terms) + sum(_term_count(sub) for sub in topic.subtopics.values())
 
 
-@taxonomy_app.command("validate")
+@taxonomy_app.command(
+    "validate", short_help="Check taxonomies; each problem with its file, line and path."
+)
 def taxonomy_validate(
     files: Annotated[list[str], typer.Argument(help="Taxonomy YAML files (or packaged names).")],
 ) -> None:
@@ -966,7 +987,7 @@ def _tree(node_id: str, topic: Topic, prefix: str, last: bool) -> list[str]:
     return lines
 
 
-@taxonomy_app.command("lint")
+@taxonomy_app.command("lint", short_help="Report duplicate, shadowed, dead and regex-like terms.")
 def taxonomy_lint(
     file: Annotated[str, typer.Argument(help="Taxonomy YAML file (or packaged name).")],
 ) -> None:
@@ -1009,7 +1030,7 @@ class EvalMode(str, Enum):
     primary = "primary"
 
 
-@app.command()
+@app.command(short_help="Score a taxonomy, or other predictions, against gold: P, R, F1.")
 def evaluate(
     gold: Annotated[
         Path,
@@ -1020,6 +1041,7 @@ def evaluate(
         typer.Option(
             "-t",
             "--taxonomy",
+            metavar="NAME|FILE",
             help="Taxonomy YAML file or packaged name. With --predictions it only orders "
             "and labels the topics.",
         ),
@@ -1040,6 +1062,7 @@ def evaluate(
         list[str] | None,
         typer.Option(
             "--topic",
+            metavar="TOPIC",
             help="Score only this topic (repeatable); the others are ignored.",
             show_default=False,
         ),
@@ -1049,15 +1072,20 @@ def evaluate(
         typer.Option(
             "--mode",
             case_sensitive=False,
+            metavar="<multi|primary>",
             help="Evaluation mode (repeatable; default: multi and primary).",
             show_default=False,
         ),
     ] = None,
     min_score: Annotated[
-        float, typer.Option("--min-score", min=0.0, max=1.0, help="Minimum sentence score.")
+        float,
+        typer.Option(
+            "--min-score", min=0.0, max=1.0, metavar="SCORE", help="Minimum sentence score."
+        ),
     ] = 0.0,
     report_format: Annotated[
-        ReportFormat, typer.Option("-f", "--format", case_sensitive=False)
+        ReportFormat,
+        typer.Option("-f", "--format", case_sensitive=False, help="Format of the report."),
     ] = ReportFormat.table,
 ) -> None:
     """Score a taxonomy, or another tool's predictions, against labelled gold: P, R and F1."""

@@ -7,6 +7,7 @@ import csv
 import fcntl
 import json
 import os
+import re
 import resource
 import signal
 import struct
@@ -262,6 +263,28 @@ def test_missing_input_is_a_failed_document(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "nope.txt: no such file or directory" in stderr
     assert len(stdout.splitlines()) == 2
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["extract"], ["evaluate"], ["schema"], ["taxonomy"]]
+    + [["taxonomy", name] for name in ("validate", "show", "lint")],
+)
+def test_help_names_what_an_option_takes_not_a_python_type(command: list[str]) -> None:
+    # typer showed <bool> after each flag (--quiet, --version, --help), as if it
+    # took a value, and <str> or <list[str]> after options that take text.
+    proc = subprocess.run(
+        [sys.executable, "-m", "policy_topics", *command, "--help"],
+        capture_output=True,
+        env={**os.environ, "COLUMNS": "200"},
+        timeout=300,
+        check=False,
+    )
+    stdout, stderr = text(proc)
+    assert proc.returncode == 0, stderr
+    options = [line for line in stdout.splitlines() if re.search(r"(^|[\s,│])-{1,2}\w", line)]
+    assert any("--help" in line for line in options)
+    assert [line for line in options if re.search(r"<(bool|str|list\[|int|float)", line)] == []
 
 
 def test_version_and_schema() -> None:
