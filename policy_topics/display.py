@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from policy_topics.records import CooperationArea, DocumentResult, ErrorInfo, Quote
+from policy_topics.records import CooperationArea, DocumentResult, ErrorInfo, Match, Quote
 from policy_topics.taxonomy import _ID_RE, Taxonomy, load_taxonomy, packaged_taxonomies
 
 if TYPE_CHECKING:
@@ -53,6 +53,10 @@ PALETTE: dict[str, str] = {
     "manufacturing": "#0d9488",
     "finance": "#db2777",
 }
+
+#: Labels by (topic id, sub-topic path or None for the topic itself): a sub-topic
+#: may share its topic's id, so ids alone do not tell them apart.
+_Labels = Mapping[tuple[str, str | None], str]
 
 _FONT = "system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif"
 _INK = "#1f2328"
@@ -155,16 +159,20 @@ def _title(term: str, topic: str, subtopic: str, score: float) -> str:
     return f"term: {term} | sub-topic: {sub} | topic: {topic} | score: {score:.2f}"
 
 
-def _quote_spans(quote: Quote, labels: Mapping[str, str]) -> list[_Span]:
-    """Spans of a quote's matches, relative to the quote; ``labels`` maps ids to labels."""
+def _match_title(m: Match, labels: _Labels, score: float) -> str:
+    """The hover title of a match: its term, the labels of its sub-topic and topic, a score."""
+    sub = labels.get((m.topic, m.subtopic), m.subtopic) if m.subtopic else ""
+    return _title(m.term, labels.get((m.topic, None), m.topic), sub, score)
+
+
+def _quote_spans(quote: Quote, labels: _Labels) -> list[_Span]:
+    """Spans of a quote's matches, relative to the quote."""
     spans = []
     for m in quote.matches:
         start, end = m.start - quote.start, m.end - quote.start
         if start < 0 or quote.text[start:end] != m.text:
             continue
-        sub = labels.get(m.subtopic or "", m.subtopic or "")
-        title = _title(m.term, labels.get(m.topic, m.topic), sub, quote.score)
-        spans.append(_Span(start, end, m.topic, title))
+        spans.append(_Span(start, end, m.topic, _match_title(m, labels, quote.score)))
     return spans
 
 
@@ -214,8 +222,8 @@ def _shorten(quote: Quote, limit: int) -> Quote:
     return quote.model_copy(update={"text": quote.text[:cut], "matches": matches})
 
 
-def _area_labels(area: CooperationArea) -> dict[str, str]:
-    return {area.topic: area.label} | {s.id: s.label for s in area.subtopics}
+def _area_labels(area: CooperationArea) -> dict[tuple[str, str | None], str]:
+    return {(area.topic, None): area.label} | {(area.topic, s.id): s.label for s in area.subtopics}
 
 
 def _area_row(area: CooperationArea) -> str:
@@ -260,7 +268,7 @@ def _table(areas: Sequence[CooperationArea]) -> str:
     )
 
 
-def _quote_body(quote: Quote, labels: Mapping[str, str]) -> str:
+def _quote_body(quote: Quote, labels: _Labels) -> str:
     meta = [f"sentence {quote.sentence}", f"score {quote.score:.2f}"]
     if quote.page is not None:
         meta.insert(0, f"p. {quote.page}")
@@ -274,7 +282,7 @@ def _quote_body(quote: Quote, labels: Mapping[str, str]) -> str:
     )
 
 
-def _quote_list(quotes: Sequence[Quote], labels: Mapping[str, str], start: int) -> str:
+def _quote_list(quotes: Sequence[Quote], labels: _Labels, start: int) -> str:
     items = "".join(f'<li style="margin:0 0 8px 0">{_quote_body(q, labels)}</li>' for q in quotes)
     return f'<ol start="{start}" style="margin:4px 0;padding-left:2em">{items}</ol>'
 
@@ -673,10 +681,8 @@ def highlight(
         spans = []
         for tags in result.sentences:
             for m in tags.matches:
-                sub = labels.get((m.topic, m.subtopic), m.subtopic or "")
-                topic = labels.get((m.topic, None), m.topic)
-                score = tags.scores.get(m.topic, 0.0)
-                spans.append(_Span(m.start, m.end, m.topic, _title(m.term, topic, sub, score)))
+                title = _match_title(m, labels, tags.scores.get(m.topic, 0.0))
+                spans.append(_Span(m.start, m.end, m.topic, title))
         body = _quoted_sentences(result, spans) if text is None else _mark(text, spans)
         inner = (
             _header(result)
@@ -739,9 +745,7 @@ def _labels(
     return labels
 
 
-def _legend(
-    result: DocumentResult, spans: Sequence[_Span], labels: Mapping[tuple[str, str | None], str]
-) -> str:
+def _legend(result: DocumentResult, spans: Sequence[_Span], labels: _Labels) -> str:
     counts: dict[str, int] = defaultdict(int)
     for span in spans:
         counts[span.topic] += 1

@@ -289,6 +289,32 @@ def test_hover_titles_give_term_subtopic_and_score(sample: tuple[str, DocumentRe
     assert any(f"term: {match.term}" in t and f"sub-topic: {sub}" in t for t in page_titles)
 
 
+SAME_ID = """\
+name: same-id
+topics:
+  trade:
+    label: Trade
+    terms: [tariff]
+    subtopics:
+      trade: {label: Free trade agreements, terms: [free trade agreement]}
+"""
+
+
+def test_a_sub_topic_with_its_topics_id_keeps_both_labels_apart() -> None:
+    # The views looked labels up by id alone: the topic took its sub-topic's
+    # label, and a term of the topic itself was titled with a sub-topic.
+    text = "They cut tariffs and signed a free trade agreement."
+    result = Extractor(Taxonomy.from_yaml(SAME_ID)).extract(text, doc_id="a")
+    expected = {
+        "term: tariff | sub-topic: (topic level) | topic: Trade | score: 0.86",
+        "term: free trade agreement | sub-topic: Free trade agreements | topic: Trade | "
+        "score: 0.86",
+    }
+    for page in (render(result.areas[0]), render(result), highlight(text, result=result)):
+        titles = {m.get("title") for m in parse(page).iter("mark")} - {None}  # not the legend's
+        assert titles == expected
+
+
 def test_highlight_of_a_result_shows_its_quotes(sample: tuple[str, DocumentResult]) -> None:
     _, result = sample
     page = highlight(result)
