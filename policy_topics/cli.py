@@ -39,7 +39,7 @@ from policy_topics.io import (
     open_output,
     read_documents,
 )
-from policy_topics.readers import SUPPORTED_SUFFIXES, reads
+from policy_topics.readers import COMPRESSED_SUFFIXES, SUPPORTED_SUFFIXES, _suffixes, reads
 from policy_topics.records import DocumentResult
 from policy_topics.resume import done_ids, skip_done
 from policy_topics.taxonomy import (
@@ -372,7 +372,7 @@ def extract(
         list[str],
         typer.Argument(
             help="Files, folders or glob patterns (.txt .text .md .markdown .html .htm "
-            ".jsonl .pdf .docx); "
+            ".jsonl .pdf .docx, each also compressed: .gz .bz2 .xz); "
             "'-' reads stdin.",
             show_default=False,
         ),
@@ -487,7 +487,7 @@ def extract(
                 # the HTML page shows each document's text, so it is read here. With
                 # --resume, a file is read only when it is not done yet.
                 defer=(n_process > 1 or resume_run) and fmt is not OutputFormat.html,
-                unread=lambda path: unread.update([path.suffix.lower() or "(none)"]),
+                unread=lambda path: unread.update([_suffixes(path).lower() or "(none)"]),
             )
         )
         for doc in skip_done(docs, done, str(output)) if done else docs:
@@ -747,10 +747,12 @@ def _unread_note(unread: Counter[str]) -> str:
     """
     kinds = ", ".join(f"{suffix} {count}" for suffix, count in sorted(unread.items()))
     known = ", ".join(sorted(SUPPORTED_SUFFIXES))
+    squeezed = ", ".join(COMPRESSED_SUFFIXES)
     files = counted(sum(unread.values()), "file")
     return (
         f"policy-topics: left out {files} of types it does not read ({kinds}); "
-        f"it reads {known}: convert them, e.g. .doc to .docx"
+        f"it reads {known}, each also compressed as {squeezed}: convert them, "
+        "e.g. .doc to .docx"
     )
 
 

@@ -127,3 +127,19 @@ def test_the_command_line_reads_a_compressed_archive_as_its_plain_file(tmp_path:
         return proc.stdout
 
     assert run("news.jsonl.bz2") == run("news.jsonl")
+
+
+def test_the_command_line_names_compressed_files_it_leaves_out(tmp_path: Path) -> None:
+    (tmp_path / "scans.tar.gz").write_bytes(gzip.compress(b"\0" * 100))
+    (tmp_path / "a.txt.gz").write_bytes(gzip.compress(b"We cut tariffs."))
+    proc = subprocess.run(
+        [sys.executable, "-m", "policy_topics", "extract", str(tmp_path), "-q"],
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    stderr = proc.stderr.decode()
+    assert "left out 1 file of types it does not read (.tar.gz 1)" in stderr
+    assert "each also compressed as .gz, .bz2, .xz" in stderr
+    assert json.loads(proc.stdout)["doc_id"] == str(tmp_path / "a.txt.gz")
