@@ -41,6 +41,7 @@ from pydantic import ValidationError
 
 from policy_topics.extract import _coerce_item, _is_series, _labelled
 from policy_topics.records import DocumentResult
+from policy_topics.text import replace_surrogates
 
 __all__ = ["done_ids", "resume", "skip_done"]
 
@@ -133,7 +134,9 @@ def skip_done(items: Iterable[Any], done: Collection[str], output: str) -> Itera
                 f"document #{position} has no id: resume matches documents to the "
                 f"records of {output} by id; give every document an 'id'"
             )
-        if doc_id in done:
+        # As the record holds it: JSON has no lone surrogates (a file name that is
+        # not UTF-8 has them), so U+FFFD stands for each.
+        if replace_surrogates(doc_id) in done:
             matched += 1
             continue
         yield item

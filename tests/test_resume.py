@@ -179,3 +179,17 @@ def test_a_failed_append_cuts_back_no_further_than_where_it_began(tmp_path: Path
         stream.flush()
         raise OSError(28, "No space left on device")
     assert target.read_text(encoding="utf-8") == '{"a": 1}\n'
+
+
+def test_a_file_whose_name_is_not_utf8_is_matched_as_its_record_names_it(
+    tmp_path: Path, extractor: Extractor
+) -> None:
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    # A Latin-1 name: Python gives it lone surrogates, the record U+FFFD for each.
+    (folder / "caf\udce9.txt").write_text("We cut tariffs.", encoding="utf-8")
+    (folder / "plain.txt").write_text("Grids grew.", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    write_results(extractor.extract_many(list(read_documents(folder))[:1]), out)
+    assert done_ids(out) == {str(folder / "caf\ufffd.txt")}
+    assert [doc["id"] for doc in resume(read_documents(folder), out)] == [str(folder / "plain.txt")]
