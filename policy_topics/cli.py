@@ -41,7 +41,7 @@ from policy_topics.io import (
 )
 from policy_topics.readers import COMPRESSED_SUFFIXES, SUPPORTED_SUFFIXES, _suffixes, reads
 from policy_topics.records import DocumentResult
-from policy_topics.resume import done_ids, skip_done
+from policy_topics.resume import done_counts, skip_done
 from policy_topics.taxonomy import (
     Taxonomy,
     Topic,
@@ -461,7 +461,7 @@ def extract(
     fmt = output_format or _format_of(output)
     if output is not None:
         _refuse_input_as_output(paths, output)
-    done = _resume_point(output, fmt) if resume_run else set()
+    done = _resume_point(output, fmt) if resume_run else Counter[str]()
     extractor = _extractor(taxonomy, model, max_quotes=max_quotes or None, min_score=min_score)
     texts: deque[str | None] = deque()
 
@@ -565,7 +565,7 @@ def extract(
         if close is not None:
             close()
     if resume_run:
-        _tell_resumed(target, len(done), offered - count, count)
+        _tell_resumed(target, done.total(), offered - count, count)
     if failures:
         _summarise(failures, count)
         raise typer.Exit(EXIT_FAILED)
@@ -851,8 +851,8 @@ def _extractor(
         _fail(f"policy-topics: cannot load the spaCy pipeline {model!r}: {exc}")
 
 
-def _resume_point(output: Path | None, fmt: OutputFormat) -> set[str]:
-    """The ids of the documents ``--resume`` skips: those whose records ``output`` holds."""
+def _resume_point(output: Path | None, fmt: OutputFormat) -> Counter[str]:
+    """The ids of the documents ``--resume`` skips, counted: the records ``output`` holds."""
     if output is None:
         _fail("policy-topics: --resume needs -o FILE.jsonl, the output to go on with")
     if fmt is not OutputFormat.jsonl:
@@ -861,7 +861,7 @@ def _resume_point(output: Path | None, fmt: OutputFormat) -> set[str]:
             "written whole: use -o FILE.jsonl"
         )
     try:
-        return done_ids(output)
+        return done_counts(output)
     except ValueError as exc:
         _fail(f"policy-topics: --resume: {exc}")
     except OSError as exc:

@@ -34,7 +34,8 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Collection, Iterable, Iterator
+from collections import Counter
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -43,7 +44,7 @@ from policy_topics.extract import _coerce_item, _is_series, _labelled
 from policy_topics.records import DocumentResult
 from policy_topics.text import replace_surrogates
 
-__all__ = ["done_ids", "resume", "skip_done"]
+__all__ = ["done_counts", "done_ids", "resume", "skip_done"]
 
 #: How every record that ``write_results`` and the command line write begins.
 _RECORD_START = b'{"doc_id":'
@@ -69,12 +70,30 @@ def done_ids(path: str | os.PathLike[str]) -> set[str]:
         ValueError: a line that is no record of policy-topics, or a record
             without an id (its file, line and the fix are named).
     """
+    return set(done_counts(path))
+
+
+def done_counts(path: str | os.PathLike[str]) -> Counter[str]:
+    """How many records of each id a JSON Lines output holds: :func:`done_ids`, counted.
+
+    Documents that share an id (a JSON Lines input whose ids repeat) have a
+    record each; :func:`resume` skips as many of them as there are records.
+
+    Args:
+        path: A JSON Lines file, as :func:`done_ids` takes it.
+
+    Returns:
+        The number of complete records of each ``doc_id``.
+
+    Raises:
+        ValueError: as :func:`done_ids`.
+    """
     name = os.fspath(path)
     try:
         stream = open(path, "rb")  # noqa: SIM115 (closed below; a missing file holds none)
     except FileNotFoundError:
-        return set()
-    ids: set[str] = set()
+        return Counter()
+    ids: Counter[str] = Counter()
     with stream:
         for number, line in enumerate(stream, 1):
             if not line.endswith(b"\n"):
@@ -83,7 +102,7 @@ def done_ids(path: str | os.PathLike[str]) -> set[str]:
                 continue
             if number == 1:
                 _check_first(name, line)
-            ids.add(_record_id(name, number, line))
+            ids[_record_id(name, number, line)] += 1
     return ids
 
 
@@ -109,7 +128,7 @@ def resume(items: Iterable[Any], output: str | os.PathLike[str]) -> Iterator[Any
         UserWarning: ``output`` holds records but none matched a document: the
             ids changed (files named by another path?), or it is another run's file.
     """
-    yield from skip_done(items, done_ids(output), os.fspath(output))
+    yield from skip_done(items, done_counts(output), os.fspath(output))
 
 
 def skip_done(items: Iterable[Any], done: Collection[str], output: str) -> Iterator[Any]:
@@ -117,12 +136,15 @@ def skip_done(items: Iterable[Any], done: Collection[str], output: str) -> Itera
 
     Args:
         items: Documents, each with an id, as :func:`resume` takes them.
-        done: The ids to skip, from :func:`done_ids`.
+        done: The ids to skip, from :func:`done_ids`; or how many records each
+            id has, from :func:`done_counts`: then only as many documents with
+            an id are skipped, the first ones (documents that share an id).
         output: The file they were read from, for the messages.
     """
     if _is_series(items):
         series: Any = items
         items = (_labelled(label, item) for label, item in series.items())
+    left = Counter(done) if isinstance(done, Mapping) else None
     matched = 0
     for position, item in enumerate(items):
         try:
@@ -136,13 +158,19 @@ def skip_done(items: Iterable[Any], done: Collection[str], output: str) -> Itera
             )
         # As the record holds it: JSON has no lone surrogates (a file name that is
         # not UTF-8 has them), so U+FFFD stands for each.
-        if replace_surrogates(doc_id) in done:
+        key = replace_surrogates(doc_id)
+        if left is None and key in done:
+            matched += 1
+            continue
+        if left is not None and left[key] > 0:
+            left[key] -= 1
             matched += 1
             continue
         yield item
     if done and not matched:
+        held = sum(done.values()) if isinstance(done, Mapping) else len(done)
         warnings.warn(
-            f"resume: none of the documents matched one of the {len(done)} records of "
+            f"resume: none of the documents matched one of the {held} records of "
             f"{output}, so none was skipped; a file's id is its path as "
             "named: name the files as the run that wrote it did",
             UserWarning,

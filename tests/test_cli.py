@@ -652,6 +652,19 @@ def test_a_killed_run_resumed_twice_equals_a_run_never_stopped(
     assert out.read_bytes() == whole.read_bytes()
 
 
+def test_resume_counts_documents_that_share_an_id(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    rows = [{"id": 7, "text": TRADE}, {"id": "7", "text": ENERGY}, {"text": TRADE}]
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    whole, out = tmp_path / "whole.jsonl", tmp_path / "out.jsonl"
+    assert run("extract", str(source), "-o", str(whole)).returncode == 0
+    out.write_bytes(whole.read_bytes().splitlines(keepends=True)[0])  # stopped after one
+    proc = run("extract", str(source), "-o", str(out), "--resume")
+    assert proc.returncode == 0, proc.stderr
+    assert text(proc)[1].endswith(f"resumed {out}: 1 document it held skipped, 2 records added\n")
+    assert out.read_bytes() == whole.read_bytes()
+
+
 def test_resume_reads_only_the_files_not_done(folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     proc = run("extract", str(folder / "a-trade.txt"), str(folder / "b-energy.md"), "-o", str(out))

@@ -193,3 +193,23 @@ def test_a_file_whose_name_is_not_utf8_is_matched_as_its_record_names_it(
     write_results(extractor.extract_many(list(read_documents(folder))[:1]), out)
     assert done_ids(out) == {str(folder / "caf\ufffd.txt")}
     assert [doc["id"] for doc in resume(read_documents(folder), out)] == [str(folder / "plain.txt")]
+
+
+def test_documents_that_share_an_id_are_skipped_as_often_as_the_file_holds_it(
+    tmp_path: Path, extractor: Extractor
+) -> None:
+    # 1, "1" and 1.0 are one id to the writer: three documents with the id "1".
+    docs = [
+        {"id": 1, "text": "We cut tariffs."},
+        {"id": "1", "text": "Grids grew."},
+        {"id": "b", "text": "Solar power."},
+        {"id": 1.0, "text": "Chips."},
+    ]
+    whole, out = tmp_path / "whole.jsonl", tmp_path / "out.jsonl"
+    write_results(extractor.extract_many(docs), whole)
+    write_results(extractor.extract_many(docs[:1]), out)  # stopped after the first
+    assert list(resume(docs, out)) == docs[1:]
+    write_results(extractor.extract_many(docs[1:3]), out, append=True)  # and again
+    assert list(resume(docs, out)) == docs[3:]
+    write_results(extractor.extract_many(resume(docs, out)), out, append=True)
+    assert out.read_bytes() == whole.read_bytes()
