@@ -109,6 +109,10 @@ def done_counts(path: str | os.PathLike[str]) -> Counter[str]:
 def resume(items: Iterable[Any], output: str | os.PathLike[str]) -> Iterator[Any]:
     """The documents of ``items`` whose records ``output`` does not hold yet, lazily.
 
+    ``output`` is read when this is called: a file that is not ours is
+    refused before ``write_results(..., append=True)`` opens it (and cuts
+    what looks like half a line at its end).
+
     Args:
         items: Documents as :meth:`Extractor.extract_many
             <policy_topics.Extractor.extract_many>` takes them, each with an
@@ -121,14 +125,14 @@ def resume(items: Iterable[Any], output: str | os.PathLike[str]) -> Iterator[Any
 
     Raises:
         ValueError: ``output`` is no JSON Lines output of policy-topics (see
-            :func:`done_ids`); a document has no id, so it could never be
-            matched (raised when it is reached: the documents before it came out).
+            :func:`done_ids`), at once; a document has no id, so it could never
+            be matched (raised when it is reached: the documents before it came out).
 
     Warns:
         UserWarning: ``output`` holds records but none matched a document: the
             ids changed (files named by another path?), or it is another run's file.
     """
-    yield from skip_done(items, done_counts(output), os.fspath(output))
+    return skip_done(items, done_counts(output), os.fspath(output))
 
 
 def skip_done(items: Iterable[Any], done: Collection[str], output: str) -> Iterator[Any]:

@@ -213,3 +213,16 @@ def test_documents_that_share_an_id_are_skipped_as_often_as_the_file_holds_it(
     assert list(resume(docs, out)) == docs[3:]
     write_results(extractor.extract_many(resume(docs, out)), out, append=True)
     assert out.read_bytes() == whole.read_bytes()
+
+
+def test_a_file_that_is_not_ours_is_refused_before_write_results_touches_it(
+    tmp_path: Path, extractor: Extractor
+) -> None:
+    # The input named as the output by mistake; its last line has no newline.
+    corpus = tmp_path / "corpus.jsonl"
+    body = '{"id": "a", "text": "We cut tariffs."}\n{"id": "b", "text": "Grids grew."}'
+    corpus.write_text(body, encoding="utf-8")
+    docs = list(read_documents(corpus))
+    with pytest.raises(ValueError, match=r"corpus\.jsonl:1: not a record of policy-topics"):
+        write_results(extractor.extract_many(resume(docs, corpus)), corpus, append=True)
+    assert corpus.read_text(encoding="utf-8") == body
