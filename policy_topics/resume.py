@@ -57,7 +57,9 @@ def done_ids(path: str | os.PathLike[str]) -> set[str]:
     """The ids of the documents whose records a JSON Lines output holds.
 
     Only complete lines count: half a line left by a run that was killed is
-    not a record (``write_results(..., append=True)`` cuts it).
+    not a record (``write_results(..., append=True)`` cuts it). A last line
+    without newline that cannot be the start of a record is no half line,
+    but a sign the file is another program's.
 
     Args:
         path: A JSON Lines file written by ``write_results`` or ``policy-topics
@@ -97,6 +99,7 @@ def done_counts(path: str | os.PathLike[str]) -> Counter[str]:
     with stream:
         for number, line in enumerate(stream, 1):
             if not line.endswith(b"\n"):
+                _check_half(name, number, line)
                 break  # half a line: the record of a document that was not finished
             if not line.strip():
                 continue
@@ -194,14 +197,21 @@ def _check_first(name: str, line: bytes) -> None:
         ) from None
 
 
+def _check_half(name: str, number: int, line: bytes) -> None:
+    """Refuse a last line without newline that cannot be half a record: cutting it loses it.
+
+    A run that was killed leaves the start of a record; a power cut may
+    leave NUL bytes where the last lines were to be.
+    """
+    left = line.strip(b"\0 \t\r")
+    if not (left.startswith(_RECORD_START) or _RECORD_START.startswith(left)):
+        raise ValueError(_not_ours(name, number))
+
+
 def _record_id(name: str, number: int, line: bytes) -> str:
     """The ``doc_id`` of one record, read from the start of its line."""
     if not line.startswith(_RECORD_START):
-        raise ValueError(
-            f"{name}:{number}: not a record of policy-topics (records begin with "
-            "'{\"doc_id\":'); resume only into a JSON Lines file that write_results "
-            "or 'policy-topics extract' wrote"
-        )
+        raise ValueError(_not_ours(name, number))
     start = len(_RECORD_START)
     try:
         value, _ = _DECODER.raw_decode(line[:_ID_BYTES].decode("utf-8", "ignore"), start)
@@ -220,3 +230,11 @@ def _record_id(name: str, number: int, line: bytes) -> str:
 
 
 _NO_ID = object()
+
+
+def _not_ours(name: str, number: int) -> str:
+    return (
+        f"{name}:{number}: not a record of policy-topics (records begin with "
+        "'{\"doc_id\":'); resume only into a JSON Lines file that write_results "
+        "or 'policy-topics extract' wrote"
+    )

@@ -708,6 +708,17 @@ def test_resume_needs_a_json_lines_file_of_ours(tmp_path: Path) -> None:
     assert other.read_text(encoding="utf-8") == '{"id": "a", "text": "Tariffs."}\n'
 
 
+def test_resume_refuses_a_one_line_file_without_newline_that_is_not_ours(
+    tmp_path: Path,
+) -> None:
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text('{"id": "a", "text": "my notes"}', encoding="utf-8")
+    proc = run("extract", str(SAMPLE), "-o", str(notes), "--resume")
+    assert proc.returncode == 2
+    assert f"{notes}:1: not a record of policy-topics" in text(proc)[1]
+    assert notes.read_text(encoding="utf-8") == '{"id": "a", "text": "my notes"}'
+
+
 def test_closed_pipe_stops_quietly(tmp_path: Path) -> None:
     source = big_input(tmp_path, n=300)
     with subprocess.Popen(

@@ -226,3 +226,31 @@ def test_a_file_that_is_not_ours_is_refused_before_write_results_touches_it(
     with pytest.raises(ValueError, match=r"corpus\.jsonl:1: not a record of policy-topics"):
         write_results(extractor.extract_many(resume(docs, corpus)), corpus, append=True)
     assert corpus.read_text(encoding="utf-8") == body
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [b'{"doc_id":"c","metadata":{},"taxo', b'{"do', b"\0" * 4096, b'{"doc_id":"c"\0\0\0', b" \r"],
+)
+def test_what_a_killed_run_or_a_power_cut_leaves_is_half_a_line(
+    tmp_path: Path, extractor: Extractor, tail: bytes
+) -> None:
+    out = tmp_path / "out.jsonl"
+    write_results(extractor.extract_many(DOCS[:2]), out)
+    with out.open("ab") as stream:
+        stream.write(tail)
+    assert done_ids(out) == {"a", "b"}
+
+
+@pytest.mark.parametrize("held", [0, 2])
+def test_a_last_line_without_newline_that_is_no_record_is_refused(
+    tmp_path: Path, extractor: Extractor, held: int
+) -> None:
+    # Cutting it as half a record would lose another program's line.
+    notes = tmp_path / "notes.jsonl"
+    write_results(extractor.extract_many(DOCS[:held]), notes)
+    with notes.open("ab") as stream:
+        stream.write(b'{"id": "a", "text": "my notes"}')
+    line = held + 1
+    with pytest.raises(ValueError, match=rf"notes\.jsonl:{line}: not a record of policy-topics"):
+        resume(DOCS, notes)
