@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import warnings
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping
@@ -63,7 +64,8 @@ def done_ids(path: str | os.PathLike[str]) -> set[str]:
 
     Args:
         path: A JSON Lines file written by ``write_results`` or ``policy-topics
-            extract``; a missing or empty file holds none.
+            extract``; a missing or empty file holds none, nor does a device
+            or a named pipe (which is not read).
 
     Returns:
         The ``doc_id`` of every complete record.
@@ -92,6 +94,10 @@ def done_counts(path: str | os.PathLike[str]) -> Counter[str]:
     """
     name = os.fspath(path)
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            # A device or a named pipe (/dev/null, a FIFO) keeps no records, and
+            # opening a pipe to read would wait for a writer.
+            return Counter()
         stream = open(path, "rb")  # noqa: SIM115 (closed below; a missing file holds none)
     except FileNotFoundError:
         return Counter()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -254,3 +256,15 @@ def test_a_last_line_without_newline_that_is_no_record_is_refused(
     line = held + 1
     with pytest.raises(ValueError, match=rf"notes\.jsonl:{line}: not a record of policy-topics"):
         resume(DOCS, notes)
+
+
+def test_a_named_pipe_or_a_device_holds_no_records_and_is_not_read(tmp_path: Path) -> None:
+    # Opening a pipe to read waits for a writer: --resume -o pipe waited for ever.
+    pipe = tmp_path / "pipe.jsonl"
+    os.mkfifo(pipe)
+    found: list[set[str]] = []
+    reader = threading.Thread(target=lambda: found.append(done_ids(pipe)), daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    assert found == [set()]
+    assert done_ids(os.devnull) == set()
