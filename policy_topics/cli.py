@@ -7,6 +7,7 @@ full disk); 130 / 143 interrupted by SIGINT / SIGTERM.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
 import fcntl
@@ -781,10 +782,11 @@ def _is_our_output(path: Path, *, empty: bool = True) -> bool:
     """
     try:
         with path.open("rb") as stream:
-            head = stream.read(4096).decode("utf-8", "replace")
+            # A byte order mark, which an editor may add to a file of ours, is skipped.
+            head = stream.read(4096).decode("utf-8", "replace").removeprefix("\ufeff")
             if head.startswith(("{", "[")):
                 stream.seek(0)
-                first = stream.readline(_MAX_RECORD_BYTES)
+                first = stream.readline(_MAX_RECORD_BYTES).removeprefix(codecs.BOM_UTF8)
                 if first.strip() == b"[":
                     first = stream.readline(_MAX_RECORD_BYTES).rstrip().removesuffix(b",")
     except OSError:

@@ -31,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import stat
@@ -104,6 +105,8 @@ def done_counts(path: str | os.PathLike[str]) -> Counter[str]:
     ids: Counter[str] = Counter()
     with stream:
         for number, line in enumerate(stream, 1):
+            if number == 1:
+                line = line.removeprefix(codecs.BOM_UTF8)  # an editor may have saved one
             if not line.endswith(b"\n"):
                 _check_half(name, number, line)
                 break  # half a line: the record of a document that was not finished

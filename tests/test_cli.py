@@ -681,6 +681,20 @@ def test_resume_reads_only_the_files_not_done(folder: Path, tmp_path: Path) -> N
     assert "resumed" in proc.stderr.decode() and "2 documents it held skipped" in text(proc)[1]
 
 
+def test_resume_into_an_output_in_the_input_folder_saved_with_a_bom(folder: Path) -> None:
+    out = folder / "out.jsonl"
+    proc = run("extract", str(folder / "a-trade.txt"), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    out.write_bytes(b"\xef\xbb\xbf" + out.read_bytes())  # an editor's byte order mark
+    (folder / "old.jsonl").write_bytes(out.read_bytes())  # an earlier run's: not an input
+    proc = run("extract", str(folder), "-o", str(out), "--resume")
+    stderr = text(proc)[1]
+    assert proc.returncode == 1, stderr  # e-bad.txt fails, as in any run
+    assert f"{folder / 'old.jsonl'}: skipped, it holds policy-topics output" in stderr
+    assert f"resumed {out}: 1 document it held skipped, 4 records added" in stderr
+    assert len(out.read_text(encoding="utf-8-sig").splitlines()) == 5
+
+
 def test_resume_says_when_no_document_matched(folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     assert run("extract", str(folder / "a-trade.txt"), "-o", str(out)).returncode == 0

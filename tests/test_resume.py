@@ -268,3 +268,18 @@ def test_a_named_pipe_or_a_device_holds_no_records_and_is_not_read(tmp_path: Pat
     reader.join(timeout=10)
     assert found == [set()]
     assert done_ids(os.devnull) == set()
+
+
+def test_an_output_an_editor_saved_with_a_bom_and_crlf_is_still_ours(
+    tmp_path: Path, extractor: Extractor
+) -> None:
+    # Deleting a failed line to try it again, in an editor that adds both.
+    whole, out = tmp_path / "whole.jsonl", tmp_path / "out.jsonl"
+    write_results(extractor.extract_many(DOCS), whole)
+    lines = whole.read_bytes().splitlines()
+    out.write_bytes(b"\xef\xbb\xbf" + b"".join(line + b"\r\n" for line in lines[:3:2]))
+    assert done_ids(out) == {"a", "c"}
+    left = resume(DOCS, out)
+    assert write_results(extractor.extract_many(left), out, append=True) == 2
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8-sig").splitlines()]
+    assert sorted(records, key=lambda r: str(r["doc_id"])) == _records(whole)
