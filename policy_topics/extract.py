@@ -325,18 +325,7 @@ class Extractor:
             raise ValueError(f"n_process must be >= 1, not {n_process}")
         if batch_size is not None and batch_size < 1:
             raise ValueError(f"batch_size must be >= 1 or None, not {batch_size}")
-        if isinstance(items, str | bytes):
-            raise TypeError(
-                f"items must be an iterable of documents, not one {type(items).__name__}: "
-                "pass [text], or call extract(text)"
-            )
-        if _is_frame(items):
-            raise TypeError(
-                "items must be documents, not a DataFrame (iterating one gives its column "
-                "names): pass frame.to_dict('records') with 'text' and 'id' columns, or "
-                "frame['text'] (its index gives the ids); for a Dask DataFrame, use "
-                "policy_topics.dask.extract_dataframe"
-            )
+        _check_documents(items)
         if _is_series(items):
             series: Any = items
             items = (_labelled(label, item) for label, item in series.items())
@@ -660,6 +649,22 @@ def _done(future: Future[_Outcome] | None) -> bool:
 def _is_frame(items: Any) -> bool:
     """Whether items are a pandas or Dask DataFrame (or one like them)."""
     return type(items).__name__ == "DataFrame" and hasattr(items, "columns")
+
+
+def _check_documents(items: Any) -> None:
+    """Refuse at once what iterates, but not over documents: one text, a DataFrame."""
+    if isinstance(items, str | bytes):
+        raise TypeError(
+            f"items must be an iterable of documents, not one {type(items).__name__}: "
+            "pass [text], or call extract(text)"
+        )
+    if _is_frame(items):
+        raise TypeError(
+            "items must be documents, not a DataFrame (iterating one gives its column "
+            "names): pass frame.to_dict('records') with 'text' and 'id' columns, or "
+            "frame['text'] (its index gives the ids); for a Dask DataFrame, use "
+            "policy_topics.dask.extract_dataframe"
+        )
 
 
 def _is_series(items: Any) -> bool:

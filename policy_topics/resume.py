@@ -42,7 +42,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from policy_topics.extract import _coerce_item, _is_series, _labelled
+from policy_topics.extract import _check_documents, _coerce, _is_series, _labelled
 from policy_topics.records import DocumentResult
 from policy_topics.text import replace_surrogates
 
@@ -139,6 +139,8 @@ def resume(items: Iterable[Any], output: str | os.PathLike[str]) -> Iterator[Any
         ValueError: ``output`` is no JSON Lines output of policy-topics (see
             :func:`done_ids`), at once; a document has no id, so it could never
             be matched (raised when it is reached: the documents before it came out).
+        TypeError: at once for one str or a DataFrame in place of documents,
+            as ``extract_many`` refuses them.
 
     Warns:
         UserWarning: ``output`` holds records but none matched a document: the
@@ -156,17 +158,23 @@ def skip_done(items: Iterable[Any], done: Collection[str], output: str) -> Itera
             id has, from :func:`done_counts`: then only as many documents with
             an id are skipped, the first ones (documents that share an id).
         output: The file they were read from, for the messages.
+
+    Raises:
+        ValueError, TypeError: as :func:`resume`.
     """
+    _check_documents(items)
     if _is_series(items):
         series: Any = items
         items = (_labelled(label, item) for label, item in series.items())
+    return _skipping(items, done, output)
+
+
+def _skipping(items: Iterable[Any], done: Collection[str], output: str) -> Iterator[Any]:
     left = Counter(done) if isinstance(done, Mapping) else None
     matched = 0
     for position, item in enumerate(items):
-        try:
-            doc_id = _coerce_item(item).doc_id
-        except TypeError:
-            doc_id = None  # no document at all: extract_many would give it no id either
+        # The id extract_many gives it, in its record too when it cannot tag it.
+        doc_id = _coerce(item).doc_id
         if doc_id is None:
             raise ValueError(
                 f"document #{position} has no id: resume matches documents to the "

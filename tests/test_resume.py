@@ -283,3 +283,26 @@ def test_an_output_an_editor_saved_with_a_bom_and_crlf_is_still_ours(
     assert write_results(extractor.extract_many(left), out, append=True) == 2
     records = [json.loads(line) for line in out.read_text(encoding="utf-8-sig").splitlines()]
     assert sorted(records, key=lambda r: str(r["doc_id"])) == _records(whole)
+
+
+def test_a_document_extract_many_cannot_use_is_matched_by_the_id_of_its_record(
+    tmp_path: Path, extractor: Extractor
+) -> None:
+    docs = [{"id": "x", "text": "We cut tariffs.", "meta": "not a mapping"}, *DOCS[:2]]
+    out = tmp_path / "out.jsonl"
+    write_results(extractor.extract_many(docs[:1]), out)
+    assert _records(out)[0]["doc_id"] == "x"  # an error record, with the document's id
+    assert list(resume(docs, out)) == DOCS[:2]
+
+
+def test_a_dataframe_is_refused_at_once_as_extract_many_refuses_it(tmp_path: Path) -> None:
+    pandas = pytest.importorskip("pandas")
+    frame = pandas.DataFrame(DOCS)
+    with pytest.raises(TypeError, match=r"not a DataFrame .*frame\.to_dict\('records'\)"):
+        resume(frame, tmp_path / "out.jsonl")
+    assert [doc["id"] for doc in resume(frame.to_dict("records"), tmp_path / "out.jsonl")] == [
+        "a",
+        "b",
+        "c",
+        "d",
+    ]
