@@ -112,8 +112,8 @@ def done_counts(path: str | os.PathLike[str]) -> Counter[str]:
                 break  # half a line: the record of a document that was not finished
             if not line.strip():
                 continue
-            if number == 1:
-                _check_first(name, line)
+            if not ids:
+                _check_first(name, number, line)
             ids[_record_id(name, number, line)] += 1
     return ids
 
@@ -202,13 +202,13 @@ def _skipping(items: Iterable[Any], done: Collection[str], output: str) -> Itera
         )
 
 
-def _check_first(name: str, line: bytes) -> None:
-    """Refuse a file whose first line is no DocumentResult: resuming would append to it."""
+def _check_first(name: str, number: int, line: bytes) -> None:
+    """Refuse a file whose first record is no DocumentResult: resuming would append to it."""
     try:
         DocumentResult.model_validate_json(line)
     except ValidationError as exc:  # for JSON that does not parse too
         raise ValueError(
-            f"{name}:1: not a record of policy-topics ({exc.errors()[0]['msg']}); "
+            f"{name}:{number}: not a record of policy-topics ({exc.errors()[0]['msg']}); "
             "resume only into a JSON Lines file that write_results or "
             "'policy-topics extract' wrote"
         ) from None

@@ -306,3 +306,11 @@ def test_a_dataframe_is_refused_at_once_as_extract_many_refuses_it(tmp_path: Pat
         "c",
         "d",
     ]
+
+
+def test_the_first_record_is_checked_after_blank_lines_too(tmp_path: Path) -> None:
+    # Another tool's records, keyed by doc_id, that happen to begin as ours do.
+    other = tmp_path / "other.jsonl"
+    other.write_text('\n{"doc_id":"a","topics":["trade"]}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"other\.jsonl:2: not a record of policy-topics"):
+        done_ids(other)
