@@ -40,7 +40,15 @@ from policy_topics.io import (
     open_output,
     read_documents,
 )
-from policy_topics.readers import COMPRESSED_SUFFIXES, SUPPORTED_SUFFIXES, _suffixes, reads
+from policy_topics.readers import (
+    _DECOMPRESSION_ERRORS,
+    COMPRESSED_SUFFIXES,
+    SUPPORTED_SUFFIXES,
+    _decompressing,
+    _kind_of,
+    _suffixes,
+    reads,
+)
 from policy_topics.records import DocumentResult
 from policy_topics.resume import done_counts, skip_done
 from policy_topics.taxonomy import (
@@ -763,7 +771,7 @@ def _earlier_output(path: Path) -> bool:
     Tagging results as a document would add a document that repeats the
     others' evidence; and each record of a JSON Lines output would be an error.
     """
-    if path.suffix.lower() in (".pdf", ".docx") or not _is_our_output(path, empty=False):
+    if _kind_of(path)[0] in ("pdf", "docx") or not _is_our_output(path, empty=False):
         return False
     typer.echo(
         f"policy-topics: {path}: skipped, it holds policy-topics output "
@@ -778,10 +786,14 @@ def _is_our_output(path: Path, *, empty: bool = True) -> bool:
 
     JSON and JSON Lines count only when their first record is a valid
     DocumentResult: an input whose records merely start with a ``doc_id``
-    field is not ours. The other formats are told by how they begin.
+    field is not ours. The other formats are told by how they begin. A file
+    compressed as read_documents reads it (``results.jsonl.gz``, as the command
+    tells to write one) is told by what it holds.
     """
+    compression = _kind_of(path)[1]
     try:
-        with path.open("rb") as stream:
+        with path.open("rb") as raw:
+            stream = raw if compression is None else _decompressing(raw, compression)
             # A byte order mark, which an editor may add to a file of ours, is skipped.
             head = stream.read(4096).decode("utf-8", "replace").removeprefix("\ufeff")
             if head.startswith(("{", "[")):
@@ -789,7 +801,7 @@ def _is_our_output(path: Path, *, empty: bool = True) -> bool:
                 first = stream.readline(_MAX_RECORD_BYTES).removeprefix(codecs.BOM_UTF8)
                 if first.strip() == b"[":
                     first = stream.readline(_MAX_RECORD_BYTES).rstrip().removesuffix(b",")
-    except OSError:
+    except _DECOMPRESSION_ERRORS:  # OSError among them
         return False
     if head.startswith(("{", "[")):
         if first.strip() in (b"[]", b"[", b"]"):

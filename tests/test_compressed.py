@@ -143,3 +143,26 @@ def test_the_command_line_names_compressed_files_it_leaves_out(tmp_path: Path) -
     assert "left out 1 file of types it does not read (.tar.gz 1)" in stderr
     assert "each also compressed as .gz, .bz2, .xz" in stderr
     assert json.loads(proc.stdout)["doc_id"] == str(tmp_path / "a.txt.gz")
+
+
+def test_an_earlier_output_compressed_in_an_input_folder_is_skipped(tmp_path: Path) -> None:
+    # The command tells whoever asks for -o results.jsonl.gz to pipe its output
+    # through gzip; a run over the same folder must not then read those records
+    # back as documents, each an error, as it skips them uncompressed.
+    (tmp_path / "a.txt").write_bytes(b"We will cut tariffs on steel.")
+
+    def run(*args: str) -> subprocess.CompletedProcess[bytes]:
+        command = [sys.executable, "-m", "policy_topics", "extract", str(tmp_path), "-q"]
+        return subprocess.run([*command, *args], capture_output=True, timeout=300, check=False)
+
+    first = run()
+    table = run("-f", "table")
+    assert first.returncode == table.returncode == 0, first.stderr + table.stderr
+    (tmp_path / "results.jsonl.gz").write_bytes(gzip.compress(first.stdout))
+    (tmp_path / "results.txt.xz").write_bytes(lzma.compress(table.stdout))
+    again = run()
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == first.stdout
+    stderr = again.stderr.decode()
+    for name in ("results.jsonl.gz", "results.txt.xz"):
+        assert f"{tmp_path / name}: skipped, it holds policy-topics output" in stderr
