@@ -474,7 +474,13 @@ def _read_stream(
 
 
 def _decompressing(raw: IO[bytes], compression: str) -> IO[bytes]:
-    """A stream of ``raw`` decompressed; closing ``raw`` (the caller's file) is enough."""
+    """A stream of ``raw`` decompressed; closing ``raw`` (the caller's file) is enough.
+
+    A file empty when it is opened holds nothing, as gzip's reader has it, for
+    every compression: a compressor writing into it has not written yet.
+    """
+    if _regular_size(raw) == 0:
+        return io.BytesIO()
     if compression == "gzip":
         return cast("IO[bytes]", gzip.GzipFile(fileobj=raw, mode="rb"))
     if compression == "bzip2":
@@ -496,7 +502,7 @@ def _read_single(
     """The one document of a file that is not JSON Lines, or its error document."""
     try:
         data = stream.read()
-        if compression is not None:
+        if compression is not None and data:  # empty: nothing to decompress, as above
             try:
                 data = _decompressing(io.BytesIO(data), compression).read()
             except _DECOMPRESSION_ERRORS as exc:
