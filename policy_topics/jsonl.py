@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from policy_topics.errors import PolicyTopicsError
 from policy_topics.plain import plain_value
+from policy_topics.readers import _DECOMPRESSION_ERRORS, COMPRESSED_SUFFIXES, _decompressing
 
 __all__ = ["labelled_records"]
 
@@ -28,7 +29,8 @@ def labelled_records(
     """Records of a JSON Lines file (or of an iterable), each with where it came from.
 
     Args:
-        source: Path of a ``.jsonl`` file, or an iterable of records.
+        source: Path of a ``.jsonl`` file (or ``.jsonl.gz``, ``.bz2``, ``.xz``,
+            decompressed as it is read), or an iterable of records.
         error: The exception to raise, e.g. ``GoldError``.
         kind: What the file holds, for messages: ``"gold"`` or ``"predictions"``.
 
@@ -61,34 +63,50 @@ def _file_records(
         handle = path.open("rb")
     except OSError as exc:
         raise error(f"{path.name}: cannot read {kind} file: {exc.strerror}") from exc
-    found = False
+    compression = COMPRESSED_SUFFIXES.get(path.suffix.lower())
     with handle:
-        for number, raw in enumerate(handle, 1):
-            try:
-                # A byte order mark may start the file (some editors write one).
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError as exc:
+        if compression is None:
+            yield from _lines_records(path, handle, error, kind)
+            return
+        try:
+            yield from _lines_records(path, _decompressing(handle, compression), error, kind)
+        except _DECOMPRESSION_ERRORS as exc:
+            raise error(
+                f"{path.name}: cannot decompress it as {compression} ({exc}): the {kind} "
+                f"file is damaged, cut short or not {compression}"
+            ) from exc
+
+
+def _lines_records(
+    path: Path, handle: Iterable[bytes], error: type[PolicyTopicsError], kind: str
+) -> Iterator[tuple[str, Any]]:
+    found = False
+    for number, raw in enumerate(handle, 1):
+        try:
+            # A byte order mark may start the file (some editors write one).
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise error(
+                f"{path.name}:{number}: not UTF-8 (byte {exc.start + 1} of the line); "
+                f"save the {kind} file as UTF-8"
+            ) from exc
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            if not found and line.lstrip().startswith("["):
+                # What `extract -f json` writes, or a pretty-printed array.
                 raise error(
-                    f"{path.name}:{number}: not UTF-8 (byte {exc.start + 1} of the line); "
-                    f"save the {kind} file as UTF-8"
+                    f"{path.name}:{number}: not JSON Lines: the file holds a JSON array; "
+                    "write one JSON object per line (policy-topics extract -f jsonl, "
+                    "or jq -c '.[]')"
                 ) from exc
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                if not found and line.lstrip().startswith("["):
-                    # What `extract -f json` writes, or a pretty-printed array.
-                    raise error(
-                        f"{path.name}:{number}: not JSON Lines: the file holds a JSON array; "
-                        "write one JSON object per line (policy-topics extract -f jsonl, "
-                        "or jq -c '.[]')"
-                    ) from exc
-                raise error(f"{path.name}:{number}: not JSON: {exc.msg}") from exc
-            except RecursionError as exc:
-                raise error(f"{path.name}:{number}: not JSON: nested too deeply") from exc
-            found = True
-            yield f"{path.name}:{number}", record
+            raise error(f"{path.name}:{number}: not JSON: {exc.msg}") from exc
+        except RecursionError as exc:
+            raise error(f"{path.name}:{number}: not JSON: nested too deeply") from exc
+        found = True
+        yield f"{path.name}:{number}", record
     if not found:
         # Scoring nothing would report a perfect run on the wrong file.
         raise error(f"{path.name}: no {kind} records (the file is empty or blank)")

@@ -190,3 +190,32 @@ def test_an_earlier_output_compressed_in_an_input_folder_is_skipped(tmp_path: Pa
     stderr = again.stderr.decode()
     for name in ("results.jsonl.gz", "results.txt.xz"):
         assert f"{tmp_path / name}: skipped, it holds policy-topics output" in stderr
+
+
+def test_gold_and_predictions_are_read_compressed_too(tmp_path: Path) -> None:
+    from policy_topics import evaluate
+    from policy_topics.errors import PolicyTopicsError
+    from policy_topics.io import write_results
+
+    gold = [
+        {"id": "a", "text": "We will cut tariffs on steel.", "topics": ["trade"]},
+        {"id": "b", "text": "The grid needs solar power.", "topics": ["energy"]},
+        {"id": "c", "text": "Nothing here.", "topics": []},
+    ]
+    lines = "".join(json.dumps(record) + "\n" for record in gold).encode()
+    (tmp_path / "gold.jsonl").write_bytes(lines)
+    (tmp_path / "gold.jsonl.xz").write_bytes(lzma.compress(lines))
+    write_results(Extractor().extract_many(gold), tmp_path / "pred.jsonl")
+    (tmp_path / "pred.jsonl.gz").write_bytes(gzip.compress((tmp_path / "pred.jsonl").read_bytes()))
+
+    def scored(gold_name: str, predictions: str | None = None) -> dict[str, Any]:
+        found = predictions and tmp_path / predictions
+        report = evaluate(tmp_path / gold_name, predictions=found).model_dump()
+        report.pop("gold"), report.pop("predictions")
+        return report
+
+    assert scored("gold.jsonl.xz") == scored("gold.jsonl")
+    assert scored("gold.jsonl.xz", "pred.jsonl.gz") == scored("gold.jsonl", "pred.jsonl")
+    (tmp_path / "cut.jsonl.gz").write_bytes(gzip.compress(lines)[:30])
+    with pytest.raises(PolicyTopicsError, match=r"cut\.jsonl\.gz: cannot decompress it as gzip"):
+        evaluate(tmp_path / "cut.jsonl.gz")
