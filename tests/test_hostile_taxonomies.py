@@ -113,3 +113,38 @@ def test_an_empty_taxonomy_name_says_what_to_give(name: str) -> None:
         f"{name!r}: no taxonomy named: give a packaged name (cooperation-extended, default) "
         "or a .yaml file"
     )
+
+
+# --- libyaml and PyYAML's own loader -------------------------------------------------------
+
+_YAMLS = [
+    "name: x\nversion: '1'\ntopics:\n  trade:\n    label: Trade\n    terms: [tariff, 'a: b']\n",
+    "base: &b\n  label: B\n  terms: [x]\ntopics:\n  a: *b\n  c: {label: C, terms: [\"ü\", '✓']}\n",
+    "text: |\n  two\n  lines\nfolded: >\n  one\n  line\n# a comment\n"
+    "n: [1, 2.5, .inf, ~, yes, 0x1F]\n",
+    "v: 1.10\ndup: 1\ndup: 2\n",
+]
+
+
+@pytest.mark.parametrize("text", [*_YAMLS, "packaged"])
+def test_libyaml_gives_what_pyyamls_own_loader_gives(text: str) -> None:
+    from policy_topics import safe_yaml
+
+    if text == "packaged":
+        text = (Path(__file__).parent.parent / "taxonomies" / "default.yaml").read_text("utf-8")
+    assert safe_yaml._FAST_LOADER is not None  # PyYAML's wheels bring libyaml
+    found: list[tuple[object, ...]] = []
+    for loader in (safe_yaml._FAST_LOADER, None):
+        saved, safe_yaml._FAST_LOADER = safe_yaml._FAST_LOADER, loader
+        try:
+            kept: list[object] = []
+            found.append((*safe_yaml.load_yaml(text, "t.yaml", kept=kept), kept))  # type: ignore[arg-type]
+        finally:
+            safe_yaml._FAST_LOADER = saved
+    assert found[0] == found[1]
+
+
+def test_a_syntax_error_is_told_in_pyyamls_words_and_line() -> None:
+    text = "topics:\n  trade:\n\tlabel: Trade\n"
+    with pytest.raises(TaxonomyError, match=r"t\.yaml:3.*indent with spaces"):
+        Taxonomy.from_yaml(text, source="t.yaml")
