@@ -459,17 +459,17 @@ def _read_stream(
     elif compression is None:
         yield from _read_jsonl(stream, name, **options)
     else:
-        lines = 0
+        documents = 0
         try:
             # No end from the file's size: that is the compressed size, and no
             # output that could grow while it is read is ever compressed.
             for document in _read_jsonl(
                 _decompressing(stream, compression), name, False, **options
             ):
-                lines += 1
+                documents += 1
                 yield document
         except _DECOMPRESSION_ERRORS as exc:
-            read = f"after {counted(lines, 'document')} read " if lines else ""
+            read = f"after {counted(documents, 'document')} read " if documents else ""
             yield _error_doc(name, _decompression_error(name, compression, exc, read))
 
 
