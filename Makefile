@@ -22,8 +22,10 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict policy_topics bench
 
+# One pytest worker per CPU: most of the suite's time is spent in subprocesses
+# (the command line, worker pools, the benchmark's small runs) that use one core.
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n logical
 
 bench: install
 	$(BIN)/python bench/run.py
