@@ -51,6 +51,8 @@ _KEEP_S = ("ss", "us", "is", "ous", "'s")
 _OWN_PLURALS = frozenset({"goods", "customs", "arms", "securities", "futures", "news"})
 _TRAILING_HYPHENS = "-\u2010\u2011"
 _VOWELS = frozenset("aeiouy")
+# The last of the hyphens that join words into one token, before a last word of letters.
+_LAST_FUSED_RE = re.compile(r"(?<=\w)[\u2010\u2011](?=[^\W\d_]+\Z)")
 
 # Part kinds: match the inflection key, the exact text, or a lower-case prefix.
 _KEY, _CASE, _PREFIX = 0, 1, 2
@@ -77,7 +79,8 @@ def inflection_key(word: str) -> str:
     and drops a final ``e`` (a final ``ie`` becomes ``y``, as ``-ies`` does:
     "movie", "movies"); words shorter than four letters are left alone.
     A few plurals with a meaning of their own ("goods", "customs",
-    "securities") keep their ``-s``.
+    "securities") keep their ``-s``. In words joined by U+2010 or U+2011
+    ("supply\u2010chains"), the last word is inflected.
     The key is a prefix of the word (or, for ``-ie``/``-ies``, ends in ``y``). A
     doubled ``l`` is ambiguous ("installed", "fuelled"): see
     :func:`inflection_keys`.
@@ -97,6 +100,11 @@ def inflection_key(word: str) -> str:
         # "local-" before a line break: a compound broken at its hyphen
         # ("local-\ncurrency") stands for its first word.
         return inflection_key(w.rstrip(_TRAILING_HYPHENS))
+    fused = _LAST_FUSED_RE.search(w)
+    if fused is not None:
+        # "supply\u2010chains": spaCy keeps a word joined by U+2010 or U+2011 in
+        # one token; its last word is inflected, as "supply-chains" split is.
+        return w[: fused.end()] + inflection_key(w[fused.end() :])
     if len(w) < 4 or not w.isalpha() or w in _OWN_PLURALS:
         return w
     if (w.endswith("ies") and len(w) > 4) or (w.endswith("ied") and len(w) > 4):
@@ -211,6 +219,20 @@ class Lexicon:
         self._infos: dict[tuple[str, str, tuple[str, ...]], _Info] = {}
         self._fast: TextMatcher | None = None
         self._terms = 0
+        # The words of each phrase (with offsets), while it compiles: its spelling
+        # with spaces is read by _parts and again by _fused_parts.
+        self._tokenized: dict[str, list[tuple[str, int]]] = {}
+        # Whether "free-trade" is the words of "free trade" (English, French), or
+        # one word (German, Spanish...): "free\u2010trade" is read alike.
+        self._splits_hyphens = not self._keeps_hyphens("policy-paper")
+        #: The sentence test of the fast path; None when some term cannot be
+        #: reduced to anchors (a token pattern that starts with an optional token).
+        self.prefilter: Prefilter | None = None
+        self._compile(taxonomy)
+
+    # --- compilation -------------------------------------------------------------------
+
+    def _compile(self, taxonomy: Taxonomy) -> None:
         for topic_id, subtopic, topic in taxonomy.iter_topics():
             for spec in topic.terms:
                 self._add_term(spec, topic_id, subtopic)
@@ -218,13 +240,11 @@ class Lexicon:
                 self._add_phrase(phrase, Use(EXCLUDE, topic_id, subtopic, phrase))
         for cue in taxonomy.cues:
             self._add_phrase(cue, Use(CUE, term=cue))
+        self._tokenized.clear()
         for compiled in self._phrases.values():
             compiled.finish()
-        #: The sentence test of the fast path; None when some term cannot be
-        #: reduced to anchors (a token pattern that starts with an optional token).
-        self.prefilter = Prefilter(self._requirements, tokenizer) if self._prefilter_ok else None
-
-    # --- compilation -------------------------------------------------------------------
+        if self._prefilter_ok:
+            self.prefilter = Prefilter(self._requirements, self._tokenizer)
 
     def _add_term(self, spec: TermSpec, topic: str, subtopic: str | None) -> None:
         rule = -1
@@ -282,7 +302,54 @@ class Lexicon:
         wildcard = text.endswith("*")
         if wildcard:
             text = text[:-1]
-        words = [t.text for t in self._tokenizer(text) if not _is_joiner(t.text)]
+        words = [word for word, _ in self._words(text)]
+        return self._combine(words, case_sensitive, wildcard)
+
+    def _words(self, text: str) -> list[tuple[str, int]]:
+        """The tokens of ``text`` that are not joiners, with their offsets."""
+        words = self._tokenized.get(text)
+        if words is None:
+            words = self._tokenized[text] = [
+                (t.text, t.idx) for t in self._tokenizer(text) if not _is_joiner(t.text)
+            ]
+        return words
+
+    def _fused_parts(
+        self, text: str, case_sensitive: bool | None
+    ) -> list[tuple[tuple[int, str], ...]]:
+        """The parts of ``text`` with words joined by U+2010 or U+2011 instead of spaces.
+
+        spaCy's tokenizers keep "free\u2010trade" in one token where they
+        split "free-trade" into the words of "free trade". Text from PDFs and
+        word processors holds those hyphens, so a phrase typed with spaces is
+        also compiled with each space between two words joined, then with all
+        of them, where the tokenizer splits '-' from words. The joined words
+        are built from the phrase's own tokens rather than by tokenising each
+        spelling, which would add four words to the vocabulary for each phrase
+        of a large taxonomy.
+        """
+        tokens = self._words(text)
+        joins = [
+            i
+            for i, ((a, start), (b, idx)) in enumerate(itertools.pairwise(tokens))
+            if idx == start + len(a) + 1 and _INNER_SPACE_RE.search(f"{a[-1]} {b[0]}")
+        ]
+        found = []
+        for hyphen in _FUSING_HYPHENS:
+            for joined in [[i] for i in joins] + ([joins] if len(joins) > 1 else []):
+                words = [tokens[0][0]]
+                for i, (word, _) in enumerate(tokens[1:]):
+                    if i in joined:
+                        words[-1] += hyphen + word
+                    else:
+                        words.append(word)
+                found += self._combine(words, case_sensitive)
+        return found
+
+    def _combine(
+        self, words: list[str], case_sensitive: bool | None, wildcard: bool = False
+    ) -> list[tuple[tuple[int, str], ...]]:
+        """The parts of a phrase of ``words`` (see :meth:`_parts`)."""
         # The capitals rule: a word written with capitals is matched as written;
         # the other words of the phrase are matched in any case, so "erneuerbare
         # Energien" finds "Erneuerbare Energien" at the start of a sentence.
@@ -322,12 +389,23 @@ class Lexicon:
             stops += [f"{v}." for v in dashed[1:]] if stops else []
             stops += [f"{dashed[0]}."] if self._keeps_full_stop(dashed[0]) else []
             spellings += dashed
-        for variant in _apostrophe_variants(spellings + stops):
-            for parts in self._parts(variant, case_sensitive):
-                if all(parts != phrase.parts for phrase in added):
-                    added.append(self._add_parts(parts, use))
+        variants = [
+            parts
+            for variant in _apostrophe_variants(spellings + stops)
+            for parts in self._parts(variant, case_sensitive)
+        ]
+        if not general and self._splits_hyphens and _INNER_SPACE_RE.search(spellings[0]):
+            fused = self._fused_parts(spellings[0], case_sensitive)
+            if fused:
+                # Every spelling holds the words of the one with spaces.
+                general = spellings[:1]
+                variants += fused
+        for parts in variants:
+            if all(parts != phrase.parts for phrase in added):
+                added.append(self._add_parts(parts, use))
         if general:
-            return self._parts(general[0], case_sensitive)
+            spaced = _apostrophe_variants(general)
+            return [parts for variant in spaced for parts in self._parts(variant, case_sensitive)]
         return [phrase.parts for phrase in added]
 
     def _keeps_hyphens(self, text: str) -> bool:
@@ -664,6 +742,8 @@ _INNER_HYPHEN_RE = re.compile(r"(?<=\w)-(?=\w)")
 _MOST_MIXED_HYPHENS = 3
 _FUSING_HYPHENS = ("\u2010", "\u2011")
 _FUSED_HYPHEN_RE = re.compile(r"(?<=\w)[\u2010\u2011](?=\w)")
+# One space between two word characters, which U+2010 or U+2011 may stand for.
+_INNER_SPACE_RE = re.compile(r"(?<=\w) (?=\w)")
 
 
 def _dash_variants(text: str) -> list[str]:

@@ -313,6 +313,49 @@ def test_word_processor_hyphens_match_hyphenated_terms(extractor: Extractor, hyp
     assert matched(extractor, f"No anti{hyphen}dumping rhetoric.", "trade") == []
 
 
+@pytest.mark.parametrize("hyphen", ["\u2010", "\u2011"])
+def test_word_processor_hyphens_join_the_words_of_spaced_terms(hyphen: str) -> None:
+    """'free-trade' is the spaced term "free trade" in English; so is it with U+2010 or U+2011.
+
+    spaCy splits '-' off but keeps U+2010 and U+2011 inside the token, so
+    "free\u2010trade" held no word "trade" and nothing matched.
+    """
+    taxonomy = Taxonomy.from_yaml(
+        "name: t\ntopics:\n  k:\n    label: K\n"
+        "    terms: [free trade agreement, supply chain, EU market, renewable energy]\n"
+        "    exclude: [supply chain rhetoric]\n"
+    )
+    nlp = spacy.blank("en")
+    component = PolicyTopics(nlp, taxonomy=taxonomy, max_quotes=0)
+    cases = {
+        f"We sign a free{hyphen}trade agreement.": [f"free{hyphen}trade agreement"],
+        f"We sign a free trade{hyphen}agreement.": [f"free trade{hyphen}agreement"],
+        f"We sign free{hyphen}trade{hyphen}agreements.": [f"free{hyphen}trade{hyphen}agreements"],
+        f"Supply{hyphen}chains matter in the EU{hyphen}market.": [
+            f"Supply{hyphen}chains",
+            f"EU{hyphen}market",
+        ],
+        f"We fund renewable{hyphen}energy projects.": [f"renewable{hyphen}energy"],
+        # A joined word is not the term's words: "free-tradeable" is no "free trade".
+        f"It is free{hyphen}tradeable and chainless.": [],
+    }
+    for text, expected in cases.items():
+        for fast in (True, False):
+            assert matched(Extractor(taxonomy, fast=fast), text) == expected, (fast, text)
+        doc = component(nlp.make_doc(text))
+        assert [span.text for span in doc.spans["policy_topics"]] == expected, text
+    # The exclusion is compiled the same way, so it still vetoes.
+    assert matched(Extractor(taxonomy), f"No supply{hyphen}chain rhetoric.") == []
+    # spaCy's German tokenizer keeps "erneuerbare-Energien" in one token, which the
+    # spaced term does not match: nor does it with U+2010 or U+2011.
+    german = Taxonomy.from_yaml(
+        "name: t\nlanguage: de\ntopics:\n  k: {label: K, terms: [erneuerbare Energien]}\n"
+    )
+    for join in (" ", "-", hyphen):
+        found = matched(Extractor(german), f"Wir fördern erneuerbare{join}Energien.")
+        assert found == ([f"erneuerbare{join}Energien"] if join == " " else []), join
+
+
 @pytest.mark.parametrize("typed", ["\u2010", "\u2011"])
 def test_term_typed_with_word_processor_hyphen_finds_every_hyphen(typed: str) -> None:
     """A term copied from a PDF holds U+2010 or U+2011; it finds '-' as a typed term does."""
