@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
+from policy_topics._gc import collector_paused
 from policy_topics.errors import Problem, TaxonomyError
 from policy_topics.safe_yaml import MAX_TAXONOMY_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES, load_yaml
 from policy_topics.text import normalize_term
@@ -214,8 +215,9 @@ class Taxonomy(_Model):
             't'
         """
         kept: list[Problem] = []  # duplicate keys: reported with every other problem
-        data, lines = load_yaml(text, source, kept=kept)
-        return _validate(data, lines, source, kept)
+        with collector_paused():
+            data, lines = load_yaml(text, source, kept=kept)
+            return _validate(data, lines, source, kept)
 
     def to_yaml(self) -> str:
         """Serialise to YAML that :meth:`from_yaml` reads back to an equal taxonomy."""

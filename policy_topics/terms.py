@@ -27,6 +27,7 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
+from policy_topics._gc import collector_paused
 from policy_topics.hits import CUE, EXCLUDE, NEAR, TERM, Raw, Rule, SentenceHits, Use, resolve
 from policy_topics.patterns import SimplePatterns, compile_pattern
 from policy_topics.prefilter import Anchor, Prefilter, segments_words
@@ -222,13 +223,15 @@ class Lexicon:
         # The words of each phrase (with offsets), while it compiles: its spelling
         # with spaces is read by _parts and again by _fused_parts.
         self._tokenized: dict[str, list[tuple[str, int]]] = {}
+        self._full_stops: dict[str, bool] = {}  # by last run of a phrase (_keeps_full_stop)
         # Whether "free-trade" is the words of "free trade" (English, French), or
         # one word (German, Spanish...): "free\u2010trade" is read alike.
         self._splits_hyphens = not self._keeps_hyphens("policy-paper")
         #: The sentence test of the fast path; None when some term cannot be
         #: reduced to anchors (a token pattern that starts with an optional token).
         self.prefilter: Prefilter | None = None
-        self._compile(taxonomy)
+        with collector_paused():
+            self._compile(taxonomy)
 
     # --- compilation -------------------------------------------------------------------
 
@@ -241,6 +244,7 @@ class Lexicon:
         for cue in taxonomy.cues:
             self._add_phrase(cue, Use(CUE, term=cue))
         self._tokenized.clear()
+        self._full_stops.clear()
         for compiled in self._phrases.values():
             compiled.finish()
         if self._prefilter_ok:
@@ -423,8 +427,15 @@ class Lexicon:
         """Whether the tokenizer keeps a full stop after ``text`` in its last token."""
         if not text or text.endswith(("*", ".")) or text[-1].isspace():
             return False
-        last = self._tokenizer(f"{text}.")[-1].text
-        return last != "." and last.endswith(".")
+        if not self._segments_words and self.splits_runs:
+            # spaCy's rule-based tokenizer reads each run of non-space characters
+            # on its own: only the last one matters, and many phrases share it.
+            text = text.rsplit(None, 1)[-1]
+        kept = self._full_stops.get(text)
+        if kept is None:
+            last = self._tokenizer(f"{text}.")[-1].text
+            kept = self._full_stops[text] = last != "." and last.endswith(".")
+        return kept
 
     def _add_parts(self, parts: tuple[tuple[int, str], ...], use: Use) -> _Phrase:
         phrase = self._phrases.get(parts)
