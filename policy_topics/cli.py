@@ -50,7 +50,7 @@ from policy_topics.readers import (
     reads,
 )
 from policy_topics.records import DocumentResult
-from policy_topics.resume import done_counts, skip_done
+from policy_topics.resume import done_counts, drop_failed, skip_done
 from policy_topics.taxonomy import (
     Taxonomy,
     Topic,
@@ -462,6 +462,15 @@ def extract(
             "that stopped goes on where it stopped.",
         ),
     ] = False,
+    retry_failed: Annotated[
+        bool,
+        typer.Option(
+            "--retry-failed",
+            help="With --resume: first remove the records of failed documents from the "
+            "file, so that they are tagged again (a file fixed since, a worker that ran "
+            "out of memory).",
+        ),
+    ] = False,
 ) -> None:
     """Tag documents and write one record per document (or one CSV row per quote)."""
     output = _output_path(output_name)
@@ -470,7 +479,9 @@ def extract(
     fmt = output_format or _format_of(output)
     if output is not None:
         _refuse_input_as_output(paths, output)
-    done = _resume_point(output, fmt) if resume_run else Counter[str]()
+    if retry_failed and not resume_run:
+        _fail("policy-topics: --retry-failed goes with --resume: add --resume")
+    done = _resume_point(output, fmt, retry_failed) if resume_run else Counter[str]()
     extractor = _extractor(taxonomy, model, max_quotes=max_quotes or None, min_score=min_score)
     texts: deque[str | None] = deque()
 
@@ -865,8 +876,11 @@ def _extractor(
         _fail(f"policy-topics: cannot load the spaCy pipeline {model!r}: {exc}")
 
 
-def _resume_point(output: Path | None, fmt: OutputFormat) -> Counter[str]:
-    """The ids of the documents ``--resume`` skips, counted: the records ``output`` holds."""
+def _resume_point(output: Path | None, fmt: OutputFormat, retry_failed: bool) -> Counter[str]:
+    """The ids of the documents ``--resume`` skips, counted: the records ``output`` holds.
+
+    With ``--retry-failed`` the records of failed documents are removed first.
+    """
     if output is None:
         _fail("policy-topics: --resume needs -o FILE.jsonl, the output to go on with")
     if fmt is not OutputFormat.jsonl:
@@ -875,6 +889,12 @@ def _resume_point(output: Path | None, fmt: OutputFormat) -> Counter[str]:
             "written whole: use -o FILE.jsonl"
         )
     try:
+        if retry_failed:
+            dropped = drop_failed(output)
+            _tell(
+                f"policy-topics: --retry-failed: {counted(dropped, 'record')} of failed "
+                f"documents removed from {output}"
+            )
         return done_counts(output)
     except ValueError as exc:
         _fail(f"policy-topics: --resume: {exc}")

@@ -32,7 +32,7 @@ from policy_topics.readers import (
     decode_text,
     read_documents,
 )
-from policy_topics.resume import done_ids, resume
+from policy_topics.resume import done_ids, drop_failed, resume
 from policy_topics.writers import (
     CSV_COLUMNS,
     DATAFRAME_COLUMNS,
@@ -62,6 +62,7 @@ __all__ = [
     "Source",
     "decode_text",
     "done_ids",
+    "drop_failed",
     "open_output",
     "quote_rows",
     "read_documents",

@@ -10,8 +10,10 @@ output of a growing archive up to date.
 
 Documents are matched by id (a file's id is its path as it was named, so
 name the files the same way each time). Every input needs an id, and a
-failed document counts as done: its record says why it failed; remove its
-line to try it again.
+failed document counts as done: its record says why it failed.
+:func:`drop_failed` removes the records of failed documents, so that the
+next resume tries them again (a file fixed since, a worker that ran out of
+memory).
 
 Example:
     >>> import pathlib, tempfile
@@ -46,10 +48,12 @@ from policy_topics.extract import _check_documents, _coerce, _is_series, _labell
 from policy_topics.records import DocumentResult
 from policy_topics.text import replace_surrogates
 
-__all__ = ["done_counts", "done_ids", "resume", "skip_done"]
+__all__ = ["done_counts", "done_ids", "drop_failed", "resume", "skip_done"]
 
 #: How every record that ``write_results`` and the command line write begins.
 _RECORD_START = b'{"doc_id":'
+#: How the record of a document that did not fail ends: ``error`` is its last field.
+_NO_ERROR_END = b',"error":null}'
 #: Bytes of a line decoded to read its id; a longer id decodes the whole line.
 _ID_BYTES = 4096
 _DECODER = json.JSONDecoder()
@@ -116,6 +120,76 @@ def done_counts(path: str | os.PathLike[str]) -> Counter[str]:
                 _check_first(name, number, line)
             ids[_record_id(name, number, line)] += 1
     return ids
+
+
+def drop_failed(path: str | os.PathLike[str]) -> int:
+    """Remove the records of failed documents from a JSON Lines output, to try them again.
+
+    :func:`resume` counts a failed document as done, as its record says why
+    it failed. Once the cause is gone (a file fixed or made readable, a
+    worker that ran out of memory), drop those records and resume: the
+    documents are tagged again and their new records added at the end. The
+    file is rewritten through a temporary file that replaces it whole, so an
+    interruption leaves it as it was; a file without failed records is left
+    untouched.
+
+    Args:
+        path: A JSON Lines file written by ``write_results`` or ``policy-topics
+            extract``; a missing file, a device or a named pipe holds none.
+
+    Returns:
+        The number of records removed.
+
+    Raises:
+        ValueError: a line that is no record of policy-topics, as :func:`done_ids`
+            refuses it (the file is left as it was).
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> from policy_topics import Extractor
+        >>> from policy_topics.io import write_results
+        >>> out = pathlib.Path(tempfile.mkdtemp()) / "out.jsonl"
+        >>> docs = [{"id": "a", "text": "We cut tariffs."}, {"id": "b", "text": None}]
+        >>> write_results(Extractor().extract_many(docs), out)
+        2
+        >>> [doc["id"] for doc in resume(docs, out)]
+        []
+        >>> drop_failed(out)
+        1
+        >>> [doc["id"] for doc in resume(docs, out)]
+        ['b']
+    """
+    done_counts(path)  # refuses a file that is not ours before anything changes
+    if not os.path.isfile(path):
+        return 0
+    with open(path, "rb") as stream:
+        failed = sum(1 for line in stream if _failed(line))
+    if not failed:
+        return 0
+    # Imported here: the writers import the readers, which this module need not load.
+    from policy_topics.writers import open_output
+
+    with open(path, "rb") as source, open_output(path) as target:
+        for number, line in enumerate(source, 1):
+            if number == 1:
+                line = line.removeprefix(codecs.BOM_UTF8)
+            if not line.endswith(b"\n"):
+                break  # half a record, which appending would cut anyway
+            if line.strip() and not _failed(line):
+                target.buffer.write(line)  # as it was, byte for byte
+    return failed
+
+
+def _failed(line: bytes) -> bool:
+    """Whether a complete line is the record of a document that failed."""
+    body = line.rstrip(b"\r\n")
+    if not body.endswith(b"}") or body.endswith(_NO_ERROR_END):
+        return False
+    try:
+        record = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(record, dict) and record.get("error") is not None
 
 
 def resume(items: Iterable[Any], output: str | os.PathLike[str]) -> Iterator[Any]:

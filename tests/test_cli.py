@@ -709,6 +709,30 @@ def test_resume_says_when_no_document_matched(folder: Path, tmp_path: Path) -> N
     assert len(out.read_text().splitlines()) == 2
 
 
+def test_retry_failed_tags_the_failed_documents_again(folder: Path, tmp_path: Path) -> None:
+    whole, out = tmp_path / "whole.jsonl", tmp_path / "out.jsonl"
+    later = folder / "f-later.txt"  # missing on the first run
+    names = [str(folder / "a-trade.txt"), str(later), str(folder / "b-energy.md")]
+    proc = run("extract", *names, "-o", str(out))
+    assert proc.returncode == 1  # f-later.txt is missing
+    later.write_text(TRADE, encoding="utf-8")
+    assert run("extract", *names, "-o", str(whole)).returncode == 0
+    proc = run("extract", *names, "-o", str(out), "--resume")
+    assert proc.returncode == 0, proc.stderr
+    assert "3 documents it held skipped, 0 records added" in text(proc)[1]
+    proc = run("extract", *names, "-o", str(out), "--resume", "--retry-failed")
+    assert proc.returncode == 0, proc.stderr
+    stderr = text(proc)[1]
+    assert f"--retry-failed: 1 record of failed documents removed from {out}" in stderr
+    assert "2 documents it held skipped, 1 record added" in stderr
+    # The retried record comes last; otherwise the file is the one of a run that never failed.
+    lines = whole.read_bytes().splitlines(keepends=True)
+    assert out.read_bytes() == lines[0] + lines[2] + lines[1]
+    proc = run("extract", *names, "-o", str(out), "--retry-failed")
+    assert proc.returncode == 2
+    assert "--retry-failed goes with --resume" in text(proc)[1]
+
+
 def test_resume_needs_a_json_lines_output(tmp_path: Path) -> None:
     proc = run("extract", str(SAMPLE), "--resume")
     assert proc.returncode == 2

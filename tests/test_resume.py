@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from policy_topics import Extractor
-from policy_topics.io import done_ids, open_output, read_documents, resume, write_results
+from policy_topics.io import (
+    done_ids,
+    drop_failed,
+    open_output,
+    read_documents,
+    resume,
+    write_results,
+)
 
 DOCS = [
     {"id": "a", "text": "We cut tariffs on steel."},
@@ -74,6 +81,62 @@ def test_a_failed_document_counts_as_done(tmp_path: Path, extractor: Extractor) 
     write_results(extractor.extract_many(docs), out)
     assert _records(out)[0]["error"] is not None
     assert list(resume([*docs, DOCS[1]], out)) == [DOCS[1]]
+
+
+def test_drop_failed_lets_resume_try_failed_documents_again(
+    tmp_path: Path, extractor: Extractor
+) -> None:
+    whole, out = tmp_path / "whole.jsonl", tmp_path / "out.jsonl"
+    write_results(extractor.extract_many(DOCS), whole)
+    # b and d failed (unreadable then); a killed run left half of c's record.
+    failed = [{"id": d["id"], "error": "cannot read it"} if d["id"] in "bd" else d for d in DOCS]
+    write_results(extractor.extract_many(failed[:2] + failed[3:]), out)
+    with out.open("a", encoding="utf-8") as stream:
+        stream.write('{"doc_id":"c","metadata":{},"taxo')
+    assert [r["doc_id"] for r in _records_before_half_line(out) if r["error"]] == ["b", "d"]
+    inode = out.stat().st_ino
+    assert drop_failed(out) == 2
+    assert out.stat().st_ino != inode  # replaced whole, never rewritten in place
+    assert done_ids(out) == {"a"}
+    left = list(resume(DOCS, out))
+    assert [doc["id"] for doc in left] == ["b", "c", "d"]
+    write_results(extractor.extract_many(left), out, append=True)
+    assert out.read_bytes() == whole.read_bytes()
+    # Nothing failed: the file is left as it is, not even rewritten.
+    before = out.stat()
+    assert drop_failed(out) == 0
+    assert (out.stat().st_ino, out.stat().st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert drop_failed(tmp_path / "missing.jsonl") == 0
+
+
+def test_drop_failed_keeps_the_other_lines_byte_for_byte(
+    tmp_path: Path, extractor: Extractor
+) -> None:
+    out = tmp_path / "out.jsonl"
+    docs = [
+        {"id": "a", "text": 'A quote holding "error":{"type":"X"} and ,"error":null} text.'},
+        {"id": "b", "error": "cannot read it"},
+        {"id": "c", "text": "Tariffs \ud800 fell.", "meta": {"error": {"type": "X"}}},
+    ]
+    write_results(extractor.extract_many(docs), out)
+    lines = out.read_bytes().splitlines(keepends=True)
+    os.chmod(out, 0o640)
+    assert drop_failed(out) == 1
+    assert out.read_bytes() == lines[0] + lines[2]
+    assert out.stat().st_mode & 0o777 == 0o640
+
+
+def test_drop_failed_refuses_a_file_that_is_not_ours_and_leaves_it(tmp_path: Path) -> None:
+    other = tmp_path / "other.jsonl"
+    content = '{"id": "a", "error": {"type": "X"}}\n'
+    other.write_text(content, encoding="utf-8")
+    with pytest.raises(ValueError, match=r"other.jsonl:1: not a record of policy-topics"):
+        drop_failed(other)
+    assert other.read_text(encoding="utf-8") == content
+
+
+def _records_before_half_line(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()[:-1]]
 
 
 def test_resume_matches_the_ids_of_files_as_read_documents_names_them(
