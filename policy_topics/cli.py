@@ -888,13 +888,18 @@ def _resume_point(output: Path | None, fmt: OutputFormat, retry_failed: bool) ->
             f"policy-topics: --resume adds to a JSON Lines file; {fmt.value} output is "
             "written whole: use -o FILE.jsonl"
         )
-    try:
-        if retry_failed:
+    if retry_failed:
+        try:
             dropped = drop_failed(output)
-            _tell(
-                f"policy-topics: --retry-failed: {counted(dropped, 'record')} of failed "
-                f"documents removed from {output}"
-            )
+        except ValueError as exc:
+            _fail(f"policy-topics: --resume: {exc}")
+        except OSError as exc:
+            _fail(f"policy-topics: --retry-failed: cannot rewrite {output}: {exc.strerror or exc}")
+        _tell(
+            f"policy-topics: --retry-failed: {counted(dropped, 'record')} of failed "
+            f"documents removed from {output}"
+        )
+    try:
         return done_counts(output)
     except ValueError as exc:
         _fail(f"policy-topics: --resume: {exc}")
