@@ -383,6 +383,7 @@ def extract(
             help="Files, folders or glob patterns (.txt .text .md .markdown .html .htm "
             ".jsonl .pdf .docx, each also compressed: .gz .bz2 .xz); "
             "'-' reads stdin.",
+            metavar="PATH",
             show_default=False,
         ),
     ],
@@ -973,7 +974,10 @@ def _term_count(topic: Topic) -> int:
     "validate", short_help="Check taxonomies; each problem with its file, line and path."
 )
 def taxonomy_validate(
-    files: Annotated[list[str], typer.Argument(help="Taxonomy YAML files (or packaged names).")],
+    files: Annotated[
+        list[str],
+        typer.Argument(help="Taxonomy YAML files (or packaged names).", metavar="FILE"),
+    ],
 ) -> None:
     """Check taxonomies; every problem is listed with file, line and path."""
     bad = 0
@@ -995,7 +999,9 @@ def taxonomy_validate(
 
 @taxonomy_app.command("show")
 def taxonomy_show(
-    name: Annotated[str, typer.Argument(help="Packaged taxonomy name or YAML file.")] = "default",
+    name: Annotated[
+        str, typer.Argument(help="Packaged taxonomy name or YAML file.", metavar="NAME|FILE")
+    ] = "default",
 ) -> None:
     """Print a taxonomy as a tree with term counts."""
     taxonomy = _load(name)
@@ -1030,7 +1036,9 @@ def _tree(node_id: str, topic: Topic, prefix: str, last: bool) -> list[str]:
 
 @taxonomy_app.command("lint", short_help="Report duplicate, shadowed, dead and regex-like terms.")
 def taxonomy_lint(
-    file: Annotated[str, typer.Argument(help="Taxonomy YAML file (or packaged name).")],
+    file: Annotated[
+        str, typer.Argument(help="Taxonomy YAML file (or packaged name).", metavar="FILE")
+    ],
 ) -> None:
     """Report duplicate, shadowed and dead terms, and terms written as regular expressions.
 
@@ -1075,7 +1083,7 @@ class EvalMode(str, Enum):
 def evaluate(
     gold: Annotated[
         Path,
-        typer.Argument(help="Gold JSON Lines file.", exists=True, dir_okay=False),
+        typer.Argument(help="Gold JSON Lines file.", exists=True, dir_okay=False, metavar="GOLD"),
     ],
     taxonomy: Annotated[
         str,
@@ -1179,7 +1187,11 @@ class SchemaKind(str, Enum):
 @app.command()
 def schema(
     kind: Annotated[
-        SchemaKind, typer.Argument(help="result: the output records; taxonomy: the YAML input.")
+        SchemaKind,
+        typer.Argument(
+            help="result: the output records; taxonomy: the YAML input.",
+            metavar="KIND",
+        ),
     ] = SchemaKind.result,
 ) -> None:
     """Print the JSON Schema of the result records (or of a taxonomy)."""

@@ -287,6 +287,9 @@ def test_help_names_what_an_option_takes_not_a_python_type(command: list[str]) -
     options = [line for line in stdout.splitlines() if re.search(r"(^|[\s,│])-{1,2}\w", line)]
     assert any("--help" in line for line in options)
     assert [line for line in options if re.search(r"<(bool|str|list\[|int|float)", line)] == []
+    # Arguments are named in capitals, as options' values are, not by their Python names.
+    usage = stdout.splitlines()[0]
+    assert usage.startswith("Usage: ") and not re.search(r"[{\[][a-z_]+[}\]]", usage), usage
 
 
 def test_version_and_schema() -> None:
