@@ -518,7 +518,11 @@ def extract(
             typer.echo(_unread_note(unread), err=True)
 
     progress = not quiet and sys.stderr.isatty()
-    results = extractor.extract_many(documents(), n_process=n_process, progress=progress)
+    # Written as JSON Lines, the records that workers make come as the lines they
+    # wrote, which are written as they came: the main process then need not
+    # validate every record into models and write it out again.
+    lines = fmt is OutputFormat.jsonl and n_process > 1
+    results = extractor._many(documents(), None, n_process, None, progress, "record", lines=lines)
     failures: list[DocumentResult] = []
     count = 0
     target = str(output) if output else "stdout"

@@ -29,7 +29,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import spacy
 from pydantic_core import PydanticSerializationError, to_json
@@ -40,10 +40,11 @@ from policy_topics.matching import PolicyTopics
 from policy_topics.pages import check_pages
 from policy_topics.plain import is_missing, plain_id, plain_value
 from policy_topics.readers import Source
-from policy_topics.records import DocumentResult, ErrorInfo
+from policy_topics.records import DocumentResult, ErrorInfo, _LineResult
 from policy_topics.scoring import ResultBuilder, check_options
 from policy_topics.taxonomy import Taxonomy, load_taxonomy
 from policy_topics.text import replace_surrogates
+from policy_topics.writers import record_json
 
 __all__ = ["Extractor", "Item"]
 
@@ -342,7 +343,15 @@ class Extractor:
         batch_size: int | None,
         progress: bool,
         on_error: Literal["record", "raise"],
+        *,
+        lines: bool = False,
     ) -> Iterator[DocumentResult]:
+        """:meth:`extract_many`, its input checked.
+
+        With ``lines`` (the command line writing JSON Lines), the records that
+        worker processes make come as :class:`~policy_topics.records._LineResult`:
+        written out by the worker, for the main process to write as they came.
+        """
         inner: Generator[DocumentResult, None, None] = (
             self._sequential(items, on_error)
             if n_process == 1
@@ -351,6 +360,7 @@ class Extractor:
                 n_process,
                 batch_size,
                 on_error,
+                lines,
             )
         )
         results: Iterator[DocumentResult] = inner
@@ -427,9 +437,14 @@ class Extractor:
             return _error_result(job, self)
 
     def _run_parallel(
-        self, jobs: Iterator[_Job], n_process: int, batch_size: int | None, on_error: str
+        self,
+        jobs: Iterator[_Job],
+        n_process: int,
+        batch_size: int | None,
+        on_error: str,
+        lines: bool = False,
     ) -> Generator[DocumentResult, None, None]:
-        workers = _Workers(self, n_process)
+        workers = _Workers(self, n_process, lines)
         pending: deque[tuple[list[_Job], Future[_Outcome] | None]] = deque()
         most = batch_size or _AUTO_BATCH_DOCS
         finished = False
@@ -487,7 +502,7 @@ class Extractor:
             # A dead worker breaks the whole pool: find the document that killed
             # it, then hand the other batches in flight to a fresh pool.
             workers.close(abort=True)
-            yield from self._isolate(batch, on_error)
+            yield from self._isolate(batch, on_error, workers.lines)
             for i, (other, _) in enumerate(pending):
                 pending[i] = (other, workers.submit(other, on_error))
             return
@@ -501,11 +516,20 @@ class Extractor:
         self, batch: list[_Job], results: list[bytes], on_error: str
     ) -> Iterator[DocumentResult]:
         for job, prepared in zip(batch, results, strict=False):
-            yield self._finish(job, pickle.loads(prepared), on_error)
+            loaded = pickle.loads(prepared)
+            if type(loaded) is tuple:  # a record the worker wrote as its JSON line
+                doc_id, error, line = loaded
+                yield _LineResult.model_construct(
+                    doc_id=doc_id,
+                    error=None if error is None else ErrorInfo.model_construct(**error),
+                    line=line,
+                )
+            else:
+                yield self._finish(job, loaded, on_error)
 
-    def _isolate(self, batch: list[_Job], on_error: str) -> Iterator[DocumentResult]:
+    def _isolate(self, batch: list[_Job], on_error: str, lines: bool) -> Iterator[DocumentResult]:
         """Re-run a batch whose pool broke, one document at a time in one worker."""
-        workers = _Workers(self, 1)
+        workers = _Workers(self, 1, lines)
         finished = False
         try:
             for job in batch:
@@ -539,9 +563,11 @@ class Extractor:
 class _Workers:
     """A process pool, started on first use and again after it was closed."""
 
-    def __init__(self, extractor: Extractor, n_process: int) -> None:
+    def __init__(self, extractor: Extractor, n_process: int, lines: bool = False) -> None:
         self._extractor = extractor
         self._n_process = n_process
+        #: The workers write each record as its JSON line (see Extractor._many).
+        self.lines = lines
         self._executor: ProcessPoolExecutor | None = None
         self._folder: str | None = None  # where the workers leave their results
 
@@ -580,7 +606,7 @@ class _Workers:
         try:
             # Pickled here rather than by the pool's feeder thread, so that only
             # this failure, and no failure of a worker, means "do it here".
-            payload = pickle.dumps((batch, on_error), pickle.HIGHEST_PROTOCOL)
+            payload = pickle.dumps((batch, on_error, self.lines), pickle.HIGHEST_PROTOCOL)
         except Exception:
             return None
         if self._executor is None:
@@ -930,11 +956,16 @@ def _watch_parent(parent: int, folder: str | None) -> None:
 
 def _work(payload: bytes) -> _Outcome:
     assert _WORKER is not None
-    batch, on_error = pickle.loads(payload)
+    batch, on_error, lines = pickle.loads(payload)
     results: list[bytes] = []
     try:
         for job in batch:
-            results.append(pickle.dumps(_WORKER._prepare(job, on_error), pickle.HIGHEST_PROTOCOL))
+            prepared: object = _WORKER._prepare(job, on_error)
+            if lines:
+                result = _WORKER._finish(job, cast(_Prepared, prepared), on_error)
+                error = None if result.error is None else result.error.model_dump()
+                prepared = (result.doc_id, error, record_json(result))
+            results.append(pickle.dumps(prepared, pickle.HIGHEST_PROTOCOL))
     except Exception as exc:  # only with on_error="raise": hand back what was done first
         return _handed_over((results, exc))
     return _handed_over((results, None))

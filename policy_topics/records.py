@@ -175,6 +175,19 @@ class DocumentResult(_Record, _Displayed):
         return next((a for a in self.areas if a.topic == topic), None)
 
 
+class _LineResult(DocumentResult):
+    """A record a worker process has already written as its JSON line, for the command line.
+
+    Only ``doc_id``, ``error`` and ``line`` are set (it is built with
+    ``model_construct``): the main process of ``extract --n-process N -o
+    out.jsonl`` writes ``line`` as it came, and reads the other two for its
+    messages, rather than validating every record into models and writing
+    them out again, which took a third of its time.
+    """
+
+    line: str
+
+
 def check_many(results: object, who: str) -> None:
     """Raise TypeError when one result (or a str) is passed where many are expected.
 

@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO, cast
 
 from pydantic_core import PydanticSerializationError
 
-from policy_topics.records import DocumentResult, check_many, checked_results, doc_label
+from policy_topics.records import (
+    DocumentResult,
+    _LineResult,
+    check_many,
+    checked_results,
+    doc_label,
+)
 from policy_topics.text import replace_surrogates
 
 if TYPE_CHECKING:
@@ -234,6 +240,8 @@ def record_json(result: DocumentResult) -> str:
         >>> "\\ufffd" in record_json(result)
         True
     """
+    if isinstance(result, _LineResult):
+        return result.line  # written by the worker process that tagged it
     try:
         return result.model_dump_json()
     except PydanticSerializationError:

@@ -611,3 +611,28 @@ def test_an_exception_that_does_not_unpickle_keeps_the_results_before_it() -> No
         for result in OddRaiser().extract_many(docs, n_process=2, batch_size=4, on_error="raise"):
             got.append(result)
     assert [r.ok for r in got] == [True, True]
+
+
+def test_workers_can_hand_back_records_as_the_json_lines_the_cli_writes(
+    extractor: Extractor,
+) -> None:
+    # The command line writing JSON Lines with --n-process asks the workers for the
+    # lines themselves, so that its main process need not validate and write out
+    # every record again; each line is the one the record gives in one process.
+    from policy_topics.records import _LineResult
+    from policy_topics.writers import record_json
+
+    docs: list[Any] = [
+        {"id": "a", "text": "We cut tariffs on steel."},
+        {"id": "b", "error": "cannot read it"},
+        {"id": "c", "text": "Tariffs \ud800 fell.", "meta": {"n": 1}},
+        "Grids and solar power.",
+    ]
+    alone = list(extractor.extract_many(docs))
+    lined = list(extractor._many(iter(docs), None, 2, 1, False, "record", lines=True))
+    assert [type(r) for r in lined] == [_LineResult] * len(docs)
+    assert [r.line for r in lined] == [record_json(r) for r in alone]
+    assert [(r.doc_id, r.error) for r in lined] == [(r.doc_id, r.error) for r in alone]
+    assert lined[1].error is not None and lined[1].error.message == "cannot read it"
+    # Without lines, or in one process, the records are whole models as ever.
+    assert list(extractor._many(iter(docs), None, 2, 1, False, "record")) == alone
