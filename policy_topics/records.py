@@ -182,7 +182,7 @@ class _LineResult(DocumentResult):
     ``model_construct``): the main process of ``extract --n-process N -o
     out.jsonl`` writes ``line`` as it came, and reads the other two for its
     messages, rather than validating every record into models and writing
-    them out again, which took a third of its time.
+    it out again, which was most of its work once started.
     """
 
     line: str

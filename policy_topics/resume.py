@@ -47,6 +47,7 @@ from pydantic import ValidationError
 from policy_topics.extract import _check_documents, _coerce, _is_series, _labelled
 from policy_topics.records import DocumentResult
 from policy_topics.text import replace_surrogates
+from policy_topics.writers import open_output
 
 __all__ = ["done_counts", "done_ids", "drop_failed", "resume", "skip_done"]
 
@@ -163,12 +164,9 @@ def drop_failed(path: str | os.PathLike[str]) -> int:
     if not os.path.isfile(path):
         return 0
     with open(path, "rb") as stream:
-        failed = sum(1 for line in stream if _failed(line))
+        failed = sum(1 for line in stream if line.endswith(b"\n") and _failed(line))
     if not failed:
         return 0
-    # Imported here: the writers import the readers, which this module need not load.
-    from policy_topics.writers import open_output
-
     with open(path, "rb") as source, open_output(path) as target:
         for number, line in enumerate(source, 1):
             if number == 1:
