@@ -164,16 +164,19 @@ def drop_failed(path: str | os.PathLike[str]) -> int:
     if not os.path.isfile(path):
         return 0
     with open(path, "rb") as stream:
-        failed = sum(1 for line in stream if line.endswith(b"\n") and _failed(line))
-    if not failed:
-        return 0
+        # Read up to the first failed record only: most outputs have one early or none.
+        if not any(line.endswith(b"\n") and _failed(line) for line in stream):
+            return 0
+    failed = 0
     with open(path, "rb") as source, open_output(path) as target:
         for number, line in enumerate(source, 1):
             if number == 1:
                 line = line.removeprefix(codecs.BOM_UTF8)
             if not line.endswith(b"\n"):
                 break  # half a record, which appending would cut anyway
-            if line.strip() and not _failed(line):
+            if _failed(line):
+                failed += 1
+            else:
                 target.buffer.write(line)  # as it was, byte for byte
     return failed
 
