@@ -30,7 +30,16 @@ from spacy.tokens import Doc
 
 from policy_topics.hits import NO_HITS, SentenceHits, resolve
 from policy_topics.patterns import _ends
-from policy_topics.terms import Lexicon, _has_term, _Info, _is_joiner, _raws, inflection_keys
+from policy_topics.terms import (
+    Lexicon,
+    _follow,
+    _has_term,
+    _Info,
+    _is_joiner,
+    _Phrase,
+    _raws,
+    inflection_keys,
+)
 from policy_topics.text import (
     MAX_SENTENCE_CHARS,
     is_bullet_marker,
@@ -44,18 +53,20 @@ _ATTRS = [ORTH, IDX, SPACY, SENT_START, LEMMA]
 _ORTH, _IDX, _SPACY, _SENT, _LEMMA = range(5)
 
 # What a word adds to the sums over a Doc: fields of 24 bits counting the words
-# that start a term phrase of one word (or of a rarer shape), that start a term
-# phrase whose second word must be checked, that start a simple pattern, that
-# hold a sentence-end character, that are whitespace, and that mix whitespace with
-# other characters (only a Doc built from words can have those; it goes the text
-# way). A Doc of 2**24 tokens or more could overflow a field; it goes the text way.
+# that start a term phrase of one word, that start a term phrase whose second
+# word must be checked, that start a simple pattern, that start a term phrase of
+# a rarer shape (a case-sensitive or prefix part after the first: "New Zealand",
+# "3D printing"), that hold a sentence-end character, that are whitespace, and
+# that mix whitespace with other characters (only a Doc built from words can have
+# those; it goes the text way). A Doc of 2**24 tokens or more could overflow a
+# field; it goes the text way.
 _FIELD = 24
 _MASK = (1 << _FIELD) - 1
-_ALWAYS, _NEXT, _SIMPLE, _END, _SPACE, _MIXED = (1 << (_FIELD * k) for k in range(6))
-_ALWAYS_FIELD, _NEXT_FIELD, _SIMPLE_FIELD, _END_FIELD = (
-    _MASK * k for k in (_ALWAYS, _NEXT, _SIMPLE, _END)
+_ALWAYS, _NEXT, _SIMPLE, _OTHER, _END, _SPACE, _MIXED = (1 << (_FIELD * k) for k in range(7))
+_ALWAYS_FIELD, _NEXT_FIELD, _SIMPLE_FIELD, _OTHER_FIELD, _END_FIELD = (
+    _MASK * k for k in (_ALWAYS, _NEXT, _SIMPLE, _OTHER, _END)
 )
-_STARTS = _ALWAYS_FIELD | _NEXT_FIELD | _SIMPLE_FIELD
+_STARTS = _ALWAYS_FIELD | _NEXT_FIELD | _SIMPLE_FIELD | _OTHER_FIELD
 _MAX_TOKENS = 1 << _FIELD
 _END_CHARS = frozenset(".!?…。｡！？")
 # Letters of roman numerals, which may begin a bullet marker ("iv.").
@@ -107,11 +118,12 @@ class DocMatcher:
         # By ORTH hash: the word's info (None for whitespace and joiners) and its
         # (lower-case form, text); what it adds to the sums; its text without and
         # with a following space; the keys a second word may have to complete a
-        # term phrase starting here.
+        # term phrase starting here; the term phrases of a rarer shape starting here.
         self._words: _Memo[int, tuple[_Info | None, tuple[str, str]]] = _Memo(self._word)
         self._sums: _Memo[int, int] = _Memo(self._value)
         self._spelled: _Memo[int, tuple[str, str]] = _Memo(self._spell)
         self._following: _Memo[int, frozenset[str]] = _Memo(self._second_keys)
+        self._others: _Memo[int, tuple[tuple[_Phrase, ...], int]] = _Memo(self._other_phrases)
         self._mixed: _Memo[int, bool] = _Memo(self._is_mixed)
         simple = lexicon._simple
         #: Token patterns need a Doc for spaCy's Matcher, and a simple pattern
@@ -214,8 +226,8 @@ class DocMatcher:
 
         A word that starts a term phrase of one word is a lead; one that starts
         only longer term phrases is a lead when the next word can be their
-        second; one that starts a simple pattern is a lead when the pattern
-        matches there.
+        second, or when one of those of a rarer shape matches there; one that
+        starts a simple pattern is a lead when the pattern matches there.
         """
         words = self._words
         found: list[int] = []
@@ -224,16 +236,39 @@ class DocMatcher:
             value = values[i]
             if value & _ALWAYS_FIELD or (value & _SIMPLE_FIELD and self._simple_at(orths, i)):
                 found.append(i)
-            elif value & _NEXT_FIELD:
+                continue
+            if value & _NEXT_FIELD:
                 j = i + 1
                 while j < n:
                     info = words[orths[j]][0]
                     if info is not None:
                         if not self._following[orths[i]].isdisjoint(info[0]):
                             found.append(i)
+                            value = 0  # found: the rarer shapes need no look
                         break
                     j += 1
+            if value & _OTHER_FIELD and self._other_at(orths, i):
+                found.append(i)
         return found
+
+    def _other_at(self, orths: list[int], i: int) -> bool:
+        """Whether a term phrase of a rarer shape matches from token ``i``.
+
+        As :meth:`Lexicon._scan` matches it, over the words that follow
+        (whitespace and joiners left out); a match that runs past the end of the
+        sentence only makes its sentence be matched in vain.
+        """
+        phrases, longest = self._others[orths[i]]
+        words = self._words
+        infos = [words[orths[i]][0]]
+        for orth in orths[i + 1 :]:
+            info = words[orth][0]
+            if info is not None:
+                infos.append(info)
+                if len(infos) > longest:
+                    break
+        n = len(infos)
+        return any(_follow(phrase.rest, cast(list[_Info], infos), 0, n) >= 0 for phrase in phrases)
 
     def _simple_at(self, orths: list[int], i: int) -> bool:
         """Whether a simple pattern matches from token ``i``."""
@@ -317,10 +352,13 @@ class DocMatcher:
         value = 0
         if info is not None and info[3] is not None:
             singles, by_next, others = info[3]
-            if _has_term_phrase(singles) or _has_term_phrase(others):
+            if _has_term_phrase(singles):
                 value += _ALWAYS
-            elif any(map(_has_term_phrase, by_next.values())):
-                value += _NEXT
+            else:
+                if any(map(_has_term_phrase, by_next.values())):
+                    value += _NEXT
+                if _has_term_phrase(others):
+                    value += _OTHER
         simple = self._lexicon._simple
         if simple and (lower in simple._by_lower or text in simple._by_text):
             value += _SIMPLE
@@ -339,6 +377,13 @@ class DocMatcher:
     def _spell(self, orth: int) -> tuple[str, str]:
         text = self._strings[orth]
         return text, text + " "
+
+    def _other_phrases(self, orth: int) -> tuple[tuple[_Phrase, ...], int]:
+        """The term phrases of a rarer shape that start at a word, and their most parts after it."""
+        info = self._words[orth][0]
+        assert info is not None and info[3] is not None
+        phrases = tuple(phrase for _, phrase in info[3][2] if phrase.term_rules)
+        return phrases, max(len(phrase.rest) for phrase in phrases)
 
     def _second_keys(self, orth: int) -> frozenset[str]:
         """Keys of the second words of the term phrases that start at a word."""

@@ -140,6 +140,17 @@ def test_component_records_equal_the_extractor_on_the_shared_corpora(
         ("We cut tariffs " * 134).strip() + ".",
         "Made in China goods and buy local food, foreign firms too.",
         "made - in China, made-in America.",
+        # Term phrases whose later words are case-sensitive or prefixes: a lead only
+        # where they follow, whitespace and line breaks between them or not.
+        "The New Development Bank lends.",
+        "The New  Development\nBank lends.",
+        "The New Development Fund lends.",
+        "The new development bank lends.",
+        "New Development. Bank lends.",
+        "The Federal Reserve and federal reserves.",
+        "Federal",
+        "3D printing and 3-D printers, 3 D printed, 3 d printing.",
+        "We roll out 5G. 5 G is here, and so are 5 grants.",
     ],
 )
 def test_doc_path_edge_cases(default: tuple[Language, PolicyTopics, Extractor], text: str) -> None:
