@@ -33,6 +33,7 @@ from policy_topics.terms import (
     _has_term,
     _Info,
     _is_joiner,
+    _joined,
     _raws,
     inflection_keys,
 )
@@ -283,21 +284,6 @@ class TextMatcher:
             self._tokens.clear()
         self._tokens.update(itertools.islice(out.items(), _CHUNK_CACHE_SIZE))
         return out
-
-
-def _joined(pieces: list[str]) -> str:
-    """The runs joined into one string that spaCy tokenises as it tokenises each alone.
-
-    A space between runs is not always enough: spaCy matches a few special
-    cases of punctuation (``''``) across a space, so ``'`` before ``'em-s``
-    would split ``'em``. Where one run ends and the next begins with no letter
-    or digit, a line break (a token of its own) keeps them apart.
-    """
-    parts = [pieces[0]]
-    for before, piece in itertools.pairwise(pieces):
-        parts.append("\n" if not before[-1].isalnum() and not piece[0].isalnum() else " ")
-        parts.append(piece)
-    return "".join(parts)
 
 
 def _run_starts(

@@ -66,6 +66,8 @@ _ANNOTATIONS = frozenset({"TAG", "POS", "MORPH", "LEMMA", "DEP"})
 
 # Bound of the memory of token infos (words met, with the phrases they start).
 _INFO_CACHE_SIZE = 50_000
+# Runs of non-space characters tokenised in one call while a taxonomy compiles.
+_RUNS_PER_CALL = 4096
 # Characters on each side of a sentence end with no space after it that the
 # tokenizer is shown to tell whether a token starts there.
 _AROUND = 8
@@ -224,6 +226,9 @@ class Lexicon:
         # with spaces is read by _parts and again by _fused_parts.
         self._tokenized: dict[str, list[tuple[str, int]]] = {}
         self._full_stops: dict[str, bool] = {}  # by last run of a phrase (_keeps_full_stop)
+        # The tokens of each run of non-space characters, while the taxonomy
+        # compiles, when the tokenizer reads each run on its own (_tokens_of).
+        self._runs: dict[str, list[tuple[str, int]]] | None = None
         # Whether "free-trade" is the words of "free trade" (English, French), or
         # one word (German, Spanish...): "free\u2010trade" is read alike.
         self._splits_hyphens = not self._keeps_hyphens("policy-paper")
@@ -231,6 +236,7 @@ class Lexicon:
         #: reduced to anchors (a token pattern that starts with an optional token).
         self.prefilter: Prefilter | None = None
         with collector_paused():
+            self._tokenize_runs(taxonomy)
             self._compile(taxonomy)
 
     # --- compilation -------------------------------------------------------------------
@@ -245,6 +251,7 @@ class Lexicon:
             self._add_phrase(cue, Use(CUE, term=cue))
         self._tokenized.clear()
         self._full_stops.clear()
+        self._runs = None
         for compiled in self._phrases.values():
             compiled.finish()
         if self._prefilter_ok:
@@ -314,9 +321,72 @@ class Lexicon:
         words = self._tokenized.get(text)
         if words is None:
             words = self._tokenized[text] = [
-                (t.text, t.idx) for t in self._tokenizer(text) if not _is_joiner(t.text)
+                (word, idx) for word, idx in self._tokens_of(text) if not _is_joiner(word)
             ]
         return words
+
+    def _tokens_of(self, text: str) -> list[tuple[str, int]]:
+        """The tokens of ``text`` with their offsets, as the tokenizer gives them.
+
+        While the taxonomy compiles, a text of runs between single spaces is
+        put together from the tokens of its runs (:meth:`_tokenize_runs`),
+        without a call to the tokenizer, each of which builds a Doc.
+        """
+        runs = self._runs
+        pieces = text.split(" ")
+        if runs is None or not all(pieces) or len(pieces) != len(text.split()):
+            return [(t.text, t.idx) for t in self._tokenizer(text)]
+        missing = [piece for piece in pieces if piece not in runs]
+        if missing:
+            self._learn_runs(missing)
+        tokens: list[tuple[str, int]] = []
+        base = 0
+        for piece in pieces:
+            tokens += [(word, base + idx) for word, idx in runs[piece]]
+            base += len(piece) + 1
+        return tokens
+
+    def _tokenize_runs(self, taxonomy: Taxonomy) -> None:
+        """Tokenise the runs of the taxonomy's phrases in a few calls, for :meth:`_tokens_of`.
+
+        spaCy's rule-based tokenizer reads each run of non-space characters on
+        its own, so one call on the runs joined gives the tokens of each: a
+        taxonomy of thousands of terms compiles without a call per phrase.
+        """
+        if self._segments_words or not self.splits_runs:
+            return
+        texts: dict[str, None] = {}
+        for _, _, topic in taxonomy.iter_topics():
+            for spec in topic.terms:
+                if spec.term is not None:
+                    texts[spec.term] = None
+                texts.update(dict.fromkeys(spec.near))
+            texts.update(dict.fromkeys(topic.exclude))
+        texts.update(dict.fromkeys(taxonomy.cues))
+        runs: dict[str, None] = {}
+        for text in texts:
+            for spelling in _apostrophe_variants(_hyphen_variants(visible(text.removesuffix("*")))):
+                pieces = spelling.split()
+                runs.update(dict.fromkeys(pieces))
+                if pieces:
+                    runs[f"{pieces[-1]}."] = None  # read by _keeps_full_stop
+        self._runs = {}
+        self._learn_runs(list(runs))
+
+    def _learn_runs(self, runs: list[str]) -> None:
+        """Tokenise ``runs`` (each without whitespace) and remember the tokens of each."""
+        assert self._runs is not None
+        for first in range(0, len(runs), _RUNS_PER_CALL):
+            batch = runs[first : first + _RUNS_PER_CALL]
+            found: list[list[tuple[str, int]]] = [[] for _ in batch]
+            starts = list(itertools.accumulate((len(run) + 1 for run in batch), initial=0))
+            j = 0
+            for t in self._tokenizer(_joined(batch)):
+                while t.idx >= starts[j + 1]:
+                    j += 1
+                if t.idx < starts[j + 1] - 1:  # else the line break put after the run
+                    found[j].append((t.text, t.idx - starts[j]))
+            self._runs.update(zip(batch, found, strict=True))
 
     def _fused_parts(
         self, text: str, case_sensitive: bool | None
@@ -421,7 +491,7 @@ class Lexicon:
         """
         if _INNER_HYPHEN_RE.search(text) is None:
             return False
-        return any(_INNER_HYPHEN_RE.search(t.text) for t in self._tokenizer(text))
+        return any(_INNER_HYPHEN_RE.search(word) for word, _ in self._tokens_of(text))
 
     def _keeps_full_stop(self, text: str) -> bool:
         """Whether the tokenizer keeps a full stop after ``text`` in its last token."""
@@ -433,7 +503,7 @@ class Lexicon:
             text = text.rsplit(None, 1)[-1]
         kept = self._full_stops.get(text)
         if kept is None:
-            last = self._tokenizer(f"{text}.")[-1].text
+            last = self._tokens_of(f"{text}.")[-1][0]
             kept = self._full_stops[text] = last != "." and last.endswith(".")
         return kept
 
@@ -829,6 +899,21 @@ def _apostrophe_variants(spellings: list[str]) -> list[str]:
 def _is_joiner(text: str) -> bool:
     """A token that phrases read past: a hyphen, dash or slash, or invisible marks (with one)."""
     return text in _JOINERS or (has_invisible(text) and (visible(text) or "-") in _JOINERS)
+
+
+def _joined(pieces: list[str]) -> str:
+    """The runs joined into one string that spaCy tokenises as it tokenises each alone.
+
+    A space between runs is not always enough: spaCy matches a few special
+    cases of punctuation (``''``) across a space, so ``'`` before ``'em-s``
+    would split ``'em``. Where one run ends and the next begins with no letter
+    or digit, a line break (a token of its own) keeps them apart.
+    """
+    parts = [pieces[0]]
+    for before, piece in itertools.pairwise(pieces):
+        parts.append("\n" if not before[-1].isalnum() and not piece[0].isalnum() else " ")
+        parts.append(piece)
+    return "".join(parts)
 
 
 def _keys(token: Any, use_lemmas: bool) -> tuple[str, ...]:

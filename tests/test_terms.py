@@ -551,3 +551,68 @@ def test_user_pipeline_lemmas_are_used() -> None:
     taxonomy = Taxonomy.from_yaml("name: l\ntopics:\n  digital: {label: D, terms: [mouse]}\n")
     result = Extractor(taxonomy, model=nlp).extract("Computer mice are cheap.")
     assert [m.text for s in result.sentences for m in s.matches] == ["mice"]
+
+
+# Runs that spaCy's tokenizers split in their own ways: special cases, abbreviations,
+# a full stop kept in a word, quotes that match across a space ("''").
+_TRICKY_PHRASES = [
+    "can't stop",
+    "U.S. tariffs",
+    "5G.",
+    "Hartz-IV.",
+    "'em-s ''",
+    "'' quoted ''",
+    "e.g. trade",
+    "CO2-Emissionen",
+    "farmers\u2019 markets",
+    "anti\u2010dumping duty.",
+    "l'Union européenne",
+    "1.5°C",
+    "(WTO)",
+    "---",
+]
+
+
+def _compiled(lexicon: object) -> tuple[object, ...]:
+    phrases = sorted(
+        (repr(parts), repr(phrase.uses))
+        for parts, phrase in lexicon._phrases.items()  # type: ignore[attr-defined]
+    )
+    return phrases, sorted(map(repr, lexicon._requirements))  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("lang", ["en", "de", "fr", "es", "it", "nl"])
+def test_phrases_are_tokenised_from_their_runs_as_the_tokenizer_does(lang: str) -> None:
+    """A phrase put together from the tokens of its runs is what the tokenizer makes of it."""
+    from policy_topics.taxonomy import load_taxonomy
+    from policy_topics.terms import Lexicon
+
+    nlp = spacy.blank(lang)
+    taxonomy = load_taxonomy("cooperation-extended")
+    lexicon = Lexicon(taxonomy, nlp.tokenizer, nlp.vocab)
+    texts = [*_TRICKY_PHRASES, *(f"{p}." for p in _TRICKY_PHRASES)]
+    for _, _, topic in taxonomy.iter_topics():
+        for spec in topic.terms:
+            texts += [spec.term or "", *spec.near]
+        texts += topic.exclude
+    texts = [t for t in texts if t.split(" ") == t.split()]
+    lexicon._runs = {}
+    # All runs in a few calls, each next to others it does not meet in a phrase.
+    lexicon._learn_runs(list(dict.fromkeys(run for text in texts for run in text.split())))
+    for text in texts:
+        assert lexicon._tokens_of(text) == [(t.text, t.idx) for t in nlp.tokenizer(text)], text
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_a_taxonomy_compiles_alike_with_its_runs_tokenised_together(
+    lang: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from policy_topics.taxonomy import load_taxonomy
+    from policy_topics.terms import Lexicon
+
+    taxonomy = load_taxonomy("cooperation-extended")
+    nlp = spacy.blank(lang)
+    together = _compiled(Lexicon(taxonomy, nlp.tokenizer, nlp.vocab))
+    monkeypatch.setattr(Lexicon, "_tokenize_runs", lambda self, taxonomy: None)
+    nlp = spacy.blank(lang)
+    assert _compiled(Lexicon(taxonomy, nlp.tokenizer, nlp.vocab)) == together
