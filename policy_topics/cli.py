@@ -50,7 +50,7 @@ from policy_topics.readers import (
     reads,
 )
 from policy_topics.records import DocumentResult
-from policy_topics.resume import done_counts, drop_failed, skip_done
+from policy_topics.resume import _drop_failed, done_counts, skip_done
 from policy_topics.taxonomy import (
     Taxonomy,
     Topic,
@@ -895,7 +895,7 @@ def _resume_point(output: Path | None, fmt: OutputFormat, retry_failed: bool) ->
         )
     if retry_failed:
         try:
-            dropped = drop_failed(output)
+            dropped, done = _drop_failed(output)
         except ValueError as exc:
             _fail(f"policy-topics: --resume: {exc}")
         except OSError as exc:
@@ -904,6 +904,7 @@ def _resume_point(output: Path | None, fmt: OutputFormat, retry_failed: bool) ->
             f"policy-topics: --retry-failed: {counted(dropped, 'record')} of failed "
             f"documents removed from {output}"
         )
+        return done
     try:
         return done_counts(output)
     except ValueError as exc:

@@ -98,16 +98,22 @@ def done_counts(path: str | os.PathLike[str]) -> Counter[str]:
     Raises:
         ValueError: as :func:`done_ids`.
     """
+    return _read_records(path)[0]
+
+
+def _read_records(path: str | os.PathLike[str]) -> tuple[Counter[str], bool]:
+    """:func:`done_counts`, and whether a record of a failed document is among them."""
     name = os.fspath(path)
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
             # A device or a named pipe (/dev/null, a FIFO) keeps no records, and
             # opening a pipe to read would wait for a writer.
-            return Counter()
+            return Counter(), False
         stream = open(path, "rb")  # noqa: SIM115 (closed below; a missing file holds none)
     except FileNotFoundError:
-        return Counter()
+        return Counter(), False
     ids: Counter[str] = Counter()
+    failed = False
     with stream:
         for number, line in enumerate(stream, 1):
             if number == 1:
@@ -120,7 +126,8 @@ def done_counts(path: str | os.PathLike[str]) -> Counter[str]:
             if not ids:
                 _check_first(name, number, line)
             ids[_record_id(name, number, line)] += 1
-    return ids
+            failed = failed or _failed(line)
+    return ids, failed
 
 
 def drop_failed(path: str | os.PathLike[str]) -> int:
@@ -160,13 +167,20 @@ def drop_failed(path: str | os.PathLike[str]) -> int:
         >>> [doc["id"] for doc in resume(docs, out)]
         ['b']
     """
-    done_counts(path)  # refuses a file that is not ours before anything changes
-    if not os.path.isfile(path):
-        return 0
-    with open(path, "rb") as stream:
-        # Read up to the first failed record only: most outputs have one early or none.
-        if not any(line.endswith(b"\n") and _failed(line) for line in stream):
-            return 0
+    return _drop_failed(path)[0]
+
+
+def _drop_failed(path: str | os.PathLike[str]) -> tuple[int, Counter[str]]:
+    """:func:`drop_failed`, and :func:`done_counts` of the file it leaves.
+
+    The file is read once when no record failed (it is then left untouched),
+    twice when some did: once to check and count, once to write the rest.
+    """
+    # The first read refuses a file that is not ours before anything changes.
+    counts, any_failed = _read_records(path)
+    if not any_failed:
+        return 0, counts
+    name = os.fspath(path)
     failed = 0
     with open(path, "rb") as source, open_output(path) as target:
         for number, line in enumerate(source, 1):
@@ -176,9 +190,10 @@ def drop_failed(path: str | os.PathLike[str]) -> int:
                 break  # half a record, which appending would cut anyway
             if _failed(line):
                 failed += 1
+                counts[_record_id(name, number, line)] -= 1
             else:
                 target.buffer.write(line)  # as it was, byte for byte
-    return failed
+    return failed, +counts
 
 
 def _failed(line: bytes) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from policy_topics.io import (
     resume,
     write_results,
 )
+from policy_topics.resume import _drop_failed, done_counts
 
 DOCS = [
     {"id": "a", "text": "We cut tariffs on steel."},
@@ -124,6 +126,26 @@ def test_drop_failed_keeps_the_other_lines_byte_for_byte(
     assert drop_failed(out) == 1
     assert out.read_bytes() == lines[0] + lines[2]
     assert out.stat().st_mode & 0o777 == 0o640
+
+
+def test_drop_failed_counts_what_it_leaves_as_done_counts_reads_it(
+    tmp_path: Path, extractor: Extractor
+) -> None:
+    """The command line resumes from these counts rather than reading the file again."""
+    out = tmp_path / "out.jsonl"
+    docs = [
+        {"id": "a", "text": "We cut tariffs."},
+        {"id": "a", "error": "cannot read it"},  # ids repeat in a JSON Lines input
+        {"id": "b", "error": "cannot read it"},
+        {"id": "c", "text": "Grids grew."},
+        {"id": "a", "text": "Solar grew."},
+    ]
+    write_results(extractor.extract_many(docs), out)
+    assert done_counts(out) == Counter({"a": 3, "b": 1, "c": 1})
+    dropped, counts = _drop_failed(out)
+    assert (dropped, counts) == (2, done_counts(out))
+    assert counts == Counter({"a": 2, "c": 1})
+    assert _drop_failed(out) == (0, counts)  # nothing failed: read once, counted alike
 
 
 def test_drop_failed_refuses_a_file_that_is_not_ours_and_leaves_it(tmp_path: Path) -> None:
