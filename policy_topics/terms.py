@@ -330,11 +330,21 @@ class Lexicon:
 
         While the taxonomy compiles, a text of runs between single spaces is
         put together from the tokens of its runs (:meth:`_tokenize_runs`),
-        without a call to the tokenizer, each of which builds a Doc.
+        without a call to the tokenizer, each of which builds a Doc. Not where
+        a space has no letter or digit on either side: spaCy may match a special
+        case of punctuation across it (see :func:`_joined`).
         """
         runs = self._runs
         pieces = text.split(" ")
-        if runs is None or not all(pieces) or len(pieces) != len(text.split()):
+        if (
+            runs is None
+            or not all(pieces)
+            or len(pieces) != len(text.split())
+            or any(
+                not before[-1].isalnum() and not after[0].isalnum()
+                for before, after in itertools.pairwise(pieces)
+            )
+        ):
             return [(t.text, t.idx) for t in self._tokenizer(text)]
         missing = [piece for piece in pieces if piece not in runs]
         if missing:

@@ -561,6 +561,7 @@ _TRICKY_PHRASES = [
     "5G.",
     "Hartz-IV.",
     "'em-s ''",
+    "a ' 'em-s",
     "'' quoted ''",
     "e.g. trade",
     "CO2-Emissionen",
