@@ -261,12 +261,12 @@ class DocMatcher:
         phrases, longest = self._others[orths[i]]
         words = self._words
         infos = [words[orths[i]][0]]
-        for orth in orths[i + 1 :]:
-            info = words[orth][0]
+        j, end = i + 1, len(orths)
+        while j < end and len(infos) <= longest:  # no slice: a long Doc has many leads
+            info = words[orths[j]][0]
             if info is not None:
                 infos.append(info)
-                if len(infos) > longest:
-                    break
+            j += 1
         n = len(infos)
         return any(_follow(phrase.rest, cast(list[_Info], infos), 0, n) >= 0 for phrase in phrases)
 

@@ -98,11 +98,11 @@ def done_counts(path: str | os.PathLike[str]) -> Counter[str]:
     Raises:
         ValueError: as :func:`done_ids`.
     """
-    return _read_records(path)[0]
+    return _read_records(path, find_failed=False)[0]
 
 
-def _read_records(path: str | os.PathLike[str]) -> tuple[Counter[str], bool]:
-    """:func:`done_counts`, and whether a record of a failed document is among them."""
+def _read_records(path: str | os.PathLike[str], *, find_failed: bool) -> tuple[Counter[str], bool]:
+    """:func:`done_counts`, and with ``find_failed`` whether a failed document's record is there."""
     name = os.fspath(path)
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
@@ -126,7 +126,8 @@ def _read_records(path: str | os.PathLike[str]) -> tuple[Counter[str], bool]:
             if not ids:
                 _check_first(name, number, line)
             ids[_record_id(name, number, line)] += 1
-            failed = failed or _failed(line)
+            if find_failed and not failed:
+                failed = _failed(line)
     return ids, failed
 
 
@@ -177,7 +178,7 @@ def _drop_failed(path: str | os.PathLike[str]) -> tuple[int, Counter[str]]:
     twice when some did: once to check and count, once to write the rest.
     """
     # The first read refuses a file that is not ours before anything changes.
-    counts, any_failed = _read_records(path)
+    counts, any_failed = _read_records(path, find_failed=True)
     if not any_failed:
         return 0, counts
     name = os.fspath(path)
