@@ -141,6 +141,8 @@ def test_memory_taxonomy_and_long_sections_run_small(tmp_path: Path) -> None:
         "0.05,0.1",
         "--hostile-mb",
         "0.05,0.2",
+        "--compile-rounds",
+        "1",
     )
     memory = report["memory"]
     assert memory["exit_code"] == 0 and memory["input_mb"] >= 3.9
@@ -148,6 +150,7 @@ def test_memory_taxonomy_and_long_sections_run_small(tmp_path: Path) -> None:
     assert memory["met"] == (memory["peak_rss_mb"] <= 400 and memory["flat"])
     taxonomy = report["taxonomy"]
     assert taxonomy["sparse"]["terms"] >= 10_000 and taxonomy["sparse"]["matches_large"] > 0
+    assert len(taxonomy["sparse"]["load_validate_compile_rounds_s"]) == 1
     long = report["long"]
     assert [p["mb"] for p in long["prose"]] == [0.05, 0.1]
     assert set(long["pathological"]) == {
