@@ -16,6 +16,7 @@ import inspect
 import itertools
 import logging
 import multiprocessing
+import numbers
 import os
 import pickle
 import shutil
@@ -57,7 +58,7 @@ Item = str | tuple[str, Mapping[str, Any]] | Mapping[str, Any]
 # each document's pickled separately, so the parent unpickles one at a time and its
 # short-lived objects die young instead of filling the older GC generations.
 _Prepared = dict[str, Any] | DocumentResult
-_Batch = tuple[list[bytes], BaseException | None]
+_Batch = tuple[list[bytes | None], BaseException | None]
 #: What a worker sends back: its batch, or the name of the file holding it.
 _Outcome = _Batch | str
 
@@ -69,6 +70,12 @@ _WATCH_SECONDS = 0.5
 
 # What extract_many(batch_size=None) sends to a worker at a time.
 _AUTO_BATCH_CHARS = 64_000
+#: What an Extractor builds from its settings, left out when it is pickled.
+_BUILT = frozenset(
+    {"taxonomy", "_model_spec", "nlp", "_max_quotes", "_min_score", "component"}
+    | {"_blank", "_result_builder", "fast"}
+)
+_SETTINGS = "__policy_topics_settings__"
 _AUTO_BATCH_DOCS = 1_000
 
 
@@ -80,6 +87,10 @@ class _Job:
     error: ErrorInfo | None = None
     pages: Any = None
     position: int | None = None  # among extract_many's items, from 0
+    #: The job pickled when it was taken from the input, for a worker process;
+    #: None when it does not pickle. Taken then, it holds the metadata as it was
+    #: then, as one process would read it, even if the caller changes it later.
+    sent: bytes | None = None
 
     @property
     def name(self) -> str:
@@ -169,6 +180,32 @@ class Extractor:
             f"Extractor(taxonomy={self.taxonomy.name!r}, language={self.nlp.lang!r}, "
             f"pipeline={self.nlp.pipe_names!r})"
         )
+
+    def __getstate__(self) -> dict[str, Any]:
+        """An Extractor pickles as its settings, with what a subclass added; not its pipeline.
+
+        Unpickling builds the pipeline again from the taxonomy and the model
+        (a loaded ``Language`` travels with it; a name or path is loaded
+        again), as spawned worker processes do. A subclass keeps its own
+        attributes and need not take the same arguments.
+        """
+        state = {k: v for k, v in self.__dict__.items() if k not in _BUILT}
+        state[_SETTINGS] = (
+            self.taxonomy,
+            self._model_spec,
+            self._max_quotes,
+            self._min_score,
+            self.fast,
+        )
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        taxonomy, model, max_quotes, min_score, fast = state.pop(_SETTINGS)
+        Extractor.__init__(
+            self, taxonomy, model, max_quotes=max_quotes, min_score=min_score, fast=fast
+        )
+        self.__dict__.update(state)
 
     # --- one document ------------------------------------------------------------------
 
@@ -313,7 +350,8 @@ class Extractor:
         Raises:
             ValueError: at once for bad arguments; while iterating with
                 ``on_error="raise"``, for an input that carries an error.
-            TypeError: at once for one str or a DataFrame in place of documents.
+            TypeError: at once for one str, one mapping or a DataFrame in place of
+                documents.
 
         Example:
             >>> texts = ["Tariffs fell.", {"id": "b", "text": "Grid investment grew."}, None]
@@ -322,10 +360,12 @@ class Extractor:
         """
         if on_error not in ("record", "raise"):
             raise ValueError(f"on_error must be 'record' or 'raise', not {on_error!r}")
-        if n_process < 1:
-            raise ValueError(f"n_process must be >= 1, not {n_process}")
-        if batch_size is not None and batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1 or None, not {batch_size}")
+        if not _whole(n_process) or n_process < 1:
+            raise ValueError(f"n_process must be a whole number >= 1, not {n_process!r}")
+        if batch_size is not None and (not _whole(batch_size) or batch_size < 1):
+            raise ValueError(f"batch_size must be a whole number >= 1 or None, not {batch_size!r}")
+        n_process = int(n_process)  # a numpy integer, say
+        batch_size = None if batch_size is None else int(batch_size)
         _check_documents(items)
         if _is_series(items):
             series: Any = items
@@ -462,7 +502,7 @@ class Extractor:
                     # documents before it come out first, as with one process.
                     failure = exc
                     break
-                batch.append(job)
+                batch.append(_taken(job))
                 if batch_size is None:
                     chars += _weight(job.text)
                 if len(batch) >= most or chars >= _AUTO_BATCH_CHARS:
@@ -491,8 +531,8 @@ class Extractor:
     ) -> Iterator[DocumentResult]:
         batch, future = pending.popleft()
         if future is None:
-            # The batch could not be sent (an item that does not pickle, such as
-            # metadata holding a function): do it here, as one process would.
+            # No document of the batch could be sent (none pickles, as metadata
+            # holding a function does not): do it here, as one process would.
             for job in batch:
                 yield self._run(job, on_error)
             return
@@ -513,9 +553,12 @@ class Extractor:
             raise failure
 
     def _finish_all(
-        self, batch: list[_Job], results: list[bytes], on_error: str
+        self, batch: list[_Job], results: list[bytes | None], on_error: str
     ) -> Iterator[DocumentResult]:
         for job, prepared in zip(batch, results, strict=False):
+            if prepared is None:  # could not be sent to the worker: done here
+                yield self._run(job, on_error)
+                continue
             loaded = pickle.loads(prepared)
             if type(loaded) is tuple:  # a record the worker wrote as its JSON line
                 doc_id, error, line = loaded
@@ -574,41 +617,50 @@ class _Workers:
     def _start(self) -> ProcessPoolExecutor:
         extractor = self._extractor
         # fork shares the loaded pipeline for free, but is only safe while this
-        # process runs no other thread; spawn builds the Extractor anew.
+        # process runs no other thread; spawn unpickles the Extractor, which
+        # builds its pipeline anew (Extractor.__getstate__).
         fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-        payload: Extractor | tuple[Any, ...] = (
-            extractor
-            if fork
-            else (
-                type(extractor),
-                extractor.taxonomy,
-                extractor._model_spec,
-                extractor.max_quotes,
-                extractor.min_score,
-                extractor.fast,
-            )
-        )
+        if not fork:
+            try:
+                pickle.dumps(extractor, pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:
+                raise TypeError(
+                    f"n_process > 1 spawns worker processes here (another thread is "
+                    f"running), and this {type(extractor).__name__} cannot be sent to them: "
+                    f"{exc}; give it only attributes that pickle, or use n_process=1"
+                ) from exc
         try:
             self._folder = tempfile.mkdtemp(prefix="policy-topics-")
         except OSError:  # no room for it: the results go through the pipe
             self._folder = None
-        return ProcessPoolExecutor(
-            self._n_process,
-            mp_context=multiprocessing.get_context("fork" if fork else "spawn"),
-            initializer=_init_worker,
-            # This process's id, not the worker's os.getppid() at start-up: a worker
-            # spawned while this process is being killed would watch its new parent.
-            initargs=(payload, self._folder, os.getpid()),
-        )
+        try:
+            return ProcessPoolExecutor(
+                self._n_process,
+                mp_context=multiprocessing.get_context("fork" if fork else "spawn"),
+                initializer=_init_worker,
+                # This process's id, not the worker's os.getppid() at start-up: a worker
+                # spawned while this process is being killed would watch its new parent.
+                initargs=(extractor, self._folder, os.getpid()),
+            )
+        except BaseException:
+            # No pool (no working semaphores, say): no folder left behind either.
+            if self._folder is not None:
+                shutil.rmtree(self._folder, ignore_errors=True)
+                self._folder = None
+            raise
 
     def submit(self, batch: list[_Job], on_error: str) -> Future[_Outcome] | None:
-        """Send a batch to a worker; None when it cannot be sent (it does not pickle)."""
-        try:
-            # Pickled here rather than by the pool's feeder thread, so that only
-            # this failure, and no failure of a worker, means "do it here".
-            payload = pickle.dumps((batch, on_error, self.lines), pickle.HIGHEST_PROTOCOL)
-        except Exception:
+        """Send a batch to a worker; None when none of its documents can be sent.
+
+        Each document goes as it was pickled when taken (:func:`_taken`); one
+        that does not pickle, or does not unpickle in the worker, comes back
+        as None, and this process does it.
+        """
+        if batch and all(job.sent is None for job in batch):
             return None
+        payload = pickle.dumps(
+            ([job.sent for job in batch], on_error, self.lines), pickle.HIGHEST_PROTOCOL
+        )
         if self._executor is None:
             self._executor = self._start()
         try:
@@ -677,12 +729,24 @@ def _is_frame(items: Any) -> bool:
     return type(items).__name__ == "DataFrame" and hasattr(items, "columns")
 
 
+def _whole(value: object) -> bool:
+    """Whether a count is a whole number (a numpy integer too), and no bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def _check_documents(items: Any) -> None:
-    """Refuse at once what iterates, but not over documents: one text, a DataFrame."""
+    """Refuse at once what iterates, but not over documents: one text, one mapping, a DataFrame."""
     if isinstance(items, str | bytes):
         raise TypeError(
             f"items must be an iterable of documents, not one {type(items).__name__}: "
             "pass [text], or call extract(text)"
+        )
+    if isinstance(items, Mapping):
+        # Iterating one would tag its keys ("id", "text") as documents.
+        raise TypeError(
+            "items must be an iterable of documents, not one mapping: pass [document] "
+            "for one document with 'text' (and 'id', 'meta'); for texts keyed by id, "
+            "pass pandas.Series(mapping), whose index gives the ids"
         )
     if _is_frame(items):
         raise TypeError(
@@ -915,7 +979,7 @@ _WORKER: Extractor | None = None
 _FOLDER: str | None = None
 
 
-def _init_worker(payload: Extractor | tuple[Any, ...], folder: str | None, parent: int) -> None:
+def _init_worker(extractor: Extractor, folder: str | None, parent: int) -> None:
     global _WORKER, _FOLDER
     _FOLDER = folder
     # The parent handles Ctrl-C and stops the workers; SIGTERM must kill at once.
@@ -927,11 +991,7 @@ def _init_worker(payload: Extractor | tuple[Any, ...], folder: str | None, paren
         name="policy-topics-watch",
         daemon=True,
     ).start()
-    if isinstance(payload, Extractor):
-        _WORKER = payload
-    else:
-        cls, taxonomy, model, max_quotes, min_score, fast = payload
-        _WORKER = cls(taxonomy, model, max_quotes=max_quotes, min_score=min_score, fast=fast)
+    _WORKER = extractor
     # What the worker holds now (the pipeline, the taxonomy) lives as long as the
     # process: keep the garbage collector from walking it again and again.
     gc.freeze()
@@ -956,10 +1016,14 @@ def _watch_parent(parent: int, folder: str | None) -> None:
 
 def _work(payload: bytes) -> _Outcome:
     assert _WORKER is not None
-    batch, on_error, lines = pickle.loads(payload)
-    results: list[bytes] = []
+    sent, on_error, lines = pickle.loads(payload)
+    results: list[bytes | None] = []
     try:
-        for job in batch:
+        for packed in sent:
+            job = _unpack(packed)
+            if job is None:  # the parent does it, as one process would
+                results.append(None)
+                continue
             prepared: object = _WORKER._prepare(job, on_error)
             if lines:
                 result = _WORKER._finish(job, cast(_Prepared, prepared), on_error)
@@ -969,6 +1033,34 @@ def _work(payload: bytes) -> _Outcome:
     except Exception as exc:  # only with on_error="raise": hand back what was done first
         return _handed_over((results, exc))
     return _handed_over((results, None))
+
+
+def _taken(job: _Job) -> _Job:
+    """The job, pickled as a worker receives it (``sent``), when it is taken from the input.
+
+    ``sent`` stays None when it does not pickle (a function in its metadata).
+    """
+    fields = (job.text, job.doc_id, job.metadata, job.error, job.pages, job.position)
+    try:
+        job.sent = pickle.dumps(fields, pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        job.sent = None
+    return job
+
+
+def _unpack(packed: bytes | None) -> _Job | None:
+    """:func:`_taken`'s pickle undone, or None when it cannot be here.
+
+    An object may pickle but not unpickle (an exception whose ``__init__``
+    takes other arguments, in the metadata): that document alone goes back
+    to the parent, rather than the whole batch failing.
+    """
+    if packed is None:
+        return None
+    try:
+        return _Job(*pickle.loads(packed))
+    except Exception:
+        return None
 
 
 def _handed_over(batch: _Batch) -> _Outcome:

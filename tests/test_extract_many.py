@@ -175,6 +175,43 @@ def test_bad_arguments_fail_at_once(extractor: Extractor) -> None:
         extractor.extract_many([], on_error="ignore")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="n_process"):
         extractor.extract_many([], n_process=0)
+    # A float or a bool used to pass, and fail while iterating, leaving a folder behind.
+    for bad in (2.0, True):
+        with pytest.raises(ValueError, match=rf"n_process must be a whole number >= 1, not {bad}"):
+            extractor.extract_many(TEXTS, n_process=bad)  # type: ignore[arg-type]
+    with pytest.raises(
+        ValueError, match=r"batch_size must be a whole number >= 1 or None, not 1\.5"
+    ):
+        extractor.extract_many(TEXTS, n_process=2, batch_size=1.5)  # type: ignore[arg-type]
+    # One mapping used to be taken as its keys: two documents, "id" and "text".
+    with pytest.raises(TypeError, match=r"not one mapping: pass \[document\]"):
+        extractor.extract_many({"id": "a", "text": "We cut tariffs."})  # type: ignore[arg-type]
+
+
+def test_counts_may_be_numpy_integers(extractor: Extractor) -> None:
+    np = pytest.importorskip("numpy")
+    results = extractor.extract_many(TEXTS, n_process=np.int64(2), batch_size=np.int32(1))
+    assert dumps(results) == dumps(extractor.extract_many(TEXTS))
+
+
+def test_no_folder_is_left_when_the_pool_cannot_start(
+    extractor: Extractor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[str] = []
+    mkdtemp = extract.tempfile.mkdtemp
+
+    def recording(*args: Any, **kwargs: Any) -> str:
+        made.append(mkdtemp(*args, **kwargs))
+        return made[-1]
+
+    def no_pool(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("no working semaphores here")
+
+    monkeypatch.setattr(extract.tempfile, "mkdtemp", recording)
+    monkeypatch.setattr(extract, "ProcessPoolExecutor", no_pool)
+    with pytest.raises(OSError, match="no working semaphores"):
+        list(extractor.extract_many(TEXTS, n_process=2, batch_size=1))
+    assert made and not any(os.path.exists(path) for path in made)
 
 
 @pytest.mark.parametrize("n_process", [1, 2])
@@ -484,7 +521,7 @@ def test_a_worker_hands_its_results_over_in_a_file_not_through_the_pipe(
 def test_the_pools_folder_goes_with_the_pool() -> None:
     folders: list[str] = []
     workers = extract._Workers(Extractor(), 2)
-    future = workers.submit([extract._coerce("We cut tariffs.")], "record")
+    future = workers.submit([extract._taken(extract._coerce("We cut tariffs."))], "record")
     assert future is not None and workers._folder is not None
     folders.append(workers._folder)
     results, failure = extract._received(future.result())
@@ -611,6 +648,92 @@ def test_an_exception_that_does_not_unpickle_keeps_the_results_before_it() -> No
         for result in OddRaiser().extract_many(docs, n_process=2, batch_size=4, on_error="raise"):
             got.append(result)
     assert [r.ok for r in got] == [True, True]
+
+
+class _Unloadable(Exception):
+    """Pickles, but does not unpickle: its __init__ takes two arguments, its args hold one."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"{status} {reason}")
+
+
+def test_metadata_that_pickles_but_does_not_unpickle_fails_only_its_document(
+    extractor: Extractor,
+) -> None:
+    # It used to fail in the worker before any document of the batch was read,
+    # and the whole run raised.
+    items: list[Any] = [
+        {"id": "a", "text": TEXTS[0]},
+        {"id": "b", "text": TEXTS[1], "meta": {"fetch": _Unloadable(404, "gone")}},
+        {"id": "c", "text": TEXTS[3]},
+    ]
+    results = list(extractor.extract_many(items, n_process=2, batch_size=3))
+    assert results == list(extractor.extract_many(items))
+    assert [(r.doc_id, r.ok) for r in results] == [("a", True), ("b", False), ("c", True)]
+    assert results[1].error is not None and "cannot be written as JSON" in results[1].error.message
+
+
+def test_metadata_is_read_as_it_was_when_its_document_was_taken(extractor: Extractor) -> None:
+    # A reader that reuses one nested buffer: batches used to be pickled once full,
+    # and every document of a batch got the buffer's last state.
+    def rows() -> Iterator[dict[str, Any]]:
+        shared: dict[str, int] = {}
+        for i in range(6):
+            shared["row"] = i
+            yield {"id": i, "text": TEXTS[i % 4], "meta": {"info": shared}}
+
+    parallel = [r.metadata for r in extractor.extract_many(rows(), n_process=2, batch_size=3)]
+    assert parallel == [r.metadata for r in extractor.extract_many(rows())]
+    assert parallel == [{"info": {"row": i}} for i in range(6)]
+
+
+class Labelled(Extractor):
+    """A subclass with an __init__ of its own and an attribute that may change."""
+
+    def __init__(self, label: str, **options: Any) -> None:
+        super().__init__(**options)
+        self.label = label
+
+    def extract(self, text: str, **kwargs: Any) -> DocumentResult:
+        result = super().extract(text, **kwargs)
+        return result.model_copy(update={"metadata": {"label": self.label}})
+
+
+def test_an_extractor_pickles_as_its_settings_and_its_own_attributes() -> None:
+    labelled = Labelled("first", max_quotes=1)
+    labelled.label = "changed"
+    labelled.min_score = 0.3
+    data = pickle.dumps(labelled)
+    copy = pickle.loads(data)
+    assert type(copy) is Labelled and copy.label == "changed"
+    assert (copy.max_quotes, copy.min_score, copy.fast) == (1, 0.3, labelled.fast)
+    assert copy.taxonomy == labelled.taxonomy and copy.nlp is not labelled.nlp
+    assert [copy.extract(t) for t in TEXTS] == [labelled.extract(t) for t in TEXTS]
+    # The pipeline is built again, not sent: the default taxonomy is most of it.
+    assert len(data) < 3 * len(pickle.dumps(labelled.taxonomy))
+
+
+def test_spawned_workers_get_the_extractor_as_it_is() -> None:
+    # Spawned workers used to build a new Extractor from its arguments: a
+    # subclass lost what was set on it, and one whose __init__ takes other
+    # arguments failed to start.
+    labelled = Labelled("first", max_quotes=2)
+    labelled.label = "changed"
+    docs = [f"{t} ({i})" for i, t in enumerate(TEXTS * 2)]
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()  # with another thread running, the pool spawns its workers
+    try:
+        spawned = list(labelled.extract_many(docs, n_process=2, batch_size=3))
+        labelled.hook = lambda: None  # type: ignore[attr-defined]
+        with pytest.raises(TypeError, match="cannot be sent to them"):
+            list(labelled.extract_many(docs, n_process=2))
+    finally:
+        stop.set()
+        thread.join()
+    del labelled.hook  # type: ignore[attr-defined]
+    assert spawned == list(labelled.extract_many(docs))
+    assert {r.metadata["label"] for r in spawned} == {"changed"}
 
 
 def test_workers_can_hand_back_records_as_the_json_lines_the_cli_writes(
