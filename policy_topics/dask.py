@@ -151,6 +151,7 @@ def extract_dataframe(
         Divisions are unknown.
 
     Raises:
+        TypeError: ``ddf`` is no Dask DataFrame (a Dask Series, a pandas DataFrame).
         ValueError: Unknown level or column.
         ImportError: Dask or pandas is not installed.
 
@@ -163,12 +164,22 @@ def extract_dataframe(
           doc_id  topic
         0      a  trade
     """
+    loaded = _import_dask()
+    if not isinstance(ddf, loaded.dataframe.DataFrame):
+        kind = type(ddf).__name__
+        fix = (
+            "pass the frame and name the column: extract_dataframe(ddf, 'text')"
+            if kind == "Series"
+            else "make one with dask.dataframe.from_pandas(frame, npartitions=...)"
+        )
+        raise TypeError(f"ddf must be a Dask DataFrame, not a {kind}; {fix}")
     if level not in COLUMNS:
         raise ValueError(f"level must be one of {', '.join(COLUMNS)}, not {level!r}")
-    for column in (text_column, id_column, pages_column):
-        if column is not None and column not in ddf.columns:
+    named = [text_column, *(c for c in (id_column, pages_column) if c is not None)]
+    for column in named:
+        if column not in ddf.columns:
             raise ValueError(f"no column {column!r}; the columns are {list(ddf.columns)}")
-    delayed = _import_dask().delayed
+    delayed = loaded.delayed
     recipe = delayed(_recipe(taxonomy, options), pure=True)
     untyped: Any = ddf
     mapped = untyped.map_partitions(
@@ -205,8 +216,13 @@ def _frame_partition(
     items = [{"id": i, "text": text} for i, text in zip(ids, frame[text_column], strict=True)]
     if pages_column is not None:
         for item, pages in zip(items, frame[pages_column], strict=True):
-            if not is_missing(pages):
-                item["pages"] = _literal(pages) if isinstance(pages, str) else pages
+            if not isinstance(pages, str):
+                if not is_missing(pages):
+                    item["pages"] = pages
+            elif _SHORTENED_RE.search(pages) and _literal(pages) is pages:
+                item["error"], item["error_type"] = _SHORTENED, "ValueError"
+            else:
+                item["pages"] = _literal(pages)
     extractor, lock = _extractor(recipe)
     with lock:
         results = list(extractor.extract_many(items))
@@ -255,6 +271,15 @@ def _recipe(taxonomy: str | Path | Taxonomy, options: dict[str, Any]) -> _Recipe
     return _Recipe(hashlib.sha256(content.encode("utf-8")).hexdigest(), loaded, dict(options))
 
 
+# numpy writes an array of more than 1,000 numbers with "..." in place of the middle.
+_SHORTENED_RE = re.compile(r"\.\.\.")
+_SHORTENED = (
+    "its pages came as numpy's shortened text of an array ('...' in place of most "
+    "pairs): Dask's dataframe.convert-string setting turned the array into a string. "
+    "Make the pages lists before dd.from_pandas (frame['pages'] = "
+    "frame['pages'].map(lambda a: a.tolist())), read the file with dd.read_parquet, "
+    "or set dask.config.set({'dataframe.convert-string': False})"
+)
 # numpy 2 writes its integers as np.int64(3), which no literal spells.
 _NUMPY_INT_RE = re.compile(r"np\.u?int\d*\((-?\d+)\)")
 # A pair as numpy writes an array of two: [1, 0] in an array of arrays, [ 1  0] in a 2-D one.

@@ -171,6 +171,13 @@ def test_bad_arguments_fail_on_the_client() -> None:
         extract_bag(db.from_sequence(["x"]), max_quotes=-1)
     with pytest.raises(ValueError, match="min_score must be"):
         extract_dataframe(ddf, "text", min_score=5)
+    # These passed the checks and failed on the workers with a bare KeyError.
+    with pytest.raises(ValueError, match="no column None"):
+        extract_dataframe(ddf, None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"not a Series; pass the frame and name the column"):
+        extract_dataframe(ddf["text"], "text")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"not a DataFrame; make one with dask.dataframe"):
+        extract_dataframe(pd.DataFrame({"text": ["x"]}), "text")  # type: ignore[arg-type]
 
 
 def test_whole_float_ids_lose_their_point() -> None:
@@ -272,3 +279,40 @@ def test_pages_read_from_parquet_by_pandas_keep_their_pages(tmp_path: Path) -> N
         level="quotes",
     ).compute(scheduler="sync")
     assert rows[["doc_id", "start", "page"]].values.tolist() == [["a", 13, 2]]
+
+
+def test_pages_numpy_wrote_shortened_fail_their_document_saying_why(tmp_path: Path) -> None:
+    # numpy writes an array of more than 1,000 numbers with "..." for most of them:
+    # the pairs are lost once Dask's conversion has made the array a string.
+    pytest.importorskip("pyarrow")
+    # An array of 1,001 pairs, as pandas reads the pages of a 1,001-page PDF.
+    starts = range(0, 12_000, 12)
+    text = "".join("Page text. \n" for _ in starts) + "We cut tariffs on steel."
+    long_pages = [(n, start) for n, start in enumerate([*starts, 12_000], start=1)]
+    stored = tmp_path / "docs.parquet"
+    frame = pd.DataFrame(
+        {
+            "id": ["long", "short"],
+            "text": [text, "We cut tariffs."],
+            "pages": [long_pages, [(1, 0)]],
+        }
+    )
+    frame.to_parquet(stored)
+    ddf = dd.from_pandas(pd.read_parquet(stored), npartitions=1)
+    rows = extract_dataframe(
+        ddf, "text", id_column="id", pages_column="pages", level="documents"
+    ).compute(scheduler="sync")
+    assert rows["ok"].tolist() == [False, True]
+    assert rows["error"].iloc[0].startswith("its pages came as numpy's shortened text")
+    assert "dataframe.convert-string" in rows["error"].iloc[0]
+    # As lists, the same pages come through whole.
+    listed = pd.read_parquet(stored)
+    listed["pages"] = listed["pages"].map(lambda a: a.tolist())
+    quotes = extract_dataframe(
+        dd.from_pandas(listed, npartitions=1),
+        "text",
+        id_column="id",
+        pages_column="pages",
+        level="quotes",
+    ).compute(scheduler="sync")
+    assert quotes[["doc_id", "page"]].values.tolist() == [["long", 1001], ["short", 1]]
