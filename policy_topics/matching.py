@@ -53,7 +53,7 @@ __all__ = ["DEFAULT_SPANS_KEY", "PolicyTopics", "make_policy_topics"]
 DEFAULT_SPANS_KEY = "policy_topics"
 _EXTENSION = "policy_topics"
 #: Where the components keep a Doc's hits: by spans key, ``[builder key, sentence
-#: spans, hits]``, the component that ran last at the end.
+#: spans, hits, number of tokens]``, the component that ran last at the end.
 _DATA_KEY = "policy_topics:hits"
 
 #: Result builders of the components alive in this process, by what they build.
@@ -75,7 +75,10 @@ def _register_extension() -> None:
 def _result_of(doc: Doc, spans_key: str | None = None) -> DocumentResult | None:
     """Getter of ``doc._.policy_topics``: the result, built on first access.
 
-    Without ``spans_key``, the result of the component that ran last.
+    Without ``spans_key``, the result of the component that ran last. None for
+    a Doc no component tagged, and for one made of part of a tagged Doc
+    (``span.as_doc(copy_user_data=True)``): the hits it carries are the whole
+    Doc's.
     """
     stored = doc.user_data.get(_DATA_KEY)
     if not stored:
@@ -90,7 +93,11 @@ def _result_of(doc: Doc, spans_key: str | None = None) -> DocumentResult | None:
     data = stored.get(spans_key)
     if data is None:
         return None
-    key, spans, hits = data
+    key, spans, hits, *tokens = data  # earlier versions kept no number of tokens
+    if tokens and tokens[0] != len(doc):
+        # Not the Doc that was tagged: a copy of part of it (Span.as_doc with
+        # copy_user_data), whose offsets the stored hits do not fit.
+        return None
     builder = next(iter(_BUILDERS.get(key, ())), None) or _RECENT.get(key)
     if builder is None:
         name = key.split("@", 1)[0]
@@ -226,7 +233,7 @@ class PolicyTopics:
         self.nlp = nlp
         self.name = name
         self.spans_key = spans_key
-        self.max_quotes = int(quotes)  # a numpy integer, say
+        self.max_quotes: int | None = int(quotes)  # a numpy integer, say; None keeps all
         self.min_score = min_score
         self._source = taxonomy
         self._lexicon: Lexicon | None = None
@@ -262,7 +269,10 @@ class PolicyTopics:
 
     def _result_builder(self) -> ResultBuilder:
         """The builder for the current settings, registered for ``doc._.policy_topics``."""
-        max_quotes = self.max_quotes if self.max_quotes > 0 else None
+        # None keeps all too, as for an Extractor.
+        max_quotes = (
+            self.max_quotes if self.max_quotes is not None and self.max_quotes > 0 else None
+        )
         builder = self._builder
         if (
             builder is None
@@ -382,7 +392,9 @@ class PolicyTopics:
             span = doc.char_span(start, end, alignment_mode="expand")
             if span is None:
                 continue
-            found = lexicon.match(span, offset=start, use_lemmas=use_lemmas)
+            # The Doc's offsets are the text's; a span widened to a token that
+            # runs across the sentence's start starts before ``start``.
+            found = lexicon.match(span, offset=span.start_char, use_lemmas=use_lemmas)
             if found.hits:
                 hits[i] = found
         return spans, hits
@@ -440,10 +452,10 @@ class PolicyTopics:
         data = [(i, h.hits, h.cues) for i, h in hits.items()]
         stored = doc.user_data.get(_DATA_KEY)
         if stored is None:
-            doc.user_data[_DATA_KEY] = {self.spans_key: [self._builder_key, spans, data]}
+            doc.user_data[_DATA_KEY] = {self.spans_key: [self._builder_key, spans, data, len(doc)]}
         else:  # another component ran first: this one's result becomes the last
             stored.pop(self.spans_key, None)
-            stored[self.spans_key] = [self._builder_key, spans, data]
+            stored[self.spans_key] = [self._builder_key, spans, data, len(doc)]
         if _RESULTS:
             _RESULTS.get(doc, {}).pop(self.spans_key, None)
 

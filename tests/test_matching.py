@@ -183,6 +183,8 @@ def test_changed_settings_give_their_own_results(nlp: Language) -> None:
     fewer = nlp(TEXT)
     assert max(len(a.quotes) for a in fewer._.policy_topics.areas) == 1
     assert doc._.policy_topics == Extractor(max_quotes=5).extract(TEXT)
+    component.max_quotes = None  # keeps all, as for an Extractor (it used to fail)
+    assert nlp(TEXT)._.policy_topics == Extractor(max_quotes=None).extract(TEXT)
 
 
 def test_spacy_pipe_with_two_processes_equals_one(nlp: Language) -> None:
@@ -359,6 +361,40 @@ def test_a_doc_built_from_words_is_matched_on_its_own_tokens(
     assert component(with_sentences)._.policy_topics == result
 
 
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["Trade", "grew.\nEnergy", "tariffs", "rose", "sharply"],  # a token across a start
+        ["Trade grew.\nEnergy", "tariffs"],  # the same, and the sentence's first word
+    ],
+)
+def test_a_token_running_across_a_sentence_start_leaves_later_offsets_right(
+    nlp: Language, words: list[str]
+) -> None:
+    # As a tokenizer that splits on spaces only makes them: the sentence starting
+    # at "Energy" was matched from the start of its first token, and its hits
+    # were shifted by the characters of that token before "Energy".
+    from spacy.tokens import Doc
+
+    doc = Doc(nlp.vocab, words=words, spaces=[True] * (len(words) - 1) + [False])
+    doc = nlp.get_pipe("policy_topics")(doc)
+    text = doc.text
+    matches = [m for s in doc._.policy_topics.sentences for m in s.matches]
+    assert [(m.term, m.text) for m in matches][-1] == ("tariff", "tariffs")
+    assert all(text[m.start : m.end] == m.text for m in matches)
+    assert [s.text for s in doc.spans["policy_topics"]] == [m.text for m in matches]
+
+
+def test_part_of_a_tagged_doc_copied_with_its_user_data_has_no_result(nlp: Language) -> None:
+    # Its result was built from the whole Doc's hits on the part's text: quotes
+    # with offsets past its end, under the wrong topic.
+    doc = nlp("We cut tariffs on steel. Solar energy grows.")
+    part = doc[6:].as_doc(copy_user_data=True)
+    assert part.text == "Solar energy grows."
+    assert part._.policy_topics is None
+    assert nlp(part.text)._.policy_topics is not None  # tagged itself, it has one
+
+
 def test_hits_kept_by_an_earlier_version_still_give_the_result(nlp: Language) -> None:
     from spacy.tokens import Doc
 
@@ -367,7 +403,9 @@ def test_hits_kept_by_an_earlier_version_still_give_the_result(nlp: Language) ->
     doc = nlp(TEXT)
     restored = Doc(nlp.vocab).from_bytes(doc.to_bytes())
     # Earlier versions kept one component's [builder key, spans, hits] as a list.
-    restored.user_data[matching._DATA_KEY] = restored.user_data[matching._DATA_KEY]["policy_topics"]
+    restored.user_data[matching._DATA_KEY] = restored.user_data[matching._DATA_KEY][
+        "policy_topics"
+    ][:3]
     assert restored._.policy_topics == doc._.policy_topics
     assert nlp.get_pipe("policy_topics").result_of(restored) == doc._.policy_topics
 
