@@ -709,6 +709,11 @@ def _refuse_input_as_output(paths: list[str], output: Path) -> None:
     ours: bool | None = None
     for name in paths:
         if name == "-":
+            if _stdin_is(output):  # "- < file -o file"
+                _fail(
+                    f"policy-topics: {output} is both the standard input and the output "
+                    "file; writing the results there would destroy the input: choose another -o"
+                )
             continue
         if Path(name).is_file():
             if os.path.samefile(name, output):
@@ -725,6 +730,14 @@ def _refuse_input_as_output(paths: list[str], output: Path) -> None:
                 "hold policy-topics output; writing the results there would destroy it: "
                 "choose another -o"
             )
+
+
+def _stdin_is(path: Path) -> bool:
+    """Whether the standard input is read from the file ``path``."""
+    try:
+        return os.path.samestat(os.fstat(sys.stdin.fileno()), os.stat(path))
+    except (OSError, ValueError, AttributeError):  # no stdin, or no file behind it
+        return False
 
 
 # How each output format begins: an earlier run's output file may be overwritten.

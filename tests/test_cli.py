@@ -977,6 +977,40 @@ def test_output_named_as_an_input_is_refused_and_the_input_kept(tmp_path: Path, 
         assert source.read_text(encoding="utf-8") == body
 
 
+STDIN_JSONL = [sys.executable, "-m", "policy_topics", "extract", "-", "--stdin-format", "jsonl"]
+
+
+def test_output_that_is_the_file_stdin_reads_is_refused_and_the_input_kept(
+    tmp_path: Path,
+) -> None:
+    # "- < in.jsonl -o in.jsonl" emptied the input, then tagged its own records.
+    source = tmp_path / "in.jsonl"
+    body = json.dumps({"id": "a", "text": TRADE}) + "\n"
+    source.write_text(body, encoding="utf-8")
+    with source.open("rb") as stdin:
+        proc = subprocess.run(
+            [*STDIN_JSONL, "-o", str(source), "-q"],
+            stdin=stdin,
+            capture_output=True,
+            timeout=300,
+            check=False,
+        )
+    assert proc.returncode == 2
+    assert "is both the standard input and the output file" in text(proc)[1]
+    assert source.read_text(encoding="utf-8") == body
+    # Another file as the output is written as ever.
+    other = tmp_path / "out.jsonl"
+    with source.open("rb") as stdin:
+        proc = subprocess.run(
+            [*STDIN_JSONL, "-o", str(other), "-q"],
+            stdin=stdin,
+            capture_output=True,
+            timeout=300,
+            check=False,
+        )
+    assert proc.returncode == 0 and json.loads(other.read_text(encoding="utf-8"))["doc_id"] == "a"
+
+
 @pytest.mark.parametrize("pattern", ["{folder}", "{folder}/*.jsonl"])
 def test_output_an_input_folder_would_read_is_refused(tmp_path: Path, pattern: str) -> None:
     folder = tmp_path / "in"
