@@ -33,7 +33,7 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar, cast
 from policy_topics.errors import PolicyTopicsError
 from policy_topics.pages import Pages, check_pages
 from policy_topics.plain import plain_id
-from policy_topics.text import counted
+from policy_topics.text import counted, replace_surrogates
 
 if TYPE_CHECKING:
     pass
@@ -695,6 +695,10 @@ def _read_jsonl(
             problem = f"field {meta_field!r} is {type(meta).__name__}, not an object"
             yield _error_doc(doc_id, ReadError(f"{where}: {problem}", "TypeError"))
             continue
+        if meta and "\\u" in line:
+            # A \ud800 escape that no UTF-8 text can hold: written out, the text
+            # and the id show it as U+FFFD, and so does the metadata now.
+            meta = _without_lone_surrogates(meta)
         document = {"id": doc_id, "text": text, "meta": meta or {}}
         if record.get("pages") is not None:
             # A PDF's document saved as JSON Lines keeps its pages; checked here too,
@@ -707,6 +711,17 @@ def _read_jsonl(
                 continue
             document["pages"] = record["pages"]
         yield document
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """A JSON value with lone surrogates in its strings (keys too) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return replace_surrogates(value)
+    if isinstance(value, dict):
+        return {replace_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    return value
 
 
 def _read_plain(data: bytes, name: str) -> str:

@@ -642,6 +642,21 @@ def test_jsonl_ids_are_named_as_extract_many_names_them(tmp_path: Path) -> None:
     assert got == ["2", "2.5", "7", "a", f"{where}5", f"{where}6", "0"]
 
 
+def test_jsonl_metadata_with_a_lone_surrogate_escape_is_read_as_the_output_shows_it(
+    tmp_path: Path,
+) -> None:
+    # The text and the id keep \ud800 and are written with U+FFFD; in the metadata
+    # it failed the document, with a message pointing to a Python function.
+    path = tmp_path / "docs.jsonl"
+    meta = '{"k": "x\\ud800", "\\udc00": ["\\ud83d\\ude00", {"n": "\\udfff"}], "y": 2020}'
+    path.write_text(f'{{"id": "m", "text": "Trade \\ud800.", "meta": {meta}}}\n', encoding="utf-8")
+    (doc,) = read_documents(path)
+    assert doc["meta"] == {"k": "x\ufffd", "\ufffd": ["\U0001f600", {"n": "\ufffd"}], "y": 2020}
+    assert doc["text"] == "Trade \ud800."  # the text as the file spells it: offsets hold
+    (result,) = Extractor().extract_many([doc])
+    assert result.ok and result.metadata == doc["meta"]
+
+
 def test_jsonl_invalid_utf8_line_names_byte_offset_and_others_survive(tmp_path: Path) -> None:
     path = tmp_path / "docs.jsonl"
     first = codecs.BOM_UTF8 + b'{"id": "a", "text": "ok"}\n'
