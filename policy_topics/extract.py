@@ -70,13 +70,14 @@ _WATCH_SECONDS = 0.5
 
 # What extract_many(batch_size=None) sends to a worker at a time.
 _AUTO_BATCH_CHARS = 64_000
+_AUTO_BATCH_DOCS = 1_000
+
 #: What an Extractor builds from its settings, left out when it is pickled.
 _BUILT = frozenset(
     {"taxonomy", "_model_spec", "nlp", "_max_quotes", "_min_score", "component"}
     | {"_blank", "_result_builder", "fast"}
 )
 _SETTINGS = "__policy_topics_settings__"
-_AUTO_BATCH_DOCS = 1_000
 
 
 @dataclass
@@ -658,13 +659,12 @@ class _Workers:
         """
         if batch and all(job.sent is None for job in batch):
             return None
-        payload = pickle.dumps(
-            ([job.sent for job in batch], on_error, self.lines), pickle.HIGHEST_PROTOCOL
-        )
         if self._executor is None:
             self._executor = self._start()
         try:
-            return self._executor.submit(_work, payload)
+            # Bytes and None, which always pickle: the pool's feeder thread can
+            # send them without another copy made here first.
+            return self._executor.submit(_work, [job.sent for job in batch], on_error, self.lines)
         except BrokenProcessPool as exc:
             # A worker died since the last batch was sent: this batch fails as
             # the batches in flight do, and is done again with them.
@@ -1014,9 +1014,8 @@ def _watch_parent(parent: int, folder: str | None) -> None:
     os._exit(1)
 
 
-def _work(payload: bytes) -> _Outcome:
+def _work(sent: list[bytes | None], on_error: str, lines: bool) -> _Outcome:
     assert _WORKER is not None
-    sent, on_error, lines = pickle.loads(payload)
     results: list[bytes | None] = []
     try:
         for packed in sent:

@@ -50,7 +50,7 @@ class Stamper(Extractor):
         return result.model_copy(update={"metadata": {"pid": os.getpid()}})
 
 
-def _broken_work(payload: bytes) -> Any:
+def _broken_work(*args: Any) -> Any:
     raise RuntimeError("the worker failed")
 
 
