@@ -16,6 +16,7 @@ import sys
 import termios
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 import psutil
 import pytest
@@ -33,11 +34,14 @@ DIGITAL += "<script>var trade = 'tariffs';</script></body></html>"
 
 
 def run(
-    *args: str, stdin: bytes | None = None, cwd: Path | None = None
+    *args: str, stdin: bytes | BinaryIO | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[bytes]:
+    """The command line run with ``args``; ``stdin`` is its input's bytes, or a file to read."""
+    fed = isinstance(stdin, bytes | None)
     return subprocess.run(
         [sys.executable, "-m", "policy_topics", *args],
-        input=stdin,
+        input=stdin if fed else None,
+        stdin=None if fed else stdin,
         capture_output=True,
         cwd=cwd,
         timeout=300,
@@ -977,9 +981,6 @@ def test_output_named_as_an_input_is_refused_and_the_input_kept(tmp_path: Path, 
         assert source.read_text(encoding="utf-8") == body
 
 
-STDIN_JSONL = [sys.executable, "-m", "policy_topics", "extract", "-", "--stdin-format", "jsonl"]
-
-
 def test_output_that_is_the_file_stdin_reads_is_refused_and_the_input_kept(
     tmp_path: Path,
 ) -> None:
@@ -987,28 +988,21 @@ def test_output_that_is_the_file_stdin_reads_is_refused_and_the_input_kept(
     source = tmp_path / "in.jsonl"
     body = json.dumps({"id": "a", "text": TRADE}) + "\n"
     source.write_text(body, encoding="utf-8")
-    with source.open("rb") as stdin:
-        proc = subprocess.run(
-            [*STDIN_JSONL, "-o", str(source), "-q"],
-            stdin=stdin,
-            capture_output=True,
-            timeout=300,
-            check=False,
-        )
+
+    def from_stdin(output: Path) -> subprocess.CompletedProcess[bytes]:
+        with source.open("rb") as stdin:
+            return run(
+                "extract", "-", "--stdin-format", "jsonl", "-o", str(output), "-q", stdin=stdin
+            )
+
+    proc = from_stdin(source)
     assert proc.returncode == 2
     assert "is both the standard input and the output file" in text(proc)[1]
     assert source.read_text(encoding="utf-8") == body
     # Another file as the output is written as ever.
     other = tmp_path / "out.jsonl"
-    with source.open("rb") as stdin:
-        proc = subprocess.run(
-            [*STDIN_JSONL, "-o", str(other), "-q"],
-            stdin=stdin,
-            capture_output=True,
-            timeout=300,
-            check=False,
-        )
-    assert proc.returncode == 0 and json.loads(other.read_text(encoding="utf-8"))["doc_id"] == "a"
+    assert from_stdin(other).returncode == 0
+    assert json.loads(other.read_text(encoding="utf-8"))["doc_id"] == "a"
 
 
 @pytest.mark.parametrize("pattern", ["{folder}", "{folder}/*.jsonl"])

@@ -270,15 +270,15 @@ def test_pages_read_from_parquet_by_pandas_keep_their_pages(tmp_path: Path) -> N
     text = "Intro page.\n\nWe cut tariffs on steel."
     stored = tmp_path / "docs.parquet"
     pd.DataFrame({"id": ["a"], "text": [text], "pages": [[(1, 0), (2, 13)]]}).to_parquet(stored)
-    frame = pd.read_parquet(stored)
-    rows = extract_dataframe(
-        dd.from_pandas(frame, npartitions=1),
-        "text",
-        id_column="id",
-        pages_column="pages",
-        level="quotes",
-    ).compute(scheduler="sync")
+    rows = _paged(pd.read_parquet(stored), "quotes")
     assert rows[["doc_id", "start", "page"]].values.tolist() == [["a", 13, 2]]
+
+
+def _paged(frame: pd.DataFrame, level: str) -> pd.DataFrame:
+    """The rows of ``level`` for a frame with text, id and pages, in one partition."""
+    ddf = dd.from_pandas(frame, npartitions=1)
+    rows = extract_dataframe(ddf, "text", id_column="id", pages_column="pages", level=level)  # type: ignore[arg-type]
+    return rows.compute(scheduler="sync")
 
 
 def test_pages_numpy_wrote_shortened_fail_their_document_saying_why(tmp_path: Path) -> None:
@@ -298,21 +298,12 @@ def test_pages_numpy_wrote_shortened_fail_their_document_saying_why(tmp_path: Pa
         }
     )
     frame.to_parquet(stored)
-    ddf = dd.from_pandas(pd.read_parquet(stored), npartitions=1)
-    rows = extract_dataframe(
-        ddf, "text", id_column="id", pages_column="pages", level="documents"
-    ).compute(scheduler="sync")
+    rows = _paged(pd.read_parquet(stored), "documents")
     assert rows["ok"].tolist() == [False, True]
     assert rows["error"].iloc[0].startswith("its pages came as numpy's shortened text")
     assert "dataframe.convert-string" in rows["error"].iloc[0]
     # As lists, the same pages come through whole.
     listed = pd.read_parquet(stored)
     listed["pages"] = listed["pages"].map(lambda a: a.tolist())
-    quotes = extract_dataframe(
-        dd.from_pandas(listed, npartitions=1),
-        "text",
-        id_column="id",
-        pages_column="pages",
-        level="quotes",
-    ).compute(scheduler="sync")
+    quotes = _paged(listed, "quotes")
     assert quotes[["doc_id", "page"]].values.tolist() == [["long", 1001], ["short", 1]]
