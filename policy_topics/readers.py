@@ -698,7 +698,12 @@ def _read_jsonl(
         if meta and "\\u" in line:
             # A \ud800 escape that no UTF-8 text can hold: written out, the text
             # and the id show it as U+FFFD, and so does the metadata now.
-            meta = _without_lone_surrogates(meta)
+            try:
+                meta = _without_lone_surrogates(meta)
+            except RecursionError:
+                message = f"{where}: JSON nested too deeply to read"
+                yield _error_doc(doc_id, ReadError(message, "JSONDecodeError"))
+                continue
         document = {"id": doc_id, "text": text, "meta": meta or {}}
         if record.get("pages") is not None:
             # A PDF's document saved as JSON Lines keeps its pages; checked here too,

@@ -933,9 +933,11 @@ def test_lone_surrogates_in_names_and_texts_stop_no_format(tmp_path: Path, fmt: 
 
 def test_html_output_shows_a_document_that_failed_after_it_was_read(tmp_path: Path) -> None:
     data = tmp_path / "in.jsonl"
+    # Metadata nested deeper than JSON output allows is read, then fails.
+    deep = "{" + '"a": {' * 300 + "}" * 301
     data.write_text(
         '{"id": "ok", "text": "We cut tariffs."}\n'
-        '{"id": "m1", "text": "Solar grew.", "meta": {"src": "caf\\udce9"}}\n',
+        f'{{"id": "m1", "text": "Solar grew.", "meta": {{"src": {deep}}}}}\n',
         encoding="utf-8",
     )
     out = tmp_path / "out.html"

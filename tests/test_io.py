@@ -655,6 +655,13 @@ def test_jsonl_metadata_with_a_lone_surrogate_escape_is_read_as_the_output_shows
     assert doc["text"] == "Trade \ud800."  # the text as the file spells it: offsets hold
     (result,) = Extractor().extract_many([doc])
     assert result.ok and result.metadata == doc["meta"]
+    # Nested deeper than the walk over it can go (two frames a level, where the JSON
+    # decoder takes one), it is an error record, and the next line is read.
+    deep = '{"a": ' * 700 + '"\\ud800"' + "}" * 700
+    path.write_text(f'{{"id": "d", "text": "x", "meta": {deep}}}\n{{"id": "e", "text": "y"}}\n')
+    docs = list(read_documents(path))
+    assert [d["id"] for d in docs] == ["d", "e"]
+    assert docs[0]["error"] == f"{path}:1: JSON nested too deeply to read"
 
 
 def test_jsonl_invalid_utf8_line_names_byte_offset_and_others_survive(tmp_path: Path) -> None:
