@@ -665,11 +665,16 @@ class _Workers:
             # Bytes and None, which always pickle: the pool's feeder thread can
             # send them without another copy made here first.
             return self._executor.submit(_work, [job.sent for job in batch], on_error, self.lines)
-        except BrokenProcessPool as exc:
+        except (BrokenProcessPool, OSError, ValueError) as exc:
             # A worker died since the last batch was sent: this batch fails as
-            # the batches in flight do, and is done again with them.
+            # the batches in flight do, and is done again with them. The pool may
+            # also fail to start the dead worker's replacement before it knows
+            # it is broken (spawned, "bad value(s) in fds_to_keep"): the same.
+            broken = exc if isinstance(exc, BrokenProcessPool) else BrokenProcessPool(str(exc))
+            if broken is not exc:
+                broken.__cause__ = exc
             failed: Future[_Outcome] = Future()
-            failed.set_exception(exc)
+            failed.set_exception(broken)
             return failed
 
     def check_start(self, cause: BaseException) -> None:

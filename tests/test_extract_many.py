@@ -627,6 +627,26 @@ def test_a_batch_sent_after_a_worker_died_is_done_again() -> None:
     ]
 
 
+def test_a_worker_the_pool_cannot_start_again_is_a_broken_pool(
+    extractor: Extractor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # After a worker died, a spawning pool may fail to start its replacement
+    # ("bad value(s) in fds_to_keep") before it knows it is broken: that escaped
+    # extract_many. The batch is now done again, as after BrokenProcessPool.
+    submit = extract.ProcessPoolExecutor.submit
+    calls: list[int] = []
+
+    def failing_once(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise ValueError("bad value(s) in fds_to_keep")
+        return submit(self, *args, **kwargs)
+
+    monkeypatch.setattr(extract.ProcessPoolExecutor, "submit", failing_once)
+    results = dumps(extractor.extract_many(TEXTS, n_process=2, batch_size=1))
+    assert results == dumps(extractor.extract_many(TEXTS)) and len(calls) > 2
+
+
 class _Odd(Exception):
     def __init__(self, a: int, b: int) -> None:
         super().__init__(f"{a}/{b}")
