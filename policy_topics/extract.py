@@ -16,7 +16,6 @@ import inspect
 import itertools
 import logging
 import multiprocessing
-import numbers
 import os
 import pickle
 import shutil
@@ -39,7 +38,7 @@ from spacy.language import Language
 from policy_topics.hits import SentenceHits
 from policy_topics.matching import PolicyTopics
 from policy_topics.pages import check_pages
-from policy_topics.plain import is_missing, plain_id, plain_value
+from policy_topics.plain import is_missing, is_whole_number, plain_id, plain_value
 from policy_topics.readers import Source
 from policy_topics.records import DocumentResult, ErrorInfo, _LineResult
 from policy_topics.scoring import ResultBuilder, check_options
@@ -361,9 +360,9 @@ class Extractor:
         """
         if on_error not in ("record", "raise"):
             raise ValueError(f"on_error must be 'record' or 'raise', not {on_error!r}")
-        if not _whole(n_process) or n_process < 1:
+        if not is_whole_number(n_process) or n_process < 1:
             raise ValueError(f"n_process must be a whole number >= 1, not {n_process!r}")
-        if batch_size is not None and (not _whole(batch_size) or batch_size < 1):
+        if batch_size is not None and (not is_whole_number(batch_size) or batch_size < 1):
             raise ValueError(f"batch_size must be a whole number >= 1 or None, not {batch_size!r}")
         n_process = int(n_process)  # a numpy integer, say
         batch_size = None if batch_size is None else int(batch_size)
@@ -732,11 +731,6 @@ def _done(future: Future[_Outcome] | None) -> bool:
 def _is_frame(items: Any) -> bool:
     """Whether items are a pandas or Dask DataFrame (or one like them)."""
     return type(items).__name__ == "DataFrame" and hasattr(items, "columns")
-
-
-def _whole(value: object) -> bool:
-    """Whether a count is a whole number (a numpy integer too), and no bool."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _check_documents(items: Any) -> None:

@@ -17,10 +17,11 @@ Example:
 
 from __future__ import annotations
 
-import numbers
 from bisect import bisect_right
 from collections.abc import Mapping
 from typing import Any, NamedTuple
+
+from policy_topics.plain import is_whole_number
 
 __all__ = ["PageStarts", "Pages", "check_pages", "page_of"]
 
@@ -76,7 +77,7 @@ def check_pages(pages: Any, length: int) -> PageStarts:
         except (TypeError, ValueError):
             problems.append(f"{where} is {_shown(entry)}, not a (page, start) pair")
             continue
-        if not _whole(page) or page < 1:
+        if not is_whole_number(page) or page < 1:
             problems.append(f"{where}: page {_shown(page)} is not a whole number >= 1")
         elif page <= last_page:
             # A PDF's pages come in order: pairs out of order are a mistake of the caller's.
@@ -85,7 +86,7 @@ def check_pages(pages: Any, length: int) -> PageStarts:
             )
         else:
             last_page = int(page)
-        if not _whole(start):
+        if not is_whole_number(start):
             problems.append(f"{where}: start {_shown(start)} is not a whole number")
             continue
         if not 0 <= start <= length:
@@ -97,7 +98,7 @@ def check_pages(pages: Any, length: int) -> PageStarts:
         else:
             last = int(start)
         starts.append(int(start))
-        page_numbers.append(int(page) if _whole(page) else 0)
+        page_numbers.append(int(page) if is_whole_number(page) else 0)
     if problems:
         named = "; ".join(problems[:_MOST_NAMED])
         more = len(problems) - _MOST_NAMED
@@ -117,11 +118,6 @@ def page_of(pages: PageStarts, offset: int) -> int | None:
     """
     at = bisect_right(pages.starts, offset) - 1
     return pages.numbers[at] if at >= 0 else None
-
-
-def _whole(value: Any) -> bool:
-    # numpy's integers are Integral too; True is no page number.
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _shown(value: Any) -> str:

@@ -10,6 +10,7 @@ its missing values are recognised only when the caller has imported it.
 from __future__ import annotations
 
 import math
+import numbers
 import sys
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
@@ -17,9 +18,19 @@ from typing import Any
 
 import numpy
 
-__all__ = ["is_missing", "plain_id", "plain_value"]
+__all__ = ["is_missing", "is_whole_number", "plain_id", "plain_value"]
 
 _PLAIN = frozenset({str, bool, int, float})
+
+
+def is_whole_number(value: Any) -> bool:
+    """Whether a value is a whole number: an int or a numpy integer, but no bool.
+
+    Example:
+        >>> is_whole_number(3), is_whole_number(numpy.int64(3)), is_whole_number(True)
+        (True, True, False)
+    """
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def is_missing(value: Any) -> bool:
