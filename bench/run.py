@@ -59,17 +59,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="throughput ratio only, 3 rounds")
     parser.add_argument("--only", help=f"comma-separated subset of {','.join(MEASUREMENTS)}")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
+    parser.add_argument("--rounds", type=_count, default=5, help="alternating rounds (default 5)")
     parser.add_argument(
         "--parallel-mb", type=float, default=5.0, help="least text for the parallel section"
     )
     parser.add_argument(
         "--pdfs", default="24,27", help="PDFs generated for the files section, and pages of each"
     )
-    parser.add_argument("--memory-mb", type=int, default=200, help="JSONL streamed by the CLI")
+    parser.add_argument("--memory-mb", type=_count, default=200, help="JSONL streamed by the CLI")
     parser.add_argument(
         "--compile-rounds",
-        type=int,
+        type=_count,
         default=3,
         help="times the 10,000-term taxonomy is loaded and compiled (the median is reported)",
     )
@@ -149,6 +149,17 @@ def machine() -> dict[str, Any]:
     except ImportError:
         pass
     return info
+
+
+def _count(value: str) -> int:
+    """A whole number of 1 or more, for the options that count rounds or megabytes."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of 1 or more, not {value!r}")
+    return number
 
 
 def load_texts(sources: Iterable[str]) -> list[str]:
@@ -664,7 +675,7 @@ def taxonomy_size(
             path.write_text(yaml_text, encoding="utf-8")
             loads: list[tuple[float, float]] = []
             # One timing moves by a third on a shared machine: the median of several.
-            for _ in range(max(1, compile_rounds)):
+            for _ in range(compile_rounds):
                 gc.collect()
                 started = time.perf_counter()
                 taxonomy = load_taxonomy(path)

@@ -162,3 +162,18 @@ def test_memory_taxonomy_and_long_sections_run_small(tmp_path: Path) -> None:
     for shape in long["pathological"].values():
         assert set(shape) == {"seconds_0.05mb", "seconds_0.2mb", "exponent"}
         assert _finite(shape["exponent"])
+
+
+@pytest.mark.parametrize("option", ["--rounds", "--compile-rounds", "--memory-mb"])
+@pytest.mark.parametrize("value", ["0", "-2", "x"])
+def test_counting_options_refuse_what_counts_nothing(option: str, value: str) -> None:
+    # --compile-rounds 0 used to time one round all the same, and --rounds 0
+    # to fail after the corpus was read.
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), option, value],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2 and run.stdout == ""
+    assert f"argument {option}: must be a whole number of 1 or more" in run.stderr
