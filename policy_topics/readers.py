@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bz2
 import codecs
+import errno
 import glob
 import gzip
 import io
@@ -290,7 +291,7 @@ def read_documents(
     if isinstance(sources, str | os.PathLike):
         sources = [sources]
     options = {"text_field": text_field, "id_field": id_field, "meta_field": meta_field}
-    excluded = {Path(p).resolve() for p in exclude}
+    excluded = {_real(Path(p)) for p in exclude}
     # A hard link is the same file under another name: compare identities too.
     excluded_ids = {key for p in exclude if (key := _file_key(Path(p))) is not None}
     if stdin_format not in ("txt", "md", "html", "jsonl"):
@@ -302,7 +303,7 @@ def read_documents(
             continue
         named = Path(name).is_file()
         for path, problem in _expand(name, recursive, unread):
-            if excluded and (path.resolve() in excluded or _file_key(path) in excluded_ids):
+            if excluded and (_real(path) in excluded or _file_key(path) in excluded_ids):
                 continue
             if skip is not None and not named and problem is None and skip(path):
                 continue
@@ -354,6 +355,15 @@ def reads(source: str | os.PathLike[str], path: Path, *, recursive: bool = True)
     return any(_file_key(found) == target for found, _ in _expand(name, recursive))
 
 
+def _real(path: Path) -> Path:
+    """The path with its symbolic links followed; a link loop is left as it is.
+
+    ``Path.resolve`` raises RuntimeError on a loop before Python 3.13, which
+    stopped the whole run at a loop in an input folder.
+    """
+    return Path(os.path.realpath(path))
+
+
 def _file_key(path: Path) -> tuple[int, int] | None:
     """The file's identity (device, inode), which its symbolic and hard links share."""
     try:
@@ -385,6 +395,8 @@ def _expand(
             yield p, _dangling_error(p)
     elif path.exists():
         yield path, None
+    elif path.is_symlink():
+        yield path, _dangling_error(path)
     elif not glob.has_magic(name):
         yield path, ReadError(f"{name}: no such file or directory", "FileNotFoundError")
     else:
@@ -430,8 +442,17 @@ def _is_dangling(path: Path) -> bool:
 def _dangling_error(path: Path) -> ReadError | None:
     if not _is_dangling(path):
         return None
+    target = os.readlink(path)
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return ReadError(
+                f"{path}: symbolic link loop (to {target}, which leads back to it)",
+                "SymlinkLoop",
+            )
     return ReadError(
-        f"{path}: broken symbolic link (to {os.readlink(path)}, which does not exist)",
+        f"{path}: broken symbolic link (to {target}, which does not exist)",
         "FileNotFoundError",
     )
 

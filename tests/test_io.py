@@ -213,6 +213,28 @@ def test_a_broken_symlink_is_an_error_record_not_skipped(tmp_path: Path, pattern
     )
 
 
+@pytest.mark.parametrize("pattern", ["{folder}", "{folder}/*.txt", "{folder}/loop1.txt"])
+def test_a_symlink_loop_is_an_error_record_and_the_run_goes_on(
+    tmp_path: Path, pattern: str
+) -> None:
+    # Path.resolve raised RuntimeError on the loop (Python < 3.13) whenever an
+    # output was to be left out, and the run stopped there; a loop named as an
+    # input was "no such file".
+    (tmp_path / "a.txt").write_text("We cut tariffs.", encoding="utf-8")
+    (tmp_path / "loop1.txt").symlink_to("loop2.txt")
+    (tmp_path / "loop2.txt").symlink_to("loop1.txt")
+    (tmp_path / "z.txt").write_text("Trade grows.", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    out.write_text("", encoding="utf-8")
+    docs = list(read_documents(pattern.format(folder=tmp_path), exclude=[out]))
+    loops = [d for d in docs if "error" in d]
+    assert len(docs) - len(loops) == (0 if pattern.endswith("loop1.txt") else 2)
+    assert loops and all(d["error_type"] == "SymlinkLoop" for d in loops)
+    assert loops[0]["error"] == (
+        f"{tmp_path / 'loop1.txt'}: symbolic link loop (to loop2.txt, which leads back to it)"
+    )
+
+
 def test_folder_is_read_in_sorted_order_with_supported_files_only(tmp_path: Path) -> None:
     (tmp_path / "b.txt").write_text("Second tariff text.", encoding="utf-8")
     (tmp_path / "a.md").write_text("# Heading\nFirst text on trade.", encoding="utf-8")
