@@ -60,7 +60,13 @@ from policy_topics.taxonomy import (
     taxonomy_lines,
 )
 from policy_topics.text import counted, replace_surrogates
-from policy_topics.writers import _cut_to_last_line, _first_ready, foreign_format, names_folder
+from policy_topics.writers import (
+    _cut_to_last_line,
+    _first_ready,
+    descriptor_of,
+    foreign_format,
+    names_folder,
+)
 
 __all__ = ["app", "main"]
 
@@ -652,6 +658,8 @@ def _output_path(name: str | None) -> Path | None:
     """The output file named by ``-o``: None for stdout, an error for a folder."""
     if name is None or name == "-":
         return None  # '-' is stdout, as it is stdin for the inputs
+    if descriptor_of(name) == 1:
+        return None  # '/dev/stdout': written as '-' is, where the shell put stdout
     if names_folder(name) or os.path.isdir(name):
         example = os.path.join(name, "results.jsonl")
         raise typer.BadParameter(

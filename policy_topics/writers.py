@@ -9,6 +9,7 @@ import itertools
 import json
 import math
 import os
+import re
 import stat
 import tempfile
 import warnings
@@ -38,6 +39,7 @@ __all__ = [
     "JsonWriter",
     "JsonlWriter",
     "ResultWriter",
+    "descriptor_of",
     "foreign_format",
     "open_output",
     "quote_rows",
@@ -371,7 +373,10 @@ def open_output(
     killed run left there; a failed write cuts back no further than where
     this run began. Through a symbolic link, the file it points to is
     written and the link is kept. A path that is not a regular file (a device
-    such as ``/dev/null``, a named pipe) is written directly in either case.
+    such as ``/dev/null``, a named pipe) is written directly in either case,
+    and a path that names a descriptor this process has open (``/dev/stdout``,
+    ``/dev/fd/3``: :func:`descriptor_of`) is written through that descriptor,
+    where it stands, as the shell's ``>&1`` writes.
 
     Args:
         path: The output file.
@@ -394,6 +399,14 @@ def open_output(
     """
     if append and atomic:
         raise ValueError("append=True writes in place: pass atomic=False")
+    fd = descriptor_of(path)
+    if fd is not None:
+        # Opening /dev/stdout opens the file behind it anew, emptied, and renaming
+        # over it replaced that file: an enclosing script's output before and
+        # after was lost. Write where the descriptor writes, as '>&1' would.
+        with os.fdopen(os.dup(fd), "a" if append else "w", encoding="utf-8", newline="") as out:
+            yield out
+        return
     _check_output(path)
     target = Path(path)
     try:
@@ -431,6 +444,45 @@ def open_output(
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+#: Paths of a descriptor of the process that opens them (/proc/<pid> only for this one).
+_DESCRIPTOR_RE = re.compile(r"/dev/fd/(\d+)|/proc/(?:self|thread-self|(\d+))/fd/(\d+)")
+_STANDARD_STREAMS = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+#: Symbolic links followed before giving up, as Linux does (ELOOP).
+_MOST_LINKS = 40
+
+
+def descriptor_of(path: str | os.PathLike[str]) -> int | None:
+    """The open file descriptor of this process that a path names, or None.
+
+    ``/dev/stdout``, ``/dev/fd/3`` and ``/proc/self/fd/3`` (or a symbolic
+    link to one) name a descriptor; None for any other path, and for a
+    descriptor that is not open.
+
+    Example:
+        >>> descriptor_of("/dev/stdout"), descriptor_of("results.jsonl")
+        (1, None)
+    """
+    name = os.path.abspath(os.fspath(path))
+    for _ in range(_MOST_LINKS):
+        fd = _STANDARD_STREAMS.get(name)
+        if fd is None and (match := _DESCRIPTOR_RE.fullmatch(name)) is not None:
+            dev_fd, pid, proc_fd = match.groups()
+            if pid is None or int(pid) == os.getpid():
+                fd = int(dev_fd or proc_fd)
+        if fd is not None:
+            try:
+                os.fstat(fd)
+            except OSError:
+                return None
+            return fd
+        try:
+            link = os.readlink(name)
+        except (OSError, ValueError):
+            return None  # no link: a path like any other
+        name = os.path.normpath(os.path.join(os.path.dirname(name), link))
+    return None
 
 
 def names_folder(path: str | os.PathLike[str]) -> bool:

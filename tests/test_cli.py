@@ -1438,3 +1438,20 @@ def test_quotes_of_a_pdf_name_their_page(tmp_path: Path) -> None:
     (tmp_path / "paper.txt").write_text(TRADE, encoding="utf-8")
     stdout, _ = text(run("extract", str(tmp_path / "paper.txt"), "-f", "csv"))
     assert [row[-1] for row in csv.reader(stdout.splitlines())] == ["page", ""]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "json"])
+def test_output_to_dev_stdout_goes_where_stdout_goes(tmp_path: Path, fmt: str) -> None:
+    # With stdout redirected to a file, '-o /dev/stdout' renamed its temporary
+    # file over that file (or emptied it): the script's own lines were lost.
+    (tmp_path / "a.txt").write_text("We cut tariffs.", encoding="utf-8")
+    script = (
+        "{ echo header; "
+        f'"{sys.executable}" -m policy_topics extract a.txt -q -f {fmt} -o /dev/stdout; '
+        "echo footer; } > report.txt"
+    )
+    subprocess.run(["sh", "-c", script], cwd=tmp_path, check=True, timeout=300)
+    expected = run("extract", "a.txt", "-q", "-f", fmt, cwd=tmp_path).stdout.decode("utf-8")
+    report = (tmp_path / "report.txt").read_bytes().decode("utf-8")  # CSV ends lines with CRLF
+    assert report == f"header\n{expected}footer\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "report.txt"]

@@ -1307,6 +1307,30 @@ def test_output_to_a_named_pipe_writes_into_it(tmp_path: Path, atomic: bool) -> 
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
 
 
+@pytest.mark.parametrize("atomic", [True, False])
+@pytest.mark.parametrize("form", ["/dev/fd/{fd}", "/proc/self/fd/{fd}", "link"])
+def test_output_to_an_open_descriptor_writes_where_it_stands(
+    tmp_path: Path, atomic: bool, form: str
+) -> None:
+    # '/dev/stdout' with stdout redirected to a file: the temporary file was
+    # renamed over that file, and what the shell wrote before and after was lost.
+    target = tmp_path / "report.txt"
+    with target.open("w", encoding="utf-8") as shell:
+        shell.write("header\n")
+        shell.flush()
+        name = form.format(fd=shell.fileno())
+        if form == "link":
+            (tmp_path / "out.json").symlink_to(f"/dev/fd/{shell.fileno()}")
+            name = str(tmp_path / "out.json")
+        with open_output(name, atomic=atomic) as stream:
+            stream.write("[]\n")
+        shell.write("footer\n")
+    assert target.read_text(encoding="utf-8") == "header\n[]\nfooter\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["report.txt"] + (["out.json"] if form == "link" else [])
+    )
+
+
 def test_atomic_output_keeps_old_file_until_success(tmp_path: Path) -> None:
     target = tmp_path / "out.csv"
     target.write_text("old", encoding="utf-8")
