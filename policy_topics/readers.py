@@ -301,7 +301,7 @@ def read_documents(
         if name == "-":
             yield from _read_stream(sys.stdin.buffer, "<stdin>", stdin_format, options)
             continue
-        named = Path(name).is_file()
+        named = _is_file(Path(name))
         for path, problem in _expand(name, recursive, unread):
             if excluded and (_real(path) in excluded or _file_key(path) in excluded_ids):
                 continue
@@ -373,27 +373,52 @@ def _file_key(path: Path) -> tuple[int, int] | None:
     return found.st_dev, found.st_ino
 
 
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, False where the path cannot be looked at (:func:`_expand` says why)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def _expand(
     name: str, recursive: bool, unread: Callable[[Path], None] | None = None
 ) -> Iterator[tuple[Path, ReadError | None]]:
     path = Path(name)
-    if path.is_dir():
+    try:
+        is_dir = path.is_dir()
+        exists = is_dir or path.exists()
+    except OSError as exc:
+        # A name too long, a folder on the way this process may not enter: Python
+        # 3.11 raises for those, which ended the run, blamed on the output.
+        yield path, _os_error(name, exc)
+        return
+    if is_dir:
+        shut = _unreadable_folder(path)
+        if shut is not None:
+            yield path, _os_error(name, shut)
+            return
         walk = path.rglob("*") if recursive else path.glob("*")
-        found = []
+        found: list[tuple[Path, ReadError | None]] = []
         for p in sorted(walk, key=lambda p: p.relative_to(path).parts):
             if any(part.startswith(".") for part in p.relative_to(path).parts):
                 continue
-            if _kind_of(p)[0] is None:
+            if recursive and p.is_dir() and not p.is_symlink():
+                # The walk passes over a folder it cannot read without a word:
+                # its files would go missing unreported.
+                shut = _unreadable_folder(p)
+                if shut is not None:
+                    found.append((p, _os_error(str(p), shut)))
+            elif _kind_of(p)[0] is None:
                 if unread is not None and p.is_file():
                     unread(p)
             elif p.is_file() or _is_dangling(p):
-                found.append(p)
+                found.append((p, _dangling_error(p)))
         if not found:
             known = ", ".join(sorted(SUPPORTED_SUFFIXES))
             yield path, ReadError(f"{name}: no readable file in the folder ({known})", "NoMatch")
-        for p in found:
-            yield p, _dangling_error(p)
-    elif path.exists():
+        yield from found
+    elif exists:
         yield path, None
     elif path.is_symlink():
         yield path, _dangling_error(path)
@@ -411,6 +436,15 @@ def _expand(
             yield path, ReadError(f"{name}: no readable file matches the pattern", "NoMatch")
         for match in matches:
             yield match, _dangling_error(match)
+
+
+def _unreadable_folder(path: Path) -> OSError | None:
+    """Why the files of a folder cannot be listed (no permission), or None when they can."""
+    try:
+        with os.scandir(path):
+            return None
+    except OSError as exc:
+        return exc
 
 
 def _kind_of(path: Path) -> tuple[str | None, str | None]:

@@ -1455,3 +1455,20 @@ def test_output_to_dev_stdout_goes_where_stdout_goes(tmp_path: Path, fmt: str) -
     report = (tmp_path / "report.txt").read_bytes().decode("utf-8")  # CSV ends lines with CRLF
     assert report == f"header\n{expected}footer\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "report.txt"]
+
+
+def test_an_input_name_too_long_is_a_failed_document_not_an_output_failure(
+    tmp_path: Path,
+) -> None:
+    # The error raised while looking at the name was taken for a failure to
+    # write the output: exit 74, "cannot write stdout", the rest untagged.
+    (tmp_path / "ok.txt").write_text("We cut tariffs.", encoding="utf-8")
+    (tmp_path / "last.txt").write_text("Trade grows.", encoding="utf-8")
+    long = "a" * 300 + ".txt"
+    proc = run("extract", "ok.txt", long, "last.txt", "-o", "out.jsonl", "-q", cwd=tmp_path)
+    _, err = text(proc)
+    assert proc.returncode == 1, err
+    records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [r["doc_id"] for r in records] == ["ok.txt", long, "last.txt"]
+    assert records[1]["error"]["message"] == f"{long}: cannot read: File name too long"
+    assert "cannot write" not in err

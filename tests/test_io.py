@@ -235,6 +235,49 @@ def test_a_symlink_loop_is_an_error_record_and_the_run_goes_on(
     )
 
 
+def test_an_input_that_cannot_be_looked_at_is_an_error_record(tmp_path: Path) -> None:
+    # Path.is_file raised for a name too long (or a folder on the way that may
+    # not be entered), which ended the run and was blamed on the output (exit 74).
+    (tmp_path / "ok.txt").write_text("We cut tariffs.", encoding="utf-8")
+    (tmp_path / "last.txt").write_text("Trade grows.", encoding="utf-8")
+    long = str(tmp_path / ("a" * 300 + ".txt"))
+    docs = list(read_documents([tmp_path / "ok.txt", long, tmp_path / "last.txt"]))
+    assert [d["id"] for d in docs] == [str(tmp_path / "ok.txt"), long, str(tmp_path / "last.txt")]
+    assert "text" in docs[0] and "text" in docs[2]
+    assert docs[1]["error"] == f"{long}: cannot read: File name too long"
+
+
+@pytest.mark.parametrize("where", ["sub", "."])
+def test_a_folder_that_cannot_be_listed_is_an_error_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    # The recursive walk passed over such a folder without a word, and its
+    # files went missing unreported.
+    (tmp_path / "a.txt").write_text("We cut tariffs.", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.txt").write_text("Trade grows.", encoding="utf-8")
+    (tmp_path / "z.txt").write_text("Energy grids.", encoding="utf-8")
+    shut = (tmp_path / where).resolve()
+    scandir = os.scandir
+
+    def refusing(path: Any = ".") -> Any:
+        if Path(path).resolve() == shut:
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing)
+    docs = list(read_documents(tmp_path))
+    if where == "sub":
+        assert [d["id"] for d in docs] == [
+            str(tmp_path / "a.txt"),
+            str(tmp_path / "sub"),
+            str(tmp_path / "z.txt"),
+        ]
+        assert docs[1]["error"] == f"{tmp_path / 'sub'}: cannot read: Permission denied"
+    else:
+        assert [(d["id"], d["error_type"]) for d in docs] == [(str(tmp_path), "PermissionError")]
+
+
 def test_folder_is_read_in_sorted_order_with_supported_files_only(tmp_path: Path) -> None:
     (tmp_path / "b.txt").write_text("Second tariff text.", encoding="utf-8")
     (tmp_path / "a.md").write_text("# Heading\nFirst text on trade.", encoding="utf-8")
