@@ -712,8 +712,11 @@ def _refuse_input_as_output(paths: list[str], output: Path) -> None:
     output file out of its inputs when it holds an earlier run's output (so a
     run can be repeated in place); when it holds anything else, stop.
     """
-    if not output.exists():
-        return
+    try:
+        if not output.exists():
+            return
+    except OSError:
+        return  # a name too long, say: the output check that follows says why
     ours: bool | None = None
     for name in paths:
         if name == "-":

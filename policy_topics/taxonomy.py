@@ -374,7 +374,12 @@ def _loc_to_path(loc: tuple[int | str, ...]) -> str:
 def _taxonomy_file(source: str | Path) -> Path:
     """The YAML file a source names: the file itself, or a packaged taxonomy's."""
     path = Path(source)
-    if path.is_file():
+    try:
+        is_file, is_dir = path.is_file(), path.is_dir()
+    except OSError as exc:  # a name too long, a folder on the way that may not be entered
+        problem = f"cannot read: {exc.strerror or exc}"
+        raise TaxonomyError([Problem(str(source), None, "", problem)]) from exc
+    if is_file:
         return path
     packaged = packaged_taxonomies()
     if isinstance(source, str) and source in packaged:
@@ -382,7 +387,7 @@ def _taxonomy_file(source: str | Path) -> Path:
     names = ", ".join(sorted(packaged)) or "none"
     problem = (
         "is a folder; give the taxonomy's .yaml file"
-        if path.is_dir()
+        if is_dir
         else f"no such file or packaged taxonomy (packaged: {names})"
     )
     raise TaxonomyError([Problem(str(source), None, "", problem)])

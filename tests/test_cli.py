@@ -1472,3 +1472,26 @@ def test_an_input_name_too_long_is_a_failed_document_not_an_output_failure(
     assert [r["doc_id"] for r in records] == ["ok.txt", long, "last.txt"]
     assert records[1]["error"]["message"] == f"{long}: cannot read: File name too long"
     assert "cannot write" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["extract", "a.txt", "-o", "{long}.json"], "policy-topics: cannot write {long}.json: "),
+        (["extract", "a.txt", "-t", "{long}.yaml"], "  {long}.yaml: cannot read: "),
+        (["taxonomy", "validate", "{long}.yaml"], "  {long}.yaml: cannot read: "),
+        (["taxonomy", "lint", "{long}.yaml"], "  {long}.yaml: cannot read: "),
+    ],
+)
+def test_a_path_that_cannot_be_looked_at_is_a_usage_error(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    # Path.exists and is_file raise for a name too long: a traceback (exit 1),
+    # or, for -t, a message blaming the spaCy pipeline.
+    (tmp_path / "a.txt").write_text("We cut tariffs.", encoding="utf-8")
+    long = "a" * 300
+    proc = run(*(arg.format(long=long) for arg in args), cwd=tmp_path)
+    _, err = text(proc)
+    assert proc.returncode == 2, err
+    assert message.format(long=long) + "File name too long" in err
+    assert "Traceback" not in err
