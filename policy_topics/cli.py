@@ -43,6 +43,7 @@ from policy_topics.io import (
 from policy_topics.readers import (
     _DECOMPRESSION_ERRORS,
     COMPRESSED_SUFFIXES,
+    ERROR_KINDS,
     SUPPORTED_SUFFIXES,
     _decompressing,
     _kind_of,
@@ -752,8 +753,13 @@ def _stdin_is(path: Path) -> bool:
 
 
 # How each output format begins: an earlier run's output file may be overwritten.
+# A failed document's line names its error: an exception (BadZipFile names no
+# Error) or a kind of ours, not any word in brackets ("Motion 4: FAILED (Tied)").
+_ERROR_TYPE = "|".join(
+    [r"\w*Error", r"\w*Exception", "BadZipFile", "WorkerDied", *sorted(ERROR_KINDS)]
+)
 _TABLE_START_RE = re.compile(
-    r"[^\n]*: (FAILED \((\w*Error|\w*Exception|NotText|NoMatch|UnsupportedFormat|WorkerDied)\) "
+    rf"[^\n]*: (FAILED \(({_ERROR_TYPE})\) "
     r"|\d+ sentences?, 0 areas found(\n|$)"
     r"|\d+ sentences?, \d+ areas? found\n  .{16} \d\.\d\d [# ]{10} +\d+ mention)"
 )

@@ -355,6 +355,24 @@ def reads(source: str | os.PathLike[str], path: Path, *, recursive: bool = True)
     return any(_file_key(found) == target for found, _ in _expand(name, recursive))
 
 
+#: The kinds of error record this module gives that are no exception's name; with
+#: the names of exceptions, they are how the command line knows its own table of
+#: results when it meets one among its inputs.
+ERROR_KINDS = frozenset(
+    {
+        "DecompressionError",
+        "EmptyFile",
+        "EncryptedPDF",
+        "NoMatch",
+        "NoText",
+        "NotText",
+        "SymlinkLoop",
+        "UnsupportedFormat",
+        "WrongType",
+    }
+)
+
+
 def _real(path: Path) -> Path:
     """The path with its symbolic links followed; a link loop is left as it is.
 

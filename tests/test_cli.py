@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import csv
 import fcntl
@@ -21,8 +22,8 @@ from typing import BinaryIO
 import psutil
 import pytest
 
-from policy_topics import DocumentResult, Extractor
-from policy_topics.cli import _columns
+from policy_topics import DocumentResult, Extractor, readers
+from policy_topics.cli import _TABLE_START_RE, _columns
 from policy_topics.io import CSV_COLUMNS
 
 from .conftest import SAMPLE
@@ -1495,3 +1496,43 @@ def test_a_path_that_cannot_be_looked_at_is_a_usage_error(
     assert proc.returncode == 2, err
     assert message.format(long=long) + "File name too long" in err
     assert "Traceback" not in err
+
+
+def _kinds_given_in(module: Path) -> set[str]:
+    """The kinds that ``ReadError(message, "Kind")`` calls in a module's source give."""
+    tree = ast.parse(module.read_text(encoding="utf-8"))
+    return {
+        node.args[1].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "ReadError"
+        and len(node.args) > 1
+        and isinstance(node.args[1], ast.Constant)
+        and isinstance(node.args[1].value, str)
+    }
+
+
+def test_every_kind_of_read_error_marks_a_table_of_ours() -> None:
+    # A table whose first document failed as EmptyFile, WrongType or BadZipFile
+    # was not known as ours: a run repeated in place was refused (exit 2), and
+    # other runs read the table as a document.
+    kinds = _kinds_given_in(Path(readers.__file__))
+    assert kinds >= {"EmptyFile", "WrongType", "SymlinkLoop"}
+    for kind in sorted(kinds | {"BadZipFile", "WorkerDied", "PdfReadError"}):
+        assert _TABLE_START_RE.match(f"x.pdf: FAILED ({kind}) it failed\n"), kind
+    assert not _TABLE_START_RE.match("Motion 4 (steel): FAILED (Tied) on the floor\n")
+
+
+def test_a_table_whose_first_document_is_an_empty_pdf_is_repeated_in_place(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a.pdf").write_bytes(b"")
+    (tmp_path / "b.txt").write_text("We cut tariffs.", encoding="utf-8")
+    first = run("extract", ".", "-o", "tab.txt", "-q", cwd=tmp_path)
+    assert first.returncode == 1
+    assert (tmp_path / "tab.txt").read_text().startswith("a.pdf: FAILED (EmptyFile) ")
+    again = run("extract", ".", "-o", "tab.txt", "-q", cwd=tmp_path)
+    assert again.returncode == 1, text(again)[1]
+    other = run("extract", ".", "-q", cwd=tmp_path)
+    assert "tab.txt: skipped, it holds policy-topics output" in text(other)[1]
