@@ -650,6 +650,29 @@ def _check_kind(data: bytes, name: str, fmt: str) -> None:
         )
 
 
+#: How compressed data begins, for a compressed file whose name lost its suffix.
+_COMPRESSED_STARTS: tuple[tuple[bytes, str], ...] = (
+    (b"\x1f\x8b", ".gz"),
+    (b"BZh", ".bz2"),
+    (b"\xfd7zXZ\x00", ".xz"),
+)
+
+
+def _foreign_start(head: bytes) -> tuple[str, str] | None:
+    """What a JSON Lines file is when its first bytes show a binary file: (what, the fix).
+
+    No JSON line begins so, so nothing that is JSON Lines is refused.
+    """
+    for magic, _, what, fix in _KINDS:
+        if head.startswith(magic):
+            return what, fix
+    for magic, suffix in _COMPRESSED_STARTS:
+        if head.startswith(magic) and (suffix != ".bz2" or head[3:4].isdigit()):
+            kind = COMPRESSED_SUFFIXES[suffix]
+            return f"{kind}-compressed data", f"add {suffix} to its name to read it"
+    return None
+
+
 def _plain_text(data: bytes) -> bool:
     """Whether data beginning as a PDF reads as text: UTF-8, no NUL, and no PDF's last line."""
     if b"\0" in data or b"%%EOF" in data[-2048:]:
@@ -710,6 +733,14 @@ def _read_jsonl(
                         "UnicodeDecodeError",
                     ),
                 )
+                return
+            foreign = _foreign_start(raw)
+            if foreign is not None:
+                # A PDF, a .docx or a compressed file named .jsonl: one record that
+                # says what it is, not one "not valid UTF-8" per line of its bytes.
+                what, fix = foreign
+                message = f"{name}: not JSON Lines: it begins as {what}; {fix}"
+                yield _error_doc(name, ReadError(message, "WrongType"))
                 return
         if not raw.strip():
             continue

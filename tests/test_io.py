@@ -1759,6 +1759,32 @@ def test_a_file_of_another_type_than_its_suffix_says_is_named(
     assert doc["error"].startswith(f"{path}: ") and message in doc["error"]
 
 
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"%PDF-1.7\n%\xe2\xe3\n1 0 obj\n", "a PDF; rename it to .pdf"),
+        (b"PK\x03\x04\x14\x00\n\x80\xff", "a ZIP archive (as a .docx file is); rename it"),
+        (b"{\\rtf1\\ansi tariffs}\n", "an RTF document; save it as .docx or PDF"),
+        (b"\x1f\x8b\x08\x00\xff\n\x80", "gzip-compressed data; add .gz to its name"),
+        (b"BZh91AY&SY\x80\n\xff", "bzip2-compressed data; add .bz2 to its name"),
+        (b"\xfd7zXZ\x00\x00\n\xff", "xz-compressed data; add .xz to its name"),
+    ],
+)
+def test_a_binary_file_named_jsonl_is_one_record_that_names_its_type(
+    tmp_path: Path, data: bytes, message: str
+) -> None:
+    # Each of its "lines" was a record of its own: "brief.jsonl:1: not valid UTF-8".
+    path = tmp_path / "brief.jsonl"
+    path.write_bytes(data * 50)
+    (doc,) = read_documents(path)
+    assert doc["error_type"] == "WrongType"
+    assert doc["error"].startswith(f"{path}: not JSON Lines: it begins as {message}")
+    # A line that merely begins with such letters is JSON Lines' own error.
+    path.write_bytes(b'BZh is a word\n{"text": "We cut tariffs."}\n')
+    bad, good = read_documents(path)
+    assert bad["error_type"] == "JSONDecodeError" and good["text"] == "We cut tariffs."
+
+
 @pytest.mark.parametrize("suffix", [".pdf", ".docx"])
 def test_an_empty_pdf_or_docx_says_it_is_empty(tmp_path: Path, suffix: str) -> None:
     # An empty .docx said "cannot read docx: File is not a zip file".
