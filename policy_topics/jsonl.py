@@ -105,6 +105,9 @@ def _lines_records(
             raise error(f"{path.name}:{number}: not JSON: {exc.msg}") from exc
         except RecursionError as exc:
             raise error(f"{path.name}:{number}: not JSON: nested too deeply") from exc
+        except ValueError as exc:  # a number of more digits than Python converts
+            message = f"not JSON: a number too long to read ({exc})"
+            raise error(f"{path.name}:{number}: {message}") from exc
         found = True
         yield f"{path.name}:{number}", record
     if not found:

@@ -771,6 +771,11 @@ def _read_jsonl(
             message = f"{where}: JSON nested too deeply to read"
             yield _error_doc(where, ReadError(message, "JSONDecodeError"))
             continue
+        except ValueError as exc:
+            # A number of more digits than Python converts (sys.set_int_max_str_digits).
+            message = f"{where}: invalid JSON: a number too long to read ({exc})"
+            yield _error_doc(where, ReadError(message, "JSONDecodeError"))
+            continue
         if not isinstance(record, dict):
             message = f"{where}: expected a JSON object, got {type(record).__name__}"
             yield _error_doc(where, ReadError(message, "TypeError"))

@@ -451,6 +451,15 @@ def test_gold_topics_the_taxonomy_lacks_are_named() -> None:
     assert "not in the taxonomy" not in clean.to_table()
 
 
+def test_gold_with_a_number_too_long_to_read_is_a_gold_error(tmp_path: Path) -> None:
+    # Python converts integers of at most 4,300 digits: a longer one raised a
+    # plain ValueError, a traceback from the command line.
+    path = tmp_path / "gold.jsonl"
+    path.write_text('{"id": "a", "text": "x", "topics": [], "n": 1' + "0" * 5000 + "}\n")
+    with pytest.raises(GoldError, match=r"gold.jsonl:1: not JSON: a number too long to read"):
+        evaluate(path, Extractor(Taxonomy.from_yaml(TAXONOMY)))
+
+
 def test_gold_nested_too_deeply_is_a_gold_error(tmp_path: Path) -> None:
     path = tmp_path / "gold.jsonl"
     path.write_text("[" * 100_000 + "\n", encoding="utf-8")

@@ -729,6 +729,20 @@ def test_jsonl_metadata_with_a_lone_surrogate_escape_is_read_as_the_output_shows
     assert docs[0]["error"] == f"{path}:1: JSON nested too deeply to read"
 
 
+def test_jsonl_number_too_long_to_read_is_that_lines_error(tmp_path: Path) -> None:
+    # A plain ValueError (more than 4,300 digits) escaped the reader and
+    # stopped the whole file, the good lines after it lost.
+    path = tmp_path / "docs.jsonl"
+    long = "1" + "0" * 5000
+    path.write_text(
+        f'{{"id": "a", "text": "x", "meta": {{"n": {long}}}}}\n{{"id": "b", "text": "y"}}\n'
+    )
+    bad, good = read_documents(path)
+    assert bad["id"] == f"{path}:1" and bad["error_type"] == "JSONDecodeError"
+    assert bad["error"].startswith(f"{path}:1: invalid JSON: a number too long to read (")
+    assert good["text"] == "y"
+
+
 def test_jsonl_invalid_utf8_line_names_byte_offset_and_others_survive(tmp_path: Path) -> None:
     path = tmp_path / "docs.jsonl"
     first = codecs.BOM_UTF8 + b'{"id": "a", "text": "ok"}\n'
