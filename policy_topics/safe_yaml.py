@@ -246,4 +246,16 @@ def _construct(
             )
         )
         return None
+    if path == "version" and node.tag == "tag:yaml.org,2002:int" and str(value) != node.value:
+        # YAML 1.1 reads 010 as 8, 0x1F as 31, 1:30 as 90 and 1_000 as 1000.
+        problems.append(
+            Problem(
+                source,
+                line,
+                path,
+                f'write the version in quotes, e.g. version: "{node.value}"; unquoted, YAML '
+                f"reads it as the number {value!r}",
+            )
+        )
+        return None
     return value

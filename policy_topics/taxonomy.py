@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from importlib import resources
@@ -521,7 +522,39 @@ def _check_language(language: str, lines: dict[str, int], source: str) -> list[P
                 "'es' or 'xx' (multi-language)",
             )
         ]
+    missing = _missing_tokenizer_package(language)
+    if missing is not None:
+        return [
+            Problem(
+                source,
+                line_of("language", lines),
+                "language",
+                f"spaCy cannot make a {language!r} pipeline here: {missing}",
+            )
+        ]
     return []
+
+
+@functools.cache
+def _missing_tokenizer_package(language: str) -> str | None:
+    """Why spaCy cannot make the language's blank pipeline (a package missing), or None.
+
+    Japanese, Korean, Thai and Vietnamese tokenise with another library
+    (SudachiPy, mecab-ko, PyThaiNLP, Pyvi): validation passed, and the
+    Extractor then failed with an ImportError. Only a language whose
+    tokenizer is not spaCy's rule-based one is built to find out.
+    """
+    import spacy
+    from spacy.util import get_lang_class
+
+    tokenizer = get_lang_class(language).default_config["nlp"]["tokenizer"]
+    if tokenizer.get("@tokenizers") == "spacy.Tokenizer.v1":
+        return None
+    try:
+        spacy.blank(language)
+    except Exception as exc:  # an ImportError that names the package, mostly
+        return str(exc) or type(exc).__name__
+    return None
 
 
 def _salvage(raw: Any) -> Topic | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,36 @@ def test_huge_taxonomy_file_is_refused(tmp_path: Path) -> None:
     [
         ("language: xx_not\n", 2, "language", "spaCy has no language 'xx_not'"),
         ("version: 1.10\n", 2, "version", 'write the version in quotes, e.g. version: "1.10"'),
+        # YAML 1.1 reads these as 8, 31, 90 and 1000: every result said so.
+        (
+            "version: 010\n",
+            2,
+            "version",
+            'quotes, e.g. version: "010"; unquoted, YAML reads it as the number 8',
+        ),
+        (
+            "version: 0x1F\n",
+            2,
+            "version",
+            'version: "0x1F"; unquoted, YAML reads it as the number 31',
+        ),
+        (
+            "version: 1:30\n",
+            2,
+            "version",
+            'version: "1:30"; unquoted, YAML reads it as the number 90',
+        ),
+        ("version: 1_000\n", 2, "version", 'version: "1_000"; unquoted'),
+        # Validation passed, and the Extractor raised an ImportError (PyThaiNLP).
+        pytest.param(
+            "language: th\n",
+            2,
+            "language",
+            "spaCy cannot make a 'th' pipeline here: The Thai",
+            marks=pytest.mark.skipif(
+                importlib.util.find_spec("pythainlp") is not None, reason="PyThaiNLP is installed"
+            ),
+        ),
         ("", 6, "topics.e.terms[1]", "holds a lone surrogate (U+D800)"),
         ("", 6, "topics.e.terms[2].near", "empty 'near' list"),
     ],
