@@ -66,6 +66,19 @@ def load_yaml(
         node = _compose(text)
     except RecursionError:
         raise TaxonomyError([Problem(source, None, "", "YAML nested too deeply")]) from None
+    except yaml.reader.ReaderError as exc:
+        # A character YAML does not allow anywhere (NUL, a control character):
+        # PyYAML gives its position in the text, not a line.
+        before = _LINE_BREAK_RE.split(text[: exc.position])
+        code = exc.character
+        detail = (
+            f"the character U+{code:04X} at column {len(before[-1]) + 1} is not allowed in "
+            f"YAML; delete it, or write it as {_yaml_escape(code)} inside double quotes"
+            if isinstance(code, int)
+            else str(exc)
+        )
+        problem = Problem(source, len(before), "", f"YAML syntax error: {detail}")
+        raise TaxonomyError([problem]) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -107,6 +120,13 @@ def _compose(text: str) -> yaml.Node | None:
             return fast
     node: yaml.Node | None = yaml.compose(text, Loader=yaml.SafeLoader)
     return node
+
+
+def _yaml_escape(code: int) -> str:
+    """How a double-quoted YAML string writes a character: \\x07, \\ufffe, \\U0010ffff."""
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def _syntax_detail(exc: yaml.YAMLError, text: str = "") -> str:

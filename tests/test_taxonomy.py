@@ -255,6 +255,17 @@ def test_not_utf8(tmp_path: Path) -> None:
             "my.yaml:3: YAML syntax error: found character '\\t' that cannot start any token; "
             "indent with spaces: YAML does not allow tabs there",
         ),
+        # A character YAML does not allow came with a position, no line and no fix.
+        (
+            "name: t\ntopics:\n  trade:\n    label: Trade\n    terms: [tar\x07iff]\n",
+            "my.yaml:5: YAML syntax error: the character U+0007 at column 16 is not allowed in "
+            "YAML; delete it, or write it as \\x07 inside double quotes",
+        ),
+        (
+            "name: t\r\ntopics: {}\r\nnote: \ufffe\r\n",
+            "my.yaml:3: YAML syntax error: the character U+FFFE at column 7 is not allowed in "
+            "YAML; delete it, or write it as \\ufffe inside double quotes",
+        ),
         (
             'name: t\ntopics:\n  trade:\n    label: "Trade\n    terms: [tariff]\n',
             "my.yaml:6: YAML syntax error: found unexpected end of stream while scanning a "
