@@ -179,3 +179,37 @@ def test_a_syntax_error_is_told_in_pyyamls_words_and_line() -> None:
     text = "topics:\n  trade:\n\tlabel: Trade\n"
     with pytest.raises(TaxonomyError, match=r"t\.yaml:3.*indent with spaces"):
         Taxonomy.from_yaml(text, source="t.yaml")
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "[{LOWER: trade, OP: '{0,20}'}]",
+        "[{LOWER: trade, OP: '+'}, {LOWER: trade, OP: '+'}]",
+        "[{LOWER: trade, OP: '+'}, {LOWER: trade}, {LOWER: trade, OP: '*'}]",
+        "[{LOWER: trade, OP: '{2,}'}, {LOWER: trade, OP: '{0,10}'}]",
+        "[{LOWER: trade, OP: '+'}, {LOWER: trade, OP: '{,6}'}]",
+    ],
+)
+def test_patterns_that_match_in_too_many_ways_are_refused(pattern: str) -> None:
+    # On 50 words "trade", '{0,20}' took 12-20 s, and three '+' 185 s on one
+    # sentence of 2,000 characters: spaCy's Matcher tries every way to match.
+    text = f"name: t\ntopics:\n  e:\n    label: E\n    terms:\n      - {{pattern: {pattern}}}\n"
+    with pytest.raises(TaxonomyError) as info:
+        Taxonomy.from_yaml(text, source="t.yaml")
+    (problem,) = info.value.problems
+    assert (problem.line, problem.path) == (6, "topics.e.terms[0].pattern")
+    assert problem.message.startswith("too many repeated or optional tokens (")
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "[{LOWER: trade, OP: '{0,10}'}]",
+        "[{LOWER: trade, OP: '+'}, {LOWER: free, OP: '{1,6}'}]",
+        "[{LOWER: buy}, {LOWER: local, OP: '?'}, {LOWER: goods, OP: '*'}, {LOWER: x, OP: '{3}'}]",
+    ],
+)
+def test_patterns_within_the_bounds_are_kept(pattern: str) -> None:
+    text = f"name: t\ntopics:\n  e:\n    label: E\n    terms:\n      - {{pattern: {pattern}}}\n"
+    assert Taxonomy.from_yaml(text).topics["e"].terms[0].pattern
