@@ -924,7 +924,7 @@ def _variable_tokens(pattern: list[dict[str, Any]]) -> tuple[int, int]:
             repeats += 1
         elif op == "?":
             optional += 1
-        elif _is_operator(op) and "," in op:
+        elif isinstance(op, str) and _is_operator(op) and "," in op:
             low, _, high = op[1:-1].partition(",")
             if high:
                 optional += int(high) - int(low or 0)
