@@ -90,7 +90,13 @@ def _unit(raw: Any, where: str, text_length: int | None) -> GoldUnit:
     if text_length is None:
         return GoldUnit(0, 0, topics, optional)
     start, end = raw.get("start"), raw.get("end")
-    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= text_length):
+    if not (
+        isinstance(start, int)
+        and isinstance(end, int)
+        and not isinstance(start, bool)  # JSON's true and false are no offsets
+        and not isinstance(end, bool)
+        and 0 <= start < end <= text_length
+    ):
         raise GoldError(
             f"{where}: start/end must be integers with 0 <= start < end <= {text_length} "
             f"(the text length), got {start!r}/{end!r}"

@@ -398,6 +398,11 @@ def test_gold_topics_outside_the_taxonomy_are_scored(extractor: Extractor) -> No
             '{"id": "a", "text": "xy", "sentences": [{"start": 0, "end": 9, "topics": []}]}',
             "0 <= start < end <= 2",
         ),
+        # JSON's false and true were taken as offsets 0 and 1.
+        (
+            '{"id": "a", "text": "xy", "sentences": [{"start": false, "end": true, "topics": []}]}',
+            "must be integers with 0 <= start < end <= 2 (the text length), got False/True",
+        ),
         (
             '{"id": "a", "text": "xyz", "sentences": [{"start": 0, "end": 2, "topics": []}, '
             '{"start": 1, "end": 3, "topics": []}]}',
