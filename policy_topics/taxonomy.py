@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import os
 import re
 from collections.abc import Iterator, Mapping
 from importlib import resources
@@ -109,17 +110,24 @@ class TermSpec(_Model):
         description="Name shown for the matches (defaults to the term, or to the pattern); "
         "terms with one label count as one distinct term.",
     )
-    weight: float = Field(default=1.0, gt=0, le=10, description="Evidence weight of one match.")
+    # strict: YAML's true or '0.5' is no weight, 'off' no switch (lax mode took them).
+    weight: float = Field(
+        default=1.0, gt=0, le=10, strict=True, description="Evidence weight of one match."
+    )
     near: list[str] = Field(
         default_factory=list,
         description="Context terms: the match counts only if one of them occurs in the same "
         "sentence (or within `window` tokens).",
     )
     window: int | None = Field(
-        default=None, ge=1, le=1000, description="Token distance for `near`; None = same sentence."
+        default=None,
+        ge=1,
+        le=1000,
+        strict=True,
+        description="Token distance for `near`; None = same sentence.",
     )
     case_sensitive: bool | None = Field(
-        default=None, description="Override the capitals rule: true or false."
+        default=None, strict=True, description="Override the capitals rule: true or false."
     )
 
     @property
@@ -304,6 +312,17 @@ def load_taxonomy(source: str | Path | Taxonomy = "default") -> Taxonomy:
         >>> load_taxonomy("default").name
         'default'
     """
+    if not isinstance(source, str | os.PathLike | Taxonomy):
+        # A dict gave pathlib's "expected str, bytes or os.PathLike object".
+        hint = (
+            ": build one with Taxonomy.model_validate(mapping)"
+            if isinstance(source, Mapping)
+            else ""
+        )
+        raise TypeError(
+            "taxonomy must be a path to a YAML file, the name of a packaged taxonomy or a "
+            f"Taxonomy, not {type(source).__name__}{hint}"
+        )
     if isinstance(source, Taxonomy):
         if source._checked:
             return source

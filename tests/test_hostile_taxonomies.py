@@ -213,3 +213,42 @@ def test_patterns_that_match_in_too_many_ways_are_refused(pattern: str) -> None:
 def test_patterns_within_the_bounds_are_kept(pattern: str) -> None:
     text = f"name: t\ntopics:\n  e:\n    label: E\n    terms:\n      - {{pattern: {pattern}}}\n"
     assert Taxonomy.from_yaml(text).topics["e"].terms[0].pattern
+
+
+@pytest.mark.parametrize(
+    ("term", "path", "message"),
+    [
+        ("{term: trade, weight: true}", "weight", "Input should be a valid number (got True)"),
+        ("{term: trade, weight: '0.5'}", "weight", "Input should be a valid number (got '0.5')"),
+        (
+            "{term: trade, near: [steel], window: true}",
+            "window",
+            "Input should be a valid integer (got True)",
+        ),
+        (
+            "{term: trade, case_sensitive: 'off'}",
+            "case_sensitive",
+            "Input should be a valid boolean (got 'off')",
+        ),
+    ],
+)
+def test_values_of_another_type_are_not_coerced(term: str, path: str, message: str) -> None:
+    # pydantic's lax mode made true a weight of 1.0 and 'off' False, without a word.
+    text = f"name: t\ntopics:\n  e:\n    label: E\n    terms:\n      - {term}\n"
+    with pytest.raises(TaxonomyError) as info:
+        Taxonomy.from_yaml(text, source="t.yaml")
+    assert [str(p) for p in info.value.problems] == [
+        f"t.yaml:6 topics.e.terms[0].{path}: {message}"
+    ]
+    # What YAML writes as a number is one: 2 is the weight 2.0.
+    weighted = text.replace(term, "{term: trade, weight: 2, near: [steel], window: 4}")
+    (spec,) = Taxonomy.from_yaml(weighted).topics["e"].terms
+    assert (spec.weight, spec.window) == (2.0, 4)
+
+
+def test_a_mapping_for_a_taxonomy_says_how_to_make_one() -> None:
+    # pathlib said "expected str, bytes or os.PathLike object, not dict".
+    data = {"name": "t", "topics": {"e": {"label": "E", "terms": ["trade"]}}}
+    with pytest.raises(TypeError, match=r"not dict: build one with Taxonomy.model_validate"):
+        load_taxonomy(data)  # type: ignore[arg-type]
+    assert load_taxonomy(Taxonomy.model_validate(data)).topics["e"].terms[0].term == "trade"
