@@ -347,6 +347,16 @@ def _tests(token: dict[str, Any]) -> bool:
     return bool(set(token) - {"OP"}) or token.get("OP") == "!"
 
 
+def _only_excludes(token: dict[str, Any]) -> bool:
+    """Whether a pattern token says only what a token is not: ``OP: "!"``, or NOT_IN alone."""
+    tests = [value for key, value in token.items() if key != "OP"]
+    if not tests:
+        return False  # {OP: "!"} alone matches no token
+    excluding = all(isinstance(v, dict) and set(v) == {"NOT_IN"} for v in tests)
+    # Negated, NOT_IN says what the token is.
+    return not excluding if token.get("OP") == "!" else excluding
+
+
 def _has_terms(node: Topic) -> bool:
     return bool(node.terms) or any(_has_terms(sub) for sub in node.subtopics.values())
 
@@ -453,8 +463,27 @@ def _check_pattern(pattern: list[dict[str, Any]], path: str) -> list[Finding]:
                 "ORTH or another attribute",
             )
         )
+    elif required and all(_only_excludes(t) or not _tests(t) for t in required):
+        findings.append(
+            Finding(
+                "matches-everything",
+                path,
+                "each required token of this pattern says only what a token is not (OP '!', "
+                "or NOT_IN), so it matches nearly any token and tags nearly every sentence: "
+                "give a token LOWER, ORTH or an IN list of what it is",
+            )
+        )
     for i, token in enumerate(pattern):
         where = f"{path}.pattern[{i}]"
+        if token == {"OP": "!"}:
+            findings.append(
+                Finding(
+                    "never-matches",
+                    where,
+                    "{OP: '!'} negates a token that tests nothing, so it matches no token "
+                    "and neither does the pattern: give it what the token must not be",
+                )
+            )
         needs_model = sorted(_MODEL_ATTRS & set(token))
         if needs_model:
             findings.append(
@@ -466,6 +495,16 @@ def _check_pattern(pattern: list[dict[str, Any]], path: str) -> list[Finding]:
                 )
             )
         for attr, value in token.items():
+            if isinstance(value, dict) and value.get("IN") == []:
+                findings.append(
+                    Finding(
+                        "never-matches", where, f"{attr} has an empty IN list: no token is in it"
+                    )
+                )
+            elif attr in ("LOWER", "ORTH", "TEXT", "NORM") and value == "":
+                findings.append(
+                    Finding("never-matches", where, f"{attr} is empty; a token never is")
+                )
             values = value.get("IN", []) if isinstance(value, dict) else [value]
             for v in values if isinstance(values, list) else []:
                 if not isinstance(v, str):

@@ -194,6 +194,43 @@ def test_lint_finds_empty_topics_patterns_that_match_anything_and_wildcard_overl
     assert any("'customs' is also matched by the wildcard topics.border" in m for m in messages)
 
 
+@pytest.mark.parametrize(
+    ("pattern", "kind", "where"),
+    [
+        # Each says only what a token is not: every sentence was tagged, and lint was silent.
+        ("[{LOWER: trade, OP: '!'}]", "matches-everything", ""),
+        ("[{LOWER: {NOT_IN: [trade]}}]", "matches-everything", ""),
+        (
+            "[{LOWER: {NOT_IN: [a]}, ORTH: {NOT_IN: [b]}}, {LOWER: x, OP: '?'}]",
+            "matches-everything",
+            "",
+        ),
+        # These match no token at all.
+        ("[{LOWER: {IN: []}}]", "never-matches", ".pattern[0]"),
+        ("[{LOWER: grid}, {ORTH: ''}]", "never-matches", ".pattern[1]"),
+        ("[{LOWER: power}, {OP: '!'}]", "never-matches", ".pattern[1]"),
+    ],
+)
+def test_lint_finds_patterns_that_say_only_what_a_token_is_not_or_match_nothing(
+    pattern: str, kind: str, where: str
+) -> None:
+    text = f"name: t\ntopics:\n  e:\n    label: E\n    terms:\n      - {{pattern: {pattern}}}\n"
+    findings = [(f.kind, f.path) for f in lint_taxonomy(Taxonomy.from_yaml(text))]
+    assert findings == [(kind, f"topics.e.terms[0]{where}")]
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "[{LOWER: {NOT_IN: [trade]}, OP: '!'}]",
+        "[{LOWER: power}, {LOWER: grid, OP: '!'}]",
+    ],
+)
+def test_lint_leaves_negations_that_still_say_what_a_token_is(pattern: str) -> None:
+    text = f"name: t\ntopics:\n  e:\n    label: E\n    terms:\n      - {{pattern: {pattern}}}\n"
+    assert [f.kind for f in lint_taxonomy(Taxonomy.from_yaml(text))] == []
+
+
 def test_lint_finds_a_term_with_capitals_that_a_term_without_them_covers() -> None:
     text = """
 name: t
