@@ -161,6 +161,8 @@ def plot_topics(
         raise ValueError("no results to plot")
     if topics is not None:
         topics = check_topics(docs, topics, "plot_topics")
+        if not topics:
+            raise ValueError("no topic to plot: topics is empty; give at least one topic id")
     shares = _shares(docs, topics)  # checked once: one warning, pointing at the caller
     if not shares:
         raise ValueError("no topic to plot: no document has a tagged sentence")

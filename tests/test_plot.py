@@ -128,8 +128,11 @@ def test_errors(few: list[DocumentResult]) -> None:
         plot_topics(few, "pie")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="no results"):
         plot_topics([])
-    with pytest.raises(ValueError, match="no topic"):
+    with pytest.raises(ValueError, match="no topic to plot: no document has a tagged sentence"):
         plot_topics([Extractor().extract("Nothing here.")])
+    # The documents have tagged sentences: the empty list is what is wrong.
+    with pytest.raises(ValueError, match="no topic to plot: topics is empty; give at least one"):
+        plot_topics(few, topics=[])
 
 
 def test_missing_matplotlib_names_the_extra(
