@@ -589,6 +589,10 @@ def extract(
         if stdout_start is not None:
             _cut_stdout(stdout_start, whole_lines=lines)
             kept = "" if lines else "; what this run wrote to it was removed"
+        elif output is None:
+            # stdout on a device (/dev/full) or a pipe: what is still buffered goes
+            # nowhere, or flushing it at exit failed again and said so twice.
+            _stop_stdout()
         if lines and (output is not None or stdout_start is not None):
             kept = "; it holds the records written before, as complete lines"
         _fail(f"policy-topics: cannot write {target}: {exc.strerror or exc}{kept}", EXIT_WRITE)
@@ -648,6 +652,11 @@ def _cut_stdout(start: int, *, whole_lines: bool) -> None:
         # stderr may share this file and its offset ('> log 2>&1'): its message
         # goes at the new end, not past it after a hole of NUL bytes.
         os.lseek(sys.stdout.fileno(), 0, os.SEEK_END)
+    _stop_stdout()
+
+
+def _stop_stdout() -> None:
+    """Send what is still written to stdout, its buffer too, to the null device."""
     with contextlib.suppress(OSError, ValueError):
         fd = sys.stdout.fileno()
         devnull = os.open(os.devnull, os.O_WRONLY)

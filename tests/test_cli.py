@@ -1536,3 +1536,22 @@ def test_a_table_whose_first_document_is_an_empty_pdf_is_repeated_in_place(
     assert again.returncode == 1, text(again)[1]
     other = run("extract", ".", "-q", cwd=tmp_path)
     assert "tab.txt: skipped, it holds policy-topics output" in text(other)[1]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("fmt", ["jsonl", "json"])
+def test_stdout_on_a_full_device_is_told_once(tmp_path: Path, fmt: str) -> None:
+    # The buffer left in stdout failed again when Python flushed it at exit, and
+    # the same message came twice.
+    (tmp_path / "a.txt").write_text("We cut tariffs.", encoding="utf-8")
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "policy_topics", "extract", "a.txt", "-q", "-f", fmt],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            timeout=300,
+            check=False,
+        )
+    assert proc.returncode == 74
+    assert proc.stderr.decode() == "policy-topics: cannot write stdout: No space left on device\n"
