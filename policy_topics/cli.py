@@ -51,7 +51,7 @@ from policy_topics.readers import (
     reads,
 )
 from policy_topics.records import DocumentResult
-from policy_topics.resume import _drop_failed, done_counts, skip_done
+from policy_topics.resume import _drop_failed, done_counts, matched_phrase, skip_done
 from policy_topics.taxonomy import (
     Taxonomy,
     Topic,
@@ -956,8 +956,8 @@ def _tell_resumed(target: str, held: int, skipped: int, added: int) -> None:
     """Say what ``--resume`` skipped and added, or that no document matched a record."""
     if held and not skipped:
         _tell(
-            f"policy-topics: --resume: none of the documents matched one of the "
-            f"{counted(held, 'record')} of {target}, so none was skipped; a file's id is "
+            f"policy-topics: --resume: none of the documents matched {matched_phrase(held)} "
+            f"of {target}, so none was skipped; a file's id is "
             "its path as named: name the files as the run that wrote it did"
         )
     _tell(

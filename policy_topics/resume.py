@@ -209,6 +209,16 @@ def _failed(line: bytes) -> bool:
     return isinstance(record, dict) and record.get("error") is not None
 
 
+def matched_phrase(held: int) -> str:
+    """The records a resumed file holds, as "none of the documents matched ..." names them.
+
+    Example:
+        >>> matched_phrase(1), matched_phrase(3)
+        ('the record', 'any of the 3 records')
+    """
+    return "the record" if held == 1 else f"any of the {held} records"
+
+
 def resume(items: Iterable[Any], output: str | os.PathLike[str]) -> Iterator[Any]:
     """The documents of ``items`` whose records ``output`` does not hold yet, lazily.
 
@@ -285,7 +295,7 @@ def _skipping(items: Iterable[Any], done: Collection[str], output: str) -> Itera
     if done and not matched:
         held = sum(done.values()) if isinstance(done, Mapping) else len(done)
         warnings.warn(
-            f"resume: none of the documents matched one of the {held} records of "
+            f"resume: none of the documents matched {matched_phrase(held)} of "
             f"{output}, so none was skipped; a file's id is its path as "
             "named: name the files as the run that wrote it did",
             UserWarning,

@@ -229,7 +229,7 @@ def test_no_match_at_all_warns_that_the_ids_changed(tmp_path: Path, extractor: E
     out = tmp_path / "out.jsonl"
     write_results(extractor.extract_many(DOCS[:2]), out)
     renamed = [{**doc, "id": f"./{doc['id']}"} for doc in DOCS]
-    with pytest.warns(UserWarning, match=r"none of the documents matched one of the 2 records"):
+    with pytest.warns(UserWarning, match=r"none of the documents matched any of the 2 records of "):
         assert list(resume(renamed, out)) == renamed
 
 
