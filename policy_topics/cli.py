@@ -938,7 +938,13 @@ def _resume_point(output: Path | None, fmt: OutputFormat, retry_failed: bool) ->
         except ValueError as exc:
             _fail(f"policy-topics: --resume: {exc}")
         except OSError as exc:
-            _fail(f"policy-topics: --retry-failed: cannot rewrite {output}: {exc.strerror or exc}")
+            # A full disk is a failure to write (74), as for the records themselves;
+            # the file is left as it was (open_output renames only when done).
+            code = EXIT_WRITE if exc.errno in _WRITE_ERRNOS else EXIT_USAGE
+            _fail(
+                f"policy-topics: --retry-failed: cannot rewrite {output}: {exc.strerror or exc}",
+                code,
+            )
         _tell(
             f"policy-topics: --retry-failed: {counted(dropped, 'record')} of failed "
             f"documents removed from {output}"

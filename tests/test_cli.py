@@ -1555,3 +1555,32 @@ def test_stdout_on_a_full_device_is_told_once(tmp_path: Path, fmt: str) -> None:
         )
     assert proc.returncode == 74
     assert proc.stderr.decode() == "policy-topics: cannot write stdout: No space left on device\n"
+
+
+def test_retry_failed_at_a_full_disk_exits_74_and_keeps_the_file(tmp_path: Path) -> None:
+    # It exited 2, the code of a usage error, for a failure to write.
+    (tmp_path / "a.txt").write_text("We cut tariffs. " * 200, encoding="utf-8")
+    first = run("extract", "a.txt", "gone.txt", "-o", "out.jsonl", "-q", cwd=tmp_path)
+    assert first.returncode == 1
+    out = tmp_path / "out.jsonl"
+    held = out.read_bytes()
+    assert len(held) > 4096 and b'"error":{' in held
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))
+
+    proc = subprocess.run(
+        [
+            *(sys.executable, "-m", "policy_topics", "extract", "a.txt", "gone.txt"),
+            *("-o", "out.jsonl", "-q", "--resume", "--retry-failed"),
+        ],
+        capture_output=True,
+        preexec_fn=small_files,
+        cwd=tmp_path,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 74, proc.stderr
+    assert b"--retry-failed: cannot rewrite out.jsonl: File too large" in proc.stderr
+    assert out.read_bytes() == held
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "out.jsonl"]
