@@ -1010,6 +1010,8 @@ _WEB_LABELS = {
     "koi8-ru": "koi8-u",
     "sun_eu_greek": "iso8859-7",
     "cseucpkdfmtjapanese": "euc_jp",
+    # The HTML prescan reads a declared x-user-defined as windows-1252.
+    "x-user-defined": "cp1252",
     **dict.fromkeys(["csgb2312", "gb_2312", "gb_2312-80"], "gbk"),
     **dict.fromkeys(
         ["cseuckr", "csksc56011987", "iso-ir-149", "ks_c_5601-1989", "ksc_5601"], "cp949"

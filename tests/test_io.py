@@ -109,6 +109,8 @@ def test_latin1_without_bom_is_an_error_not_a_guess() -> None:
         ('<meta charset="iso88592">', "Cło", "iso8859-2"),
         ('<meta charset="x-sjis">', "関税", "cp932"),
         ('<meta charset="ks_c_5601-1987">', "관세", "cp949"),
+        # The HTML prescan reads x-user-defined as windows-1252 (it was refused).
+        ('<meta charset="x-user-defined">', "Café “tariffs”", "cp1252"),
         # Bytes Python's cp1252 leaves undefined are C1 controls, as browsers read them.
         ("<meta charset=windows-1252>", "Café \x81\x8d", "latin-1"),
         # A declaration after the first 1,024 bytes counts too: browsers that meet
