@@ -41,7 +41,7 @@ from typing import Any
 from spacy.attrs import ORTH
 from spacy.tokenizer import Tokenizer
 
-from policy_topics.text import has_invisible
+from policy_topics.text import folded, has_invisible
 
 __all__ = ["NOTHING", "Anchor", "ChunkGroup", "Prefilter", "segments_words"]
 
@@ -133,7 +133,7 @@ class Prefilter:
         for (kind, word), i in anchors.items():
             if kind == "ci":
                 free_start = any(t.startswith(word) for t in after_lower)
-                forms.append(_Form(i, word, False, free_start, True))
+                forms.append(_Form(i, folded(word), False, free_start, True))
                 continue
             texts = [word, word + "s"] if kind == "cs" else [word]
             if kind == "cs":
@@ -141,7 +141,9 @@ class Prefilter:
                 free_end = any(t in before for t in texts)
             else:
                 free_start, free_end = word in after_lower, word in before_lower
-            forms.extend(_Form(i, t.lower(), True, free_start, free_end) for t in texts)
+            # Folded as the text is searched (ß as ss): a pattern's or a case-sensitive
+            # term's ß is then found in either spelling, which only lets more through.
+            forms.extend(_Form(i, folded(t.lower()), True, free_start, free_end) for t in texts)
         forms = [
             _Form(
                 f.id,
@@ -220,7 +222,11 @@ class Prefilter:
         everything = self._all_flags
         out: list[tuple[int, int]] = []
         for k, (start, end) in enumerate(spans):
-            found = findall(low, start, end)
+            piece = low[start:end]
+            if "ß" in piece or "\u0307" in piece:
+                found = findall(folded(piece))  # as the anchors are; no offsets are needed
+            else:
+                found = findall(low, start, end)
             if not found:
                 continue
             flags = 0
@@ -254,6 +260,7 @@ class Prefilter:
         low = chunk.lower()
         if len(low) != len(chunk) or "Σ" in chunk or has_invisible(chunk):
             return self._everything
+        low = folded(low)  # as the anchors are
         found = self._regex.findall(low)
         if not found:
             return NOTHING

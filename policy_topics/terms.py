@@ -33,6 +33,7 @@ from policy_topics.patterns import SimplePatterns, compile_pattern
 from policy_topics.prefilter import Anchor, Prefilter, segments_words
 from policy_topics.taxonomy import Taxonomy, TermSpec
 from policy_topics.text import (
+    folded,
     has_invisible,
     keep_tokens_whole,
     replace_surrogates,
@@ -440,11 +441,11 @@ class Lexicon:
         options = [
             [(_CASE, w)]
             if (case_sensitive if case_sensitive is not None else w != w.lower())
-            else [(_KEY, k) for k in inflection_keys(w.lower())]
+            else [(_KEY, k) for k in inflection_keys(folded(w.lower()))]
             for w in words
         ]
         if wildcard and options:
-            options[-1] = [(_PREFIX, words[-1].lower())]
+            options[-1] = [(_PREFIX, folded(words[-1].lower()))]
         return [tuple(parts) for parts in itertools.product(*options)] if options else []
 
     def _add_phrase(
@@ -618,6 +619,11 @@ class Lexicon:
             # the word is matched as it shows; its offsets stay those of the token.
             lower, orth = visible(lower), visible(orth)
             found = [inflection_keys(visible(k)) if has_invisible(k) else (k,) for k in keys]
+            keys = tuple(dict.fromkeys(itertools.chain.from_iterable(found)))
+        if "ß" in lower or "\u0307" in lower:
+            # As terms are keyed (folded): "Außenhandel" as "AUSSENHANDEL" is.
+            lower = folded(lower)
+            found = [inflection_keys(lower), *(inflection_keys(folded(k)) for k in keys)]
             keys = tuple(dict.fromkeys(itertools.chain.from_iterable(found)))
         candidates: list[_Phrase] = []
         for key in keys:

@@ -18,6 +18,7 @@ __all__ = [
     "collapse_whitespace",
     "counted",
     "dedup_key",
+    "folded",
     "has_invisible",
     "is_bullet_marker",
     "keep_tokens_whole",
@@ -516,3 +517,21 @@ def _last_space(text: str, lo: int, hi: int) -> int | None:
         if text[i].isspace():
             return i
     return None
+
+
+def folded(lower: str) -> str:
+    """A lower-case word as terms and tokens are compared: ß as ss, and a lower-cased İ as i.
+
+    German writes ß as SS in capitals (and Swiss German always as ss), so
+    ``außenhandel`` finds "AUSSENHANDEL"; Python lower-cases the Turkish İ to
+    i and a combining dot, so ``ihracat`` finds "İhracat".
+
+    Example:
+        >>> folded("außenhandel"), folded("İhracat".lower())
+        ('aussenhandel', 'ihracat')
+    """
+    if "ß" in lower:
+        lower = lower.replace("ß", "ss")
+    if "\u0307" in lower:
+        lower = lower.replace("i\u0307", "i")
+    return lower

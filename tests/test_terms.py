@@ -119,6 +119,48 @@ def test_the_capitals_rule_is_word_by_word(fast: bool, text: str, expected: list
     assert matched(extractor, text) == expected
 
 
+FOLDED = """
+name: folded
+language: de
+topics:
+  trade:
+    label: Trade
+    terms: [außenhandel, "maßnahme*", ihracat, massengut]
+"""
+
+
+@pytest.mark.parametrize("path", ["fast", "plain", "component"])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # German writes ß as SS in capitals (and Swiss German as ss everywhere): the
+        # lower-case term matches in every case, as the README promises.
+        ("Der Außenhandel und die Maßnahmen.", ["Außenhandel", "Maßnahmen"]),
+        ("AUSSENHANDEL UND MASSNAHMEN.", ["AUSSENHANDEL", "MASSNAHMEN"]),
+        ("Der Aussenhandel wächst.", ["Aussenhandel"]),
+        ("AUẞENHANDEL.", ["AUẞENHANDEL"]),
+        # A term written with ss finds ß too: one spelling stands for both.
+        ("Das Maßengut, das MASSENGUT.", ["Maßengut", "MASSENGUT"]),
+        # Python lower-cases the Turkish İ to i and a combining dot.
+        ("İhracat arttı. İHRACAT.", ["İhracat", "İHRACAT"]),
+    ],
+)
+def test_sharp_s_and_dotted_capital_i_match_in_every_case(
+    tmp_path: Path, path: str, text: str, expected: list[str]
+) -> None:
+    taxonomy = Taxonomy.from_yaml(FOLDED)
+    if path == "component":
+        (tmp_path / "folded.yaml").write_text(FOLDED, encoding="utf-8")
+        nlp = spacy.blank("de")
+        nlp.add_pipe("policy_topics", config={"taxonomy": str(tmp_path / "folded.yaml")})
+        doc = nlp(text)
+        found = [s.text for s in doc.spans["policy_topics"]]
+    else:
+        extractor = Extractor(taxonomy, max_quotes=None, fast=path == "fast")
+        found = matched(extractor, text)
+    assert found == expected
+
+
 HYPHENS = {
     "de": ("CO2-Emissionen, Süd-Süd-Kooperation", "Die {} sinken."),
     "fr": ("coopération sud-sud, zéro-émission", "La {} progresse."),
