@@ -252,29 +252,25 @@ def _construct(
         ]
     constructor = SafeConstructor()
     value = SafeConstructor.yaml_constructors[node.tag](constructor, node)
-    if path == "version" and node.tag == "tag:yaml.org,2002:float":
-        # YAML reads 1.10 as the number 1.1: name the text as written, and the
-        # number YAML made of it (float() cannot read .inf or 1:30.5).
-        problems.append(
-            Problem(
-                source,
-                line,
-                path,
-                f'write the version in quotes, e.g. version: "{node.value}"; unquoted, YAML '
-                f"reads it as the number {value!r}, which keeps no trailing zeros (1.10 "
-                "would be 1.1)",
-            )
+    if path == "version" and (
+        node.tag == "tag:yaml.org,2002:float"
+        or (node.tag == "tag:yaml.org,2002:int" and str(value) != node.value)
+    ):
+        # YAML reads 1.10 as the number 1.1, and (YAML 1.1) 010 as 8, 0x1F as 31 and
+        # 1:30 as 90: name the text as written, and the number YAML made of it
+        # (float() cannot read .inf or 1:30.5).
+        lost = (
+            ", which keeps no trailing zeros (1.10 would be 1.1)"
+            if node.tag == "tag:yaml.org,2002:float"
+            else ""
         )
-        return None
-    if path == "version" and node.tag == "tag:yaml.org,2002:int" and str(value) != node.value:
-        # YAML 1.1 reads 010 as 8, 0x1F as 31, 1:30 as 90 and 1_000 as 1000.
         problems.append(
             Problem(
                 source,
                 line,
                 path,
                 f'write the version in quotes, e.g. version: "{node.value}"; unquoted, YAML '
-                f"reads it as the number {value!r}",
+                f"reads it as the number {value!r}{lost}",
             )
         )
         return None
