@@ -24,3 +24,8 @@ def seed_text() -> str:
     if not SEED.is_file():
         pytest.skip("../shared/corpora/seed is not present next to the repository")
     return SEED.read_text(encoding="utf-8")
+
+
+def one_term_yaml(entry: str) -> str:
+    """A taxonomy's YAML whose one topic ``e`` has ``entry`` as its only term, on line 6."""
+    return f"name: t\ntopics:\n  e:\n    label: E\n    terms:\n      - {entry}\n"

@@ -9,6 +9,8 @@ import pytest
 
 from policy_topics import Taxonomy, TaxonomyError, load_taxonomy
 
+from .conftest import one_term_yaml
+
 
 def test_taxonomy_cannot_execute_code(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
@@ -194,7 +196,7 @@ def test_a_syntax_error_is_told_in_pyyamls_words_and_line() -> None:
 def test_patterns_that_match_in_too_many_ways_are_refused(pattern: str) -> None:
     # On 50 words "trade", '{0,20}' took 12-20 s, and three '+' 185 s on one
     # sentence of 2,000 characters: spaCy's Matcher tries every way to match.
-    text = f"name: t\ntopics:\n  e:\n    label: E\n    terms:\n      - {{pattern: {pattern}}}\n"
+    text = one_term_yaml(f"{{pattern: {pattern}}}")
     with pytest.raises(TaxonomyError) as info:
         Taxonomy.from_yaml(text, source="t.yaml")
     (problem,) = info.value.problems
@@ -211,7 +213,7 @@ def test_patterns_that_match_in_too_many_ways_are_refused(pattern: str) -> None:
     ],
 )
 def test_patterns_within_the_bounds_are_kept(pattern: str) -> None:
-    text = f"name: t\ntopics:\n  e:\n    label: E\n    terms:\n      - {{pattern: {pattern}}}\n"
+    text = one_term_yaml(f"{{pattern: {pattern}}}")
     assert Taxonomy.from_yaml(text).topics["e"].terms[0].pattern
 
 
@@ -234,7 +236,7 @@ def test_patterns_within_the_bounds_are_kept(pattern: str) -> None:
 )
 def test_values_of_another_type_are_not_coerced(term: str, path: str, message: str) -> None:
     # pydantic's lax mode made true a weight of 1.0 and 'off' False, without a word.
-    text = f"name: t\ntopics:\n  e:\n    label: E\n    terms:\n      - {term}\n"
+    text = one_term_yaml(term)
     with pytest.raises(TaxonomyError) as info:
         Taxonomy.from_yaml(text, source="t.yaml")
     assert [str(p) for p in info.value.problems] == [

@@ -11,6 +11,8 @@ from policy_topics import Extractor, Taxonomy, load_taxonomy
 from policy_topics.lint import lint_taxonomy
 from policy_topics.taxonomy import packaged_taxonomies
 
+from .conftest import one_term_yaml
+
 SHIPPED = sorted((Path(__file__).resolve().parent.parent / "taxonomies").glob("*.yaml"))
 FIVE = ["trade", "energy", "digital", "manufacturing", "finance"]
 EXTENDED = [
@@ -214,7 +216,7 @@ def test_lint_finds_empty_topics_patterns_that_match_anything_and_wildcard_overl
 def test_lint_finds_patterns_that_say_only_what_a_token_is_not_or_match_nothing(
     pattern: str, kind: str, where: str
 ) -> None:
-    text = f"name: t\ntopics:\n  e:\n    label: E\n    terms:\n      - {{pattern: {pattern}}}\n"
+    text = one_term_yaml(f"{{pattern: {pattern}}}")
     findings = [(f.kind, f.path) for f in lint_taxonomy(Taxonomy.from_yaml(text))]
     assert findings == [(kind, f"topics.e.terms[0]{where}")]
 
@@ -227,7 +229,7 @@ def test_lint_finds_patterns_that_say_only_what_a_token_is_not_or_match_nothing(
     ],
 )
 def test_lint_leaves_negations_that_still_say_what_a_token_is(pattern: str) -> None:
-    text = f"name: t\ntopics:\n  e:\n    label: E\n    terms:\n      - {{pattern: {pattern}}}\n"
+    text = one_term_yaml(f"{{pattern: {pattern}}}")
     assert [f.kind for f in lint_taxonomy(Taxonomy.from_yaml(text))] == []
 
 
