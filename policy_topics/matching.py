@@ -58,7 +58,9 @@ _DATA_KEY = "policy_topics:hits"
 
 #: Result builders of the components alive in this process, by what they build.
 #: Several components may build the same results; any one alive will do.
-_BUILDERS: dict[str, weakref.WeakSet[ResultBuilder]] = {}
+#: Each builder is held here in a one-element frozenset that its component keeps:
+#: a builder compiled by mypyc takes no weak reference, a frozenset does.
+_BUILDERS: dict[str, weakref.WeakSet[frozenset[ResultBuilder]]] = {}
 #: The builders registered last, held even when their component is gone, so
 #: Docs outlive the pipeline that tagged them (``list(nlp.pipe(...))`` in a function).
 _RECENT: OrderedDict[str, ResultBuilder] = OrderedDict()
@@ -98,7 +100,8 @@ def _result_of(doc: Doc, spans_key: str | None = None) -> DocumentResult | None:
         # Not the Doc that was tagged: a copy of part of it (Span.as_doc with
         # copy_user_data), whose offsets the stored hits do not fit.
         return None
-    builder = next(iter(_BUILDERS.get(key, ())), None) or _RECENT.get(key)
+    held = next(iter(_BUILDERS.get(key, ())), None)
+    builder = next(iter(held)) if held else _RECENT.get(key)
     if builder is None:
         name = key.split("@", 1)[0]
         raise LookupError(
@@ -242,7 +245,7 @@ class PolicyTopics:
         self._pending: Exception | None = None
         self._builder: ResultBuilder | None = None
         self._builder_key = ""
-        self._builders: dict[str, ResultBuilder] = {}
+        self._builders: dict[str, frozenset[ResultBuilder]] = {}
         try:
             self._set_taxonomy(load_taxonomy(taxonomy))
         except Exception as exc:
@@ -290,11 +293,12 @@ class PolicyTopics:
             settings = json.dumps([builder.language, max_quotes, self.min_score])
             self._builder_key = f"{taxonomy.name}@{digest}:{settings}"
             # Docs tagged before a change of settings still need the old builder.
-            builder = self._builders.setdefault(self._builder_key, builder)
+            held = self._builders.setdefault(self._builder_key, frozenset((builder,)))
+            builder = next(iter(held))
             self._builder = builder
             # Another component with the same taxonomy and settings builds the same
             # results; the set holds each builder while its component keeps it.
-            _BUILDERS.setdefault(self._builder_key, weakref.WeakSet()).add(builder)
+            _BUILDERS.setdefault(self._builder_key, weakref.WeakSet()).add(held)
             _RECENT[self._builder_key] = builder
             _RECENT.move_to_end(self._builder_key)
             while len(_RECENT) > _MOST_RECENT:

@@ -66,7 +66,7 @@ def area_score(evidence: float, distinct_terms: int, sentence_share: float) -> f
     return _round(1.0 - math.exp(-z))
 
 
-def check_options(max_quotes: int | None, min_score: float) -> tuple[int | None, float]:
+def check_options(max_quotes: object, min_score: object) -> tuple[int | None, float]:
     """Raise ValueError, naming the fix, when ``max_quotes`` or ``min_score`` is out of range.
 
     Returns:
@@ -81,7 +81,7 @@ def check_options(max_quotes: int | None, min_score: float) -> tuple[int | None,
     if max_quotes is not None and (
         isinstance(max_quotes, bool)
         or not isinstance(max_quotes, numbers.Integral)
-        or max_quotes < 0
+        or int(max_quotes) < 0
     ):
         raise ValueError(
             f"max_quotes must be a whole number >= 0, or None to keep every quote, "
@@ -89,7 +89,7 @@ def check_options(max_quotes: int | None, min_score: float) -> tuple[int | None,
         )
     if isinstance(min_score, bool) or not isinstance(min_score, numbers.Real):
         raise ValueError(f"min_score must be a number between 0 and 1, not {min_score!r}")
-    if not 0.0 <= min_score <= 1.0:
+    if not 0.0 <= float(min_score) <= 1.0:
         raise ValueError(
             f"min_score must be between 0 and 1 (scores lie in [0, 1]), not {min_score!r}"
         )
