@@ -10,9 +10,16 @@ $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	touch $@ $(BIN)/.compiled
+
+# The install compiles the hot modules with mypyc (hatch_build.py); once one of
+# them changes, compile again (the package uses the sources until then).
+COMPILED_SOURCES := hatch_build.py $(wildcard policy_topics/*.py)
+$(BIN)/.compiled: $(BIN)/.installed $(COMPILED_SOURCES)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-install: $(BIN)/.installed
+install: $(BIN)/.installed $(BIN)/.compiled
 
 demo: install
 	$(BIN)/policy-topics extract examples/sample-policy-paper.txt --format table
@@ -20,7 +27,7 @@ demo: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict policy_topics bench
+	$(BIN)/mypy --strict policy_topics bench hatch_build.py conftest.py
 
 # One pytest worker per CPU: most of the suite's time is spent in subprocesses
 # (the command line, worker pools, the benchmark's small runs) that use one core.

@@ -37,6 +37,7 @@ from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
+import policy_topics
 from policy_topics import Extractor, Taxonomy, __version__, load_taxonomy
 from policy_topics.docpath import _ATTRS, DocMatcher
 from policy_topics.io import read_documents
@@ -140,6 +141,8 @@ def machine() -> dict[str, Any]:
         "spacy": spacy_about.__version__,
         "pydantic": pydantic.__version__,
         "policy_topics": __version__,
+        # The modules in use compiled by mypyc; [] when the install is pure Python.
+        "compiled": list(policy_topics.COMPILED),
         "load_average_start": _load(),
     }
     try:

@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import ROOT
 
 
-def test_wheel_ships_taxonomies_and_finds_them_when_installed(tmp_path: Path) -> None:
+def _build_wheel(tmp_path: Path, **env: str) -> Path:
     pytest.importorskip("hatchling", reason="hatchling (dev extra) builds the wheel")
     subprocess.run(
         [
@@ -30,8 +30,23 @@ def test_wheel_ships_taxonomies_and_finds_them_when_installed(tmp_path: Path) ->
         ],
         check=True,
         capture_output=True,
+        env={**os.environ, **env},
     )
     (wheel,) = (tmp_path / "dist").glob("policy_topics-*.whl")
+    return wheel
+
+
+def test_a_wheel_built_pure_holds_no_extension_and_fits_every_platform(tmp_path: Path) -> None:
+    wheel = _build_wheel(tmp_path, POLICY_TOPICS_PURE_BUILD="1")
+    assert wheel.name.endswith("-py3-none-any.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert not [n for n in names if n.endswith((".so", ".pyd", "_compiled.json"))]
+    assert "policy_topics/text.py" in names
+
+
+def test_wheel_ships_taxonomies_and_finds_them_when_installed(tmp_path: Path) -> None:
+    # Compiled where a C compiler is at hand; CI requires it (POLICY_TOPICS_COMPILE).
+    wheel = _build_wheel(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
     shipped = {Path(n).name for n in names if n.startswith("policy_topics/taxonomies/")}
     assert shipped == {p.name for p in (ROOT / "taxonomies").glob("*.yaml")}
@@ -60,7 +75,8 @@ def test_wheel_ships_taxonomies_and_finds_them_when_installed(tmp_path: Path) ->
     script = (
         "import policy_topics, policy_topics.taxonomy as t;"
         "print(t.packaged_taxonomies()['default']);"
-        "print(policy_topics.load_taxonomy('default').name)"
+        "print(policy_topics.load_taxonomy('default').name);"
+        "print(len(policy_topics.COMPILED))"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
     done = subprocess.run(
@@ -71,9 +87,13 @@ def test_wheel_ships_taxonomies_and_finds_them_when_installed(tmp_path: Path) ->
         text=True,
         check=True,
     )
-    path, name = done.stdout.split()
+    path, name, compiled = done.stdout.split()
     assert Path(path).is_relative_to(target)
     assert name == "default"
+    if os.environ.get("POLICY_TOPICS_COMPILE") == "require":
+        assert "policy_topics/_compiled.json" in names
+        assert int(compiled) > 0
+        assert "-py3-none-any" not in wheel.name
 
 
 def test_the_package_imports_spacy_only_when_a_name_needs_it() -> None:
