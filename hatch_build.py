@@ -1,7 +1,7 @@
 """Build hook: compiles the modules extraction spends its time in, with mypyc.
 
 mypyc (part of mypy) compiles these type-checked modules to C extensions. They
-are the same source as the pure ones and give the same results, about a fifth
+are the same source as the pure ones and give the same results, about a third
 faster (see the README's "Compiled modules"). Building needs a C compiler;
 where none is found, the wheel is pure Python, with a warning. Set
 ``POLICY_TOPICS_PURE_BUILD=1`` to build pure Python on purpose, or
