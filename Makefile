@@ -12,8 +12,8 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	touch $@ $(BIN)/.compiled
 
-# The install compiles the hot modules with mypyc (hatch_build.py); once one of
-# them changes, compile again (the package uses the sources until then).
+# The install compiles the hot modules with mypyc (hatch_build.py); once a source
+# of the package changes, compile again (the package uses its sources until then).
 COMPILED_SOURCES := hatch_build.py $(wildcard policy_topics/*.py)
 $(BIN)/.compiled: $(BIN)/.installed $(COMPILED_SOURCES)
 	$(BIN)/python -m pip install --quiet --no-deps -e .
