@@ -343,8 +343,30 @@ def _contains(parts: tuple[Any, ...], inner: tuple[Any, ...]) -> bool:
 
 
 def _tests(token: dict[str, Any]) -> bool:
-    """Whether a pattern token tests the token (``{OP: "!"}`` alone matches nothing)."""
-    return bool(set(token) - {"OP"}) or token.get("OP") == "!"
+    """Whether a pattern token tests the token (``{OP: "!"}`` alone matches nothing).
+
+    A test every token passes tests nothing: no token is shorter than one character.
+
+    Example:
+        >>> _tests({"LENGTH": {">=": 0}}), _tests({"LENGTH": {">=": 2}})
+        (False, True)
+    """
+    keys = set(token) - {"OP"}
+    passed_by_all = all(key == "LENGTH" and _any_length(token[key]) for key in keys)
+    return (bool(keys) and not passed_by_all) or token.get("OP") == "!"
+
+
+def _any_length(test: Any) -> bool:
+    """Whether a LENGTH test holds for every length of a token (1 and more)."""
+    passes = {">=": lambda n: n <= 1, ">": lambda n: n < 1, "!=": lambda n: n < 1}
+    return (
+        isinstance(test, dict)
+        and bool(test)
+        and all(
+            op in passes and isinstance(n, int) and not isinstance(n, bool) and passes[op](n)
+            for op, n in test.items()
+        )
+    )
 
 
 def _only_excludes(token: dict[str, Any]) -> bool:
@@ -458,9 +480,9 @@ def _check_pattern(pattern: list[dict[str, Any]], path: str) -> list[Finding]:
             Finding(
                 "matches-everything",
                 path,
-                "no required token of this pattern tests anything (each is {} or only an "
-                "OP), so it matches any token and tags every sentence: give a token LOWER, "
-                "ORTH or another attribute",
+                "no required token of this pattern tests anything (each is {}, only an "
+                "OP, or a LENGTH every token has), so it matches any token and tags every "
+                "sentence: give a token LOWER, ORTH or another attribute",
             )
         )
     elif required and all(_only_excludes(t) or not _tests(t) for t in required):

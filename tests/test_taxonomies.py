@@ -207,6 +207,9 @@ def test_lint_finds_empty_topics_patterns_that_match_anything_and_wildcard_overl
             "matches-everything",
             "",
         ),
+        # Every token is at least one character long: these test nothing.
+        ("[{LENGTH: {'>=': 0}}]", "matches-everything", ""),
+        ("[{LENGTH: {'>': 0, '!=': -3}}, {LOWER: x, OP: '?'}]", "matches-everything", ""),
         # These match no token at all.
         ("[{LOWER: {IN: []}}]", "never-matches", ".pattern[0]"),
         ("[{LOWER: grid}, {ORTH: ''}]", "never-matches", ".pattern[1]"),
@@ -226,6 +229,8 @@ def test_lint_finds_patterns_that_say_only_what_a_token_is_not_or_match_nothing(
     [
         "[{LOWER: {NOT_IN: [trade]}, OP: '!'}]",
         "[{LOWER: power}, {LOWER: grid, OP: '!'}]",
+        "[{LENGTH: {'>=': 2}}]",
+        "[{LENGTH: {'>=': 0}, LOWER: grid}]",
     ],
 )
 def test_lint_leaves_negations_that_still_say_what_a_token_is(pattern: str) -> None:
