@@ -29,7 +29,8 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 #: The modules compiled: text segmentation, the prefilter, matching on text and
 #: on Docs, term keys, and record assembly. Not the spaCy component's module
-#: (matching.py): spaCy reads its factory's signature to validate configs.
+#: (matching.py): compiled, it checks the types of the component's settings
+#: with mypyc's own TypeError before the component can say what is wrong.
 COMPILED = ("text", "hits", "prefilter", "fastpath", "docpath", "terms", "scoring")
 PACKAGE = "policy_topics"
 RECORD = "_compiled.json"
@@ -68,6 +69,7 @@ class CompileHook(BuildHookInterface):  # type: ignore[type-arg]
             built = _compile(package, Path(self._scratch, "build"), out)
         except (OSError, subprocess.CalledProcessError) as error:
             output = getattr(error, "output", None) or str(error)
+            shutil.rmtree(self._scratch, ignore_errors=True)  # finalize may never run
             if os.environ.get("POLICY_TOPICS_COMPILE") == "require":
                 raise RuntimeError(f"compiling {PACKAGE} with mypyc failed:\n{output}") from error
             self.app.display_warning(
