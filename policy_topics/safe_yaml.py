@@ -83,6 +83,10 @@ def load_yaml(
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         detail = _syntax_detail(exc, text)
+        opened = _never_closed(exc, text)
+        if opened is not None:
+            # Found at the end of the file, past the mistake: name where it starts.
+            line, detail = opened[0], opened[1] or detail
         raise TaxonomyError([Problem(source, line, "", f"YAML syntax error: {detail}")]) from exc
     if node is None:
         raise TaxonomyError([Problem(source, 1, "", "empty document; expected a mapping")])
@@ -120,6 +124,54 @@ def _compose(text: str) -> yaml.Node | None:
             return fast
     node: yaml.Node | None = yaml.compose(text, Loader=yaml.SafeLoader)
     return node
+
+
+#: A flow collection's opening bracket: what it holds and its closing bracket.
+_BRACKETS = {
+    yaml.FlowSequenceStartToken: ("list", "]"),
+    yaml.FlowMappingStartToken: ("mapping", "}"),
+}
+
+
+def _never_closed(exc: yaml.YAMLError, text: str) -> tuple[int, str] | None:
+    """The line of what the end of the file left open, and its message; None for other errors.
+
+    PyYAML finds an unclosed bracket or quote only at the end of the file,
+    and reports that line (past the last one, for a file ending in a line
+    break). The innermost bracket still open there, from PyYAML's scanner, or
+    else the quote where its context starts, is where to look. The message is
+    empty when PyYAML's own says it all.
+    """
+    problem = getattr(exc, "problem", None) or ""
+    if "<stream end>" not in problem and "end of stream" not in problem:
+        return None
+    opened: list[yaml.Token] = []
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if type(token) in _BRACKETS:
+                opened.append(token)
+            elif opened and isinstance(token, yaml.FlowSequenceEndToken | yaml.FlowMappingEndToken):
+                opened.pop()
+    except yaml.YAMLError:
+        pass  # the scanner's own error (an unclosed quote) ends the tokens
+    if opened:
+        token = opened[-1]
+        kind, closing = _BRACKETS[type(token)]
+        mark = token.start_mark
+        # PyYAML's context would name the line of the end, for an empty collection.
+        return mark.line + 1, (
+            f"{problem}; the {text[mark.index]!r} at column {mark.column + 1} is never "
+            f"closed: end the {kind} with {closing!r}"
+        )
+    context_mark = getattr(exc, "context_mark", None)
+    problem_mark = getattr(exc, "problem_mark", None)
+    if (
+        context_mark is not None
+        and problem_mark is not None
+        and context_mark.line < problem_mark.line
+    ):
+        return context_mark.line + 1, ""
+    return None
 
 
 def _yaml_escape(code: int) -> str:

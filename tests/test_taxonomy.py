@@ -268,8 +268,25 @@ def test_not_utf8(tmp_path: Path) -> None:
         ),
         (
             'name: t\ntopics:\n  trade:\n    label: "Trade\n    terms: [tariff]\n',
-            "my.yaml:6: YAML syntax error: found unexpected end of stream while scanning a "
+            # Found at the end of the file (line 6, past the last): the quote's line.
+            "my.yaml:4: YAML syntax error: found unexpected end of stream while scanning a "
             "quoted scalar that starts on line 4; close the quote",
+        ),
+        # An unclosed bracket is found at the end of the file too: the bracket's line.
+        (
+            "not a taxonomy: [\n",
+            "my.yaml:1: YAML syntax error: expected the node content, but found '<stream "
+            "end>'; the '[' at column 17 is never closed: end the list with ']'",
+        ),
+        (
+            "name: t\ntopics:\n  trade:\n    label: Trade\n    terms: [tariff, duty\n",
+            "my.yaml:5: YAML syntax error: expected ',' or ']', but got '<stream end>'; the "
+            "'[' at column 12 is never closed: end the list with ']'",
+        ),
+        (
+            "name: t\ntopics: {trade: {label: T, terms: [tariff, {term: duty}]}\n\n",
+            "my.yaml:2: YAML syntax error: expected ',' or '}', but got '<stream end>'; the "
+            "'{' at column 9 is never closed: end the mapping with '}'",
         ),
         (
             "name: t\ntopics:\n  trade:\n    label: Trade\n   terms: [tariff]\n",
