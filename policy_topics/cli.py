@@ -29,7 +29,7 @@ from typing import Annotated, Any, NoReturn, Protocol, TextIO
 
 import typer
 
-from policy_topics import __version__
+from policy_topics import COMPILED, __version__
 from policy_topics.errors import PolicyTopicsError, TaxonomyError
 from policy_topics.extract import Extractor
 from policy_topics.io import (
@@ -162,7 +162,9 @@ def _tell(message: str) -> None:
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"policy-topics {__version__}")
+        # Whether the build compiled is otherwise seen only with pip's -v.
+        build = f"compiled: {', '.join(COMPILED)}" if COMPILED else "pure Python, not compiled"
+        typer.echo(f"policy-topics {__version__} ({build})")
         raise typer.Exit()
 
 

@@ -22,7 +22,7 @@ from typing import BinaryIO
 import psutil
 import pytest
 
-from policy_topics import DocumentResult, Extractor, readers
+from policy_topics import COMPILED, DocumentResult, Extractor, readers
 from policy_topics.cli import _TABLE_START_RE, _columns
 from policy_topics.io import CSV_COLUMNS
 
@@ -299,10 +299,26 @@ def test_help_names_what_an_option_takes_not_a_python_type(command: list[str]) -
 
 def test_version_and_schema() -> None:
     proc = run("--version")
-    assert proc.returncode == 0 and text(proc)[0].strip() == "policy-topics 0.1.0"
+    # This process and the command share the install and the environment.
+    build = f"compiled: {', '.join(COMPILED)}" if COMPILED else "pure Python, not compiled"
+    assert proc.returncode == 0 and text(proc)[0].strip() == f"policy-topics 0.1.0 ({build})"
     schema = json.loads(run("schema").stdout)
     assert schema == DocumentResult.model_json_schema()
     assert "topics" in json.loads(run("schema", "taxonomy").stdout)["properties"]
+
+
+def test_version_says_when_the_modules_are_not_compiled() -> None:
+    # A build without a C compiler falls back to pure Python, with a warning pip
+    # shows only with -v: the version line is where a user can see it.
+    proc = subprocess.run(
+        [sys.executable, "-m", "policy_topics", "--version"],
+        capture_output=True,
+        env={**os.environ, "POLICY_TOPICS_PURE": "1"},
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0
+    assert text(proc)[0].strip() == "policy-topics 0.1.0 (pure Python, not compiled)"
 
 
 # --- taxonomy commands -------------------------------------------------------------------
