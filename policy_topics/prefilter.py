@@ -223,8 +223,9 @@ class Prefilter:
         out: list[tuple[int, int]] = []
         for k, (start, end) in enumerate(spans):
             piece = low[start:end]
-            if "ß" in piece or "\u0307" in piece:
-                found = findall(folded(piece))  # as the anchors are; no offsets are needed
+            fold = piece if piece.isascii() else folded(piece)
+            if fold is not piece and fold != piece:
+                found = findall(fold)  # as the anchors are; no offsets are needed
             else:
                 found = findall(low, start, end)
             if not found:

@@ -620,9 +620,11 @@ class Lexicon:
             lower, orth = visible(lower), visible(orth)
             found = [inflection_keys(visible(k)) if has_invisible(k) else (k,) for k in keys]
             keys = tuple(dict.fromkeys(itertools.chain.from_iterable(found)))
-        if "ß" in lower or "\u0307" in lower:
-            # As terms are keyed (folded): "Außenhandel" as "AUSSENHANDEL" is.
-            lower = folded(lower)
+        fold = folded(lower)
+        if fold != lower:
+            # As terms are keyed (folded): "Außenhandel" as "AUSSENHANDEL" is,
+            # "ﬁnancial" as "financial".
+            lower = fold
             found = [inflection_keys(lower), *(inflection_keys(folded(k)) for k in keys)]
             keys = tuple(dict.fromkeys(itertools.chain.from_iterable(found)))
         candidates: list[_Phrase] = []

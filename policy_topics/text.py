@@ -520,16 +520,26 @@ def _last_space(text: str, lo: int, hi: int) -> int | None:
 
 
 def folded(lower: str) -> str:
-    """A lower-case word as terms and tokens are compared: ß as ss, and a lower-cased İ as i.
+    """A lower-case word as terms and tokens are compared: compatibility forms as
+    the letters they stand for, ß as ss, and a lower-cased İ as i.
 
+    Typeset PDFs give their ligatures as one character ("ﬁnancial", "tariﬀs"),
+    some sources write accents as combining marks, and Asian text may write
+    Latin letters full-width: Unicode's compatibility normalisation (NFKC)
+    turns each into its plain letters, so ``financial`` finds "ﬁnancial".
     German writes ß as SS in capitals (and Swiss German always as ss), so
     ``außenhandel`` finds "AUSSENHANDEL"; Python lower-cases the Turkish İ to
     i and a combining dot, so ``ihracat`` finds "İhracat".
 
     Example:
-        >>> folded("außenhandel"), folded("İhracat".lower())
-        ('aussenhandel', 'ihracat')
+        >>> folded("außenhandel"), folded("İhracat".lower()), folded("ﬁnancial")
+        ('aussenhandel', 'ihracat', 'financial')
     """
+    if lower.isascii():
+        return lower
+    if not unicodedata.is_normalized("NFKC", lower):
+        # Lower-cased again: NFKC gives capitals for some symbols ("™" is "TM").
+        lower = unicodedata.normalize("NFKC", lower).lower()
     if "ß" in lower:
         lower = lower.replace("ß", "ss")
     if "\u0307" in lower:

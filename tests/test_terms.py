@@ -161,6 +161,50 @@ def test_sharp_s_and_dotted_capital_i_match_in_every_case(
     assert found == expected
 
 
+COMPATIBLE = """
+name: compatible
+topics:
+  trade:
+    label: Trade
+    terms: [tariff, "financ*", financial cooperation, coopération, "eﬃciency gains"]
+"""
+
+
+@pytest.mark.parametrize("path", ["fast", "plain", "component"])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Typeset PDFs give their ligatures as one character.
+        ("We expand ﬁnancial cooperation.", ["ﬁnancial cooperation"]),
+        ("Tariﬀs fell; ﬁnancing rose.", ["Tariﬀs", "ﬁnancing"]),
+        # Full-width Latin letters, as Chinese and Japanese text writes them.
+        ("Cut ｔａｒｉｆｆｓ now.", ["ｔａｒｉｆｆｓ"]),
+        # An accent written as a combining mark (decomposed, NFD).
+        ("La coope\u0301ration avance.", ["coope\u0301ration"]),
+        # A term written with a ligature finds the plain letters, and the ligature.
+        ("Efficiency gains grew, eﬃciency gains too.", ["Efficiency gains", "eﬃciency gains"]),
+        # Without such characters nothing changes.
+        ("We expand financial cooperation.", ["financial cooperation"]),
+    ],
+)
+def test_compatibility_forms_match_as_their_plain_letters(
+    tmp_path: Path, path: str, text: str, expected: list[str]
+) -> None:
+    # "ﬁnancial" did not find "financial": the ligature is one character.
+    if path == "component":
+        (tmp_path / "compatible.yaml").write_text(COMPATIBLE, encoding="utf-8")
+        nlp = spacy.blank("en")
+        nlp.add_pipe("policy_topics", config={"taxonomy": str(tmp_path / "compatible.yaml")})
+        doc = nlp(text)
+        found = [s.text for s in doc.spans["policy_topics"]]
+        assert [text[s.start_char : s.end_char] for s in doc.spans["policy_topics"]] == found
+        assert [m.text for s in doc._.policy_topics.sentences for m in s.matches] == found
+    else:
+        extractor = Extractor(Taxonomy.from_yaml(COMPATIBLE), max_quotes=None, fast=path == "fast")
+        found = matched(extractor, text)  # checks text[start:end] too
+    assert found == expected
+
+
 HYPHENS = {
     "de": ("CO2-Emissionen, Süd-Süd-Kooperation", "Die {} sinken."),
     "fr": ("coopération sud-sud, zéro-émission", "La {} progresse."),
