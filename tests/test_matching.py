@@ -117,6 +117,21 @@ def test_disk_round_trip_with_custom_taxonomy_file_that_is_gone(tmp_path: Path) 
     assert [a.topic for a in result.areas] == ["trade"]
 
 
+def test_loading_restores_the_saved_settings_which_can_then_be_changed(tmp_path: Path) -> None:
+    # As the README says: spacy.load's config overrides give way to what was
+    # saved (as for spaCy's entity_ruler); a setting changed on the loaded
+    # component applies to the next Doc.
+    nlp = spacy.blank("en")
+    nlp.add_pipe("policy_topics", config={"max_quotes": 1})
+    nlp.to_disk(tmp_path / "pipeline")
+    overrides = {"components": {"policy_topics": {"max_quotes": 3}}}
+    loaded = spacy.load(tmp_path / "pipeline", config=overrides)
+    text = "Tariffs fell. Tariffs rose. Export tariffs stayed."
+    assert [len(a.quotes) for a in loaded(text)._.policy_topics.areas] == [1]
+    loaded.get_pipe("policy_topics").max_quotes = 3
+    assert [len(a.quotes) for a in loaded(text)._.policy_topics.areas] == [3]
+
+
 def test_bytes_round_trip(nlp: Language) -> None:
     other = spacy.blank("en")
     other.add_pipe("policy_topics", config={"taxonomy": "default", "max_quotes": 2})
