@@ -519,6 +519,10 @@ def _last_space(text: str, lo: int, hi: int) -> int | None:
     return None
 
 
+#: A Greek letter, of the Greek and Coptic block or of Greek Extended (polytonic).
+_GREEK_RE = re.compile("[\u0370-\u03ff\u1f00-\u1fff]")
+
+
 def folded(lower: str) -> str:
     """A lower-case word as terms and tokens are compared: compatibility forms as
     the letters they stand for, ß as ss, and a lower-cased İ as i.
@@ -529,14 +533,24 @@ def folded(lower: str) -> str:
     turns each into its plain letters, so ``financial`` finds "ﬁnancial".
     German writes ß as SS in capitals (and Swiss German always as ss), so
     ``außenhandel`` finds "AUSSENHANDEL"; Python lower-cases the Turkish İ to
-    i and a combining dot, so ``ihracat`` finds "İhracat".
+    i and a combining dot, so ``ihracat`` finds "İhracat". Greek drops its
+    accents in capitals, so Greek words are compared without them (as
+    Lucene's Greek analyser does): ``ενέργεια`` finds "ΕΝΕΡΓΕΙΑ".
 
     Example:
         >>> folded("außenhandel"), folded("İhracat".lower()), folded("ﬁnancial")
         ('aussenhandel', 'ihracat', 'financial')
+        >>> folded("ενέργεια") == folded("ΕΝΕΡΓΕΙΑ".lower())
+        True
     """
     if lower.isascii():
         return lower
+    if _GREEK_RE.search(lower) is not None:
+        # Tonos, dialytika and the marks of polytonic Greek, taken off.
+        bare = "".join(
+            c for c in unicodedata.normalize("NFD", lower) if not unicodedata.combining(c)
+        )
+        lower = unicodedata.normalize("NFC", bare)
     if not unicodedata.is_normalized("NFKC", lower):
         # Lower-cased again: NFKC gives capitals for some symbols ("™" is "TM").
         lower = unicodedata.normalize("NFKC", lower).lower()

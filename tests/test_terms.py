@@ -205,6 +205,48 @@ def test_compatibility_forms_match_as_their_plain_letters(
     assert found == expected
 
 
+GREEK = """
+name: greek
+language: el
+topics:
+  energy:
+    label: Energy
+    terms: [ενέργεια, "ηλεκτρ*", φυσικό αέριο]
+"""
+
+
+@pytest.mark.parametrize("path", ["fast", "plain", "component"])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Η ενέργεια και το φυσικό αέριο.", ["ενέργεια", "φυσικό αέριο"]),
+        # Greek capitals are written without accents.
+        ("Η ΕΝΕΡΓΕΙΑ ΚΑΙ ΤΟ ΦΥΣΙΚΟ ΑΕΡΙΟ.", ["ΕΝΕΡΓΕΙΑ", "ΦΥΣΙΚΟ ΑΕΡΙΟ"]),
+        (
+            "Ηλεκτρική ενέργεια, ΗΛΕΚΤΡΙΚΗ ΕΝΕΡΓΕΙΑ.",
+            ["Ηλεκτρική", "ενέργεια", "ΗΛΕΚΤΡΙΚΗ", "ΕΝΕΡΓΕΙΑ"],
+        ),
+        # ... and so are some lower-case texts, and polytonic ones carry more marks.
+        ("Η ενεργεια, ἐνέργεια.", ["ενεργεια", "ἐνέργεια"]),
+    ],
+)
+def test_greek_matches_with_or_without_accents(
+    tmp_path: Path, path: str, text: str, expected: list[str]
+) -> None:
+    # "ενέργεια" did not find "ΕΝΕΡΓΕΙΑ": capitals drop the tonos.
+    if path == "component":
+        (tmp_path / "greek.yaml").write_text(GREEK, encoding="utf-8")
+        nlp = spacy.blank("el")
+        nlp.add_pipe("policy_topics", config={"taxonomy": str(tmp_path / "greek.yaml")})
+        doc = nlp(text)
+        found = [s.text for s in doc.spans["policy_topics"]]
+        assert [text[s.start_char : s.end_char] for s in doc.spans["policy_topics"]] == found
+    else:
+        extractor = Extractor(Taxonomy.from_yaml(GREEK), max_quotes=None, fast=path == "fast")
+        found = matched(extractor, text)
+    assert found == expected
+
+
 HYPHENS = {
     "de": ("CO2-Emissionen, Süd-Süd-Kooperation", "Die {} sinken."),
     "fr": ("coopération sud-sud, zéro-émission", "La {} progresse."),
