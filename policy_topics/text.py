@@ -523,6 +523,27 @@ def _last_space(text: str, lo: int, hi: int) -> int | None:
 _GREEK_RE = re.compile("[\u0370-\u03ff\u1f00-\u1fff]")
 
 
+def _without_greek_marks(text: str) -> str:
+    """``text`` with the marks on its Greek letters taken off: tonos, dialytika, breathings.
+
+    Only Greek letters lose their marks, so a sentence that also holds
+    "coopération" folds as its words do one by one.
+
+    Example:
+        >>> _without_greek_marks("ἐνέργεια, coopération")
+        'ενεργεια, coopération'
+    """
+    kept: list[str] = []
+    greek = False
+    for c in unicodedata.normalize("NFD", text):
+        if not unicodedata.combining(c):
+            greek = _GREEK_RE.match(c) is not None
+        elif greek:
+            continue
+        kept.append(c)
+    return unicodedata.normalize("NFC", "".join(kept))
+
+
 def folded(lower: str) -> str:
     """A lower-case word as terms and tokens are compared: compatibility forms as
     the letters they stand for, ß as ss, and a lower-cased İ as i.
@@ -546,11 +567,7 @@ def folded(lower: str) -> str:
     if lower.isascii():
         return lower
     if _GREEK_RE.search(lower) is not None:
-        # Tonos, dialytika and the marks of polytonic Greek, taken off.
-        bare = "".join(
-            c for c in unicodedata.normalize("NFD", lower) if not unicodedata.combining(c)
-        )
-        lower = unicodedata.normalize("NFC", bare)
+        lower = _without_greek_marks(lower)
     if not unicodedata.is_normalized("NFKC", lower):
         # Lower-cased again: NFKC gives capitals for some symbols ("™" is "TM").
         lower = unicodedata.normalize("NFKC", lower).lower()
