@@ -119,6 +119,30 @@ def test_the_capitals_rule_is_word_by_word(fast: bool, text: str, expected: list
     assert matched(extractor, text) == expected
 
 
+#: The ways a text is matched: the Extractor's fast and plain paths, and the
+#: component on a Doc without sentences (matched from its tokens) and with them
+#: (a sentencizer first: matched from its text, behind the text prefilter).
+PATHS = ["fast", "plain", "component", "sentencizer"]
+
+
+def found_on(path: str, taxonomy: str, language: str, text: str, tmp_path: Path) -> list[str]:
+    """The matched texts of ``text`` on one of :data:`PATHS`, their offsets checked."""
+    if path in ("component", "sentencizer"):
+        (tmp_path / "taxonomy.yaml").write_text(taxonomy, encoding="utf-8")
+        nlp = spacy.blank(language)
+        if path == "sentencizer":
+            nlp.add_pipe("sentencizer")
+        nlp.add_pipe("policy_topics", config={"taxonomy": str(tmp_path / "taxonomy.yaml")})
+        doc = nlp(text)
+        spans = doc.spans["policy_topics"]
+        found = [span.text for span in spans]
+        assert [text[span.start_char : span.end_char] for span in spans] == found
+        assert [m.text for s in doc._.policy_topics.sentences for m in s.matches] == found
+        return found
+    extractor = Extractor(Taxonomy.from_yaml(taxonomy), max_quotes=None, fast=path == "fast")
+    return matched(extractor, text)  # checks text[start:end] too
+
+
 FOLDED = """
 name: folded
 language: de
@@ -129,7 +153,7 @@ topics:
 """
 
 
-@pytest.mark.parametrize("path", ["fast", "plain", "component"])
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -148,17 +172,7 @@ topics:
 def test_sharp_s_and_dotted_capital_i_match_in_every_case(
     tmp_path: Path, path: str, text: str, expected: list[str]
 ) -> None:
-    taxonomy = Taxonomy.from_yaml(FOLDED)
-    if path == "component":
-        (tmp_path / "folded.yaml").write_text(FOLDED, encoding="utf-8")
-        nlp = spacy.blank("de")
-        nlp.add_pipe("policy_topics", config={"taxonomy": str(tmp_path / "folded.yaml")})
-        doc = nlp(text)
-        found = [s.text for s in doc.spans["policy_topics"]]
-    else:
-        extractor = Extractor(taxonomy, max_quotes=None, fast=path == "fast")
-        found = matched(extractor, text)
-    assert found == expected
+    assert found_on(path, FOLDED, "de", text, tmp_path) == expected
 
 
 COMPATIBLE = """
@@ -170,7 +184,7 @@ topics:
 """
 
 
-@pytest.mark.parametrize("path", ["fast", "plain", "component"])
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -191,18 +205,7 @@ def test_compatibility_forms_match_as_their_plain_letters(
     tmp_path: Path, path: str, text: str, expected: list[str]
 ) -> None:
     # "ﬁnancial" did not find "financial": the ligature is one character.
-    if path == "component":
-        (tmp_path / "compatible.yaml").write_text(COMPATIBLE, encoding="utf-8")
-        nlp = spacy.blank("en")
-        nlp.add_pipe("policy_topics", config={"taxonomy": str(tmp_path / "compatible.yaml")})
-        doc = nlp(text)
-        found = [s.text for s in doc.spans["policy_topics"]]
-        assert [text[s.start_char : s.end_char] for s in doc.spans["policy_topics"]] == found
-        assert [m.text for s in doc._.policy_topics.sentences for m in s.matches] == found
-    else:
-        extractor = Extractor(Taxonomy.from_yaml(COMPATIBLE), max_quotes=None, fast=path == "fast")
-        found = matched(extractor, text)  # checks text[start:end] too
-    assert found == expected
+    assert found_on(path, COMPATIBLE, "en", text, tmp_path) == expected
 
 
 GREEK = """
@@ -215,7 +218,7 @@ topics:
 """
 
 
-@pytest.mark.parametrize("path", ["fast", "plain", "component", "sentencizer"])
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -237,19 +240,7 @@ def test_greek_matches_with_or_without_accents(
     tmp_path: Path, path: str, text: str, expected: list[str]
 ) -> None:
     # "ενέργεια" did not find "ΕΝΕΡΓΕΙΑ": capitals drop the tonos.
-    if path in ("component", "sentencizer"):
-        (tmp_path / "greek.yaml").write_text(GREEK, encoding="utf-8")
-        nlp = spacy.blank("el")
-        if path == "sentencizer":  # a Doc with sentences: the component's text prefilter
-            nlp.add_pipe("sentencizer")
-        nlp.add_pipe("policy_topics", config={"taxonomy": str(tmp_path / "greek.yaml")})
-        doc = nlp(text)
-        found = [s.text for s in doc.spans["policy_topics"]]
-        assert [text[s.start_char : s.end_char] for s in doc.spans["policy_topics"]] == found
-    else:
-        extractor = Extractor(Taxonomy.from_yaml(GREEK), max_quotes=None, fast=path == "fast")
-        found = matched(extractor, text)
-    assert found == expected
+    assert found_on(path, GREEK, "el", text, tmp_path) == expected
 
 
 HYPHENS = {
