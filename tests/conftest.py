@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,14 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPORA = ROOT.parent / "shared" / "corpora"
 SEED = CORPORA / "seed" / "china-lac-industrial-cooperation.txt"
 SAMPLE = ROOT / "examples" / "sample-policy-paper.txt"
+
+# The command-line tests press Ctrl-C (SIGINT) on the command line they start.
+# A shell starts a background job (`make test &` in a script, a CI runner's
+# step) with SIGINT ignored, and every process it starts inherits that; the
+# command line then rightly keeps ignoring it, and those tests would fail.
+# With a handler here, the processes the tests start get SIGINT's default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
