@@ -223,11 +223,10 @@ class Prefilter:
         out: list[tuple[int, int]] = []
         for k, (start, end) in enumerate(spans):
             piece = low[start:end]
-            fold = piece if piece.isascii() else folded(piece)
-            if fold is not piece and fold != piece:
-                found = findall(fold)  # as the anchors are; no offsets are needed
-            else:
-                found = findall(low, start, end)
+            # Folded as the anchors are (no offsets are needed): the piece itself
+            # when ASCII or when nothing changes, which is searched in place.
+            fold = folded(piece)
+            found = findall(fold) if fold != piece else findall(low, start, end)
             if not found:
                 continue
             flags = 0
