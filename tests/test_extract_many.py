@@ -651,6 +651,12 @@ class _Odd(Exception):
     def __init__(self, a: int, b: int) -> None:
         super().__init__(f"{a}/{b}")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # One argument for two: unpickling fails. Said outright, it fails also once
+        # dask.distributed is imported: its tblib then pickles every exception
+        # class known, and rebuilt a plain custom __init__ without calling it.
+        return type(self), self.args
+
 
 class OddRaiser(Extractor):
     """Raises an exception that does not unpickle on the text ``ODD``."""
