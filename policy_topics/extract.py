@@ -463,11 +463,13 @@ class Extractor:
             raise ValueError(f"document {job.name}: {job.error.message}")
         return _error_result(job, self)
 
-    def _finish(self, job: _Job, prepared: _Prepared, on_error: str) -> DocumentResult:
-        """The second half: validate the plain data into a DocumentResult."""
+    def _finish(self, job: _Job, prepared: _Prepared | bytes, on_error: str) -> DocumentResult:
+        """The second half: validate the plain data (or its JSON) into a DocumentResult."""
         if isinstance(prepared, DocumentResult):
             return prepared
         try:
+            if isinstance(prepared, bytes):
+                return DocumentResult.model_validate_json(prepared)
             return DocumentResult.model_validate(prepared)
         except Exception as exc:  # e.g. metadata that is no JSON object
             if on_error == "raise":
@@ -558,6 +560,9 @@ class Extractor:
         for job, prepared in zip(batch, results, strict=False):
             if prepared is None:  # could not be sent to the worker: done here
                 yield self._run(job, on_error)
+                continue
+            if prepared[:1] == b"{":  # plain data as JSON (see _packed)
+                yield self._finish(job, prepared, on_error)
                 continue
             loaded = pickle.loads(prepared)
             if type(loaded) is tuple:  # a record the worker wrote as its JSON line
@@ -1027,10 +1032,26 @@ def _work(sent: list[bytes | None], on_error: str, lines: bool) -> _Outcome:
                 result = _WORKER._finish(job, cast(_Prepared, prepared), on_error)
                 error = None if result.error is None else result.error.model_dump()
                 prepared = (result.doc_id, error, record_json(result))
-            results.append(pickle.dumps(prepared, pickle.HIGHEST_PROTOCOL))
+            results.append(_packed(prepared))
     except Exception as exc:  # only with on_error="raise": hand back what was done first
         return _handed_over((results, exc))
     return _handed_over((results, None))
+
+
+def _packed(prepared: object) -> bytes:
+    """A worker's result for one document, as :meth:`Extractor._finish_all` unpacks it.
+
+    A result as plain data without metadata goes as JSON, which the parent
+    validates in one step (``model_validate_json``), faster than it unpickles
+    and validates plain data. Metadata goes pickled: JSON would change some of
+    its values (a datetime, NaN, a tuple). So does a text with a lone
+    surrogate, which JSON cannot write. A pickle starts with its protocol byte
+    (0x80), never with ``{``.
+    """
+    if type(prepared) is dict and not prepared.get("metadata"):
+        with contextlib.suppress(PydanticSerializationError):
+            return to_json(prepared)
+    return pickle.dumps(prepared, pickle.HIGHEST_PROTOCOL)
 
 
 def _taken(job: _Job) -> _Job:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import itertools
 import json
 import os
@@ -241,6 +242,40 @@ def test_parallel_equals_sequential_on_cap_sotu(extractor: Extractor, corpora: P
     assert len(sequential) == len(docs) == 12
     assert parallel == sequential
     assert sum(len(DocumentResult.model_validate_json(s).areas) for s in sequential) > 0
+
+
+def test_parallel_records_equal_sequential_ones_however_they_cross(extractor: Extractor) -> None:
+    """Workers send plain results as JSON, the others pickled: the records are the same.
+
+    Compared as models, not as JSON, which would hide a value JSON changes (a
+    datetime in the metadata, a lone surrogate in the text).
+    """
+    docs: list[Any] = [
+        *TEXTS,
+        "We cut tariffs on caf\udce9 imports.",  # a lone surrogate: JSON cannot write it
+        ("We cut tariffs.", {"when": datetime.datetime(2024, 5, 1, 12, 30), "n": 1.5}),
+        ("Solar power and grid links will expand.", {"pair": (1, "a")}),
+    ]
+    sequential = list(extractor.extract_many(docs))
+    parallel = list(extractor.extract_many(docs, n_process=2, batch_size=2))
+    assert parallel == sequential
+    assert sequential[4].areas[0].quotes[0].text == "We cut tariffs on caf\udce9 imports."
+    assert sequential[5].metadata["when"] == datetime.datetime(2024, 5, 1, 12, 30)
+
+
+def test_workers_send_plain_results_as_json_and_the_others_pickled(extractor: Extractor) -> None:
+    plain = extractor._payload(TEXTS[0], "a", None)
+    assert extract._packed(plain).startswith(b"{")
+    assert DocumentResult.model_validate_json(extract._packed(plain)) == extractor.extract(
+        TEXTS[0], doc_id="a"
+    )
+    with_metadata = extractor._payload(TEXTS[0], None, {"when": datetime.date(2024, 5, 1)})
+    surrogate = extractor._payload("We cut tariffs on caf\udce9 imports.", None, None)
+    model = extractor.extract(TEXTS[0])
+    for other in (with_metadata, surrogate, model):
+        packed = extract._packed(other)
+        assert packed.startswith(b"\x80")
+        assert pickle.loads(packed) == other
 
 
 def test_parallel_equals_sequential_with_spawned_workers(extractor: Extractor) -> None:
