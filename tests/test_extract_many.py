@@ -689,7 +689,7 @@ class _Odd(Exception):
     def __reduce__(self) -> tuple[Any, ...]:
         # One argument for two: unpickling fails. Said outright, it fails also once
         # dask.distributed is imported: its tblib then pickles every exception
-        # class known, and rebuilt a plain custom __init__ without calling it.
+        # class known, and rebuilds one with a custom __init__ without calling it.
         return type(self), self.args
 
 
