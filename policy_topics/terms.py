@@ -422,13 +422,14 @@ class Lexicon:
         found = []
         for hyphen in _FUSING_HYPHENS:
             for joined in [[i] for i in joins] + ([joins] if len(joins) > 1 else []):
-                words = [tokens[0][0]]
+                words = [[tokens[0][0]]]
                 for i, (word, _) in enumerate(tokens[1:]):
                     if i in joined:
-                        words[-1] += hyphen + word
+                        words[-1].append(word)
                     else:
-                        words.append(word)
-                found += self._combine(words, case_sensitive)
+                        words.append([word])
+                for spelled in _fused_spellings(words, hyphen, case_sensitive):
+                    found += self._combine(spelled, case_sensitive)
         return found
 
     def _combine(
@@ -912,6 +913,51 @@ def _apostrophe_variants(spellings: list[str]) -> list[str]:
         if mark in spelling
     ]
     return spellings + [v for v in dict.fromkeys(extra) if v not in spellings]
+
+
+def _fused_spellings(
+    words: list[list[str]], hyphen: str, case_sensitive: bool | None
+) -> list[list[str]]:
+    """The words of a phrase, each list of ``words`` fused into one by ``hyphen``.
+
+    A fused word is one token, matched as written when it holds capitals (see
+    :meth:`Lexicon._combine`). So when it joins a word written with capitals
+    to one without ("EU" and "market"), it is also spelled with the latter
+    capitalised and in capitals (plural too, which :func:`_case_forms` does
+    not take off capitals): "EU\u2010Market" in a heading is the term "EU
+    market", as "EU-Market" is where the tokenizer splits '-' off.
+
+    Example:
+        >>> _fused_spellings([["EU", "market"], ["rules"]], "-", None)[1:]
+        [['EU-Market', 'rules'], ['EU-MARKET', 'rules'], ['EU-MARKETS', 'rules']]
+        >>> _fused_spellings([["free", "trade"]], "-", None)
+        [['free-trade']]
+    """
+    plain = [hyphen.join(parts) for parts in words]
+    if case_sensitive is not None:
+        return [plain]
+    cased = [_cased(parts, hyphen) for parts in words]
+    most = max(map(len, cased))
+    return [plain] + [
+        [
+            spelled[k] if k < len(spelled) else word
+            for word, spelled in zip(plain, cased, strict=True)
+        ]
+        for k in range(most)
+    ]
+
+
+def _cased(parts: list[str], hyphen: str) -> list[str]:
+    """The other spellings of a fused word that joins words with and without capitals."""
+    lower = [w == w.lower() != w.upper() for w in parts]
+    if not any(lower) or all(w == w.lower() for w in parts):
+        return []  # no word to spell otherwise, or none with capitals: matched in any case
+    capitalised = hyphen.join(
+        w.capitalize() if low else w for w, low in zip(parts, lower, strict=True)
+    )
+    upper = hyphen.join(w.upper() if low else w for w, low in zip(parts, lower, strict=True))
+    plural = [f"{upper}S"] if lower[-1] and not parts[-1].endswith("s") else []
+    return [capitalised, upper, *plural]
 
 
 def _is_joiner(text: str) -> bool:

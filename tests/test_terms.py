@@ -460,6 +460,12 @@ def test_word_processor_hyphens_join_the_words_of_spaced_terms(hyphen: str) -> N
             f"EU{hyphen}market",
         ],
         f"We fund renewable{hyphen}energy projects.": [f"renewable{hyphen}energy"],
+        # "EU" is matched as written, the word beside it in any case, as with '-'.
+        f"The EU{hyphen}Market and EU{hyphen}MARKETS grow.": [
+            f"EU{hyphen}Market",
+            f"EU{hyphen}MARKETS",
+        ],
+        f"The eu{hyphen}market grows.": [],
         # A joined word is not the term's words: "free-tradeable" is no "free trade".
         f"It is free{hyphen}tradeable and chainless.": [],
     }
