@@ -56,7 +56,7 @@ from typing import Any, cast
 
 from policy_topics.errors import PolicyTopicsError
 from policy_topics.extract import Extractor
-from policy_topics.gold import GoldDoc, GoldError, gold_records, parse_gold, read_gold
+from policy_topics.gold import GoldDoc, GoldError, gold_records, line_id, parse_gold, read_gold
 from policy_topics.predictions import Prediction, PredictionError, fits_text, read_predictions
 from policy_topics.records import DocumentResult
 from policy_topics.report import (
@@ -469,7 +469,7 @@ def evaluate(
             gold_ids[doc.doc_id] = where
             prediction = by_id.get(doc.doc_id)
             if prediction is None and isinstance(record, Mapping) and "id" not in record:
-                prediction = by_line.get(where)
+                prediction = by_line.get(doc.doc_id)  # its file's name and line
             if prediction is None:
                 missing.append(doc.doc_id)
                 units, whole = _blank(doc)
@@ -541,7 +541,7 @@ def evaluate(
 
 
 def _by_line(by_id: Mapping[str, Prediction]) -> dict[str, Prediction]:
-    """Predictions whose id is a file's line, ``data/gold.jsonl:3``, by ``gold.jsonl:3``.
+    """Predictions by their id without its folder: ``data/gold.jsonl:3`` by ``gold.jsonl:3``.
 
     A gold record without an id is named so (its file's name and line), and
     ``policy-topics extract data/gold.jsonl`` names the same record by the path
@@ -553,10 +553,8 @@ def _by_line(by_id: Mapping[str, Prediction]) -> dict[str, Prediction]:
     """
     found: dict[str, Prediction | None] = {}
     for doc_id, prediction in by_id.items():
-        path, colon, line = doc_id.rpartition(":")
-        if colon and path and line.isdecimal():
-            key = f"{Path(path).name}:{line}"
-            found[key] = None if key in found else prediction
+        key = line_id(doc_id)
+        found[key] = None if key in found else prediction
     return {key: p for key, p in found.items() if p is not None}
 
 

@@ -64,8 +64,24 @@ def read_gold(source: str | Path | Iterable[Mapping[str, Any]]) -> Iterator[dict
         yield dict(record)
 
 
+def line_id(where: str) -> str:
+    """The id of a gold record without one: its file's name and line, ``gold.jsonl:3``.
+
+    The file's name without its folder, so that predictions made from the
+    file wherever it was named (``policy-topics extract data/gold.jsonl``) join
+    it (see ``evaluate._by_line``); any other name as it is: ``record 3`` for a
+    record passed in Python.
+
+    Example:
+        >>> line_id("data/gold.jsonl:3"), line_id("record 3")
+        ('gold.jsonl:3', 'record 3')
+    """
+    path, colon, line = where.rpartition(":")
+    return f"{Path(path).name}:{line}" if colon and path and line.isdecimal() else where
+
+
 def gold_records(source: str | Path | Iterable[Mapping[str, Any]]) -> Iterator[tuple[str, Any]]:
-    """Each gold record with where it is (``"gold.jsonl:3"``), unchecked."""
+    """Each gold record with where it is (``"data/gold.jsonl:3"``), unchecked."""
     return labelled_records(source, GoldError, "gold")
 
 
@@ -116,7 +132,7 @@ def parse_gold(record: Any, where: str) -> GoldDoc:
         # The reader makes such a line an error record: it could join nothing.
         raise GoldError(f"{where}: 'id' must be a string or a number, got {raw_id!r}")
     named = plain_id(raw_id)  # as the reader names documents: 2.0 is "2"
-    doc_id = where if named is None else named
+    doc_id = line_id(where) if named is None else named
     raw_sentences = record.get("sentences")
     if raw_sentences is None and "topics" not in record:
         raise GoldError(f"{where}: give 'sentences' (sentence-level) or 'topics' (document-level)")

@@ -35,7 +35,8 @@ def labelled_records(
         kind: What the file holds, for messages: ``"gold"`` or ``"predictions"``.
 
     Yields:
-        ``("gold.jsonl:3", record)`` for a file (blank lines skipped),
+        ``("data/gold.jsonl:3", record)`` for a file, named as given (blank
+        lines skipped),
         ``("record 3", record)`` for an iterable, with numpy values made plain;
         Pydantic models are passed as they are.
 
@@ -62,7 +63,7 @@ def _file_records(
     try:
         handle = path.open("rb")
     except OSError as exc:
-        raise error(f"{path.name}: cannot read {kind} file: {exc.strerror}") from exc
+        raise error(f"{path}: cannot read {kind} file: {exc.strerror}") from exc
     compression = COMPRESSED_SUFFIXES.get(path.suffix.lower())
     with handle:
         if compression is None:
@@ -72,7 +73,7 @@ def _file_records(
             yield from _lines_records(path, _decompressing(handle, compression), error, kind)
         except _DECOMPRESSION_ERRORS as exc:
             raise error(
-                f"{path.name}: cannot decompress it as {compression} ({exc}): the {kind} "
+                f"{path}: cannot decompress it as {compression} ({exc}): the {kind} "
                 f"file is damaged, cut short or not {compression}"
             ) from exc
 
@@ -87,7 +88,7 @@ def _lines_records(
             line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError as exc:
             raise error(
-                f"{path.name}:{number}: not UTF-8 (byte {exc.start + 1} of the line); "
+                f"{path}:{number}: not UTF-8 (byte {exc.start + 1} of the line); "
                 f"save the {kind} file as UTF-8"
             ) from exc
         if not line.strip():
@@ -98,18 +99,18 @@ def _lines_records(
             if not found and line.lstrip().startswith("["):
                 # What `extract -f json` writes, or a pretty-printed array.
                 raise error(
-                    f"{path.name}:{number}: not JSON Lines: the file holds a JSON array; "
+                    f"{path}:{number}: not JSON Lines: the file holds a JSON array; "
                     "write one JSON object per line (policy-topics extract -f jsonl, "
                     "or jq -c '.[]')"
                 ) from exc
-            raise error(f"{path.name}:{number}: not JSON: {exc.msg}") from exc
+            raise error(f"{path}:{number}: not JSON: {exc.msg}") from exc
         except RecursionError as exc:
-            raise error(f"{path.name}:{number}: not JSON: nested too deeply") from exc
+            raise error(f"{path}:{number}: not JSON: nested too deeply") from exc
         except ValueError as exc:  # a number of more digits than Python converts
             message = f"not JSON: a number too long to read ({exc})"
-            raise error(f"{path.name}:{number}: {message}") from exc
+            raise error(f"{path}:{number}: {message}") from exc
         found = True
-        yield f"{path.name}:{number}", record
+        yield f"{path}:{number}", record
     if not found:
         # Scoring nothing would report a perfect run on the wrong file.
-        raise error(f"{path.name}: no {kind} records (the file is empty or blank)")
+        raise error(f"{path}: no {kind} records (the file is empty or blank)")

@@ -519,7 +519,7 @@ def test_evaluate_errors_name_the_choices_and_the_line(tmp_path: Path) -> None:
     predictions.write_text('{"id": "g", "topics": ["trade"]}\n{"id": "h"}\n', encoding="utf-8")
     bad = run("evaluate", str(gold), "--predictions", str(predictions))
     assert bad.returncode == 2
-    assert text(bad)[1].startswith("policy-topics: pred.jsonl:2: give 'sentences'")
+    assert text(bad)[1].startswith(f"policy-topics: {predictions}:2: give 'sentences'")
     unscored = {"id": "h", "sentences": [{"start": 0, "end": 5, "topics": ["energy", "trade"]}]}
     predictions.write_text(json.dumps(unscored) + "\n", encoding="utf-8")
     guess = run("evaluate", str(gold), "--predictions", str(predictions))

@@ -420,8 +420,9 @@ def test_malformed_gold_names_line_and_problem(tmp_path: Path, line: str, messag
     path.write_text(line + "\n", encoding="utf-8")
     with pytest.raises(GoldError) as info:
         evaluate(path, Extractor(Taxonomy.from_yaml(TAXONOMY)))
-    assert message in str(info.value)
-    assert str(info.value).startswith("gold.jsonl:1")
+    assert message.replace("gold.jsonl", str(path)) in str(info.value)
+    # The file as it was named, so that an editor or a terminal opens it.
+    assert str(info.value).startswith(f"{path}:1")
 
 
 @pytest.mark.parametrize(
@@ -437,7 +438,7 @@ def test_gold_that_is_not_utf8_names_the_line(tmp_path: Path, data: bytes, where
     path.write_bytes(data)
     with pytest.raises(GoldError, match="save the gold file as UTF-8") as info:
         evaluate(path, Extractor(Taxonomy.from_yaml(TAXONOMY)))
-    assert str(info.value).startswith(where)
+    assert str(info.value).startswith(where.replace("gold.jsonl", str(path)))
 
 
 def test_gold_topics_the_taxonomy_lacks_are_named() -> None:
@@ -497,7 +498,7 @@ def test_an_empty_gold_file_is_an_error(tmp_path: Path, data: str) -> None:
     path.write_text(data, encoding="utf-8")
     with pytest.raises(GoldError) as info:
         evaluate(path, Extractor(Taxonomy.from_yaml(TAXONOMY)))
-    assert str(info.value) == "gold.jsonl: no gold records (the file is empty or blank)"
+    assert str(info.value) == f"{path}: no gold records (the file is empty or blank)"
 
 
 def test_gold_may_start_with_a_byte_order_mark(tmp_path: Path) -> None:
@@ -907,7 +908,7 @@ def test_malformed_predictions_name_the_line_and_field(
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(PredictionError) as info:
         evaluate(SPAN_GOLD, predictions=path)
-    assert str(info.value).startswith(message)
+    assert str(info.value).startswith(message.replace("pred.jsonl", str(path)))
 
 
 def test_our_own_records_must_fit_the_gold(extractor: Extractor) -> None:
