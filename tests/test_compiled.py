@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 from types import ModuleType
 
@@ -167,3 +168,61 @@ def test_doctests_of_compiled_modules_pass_from_their_sources() -> None:
     # text, prefilter, terms and scoring hold examples.
     passed = re.search(r"(\d+) passed", done.stdout)
     assert passed is not None and int(passed[1]) >= 4, done.stdout[-3000:]
+
+
+def _built_package(tmp_path: Path, suffix: str) -> tuple[ModuleType, Path, list[Path]]:
+    """A copy of the package's sources with stand-ins for extensions and their record."""
+    hook = _hook()
+    package = tmp_path / "policy_topics"
+    package.mkdir()
+    for source in PACKAGE.glob("*.py"):
+        shutil.copy2(source, package / source.name)
+    files = [package / f"{name}{suffix}" for name in (*hook.COMPILED, "_native__mypyc")]
+    for path in files:
+        path.write_bytes(b"a stand-in")
+    (package / "_compiled.json").write_text(json.dumps(hook._record(package, files)))
+    return hook, package, files
+
+
+def test_a_build_of_the_sources_compiled_before_takes_their_extensions(tmp_path: Path) -> None:
+    suffix = str(sysconfig.get_config_var("EXT_SUFFIX"))
+    hook, package, files = _built_package(tmp_path, suffix)
+    assert hook._reusable(package) == [*files, package / "_compiled.json"]
+
+
+@pytest.mark.parametrize("change", ["source", "hook", "modules", "file", "interpreter"])
+def test_a_build_compiles_again_when_anything_the_extensions_came_from_differs(
+    tmp_path: Path, change: str
+) -> None:
+    suffix = str(sysconfig.get_config_var("EXT_SUFFIX"))
+    if change == "interpreter":  # built by another Python: another suffix
+        suffix = ".cpython-30-x86_64-linux-gnu.so"
+    hook, package, files = _built_package(tmp_path, suffix)
+    record_path = package / "_compiled.json"
+    record = json.loads(record_path.read_text())
+    if change == "source":  # edited after the build (the runtime then warns too)
+        with (package / "records.py").open("a") as source:
+            source.write("\n# edited\n")
+    elif change == "hook":  # built by an earlier hook, whose settings may differ
+        record["hook"] = "0" * 64
+    elif change == "modules":
+        record["modules"] = record["modules"][:-1]
+    elif change == "file":
+        files[0].unlink()
+    record_path.write_text(json.dumps(record))
+    assert hook._reusable(package) is None
+
+
+def test_a_record_without_what_reuse_needs_means_compiling(tmp_path: Path) -> None:
+    suffix = str(sysconfig.get_config_var("EXT_SUFFIX"))
+    hook, package, files = _built_package(tmp_path, suffix)
+    record_path = package / "_compiled.json"
+    for record in (
+        {"modules": list(hook.COMPILED), "sources": {}},  # written by an earlier hook
+        {**json.loads(record_path.read_text()), "files": ["../elsewhere" + suffix]},
+        {**json.loads(record_path.read_text()), "files": []},
+    ):
+        record_path.write_text(json.dumps(record))
+        assert hook._reusable(package) is None
+    record_path.write_text("{not json")
+    assert hook._reusable(package) is None
