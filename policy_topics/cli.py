@@ -25,13 +25,12 @@ from collections.abc import Callable, Iterable, Iterator
 from enum import Enum
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any, NoReturn, Protocol, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Protocol, TextIO
 
 import typer
 
 from policy_topics import COMPILED, __version__
 from policy_topics.errors import PolicyTopicsError, TaxonomyError
-from policy_topics.extract import Extractor
 from policy_topics.io import (
     CSV_COLUMNS,
     CsvWriter,
@@ -68,6 +67,9 @@ from policy_topics.writers import (
     foreign_format,
     names_folder,
 )
+
+if TYPE_CHECKING:
+    from policy_topics.extract import Extractor
 
 __all__ = ["app", "main"]
 
@@ -914,6 +916,8 @@ def _what_is_kept(
 def _extractor(
     taxonomy: str | Path, model: str | None, *, max_quotes: int | None, min_score: float
 ) -> Extractor:
+    from policy_topics.extract import Extractor  # spaCy: not for --help or a usage error
+
     try:
         return Extractor(taxonomy, model, max_quotes=max_quotes, min_score=min_score)
     except TaxonomyError as exc:

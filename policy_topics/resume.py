@@ -44,7 +44,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from policy_topics.extract import _check_documents, _coerce, _is_series, _labelled
 from policy_topics.records import DocumentResult
 from policy_topics.text import replace_surrogates
 from policy_topics.writers import open_output
@@ -263,6 +262,9 @@ def skip_done(items: Iterable[Any], done: Collection[str], output: str) -> Itera
     Raises:
         ValueError, TypeError: as :func:`resume`.
     """
+    # Imported here: the command line reads outputs without loading spaCy.
+    from policy_topics.extract import _check_documents, _is_series, _labelled
+
     _check_documents(items)
     if _is_series(items):
         series: Any = items
@@ -271,6 +273,8 @@ def skip_done(items: Iterable[Any], done: Collection[str], output: str) -> Itera
 
 
 def _skipping(items: Iterable[Any], done: Collection[str], output: str) -> Iterator[Any]:
+    from policy_topics.extract import _coerce
+
     left = Counter(done) if isinstance(done, Mapping) else None
     matched = 0
     for position, item in enumerate(items):

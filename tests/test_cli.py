@@ -307,6 +307,31 @@ def test_version_and_schema() -> None:
     assert "topics" in json.loads(run("schema", "taxonomy").stdout)["properties"]
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["--version"], ["extract", "--help"], ["schema"], ["extract", "--nope"]],
+    ids=["help", "version", "extract-help", "schema", "usage-error"],
+)
+def test_answers_that_tag_nothing_come_without_loading_spacy(args: list[str]) -> None:
+    # spaCy takes about a second to import: help, the version, the schema and a
+    # usage error need none of it.
+    script = (
+        "import sys\n"
+        "from policy_topics.__main__ import main\n"
+        f"sys.argv = ['policy-topics', *{args!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as stop:\n"
+        "    code = stop.code\n"
+        "print('spacy loaded' if 'spacy' in sys.modules else 'no spacy', file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.stderr.splitlines()[-1] == "no spacy", done.stderr
+    assert done.stdout or "Usage:" in done.stderr
+
+
 def test_version_says_when_the_modules_are_not_compiled() -> None:
     # A build without a C compiler falls back to pure Python, with a warning pip
     # shows only with -v: the version line is where a user can see it.

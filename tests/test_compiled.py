@@ -215,7 +215,7 @@ def test_a_build_compiles_again_when_anything_the_extensions_came_from_differs(
 
 def test_a_record_without_what_reuse_needs_means_compiling(tmp_path: Path) -> None:
     suffix = str(sysconfig.get_config_var("EXT_SUFFIX"))
-    hook, package, files = _built_package(tmp_path, suffix)
+    hook, package, _ = _built_package(tmp_path, suffix)
     record_path = package / "_compiled.json"
     for record in (
         {"modules": list(hook.COMPILED), "sources": {}},  # written by an earlier hook
