@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Protocol, TextIO
 import typer
 
 from policy_topics import COMPILED, __version__
+from policy_topics.cpus import resolve_n_process
 from policy_topics.errors import PolicyTopicsError, TaxonomyError
 from policy_topics.io import (
     CSV_COLUMNS,
@@ -429,9 +430,10 @@ def extract(
         int,
         typer.Option(
             "--n-process",
-            min=1,
+            callback=_n_process,
             metavar="N",
-            help="Worker processes; they also extract the text of PDF, DOCX and HTML files.",
+            help="Worker processes; they also extract the text of PDF, DOCX and HTML files. "
+            "-1: one per CPU this process may use.",
         ),
     ] = 1,
     min_score: Annotated[
@@ -666,6 +668,16 @@ def _stop_stdout() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, fd)
         os.close(devnull)
+
+
+def _n_process(value: int) -> int:
+    """``--n-process`` as a number of processes: -1 is one per CPU this process may use."""
+    try:
+        return resolve_n_process(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value} is not a number of processes: give 1 or more, or -1 for one per CPU"
+        ) from None
 
 
 def _output_path(name: str | None) -> Path | None:

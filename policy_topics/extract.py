@@ -35,6 +35,7 @@ import spacy
 from pydantic_core import PydanticSerializationError, to_json
 from spacy.language import Language
 
+from policy_topics.cpus import resolve_n_process
 from policy_topics.hits import SentenceHits
 from policy_topics.matching import PolicyTopics
 from policy_topics.pages import check_pages
@@ -335,6 +336,10 @@ class Extractor:
                 its index label as id (unless a mapping in it has an ``id``).
                 Ids become strings and metadata plain values, as in :meth:`extract`.
             n_process: Worker processes; results are identical for any value.
+                -1 starts one per CPU this process may use, as
+                ``nlp.pipe(n_process=-1)`` does in spaCy, but counting only the
+                CPUs a container's quota allows
+                (:func:`~policy_topics.cpus.usable_cpus`).
             batch_size: Documents sent to a worker at a time. None (the default)
                 sends about 64,000 characters of text at a time (at most 1,000
                 documents), so short and long documents both travel in batches
@@ -360,11 +365,9 @@ class Extractor:
         """
         if on_error not in ("record", "raise"):
             raise ValueError(f"on_error must be 'record' or 'raise', not {on_error!r}")
-        if not is_whole_number(n_process) or n_process < 1:
-            raise ValueError(f"n_process must be a whole number >= 1, not {n_process!r}")
+        n_process = resolve_n_process(n_process)
         if batch_size is not None and (not is_whole_number(batch_size) or batch_size < 1):
             raise ValueError(f"batch_size must be a whole number >= 1 or None, not {batch_size!r}")
-        n_process = int(n_process)  # a numpy integer, say
         batch_size = None if batch_size is None else int(batch_size)
         _check_documents(items)
         if _is_series(items):

@@ -1625,3 +1625,13 @@ def test_retry_failed_at_a_full_disk_exits_74_and_keeps_the_file(tmp_path: Path)
     assert b"--retry-failed: cannot rewrite out.jsonl: File too large" in proc.stderr
     assert out.read_bytes() == held
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "out.jsonl"]
+
+
+def test_n_process_minus_one_is_one_process_per_cpu_and_zero_a_usage_error() -> None:
+    one = run("extract", str(SAMPLE))
+    every = run("extract", str(SAMPLE), "--n-process", "-1")
+    assert one.returncode == every.returncode == 0, text(every)[1]
+    assert every.stdout == one.stdout
+    zero = run("extract", str(SAMPLE), "--n-process", "0")
+    assert zero.returncode == 2
+    assert "give 1 or more, or -1 for one per CPU" in text(zero)[1]

@@ -174,11 +174,14 @@ def test_a_failing_input_gives_every_document_before_it_then_raises(
 def test_bad_arguments_fail_at_once(extractor: Extractor) -> None:
     with pytest.raises(ValueError, match="on_error"):
         extractor.extract_many([], on_error="ignore")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="n_process"):
-        extractor.extract_many([], n_process=0)
+    for bad in (0, -2):  # -1 alone stands for the CPUs
+        with pytest.raises(ValueError, match="n_process"):
+            extractor.extract_many([], n_process=bad)
     # A float or a bool used to pass, and fail while iterating, leaving a folder behind.
     for bad in (2.0, True):
-        with pytest.raises(ValueError, match=rf"n_process must be a whole number >= 1, not {bad}"):
+        with pytest.raises(
+            ValueError, match=rf"n_process must be a whole number >= 1, or -1 .*, not {bad}"
+        ):
             extractor.extract_many(TEXTS, n_process=bad)  # type: ignore[arg-type]
     with pytest.raises(
         ValueError, match=r"batch_size must be a whole number >= 1 or None, not 1\.5"

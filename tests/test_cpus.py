@@ -1,0 +1,79 @@
+"""``n_process=-1``: one worker process per CPU this process may use."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from policy_topics import Extractor, cpus
+from policy_topics.cpus import _cgroup_cpus, resolve_n_process, usable_cpus
+
+
+def _write(root: Path, files: dict[str, str]) -> Path:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("files", "allowed"),
+    [
+        ({"cpu.max": "200000 100000\n"}, 2.0),  # cgroup v2: docker run --cpus 2
+        ({"cpu.max": "150000 100000\n"}, 1.5),
+        ({"cpu.max": "max 100000\n"}, None),  # no quota
+        ({"cpu/cpu.cfs_quota_us": "400000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 4.0),
+        (
+            {"cpu,cpuacct/cpu.cfs_quota_us": "50000\n", "cpu,cpuacct/cpu.cfs_period_us": "100000"},
+            0.5,
+        ),
+        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),  # v1: none
+        ({"cpu.max": "garbled\n"}, None),
+        ({}, None),  # no cgroup file system: not Linux, or not mounted
+    ],
+)
+def test_a_cgroup_quota_is_read_as_cpus(
+    tmp_path: Path, files: dict[str, str], allowed: float | None
+) -> None:
+    assert _cgroup_cpus(_write(tmp_path, files)) == allowed
+
+
+@pytest.mark.parametrize(
+    ("quota", "expected"), [(None, 6), (2.0, 2), (1.5, 2), (0.5, 1), (64.0, 6)]
+)
+def test_usable_cpus_are_the_affinity_capped_by_the_quota(
+    monkeypatch: pytest.MonkeyPatch, quota: float | None, expected: int
+) -> None:
+    # A container on a host of many CPUs: its quota, not the host's count, is what it has.
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(6)), raising=False)
+    monkeypatch.setattr(cpus, "_cgroup_cpus", lambda root: quota)
+    assert usable_cpus() == expected
+
+
+def test_usable_cpus_on_this_machine_are_at_most_its_cpus() -> None:
+    assert 1 <= usable_cpus() <= (os.cpu_count() or 1)
+
+
+def test_minus_one_resolves_to_the_usable_cpus_and_other_numbers_to_themselves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cpus, "usable_cpus", lambda: 3)
+    assert resolve_n_process(-1) == 3
+    assert resolve_n_process(2) == 2
+    for bad in (0, -2, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="or -1 for one process per CPU"):
+            resolve_n_process(bad)
+
+
+def test_extract_many_with_minus_one_gives_the_records_of_one_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cpus, "usable_cpus", lambda: 2)  # workers, on any machine
+    texts = ["We will cut tariffs.", "Solar power grows.", "Nothing here.", "5G networks."] * 5
+    extractor = Extractor()
+    assert list(extractor.extract_many(texts, n_process=-1, batch_size=2)) == list(
+        extractor.extract_many(texts)
+    )
