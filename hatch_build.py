@@ -145,7 +145,7 @@ def _record(package: Path, built: list[Path]) -> dict[str, Any]:
 
     Every source: compiled code may have inlined constants of the others. The
     digest of this hook and the extensions' names tell :func:`_reusable` whether
-    they were built the way, and for the interpreter, of the build at hand.
+    they were built by this hook, and for this interpreter.
     """
     return {
         "modules": list(COMPILED),
