@@ -60,10 +60,8 @@ def _cgroup_cpus(root: Path) -> float | None:
     except (OSError, ValueError):
         pass
     else:  # cgroup v2: "max 100000" without a quota
-        try:
-            return int(quota) / int(period) if int(period) > 0 else None
-        except ValueError:
-            return None
+        digits = quota.isdigit() and period.isdigit() and int(period) > 0
+        return int(quota) / int(period) if digits else None
     for folder in ("cpu", "cpu,cpuacct", "cpuacct,cpu"):
         try:
             quota_us = int((root / folder / "cpu.cfs_quota_us").read_text())
