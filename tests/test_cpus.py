@@ -42,6 +42,53 @@ def test_a_cgroup_quota_is_read_as_cpus(
 
 
 @pytest.mark.parametrize(
+    ("membership", "files", "allowed"),
+    [
+        # A systemd service under a slice (cgroup v2): the slice's CPUQuota= holds.
+        (
+            "0::/system.slice/job.service\n",
+            {"system.slice/job.service/cpu.max": "max 100000\n",
+             "system.slice/cpu.max": "300000 100000\n"},
+            3.0,
+        ),
+        # The smallest quota on the way up holds, wherever it is.
+        (
+            "0::/a/b\n",
+            {"a/b/cpu.max": "50000 100000\n", "a/cpu.max": "400000 100000\n"},
+            0.5,
+        ),
+        # cgroup v1: the path of the line naming the cpu controller, under its hierarchy.
+        (
+            "5:cpuacct,cpu:/batch/job\n4:memory:/other\n0::/\n",
+            {"cpu,cpuacct/batch/job/cpu.cfs_quota_us": "150000\n",
+             "cpu,cpuacct/batch/job/cpu.cfs_period_us": "100000\n"},
+            1.5,
+        ),
+        # A container sees its own cgroup at the root, not at the path the line names.
+        (
+            "4:cpu,cpuacct:/docker/abc\n",
+            {"cpu,cpuacct/cpu.cfs_quota_us": "200000\n",
+             "cpu,cpuacct/cpu.cfs_period_us": "100000\n"},
+            2.0,
+        ),
+        # A path outside this cgroup namespace: only the root is read.
+        (
+            "0::/../outside\n",
+            {"cpu.max": "100000 100000\n", "outside/cpu.max": "50000 100000\n"},
+            1.0,
+        ),
+        # Lines that are not "id:controllers:path" are left out.
+        ("garbled\n0::/job\nalso garbled\n", {"job/cpu.max": "200000 100000\n"}, 2.0),
+        ("0::/job\n", {}, None),  # no quota anywhere
+    ],
+)  # fmt: skip
+def test_the_quotas_of_the_cgroups_over_this_process_are_read(
+    tmp_path: Path, membership: str, files: dict[str, str], allowed: float | None
+) -> None:
+    assert _cgroup_cpus(_write(tmp_path, files), membership) == allowed
+
+
+@pytest.mark.parametrize(
     ("quota", "expected"), [(None, 6), (2.0, 2), (1.5, 2), (0.5, 1), (64.0, 6)]
 )
 def test_usable_cpus_are_the_affinity_capped_by_the_quota(
@@ -49,7 +96,7 @@ def test_usable_cpus_are_the_affinity_capped_by_the_quota(
 ) -> None:
     # A container on a host of many CPUs: its quota, not the host's count, is what it has.
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(6)), raising=False)
-    monkeypatch.setattr(cpus, "_cgroup_cpus", lambda root: quota)
+    monkeypatch.setattr(cpus, "_cgroup_cpus", lambda root, membership: quota)
     assert usable_cpus() == expected
 
 
