@@ -20,6 +20,7 @@ import inspect
 import json
 import re
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -91,6 +92,7 @@ def extract_bag(
         ``error`` says why.
 
     Raises:
+        TypeError: ``bag`` is no Dask Bag (a Dask DataFrame or Series, a list).
         ImportError: Dask is not installed.
 
     Example:
@@ -99,8 +101,15 @@ def extract_bag(
         >>> [(r["doc_id"], [a["topic"] for a in r["areas"]]) for r in extract_bag(bag).compute()]
         [('a', ['trade'])]
     """
-    delayed = _import_dask().delayed
-    recipe = delayed(_recipe(taxonomy, options), pure=True)
+    loaded = _import_dask()
+    if not isinstance(bag, loaded.bag.Bag):
+        kind = type(bag).__name__
+        if isinstance(bag, loaded.dataframe.DataFrame | loaded.dataframe.Series):
+            fix = "for a Dask DataFrame, use extract_dataframe(ddf, 'text')"
+        else:
+            fix = "make one with dask.bag.from_sequence(items, npartitions=...)"
+        raise TypeError(f"bag must be a Dask Bag, not a {kind}; {fix}")
+    recipe = loaded.delayed(_recipe(taxonomy, options), pure=True)
     untyped: Any = bag  # Dask's methods carry no annotations
     return cast("dask.bag.Bag", untyped.map_partitions(_tag_partition, recipe))
 
@@ -122,9 +131,11 @@ def extract_dataframe(
         text_column: The column holding the text.
         id_column: The column holding document ids; without it the row's index
             (as a string) is the id. Results join back on it only when the
-            index is unique: ``dd.read_csv`` over several files, for one, starts
-            each file's index at 0. A whole number in a float column (an int
-            column with gaps) is written without ``.0``; a missing id gives NA.
+            index is unique: ``dd.read_csv`` and ``dd.read_parquet`` start the
+            index at 0 in every partition, even of one file, so their ids repeat
+            (a frame whose divisions are unknown gives a warning). A whole
+            number in a float column (an int column with gaps) is written
+            without ``.0``; a missing id gives NA.
         pages_column: The column holding where each document's pages begin,
             as ``(page, start)`` pairs (the ``pages`` of a PDF's document from
             ``read_documents``); the quotes level then has each quote's page
@@ -135,6 +146,10 @@ def extract_dataframe(
             read by pandas holds arrays: ``"[array([1, 0]) array([3, 812])]"``).
             A missing value means no pages; pages that are no such pairs fail
             that document, and its row at the documents level says why.
+            A frame of ``read_documents``' documents holds the read errors of
+            the files it could not read in its ``error`` and ``error_type``
+            columns: those rows give error records, as ``extract_many`` gives
+            them.
         level: ``"areas"`` (a row per document and area), ``"quotes"`` (a row
             per quote), ``"sentences"`` (a row per tagged sentence and topic)
             or ``"documents"`` (a row per document, failed ones included, with
@@ -154,6 +169,9 @@ def extract_dataframe(
         TypeError: ``ddf`` is no Dask DataFrame (a Dask Series, a pandas DataFrame).
         ValueError: Unknown level or column.
         ImportError: Dask or pandas is not installed.
+
+    Warns:
+        UserWarning: Ids come from an index whose divisions are unknown.
 
     Example:
         >>> import dask.dataframe as dd
@@ -179,9 +197,17 @@ def extract_dataframe(
     for column in named:
         if column not in ddf.columns:
             raise ValueError(f"no column {column!r}; the columns are {list(ddf.columns)}")
-    delayed = loaded.delayed
-    recipe = delayed(_recipe(taxonomy, options), pure=True)
+    if id_column is None and not ddf.known_divisions:
+        warnings.warn(
+            "extract_dataframe: without id_column the ids are the index, and this frame's "
+            "divisions are unknown: dd.read_csv and dd.read_parquet start the index at 0 in "
+            "every partition, so ids repeat and results do not join back on them; pass "
+            "id_column=, or give the frame a unique index (ddf.set_index)",
+            stacklevel=2,
+        )
+    recipe = loaded.delayed(_recipe(taxonomy, options), pure=True)
     untyped: Any = ddf
+    errors = [column for column in ("error", "error_type") if column in ddf.columns]
     mapped = untyped.map_partitions(
         _frame_partition,
         text_column,
@@ -189,6 +215,7 @@ def extract_dataframe(
         pages_column,
         level,
         recipe,
+        errors,
         meta=_empty(level),
         clear_divisions=True,
     )
@@ -211,11 +238,19 @@ def _frame_partition(
     pages_column: str | None,
     level: Level,
     recipe: _Recipe,
+    errors: list[str],
 ) -> pandas.DataFrame:
     ids = frame[id_column] if id_column is not None else frame.index
-    items = [{"id": i, "text": text} for i, text in zip(ids, frame[text_column], strict=True)]
+    items: list[dict[str, Any]] = [
+        {"id": i, "text": text} for i, text in zip(ids, frame[text_column], strict=True)
+    ]
+    for column in errors:  # read_documents' read errors, which extract_many reports
+        for item, value in zip(items, frame[column], strict=True):
+            item[column] = value
     if pages_column is not None:
         for item, pages in zip(items, frame[pages_column], strict=True):
+            if not is_missing(item.get("error")) and item.get("error"):
+                continue  # the file could not be read: its error stands
             if not isinstance(pages, str):
                 if not is_missing(pages):
                     item["pages"] = pages

@@ -307,3 +307,55 @@ def test_pages_numpy_wrote_shortened_fail_their_document_saying_why(tmp_path: Pa
     listed["pages"] = listed["pages"].map(lambda a: a.tolist())
     quotes = _paged(listed, "quotes")
     assert quotes[["doc_id", "page"]].values.tolist() == [["long", 1001], ["short", 1]]
+
+
+def test_the_read_errors_of_a_frame_of_read_documents_stay_their_errors(tmp_path: Path) -> None:
+    # The frame's error and error_type columns were left out: a file that could
+    # not be read came out as a TypeError about a missing text, hiding why.
+    from policy_topics.io import read_documents
+
+    (tmp_path / "a.txt").write_text("We cut tariffs on steel.", encoding="utf-8")
+    (tmp_path / "b.pdf").write_bytes(b"%PDF-1.4\nnot really a pdf")
+    (tmp_path / "c.docx").write_bytes(b"no zip file")
+    frame = pd.DataFrame(list(read_documents(tmp_path)))
+    assert frame["error_type"].notna().sum() == 2
+    want = list(Extractor().extract_many(frame.to_dict("records")))
+    assert [r.error is None for r in want] == [True, False, False]
+    ddf = dd.from_pandas(frame, npartitions=2)
+    for level in COLUMNS:
+        got = extract_dataframe(ddf, "text", id_column="id", level=level)  # type: ignore[arg-type]
+        expected = to_dataframe(want, level)[list(COLUMNS[level])].astype(COLUMNS[level])  # type: ignore[arg-type]
+        computed = got.compute(scheduler="sync").reset_index(drop=True)
+        pd.testing.assert_frame_equal(computed, expected)
+    documents = extract_dataframe(ddf, "text", id_column="id", level="documents")
+    errors = documents.compute(scheduler="sync")[["doc_id", "error_type"]].values.tolist()
+    assert [Path(doc_id).name for doc_id, _ in errors] == ["a.txt", "b.pdf", "c.docx"]
+    assert pd.isna(errors[0][1])
+    assert [kind for _, kind in errors[1:]] == [r.error.type for r in want[1:] if r.error]
+    assert "TypeError" not in {kind for _, kind in errors[1:]}
+
+
+def test_extract_bag_names_what_it_was_given_instead_of_a_bag() -> None:
+    ddf = dd.from_pandas(pd.DataFrame({"text": ["x"]}), npartitions=1)
+    for wrong in (ddf, ddf["text"]):
+        with pytest.raises(TypeError, match=r"not a (DataFrame|Series); for a Dask DataFrame"):
+            extract_bag(wrong)  # type: ignore[arg-type]
+    for wrong in (["We cut tariffs."], pd.Series(["We cut tariffs."])):
+        with pytest.raises(TypeError, match=r"Dask Bag, not a (list|Series); make one with"):
+            extract_bag(wrong)  # type: ignore[arg-type]
+
+
+def test_ids_from_an_index_that_restarts_in_each_partition_give_a_warning(
+    tmp_path: Path,
+) -> None:
+    stored = tmp_path / "docs.csv"
+    pd.DataFrame({"id": list("abcd"), "text": ["We cut tariffs."] * 4}).to_csv(stored, index=False)
+    ddf = dd.read_csv(stored, blocksize=40)  # two partitions of one file
+    assert ddf.npartitions == 2 and not ddf.known_divisions
+    with pytest.warns(UserWarning, match="ids repeat"):
+        rows = extract_dataframe(ddf, "text")
+    # What it warns of: the index restarts, so two documents share each id.
+    assert rows.compute(scheduler="sync")["doc_id"].tolist() == ["0", "1", "0", "1"]
+    # With the ids' column, or an index with known divisions, nothing to warn of.
+    extract_dataframe(ddf, "text", id_column="id")
+    extract_dataframe(dd.from_pandas(pd.DataFrame({"text": ["x", "y"]}), npartitions=2), "text")
