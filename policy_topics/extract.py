@@ -58,7 +58,9 @@ Item = str | tuple[str, Mapping[str, Any]] | Mapping[str, Any]
 # each document's pickled separately, so the parent unpickles one at a time and its
 # short-lived objects die young instead of filling the older GC generations.
 _Prepared = dict[str, Any] | DocumentResult
-_Batch = tuple[list[bytes | None], BaseException | None]
+#: A worker's batch: its results, the exception that stopped it (on_error="raise"),
+#: and what it logged, as the fields of each log record (see _Relayed).
+_Batch = tuple[list[bytes | None], BaseException | None, list[dict[str, Any]]]
 #: What a worker sends back: its batch, or the name of the file holding it.
 _Outcome = _Batch | str
 
@@ -319,7 +321,8 @@ class Extractor:
         document at a time, and that document gets an error record.
 
         Args:
-            items: Strings, ``(text, metadata)`` tuples, or mappings with ``text``
+            items: Strings, ``(text, metadata)`` tuples (metadata None for none), or
+                mappings with ``text``
                 and optional ``id``, ``meta`` (or ``metadata``) and ``pages``
                 (where the pages of a PDF begin, as :meth:`extract` takes them;
                 documents of PDFs from :func:`~policy_topics.io.read_documents`
@@ -347,7 +350,10 @@ class Extractor:
             progress: Show a progress bar (tqdm) on stderr.
             on_error: ``"record"`` yields a result whose ``error`` says what went
                 wrong and goes on; ``"raise"`` stops at the first failure, after
-                yielding the results before it.
+                yielding the results before it. A worker process sends its
+                exception back pickled: one that does not unpickle (its
+                ``__init__`` takes other arguments than its message) comes as a
+                RuntimeError that names its type and message.
 
         Returns:
             A lazy iterator of DocumentResults, one per input.
@@ -542,7 +548,7 @@ class Extractor:
                 yield self._run(job, on_error)
             return
         try:
-            results, failure = _received(future.result())
+            results, failure, logged = _received(future.result())
         except BrokenProcessPool:
             # A dead worker breaks the whole pool: find the document that killed
             # it, then hand the other batches in flight to a fresh pool.
@@ -553,6 +559,7 @@ class Extractor:
             return
         # Any other exception is a failure of the pool itself: it is raised, never
         # hidden by doing the work here instead.
+        _relog(logged)
         yield from self._finish_all(batch, results, on_error)
         if failure is not None:
             raise failure
@@ -589,7 +596,7 @@ class Extractor:
                     yield self._run(job, on_error)
                     continue
                 try:
-                    results, failure = _received(future.result())
+                    results, failure, logged = _received(future.result())
                 except BrokenProcessPool as exc:
                     workers.close(abort=True)
                     workers.check_start(exc)
@@ -603,6 +610,7 @@ class Extractor:
                     )
                     yield _error_result(job, self)
                     continue
+                _relog(logged)
                 yield from self._finish_all([job], results, on_error)
                 if failure is not None:
                     raise failure
@@ -710,6 +718,16 @@ class _Workers:
         folder, self._folder = self._folder, None
         if executor is None:
             return
+        try:
+            self._stop(executor, abort)
+        finally:
+            # Also when a second Ctrl-C cuts the wait for the workers short: their
+            # results (megabytes a batch) would stay in the temporary folder.
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    @staticmethod
+    def _stop(executor: ProcessPoolExecutor, abort: bool) -> None:
         # shutdown(wait=False) forgets the thread, and a later shutdown cannot join it.
         manager: threading.Thread | None = getattr(executor, "_executor_manager_thread", None)
         if abort:
@@ -728,8 +746,6 @@ class _Workers:
         executor.shutdown(wait=True, cancel_futures=True)
         if manager is not None:
             manager.join(_GRACE_SECONDS)
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _done(future: Future[_Outcome] | None) -> bool:
@@ -815,6 +831,8 @@ def _coerce_item(item: Any) -> _Job:
     if isinstance(item, tuple) and len(item) == 2:
         if isinstance(item[1], Mapping):
             return _Job(item[0], metadata=dict(item[1]))
+        if item[1] is None and isinstance(item[0], str):  # no metadata, as extract takes it
+            return _Job(item[0])
         if isinstance(item[0], str):
             raise TypeError(_not_a_mapping("the metadata of a (text, metadata) tuple", item[1]))
     if isinstance(item, Mapping):
@@ -999,9 +1017,45 @@ def _init_worker(extractor: Extractor, folder: str | None, parent: int) -> None:
         daemon=True,
     ).start()
     _WORKER = extractor
+    # What this process logs goes to the parent with each batch, which logs it to its
+    # own handlers, as one process would: a forked worker's copies of them (a list, a
+    # queue, caplog) reach nothing, and a spawned worker has none of them.
+    relayed = logging.getLogger("policy_topics")
+    relayed.handlers = [_RELAYED]
+    relayed.propagate = False
     # What the worker holds now (the pipeline, the taxonomy) lives as long as the
     # process: keep the garbage collector from walking it again and again.
     gc.freeze()
+
+
+class _Relayed(logging.Handler):
+    """Keeps the records a worker logs, for its batch to take to the parent (:func:`_relog`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        fields = dict(record.__dict__)
+        # The message as text: its arguments, or an exception, may not pickle.
+        fields.update(msg=record.getMessage(), args=None, exc_info=None, exc_text=None)
+        self.records.append(fields)
+
+    def taken(self) -> list[dict[str, Any]]:
+        records, self.records = self.records, []
+        return records
+
+
+_RELAYED = _Relayed()
+
+
+def _relog(logged: list[dict[str, Any]]) -> None:
+    """Log in this process what a worker logged, to the handlers configured here."""
+    for fields in logged:
+        record = logging.makeLogRecord(fields)
+        named = logging.getLogger(record.name)
+        if named.isEnabledFor(record.levelno):
+            named.handle(record)
 
 
 def _watch_parent(parent: int, folder: str | None) -> None:
@@ -1024,6 +1078,7 @@ def _watch_parent(parent: int, folder: str | None) -> None:
 def _work(sent: list[bytes | None], on_error: str, lines: bool) -> _Outcome:
     assert _WORKER is not None
     results: list[bytes | None] = []
+    _RELAYED.records.clear()
     try:
         for packed in sent:
             job = _unpack(packed)
@@ -1037,8 +1092,8 @@ def _work(sent: list[bytes | None], on_error: str, lines: bool) -> _Outcome:
                 prepared = (result.doc_id, error, record_json(result))
             results.append(_packed(prepared))
     except Exception as exc:  # only with on_error="raise": hand back what was done first
-        return _handed_over((results, exc))
-    return _handed_over((results, None))
+        return _handed_over((results, exc, _RELAYED.taken()))
+    return _handed_over((results, None, _RELAYED.taken()))
 
 
 def _packed(prepared: object) -> bytes:
@@ -1098,12 +1153,12 @@ def _handed_over(batch: _Batch) -> _Outcome:
     """
     if _FOLDER is None:
         return batch
-    results, failure = batch
+    results, failure, logged = batch
     if failure is not None and not _round_trips(failure):
         # An exception that does not unpickle (an __init__ with other arguments)
         # would lose the results before it: it goes as a RuntimeError naming it.
         failure = RuntimeError(f"{type(failure).__name__}: {failure}")
-        batch = results, failure
+        batch = results, failure, logged
     path = None
     try:
         fd, path = tempfile.mkstemp(suffix=".pickle", dir=_FOLDER)

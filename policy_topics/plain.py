@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 import sys
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
@@ -104,8 +105,9 @@ def plain_value(value: Any) -> Any:
     the microsecond; its ISO string outside Python's range of dates), arrays
     lists (masked items None), a pandas ``Timestamp`` a ``datetime``, a
     pandas array, Series or Index a list, and ``pd.NA`` and ``pd.NaT`` None;
-    mappings, lists and tuples are converted item by item. Any other value is
-    returned as it is.
+    mappings, lists and tuples are converted item by item, into new mappings
+    and lists (a tuple whose items all stay as they are is kept). Any other
+    value is returned as it is.
 
     Raises:
         RecursionError: a container that holds itself.
@@ -146,7 +148,10 @@ def plain_value(value: Any) -> Any:
         return {key: plain_value(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         items = [plain_value(item) for item in value]
-        if all(new is old for new, old in zip(items, value, strict=True)):
+        # A tuple of values kept as they are is kept; a list is always a new one,
+        # as a mapping is: a record must not share the caller's list, which the
+        # caller may change after (a buffer reused for the next document).
+        if isinstance(value, tuple) and all(map(operator.is_, items, value)):
             return value
         return items
     return value

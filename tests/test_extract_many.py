@@ -8,6 +8,7 @@ import itertools
 import json
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import threading
@@ -314,6 +315,38 @@ def test_the_workers_do_the_work(spawn: bool) -> None:
     assert len(results) == len(docs) and os.getpid() not in pids
 
 
+@pytest.mark.parametrize("spawn", [False, True])
+def test_what_workers_log_is_logged_here_as_one_process_logs_it(
+    spawn: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A worker logged its failed documents to its own copies of the handlers (forked)
+    # or to none (spawned): a handler here got none of them.
+    docs: list[Any] = ["We cut tariffs.", None, "Solar grew.", 7, "Grid links."]
+    with caplog.at_level("WARNING", logger="policy_topics"):
+        list(Extractor().extract_many(docs))
+    one = [(r.name, r.levelname, r.getMessage()) for r in caplog.records]
+    assert len(one) == 2 and all("failed" in message for _, _, message in one)
+    caplog.clear()
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    if spawn:
+        thread.start()  # with another thread running, the pool spawns its workers
+    try:
+        with caplog.at_level("WARNING", logger="policy_topics"):
+            list(Extractor().extract_many(docs, n_process=2, batch_size=2))
+    finally:
+        stop.set()
+        if spawn:
+            thread.join()
+    assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records] == one
+    assert all(r.processName != "MainProcess" for r in caplog.records)  # from the workers
+    # A level set here holds for what the workers log.
+    caplog.clear()
+    with caplog.at_level("ERROR", logger="policy_topics"):
+        list(Extractor().extract_many(docs, n_process=2, batch_size=2))
+    assert caplog.records == []
+
+
 def test_a_failing_pool_is_raised_not_done_here(
     extractor: Extractor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -545,7 +578,7 @@ def test_a_worker_hands_its_results_over_in_a_file_not_through_the_pipe(
     # waiting for the rest of it for ever. Only a file's name goes through now,
     # in one write that a pipe takes whole or not at all.
     monkeypatch.setattr(extract, "_FOLDER", str(tmp_path))
-    batch: Any = ([b"x" * 5_000_000], None)
+    batch: Any = ([b"x" * 5_000_000], None, [])
     outcome = extract._handed_over(batch)
     assert isinstance(outcome, str) and len(pickle.dumps(outcome)) < 4096
     assert Path(outcome).parent == tmp_path
@@ -562,7 +595,7 @@ def test_the_pools_folder_goes_with_the_pool() -> None:
     future = workers.submit([extract._taken(extract._coerce("We cut tariffs."))], "record")
     assert future is not None and workers._folder is not None
     folders.append(workers._folder)
-    results, failure = extract._received(future.result())
+    results, failure, _ = extract._received(future.result())
     assert failure is None and len(results) == 1
     workers.close(abort=False)
     assert not os.path.exists(folders[0])
@@ -643,6 +676,49 @@ def test_workers_go_when_the_parent_is_killed_while_they_start(tmp_path: Path) -
             _, alive = psutil.wait_procs(workers, timeout=15)
             assert alive == []
             assert folders and not any(folder.exists() for folder in folders)
+        finally:  # on a failure, leave nothing behind
+            for process in [*workers, parent]:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    process.kill()
+
+
+_ENDLESS = """
+import signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # a background job ignores it
+from policy_topics import Extractor
+TEXT = "Both sides will cut tariffs on steel and expand solar power. " * 20
+if __name__ == "__main__":
+    try:
+        for n, _ in enumerate(Extractor().extract_many(
+            (TEXT + str(i) for i in range(10**9)), n_process=2, batch_size=1000
+        )):
+            if n == 1500:
+                print("running", flush=True)
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+"""
+
+
+def test_ctrl_c_pressed_twice_leaves_no_temporary_folder(tmp_path: Path) -> None:
+    # The second Ctrl-C cut short the wait for the workers' batches, and the pool's
+    # folder stayed behind with the megabytes of results they had written there.
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    with psutil.Popen(
+        [sys.executable, "-c", _ENDLESS], env=env, stdout=subprocess.PIPE, text=True
+    ) as parent:
+        workers: list[psutil.Process] = []
+        try:
+            assert parent.stdout is not None
+            assert parent.stdout.readline() == "running\n"
+            assert list(tmp_path.glob("policy-topics-*"))  # the folder the workers write to
+            workers = parent.children()
+            for _ in range(2):
+                parent.send_signal(signal.SIGINT)
+                time.sleep(0.3)
+            parent.wait(60)
+            _, alive = psutil.wait_procs(workers, timeout=15)
+            assert alive == []
+            assert list(tmp_path.glob("policy-topics-*")) == []
         finally:  # on a failure, leave nothing behind
             for process in [*workers, parent]:
                 with contextlib.suppress(psutil.NoSuchProcess):
@@ -751,6 +827,30 @@ def test_metadata_is_read_as_it_was_when_its_document_was_taken(extractor: Extra
     assert parallel == [{"info": {"row": i}} for i in range(6)]
 
 
+def test_a_record_keeps_no_list_of_its_metadata_that_the_caller_may_change(
+    extractor: Extractor,
+) -> None:
+    # The lists of metadata were kept as the caller's own objects with one process
+    # (a copy with two): a buffer reused for every row changed every record.
+    def rows() -> Iterator[dict[str, Any]]:
+        seen: list[int] = []
+        nested: dict[str, list[int]] = {"k": []}
+        for i in range(6):
+            seen.append(i)
+            nested["k"].append(i)
+            yield {"id": i, "text": TEXTS[i % 4], "meta": {"seen": seen, "nested": nested,
+                                                            "pair": (i, seen)}}  # fmt: skip
+
+    want = [{"seen": list(range(i + 1)), "nested": {"k": list(range(i + 1))},
+             "pair": [i, list(range(i + 1))]} for i in range(6)]  # fmt: skip
+    assert [r.metadata for r in extractor.extract_many(rows())] == want
+    assert [r.metadata for r in extractor.extract_many(rows(), n_process=2, batch_size=3)] == want
+    tags = ["trade"]
+    record = extractor.extract("We cut tariffs.", metadata={"tags": tags, "kept": ("a", 1)})
+    tags.append("later")
+    assert record.metadata == {"tags": ["trade"], "kept": ("a", 1)}
+
+
 class Labelled(Extractor):
     """A subclass with an __init__ of its own and an attribute that may change."""
 
@@ -823,3 +923,11 @@ def test_workers_can_hand_back_records_as_the_json_lines_the_cli_writes(
     assert lined[1].error is not None and lined[1].error.message == "cannot read it"
     # Without lines, or in one process, the records are whole models as ever.
     assert list(extractor._many(iter(docs), None, 2, 1, False, "record")) == alone
+
+
+@pytest.mark.parametrize("n_process", [1, 2])
+def test_a_text_paired_with_none_has_no_metadata(extractor: Extractor, n_process: int) -> None:
+    # extract(metadata=None), a mapping's "meta": None and a Series of (text, None)
+    # took None for no metadata; a list of (text, None) gave an error record.
+    got = list(extractor.extract_many([("We cut tariffs.", None)], n_process=n_process))
+    assert got == [extractor.extract("We cut tariffs.")]
