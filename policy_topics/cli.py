@@ -340,7 +340,17 @@ class _Interrupted(BaseException):
 
 
 class _Signals:
-    """Turn SIGINT and SIGTERM into :class:`_Interrupted`, but never halfway through a write."""
+    """Turn SIGINT and SIGTERM into :class:`_Interrupted`, but never halfway through a write.
+
+    The first signal stops the command; the process then only cleans up (its
+    worker processes stop, Python joins them at exit) and exits with 128 plus
+    the signal's number. Signals after it (Ctrl-C pressed again) are ignored
+    until then: they would break into that clean-up with tracebacks and kill
+    the process before it exits with its code.
+    """
+
+    #: A signal has stopped a command of this process.
+    stopping = False
 
     def __init__(self) -> None:
         self.received: int | None = None
@@ -356,9 +366,12 @@ class _Signals:
 
     def __exit__(self, *exc: object) -> None:
         for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
+            signal.signal(signum, signal.SIG_IGN if _Signals.stopping else handler)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if _Signals.stopping:
+            return  # already stopping: see the class
+        _Signals.stopping = True
         self.received = signum
         if not self._writing:
             raise _Interrupted(signum)
@@ -487,6 +500,12 @@ def extract(
     ] = False,
 ) -> None:
     """Tag documents and write one record per document (or one CSV row per quote)."""
+    if paths.count("-") > 1:
+        # Read once, stdin would give a second, empty document of the same id.
+        _fail(
+            f"policy-topics: '-' (stdin) is named {paths.count('-')} times; stdin can be "
+            "read once: name it once"
+        )
     output = _output_path(output_name)
     if output is not None:
         _refuse_foreign_format(output, given=output_format is not None)
@@ -508,6 +527,11 @@ def extract(
             offered += 1
             yield doc
 
+    def left_out(path: Path) -> None:
+        # An earlier run's CSV or JSON output is no type to convert: it is said so.
+        if not _earlier_output(path):
+            unread.update([_suffixes(path).lower() or "(none)"])
+
     def documents() -> Iterator[dict[str, Any]]:
         docs = offer(
             read_documents(
@@ -521,7 +545,7 @@ def extract(
                 # the HTML page shows each document's text, so it is read here. With
                 # --resume, a file is read only when it is not done yet.
                 defer=(n_process > 1 or resume_run) and fmt is not OutputFormat.html,
-                unread=lambda path: unread.update([_suffixes(path).lower() or "(none)"]),
+                unread=left_out,
             )
         )
         for doc in skip_done(docs, done, str(output)) if done else docs:
@@ -684,6 +708,12 @@ def _output_path(name: str | None) -> Path | None:
     """The output file named by ``-o``: None for stdout, an error for a folder."""
     if name is None or name == "-":
         return None  # '-' is stdout, as it is stdin for the inputs
+    if not name.strip():
+        raise typer.BadParameter(
+            "an empty file name; give the file to write, e.g. results.jsonl, or leave -o "
+            "out to write to stdout",
+            param_hint="'-o' / '--output'",
+        )
     if descriptor_of(name) == 1:
         return None  # '/dev/stdout': written as '-' is, where the shell put stdout
     if names_folder(name) or os.path.isdir(name):

@@ -165,6 +165,16 @@ def test_stdin_text_and_jsonl() -> None:
     assert [(r.doc_id, r.areas[0].topic) for r in records] == [("0", "trade"), ("1", "energy")]
 
 
+def test_stdin_named_twice_is_a_usage_error(folder: Path) -> None:
+    # Read once, it gave a second, empty record with the same id, and exit 0.
+    proc = run("extract", "-", str(folder / "a-trade.txt"), "-", stdin=TRADE.encode())
+    assert proc.returncode == 2
+    assert text(proc) == (
+        "",
+        "policy-topics: '-' (stdin) is named 2 times; stdin can be read once: name it once\n",
+    )
+
+
 def test_csv_output_by_suffix_one_row_per_quote(folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "quotes.csv"
     proc = run("extract", str(folder), "-o", str(out), "--max-quotes", "0", "--quiet")
@@ -671,6 +681,32 @@ def test_interrupted_atomic_output_keeps_the_old_file(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.jsonl", "out.csv"]
 
 
+@pytest.mark.parametrize("n_process", ["1", "2"])
+def test_ctrl_c_pressed_again_while_stopping_changes_nothing(
+    tmp_path: Path, n_process: str
+) -> None:
+    # A terminal sends SIGINT to the whole process group. Pressed again while the
+    # command stopped, it broke into Python's clean-up at exit (joining the workers)
+    # with tracebacks, and the process died of the signal instead of exiting 130.
+    source, out = big_input(tmp_path), tmp_path / "out.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "policy_topics", "extract", str(source), "-o", str(out),
+         "--n-process", n_process],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    wait_for(lambda: out.exists() and out.stat().st_size > 20_000)
+    for _ in range(6):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT)
+        time.sleep(0.03)
+    _, stderr = proc.communicate(timeout=60)
+    told = stderr.decode()
+    assert proc.returncode == 130, told
+    assert told.count("interrupted by SIGINT") == 1, told
+    assert "Traceback" not in told and "Exception ignored" not in told, told
+    assert out.read_bytes().endswith(b"\n")
+
+
 # --- resuming ---------------------------------------------------------------------------
 
 
@@ -893,6 +929,18 @@ def test_a_folder_as_output_is_a_usage_error(tmp_path: Path, name: str, made: bo
     assert [p.name for p in tmp_path.iterdir()] == (["out"] if made else [])
     if made:
         assert not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("name", ["", " "])
+def test_an_empty_output_name_is_a_usage_error(tmp_path: Path, name: str) -> None:
+    # It was read as '.', said to name no format, then refused as a folder: two
+    # messages that contradict each other.
+    proc = run("extract", str(SAMPLE), "-o", name, cwd=tmp_path)
+    assert proc.returncode == 2
+    stderr = " ".join(text(proc)[1].replace("│", " ").split())
+    assert "an empty file name; give the file to write, e.g. results.jsonl" in stderr
+    assert "names no output format" not in stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("to_stdout", [False, True])
@@ -1137,6 +1185,19 @@ def test_an_earlier_output_in_an_input_folder_is_skipped_with_a_note(folder: Pat
     assert [DocumentResult.model_validate_json(named.stdout).doc_id] == [
         str(folder / "summary.txt")
     ]
+
+
+def test_earlier_json_and_csv_outputs_in_a_folder_are_said_to_be_ours(folder: Path) -> None:
+    # Files of types extract does not read: they were counted among the files to
+    # convert, as a .doc is, though they hold an earlier run's output.
+    for out in ("out.json", "out.csv"):
+        assert run("extract", str(folder), "-o", str(folder / out), "-q").returncode == 1
+    (folder / "data.csv").write_text("year,tariff\n1990,3.5\n", encoding="utf-8")
+    proc = run("extract", str(folder), "-q")
+    stderr = " ".join(text(proc)[1].split())
+    for out in ("out.json", "out.csv"):
+        assert f"{folder / out}: skipped, it holds policy-topics output" in stderr
+    assert "left out 1 file of types it does not read (.csv 1)" in stderr
 
 
 def test_dash_output_is_stdout(tmp_path: Path) -> None:
