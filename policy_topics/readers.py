@@ -700,6 +700,29 @@ def _regular_size(stream: IO[bytes]) -> int | None:
     return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
+_ARRAY_HINT = (
+    "; the file holds a JSON array of records, and JSON Lines holds one JSON object per "
+    "line: write them so (jq -c '.[]' records.json > records.jsonl)"
+)
+
+
+def _jsonl_hint(line: str, lineno: int) -> str:
+    """What a line that is no JSON may tell of a file that is no JSON Lines, if anything.
+
+    Example:
+        >>> _jsonl_hint('[{"text": "We cut tariffs."},', 1)[:40]
+        '; the file holds a JSON array of records'
+    """
+    if "\r" in line.rstrip("\r\n"):
+        return (
+            "; its lines end in a carriage return alone (CR, as old Mac files do), so the "
+            "whole file reads as one line: make its line ends LF or CR LF"
+        )
+    if lineno == 1 and line.lstrip().startswith("["):
+        return _ARRAY_HINT
+    return ""
+
+
 def _read_jsonl(
     stream: IO[bytes],
     name: str,
@@ -760,10 +783,12 @@ def _read_jsonl(
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             at = start + len(line[: exc.pos].encode("utf-8"))
+            hint = _jsonl_hint(line, lineno)
             yield _error_doc(
                 where,
                 ReadError(
-                    f"{where}: invalid JSON at byte offset {at}: {exc.msg}", "JSONDecodeError"
+                    f"{where}: invalid JSON at byte offset {at}: {exc.msg}{hint}",
+                    "JSONDecodeError",
                 ),
             )
             continue
@@ -778,6 +803,8 @@ def _read_jsonl(
             continue
         if not isinstance(record, dict):
             message = f"{where}: expected a JSON object, got {type(record).__name__}"
+            if isinstance(record, list) and any(isinstance(item, dict) for item in record):
+                message += _ARRAY_HINT
             yield _error_doc(where, ReadError(message, "TypeError"))
             continue
         raw_id = record.get(id_field)

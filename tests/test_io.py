@@ -700,6 +700,32 @@ def test_jsonl_fields_are_configurable_and_bad_lines_are_error_records(tmp_path:
     assert docs[4]["text"] == "No id here."
 
 
+def test_jsonl_that_is_a_json_array_or_has_cr_line_ends_says_so(tmp_path: Path) -> None:
+    # The errors named the line and the byte, but not what was wrong with the file.
+    records = [{"id": "a", "text": "We cut tariffs."}, {"id": "b", "text": "Solar grew."}]
+    pretty = tmp_path / "pretty.jsonl"
+    pretty.write_text(json.dumps(records, indent=2), encoding="utf-8")
+    one_line = tmp_path / "one-line.jsonl"
+    one_line.write_text(json.dumps(records), encoding="utf-8")
+    old_mac = tmp_path / "old-mac.jsonl"
+    old_mac.write_bytes(b"".join(json.dumps(r).encode() + b"\r" for r in records))
+    fix = "JSON Lines holds one JSON object per line: write them so (jq -c '.[]'"
+    first = next(read_documents([pretty]))
+    assert first["error"].startswith(f"{pretty}:1: invalid JSON at byte offset ")
+    assert fix in first["error"]
+    (only,) = read_documents([one_line])
+    assert only["error"].startswith(f"{one_line}:1: expected a JSON object, got list; ")
+    assert fix in only["error"]
+    (whole,) = read_documents([old_mac])
+    assert "Extra data; its lines end in a carriage return alone" in whole["error"]
+    assert "make its line ends LF or CR LF" in whole["error"]
+    # An ordinary broken line gets no hint.
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"id": "a", "text": }\n', encoding="utf-8")
+    (bad,) = read_documents([broken])
+    assert bad["error"].endswith("Expecting value")
+
+
 def test_jsonl_ids_are_named_as_extract_many_names_them(tmp_path: Path) -> None:
     path = tmp_path / "docs.jsonl"
     ids = ["2.0", "2.5", "7", '"a"', "NaN", "null", "-0.0"]
