@@ -321,9 +321,9 @@ class Extractor:
         document at a time, and that document gets an error record.
 
         Args:
-            items: Strings, ``(text, metadata)`` tuples (metadata None for none), or
-                mappings with ``text``
-                and optional ``id``, ``meta`` (or ``metadata``) and ``pages``
+            items: Strings, ``(text, metadata)`` tuples (metadata None for none),
+                or mappings with ``text`` and optional ``id``, ``meta`` (or
+                ``metadata``) and ``pages``
                 (where the pages of a PDF begin, as :meth:`extract` takes them;
                 documents of PDFs from :func:`~policy_topics.io.read_documents`
                 have them; ``pages`` that are no such pairs give that
@@ -1036,9 +1036,10 @@ class _Relayed(logging.Handler):
         self.records: list[dict[str, Any]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        fields = dict(record.__dict__)
-        # The message as text: its arguments, or an exception, may not pickle.
-        fields.update(msg=record.getMessage(), args=None, exc_info=None, exc_text=None)
+        # The message as text, and only fields that pickle: its arguments, an
+        # exception or an extra field may not, and the whole batch would be lost.
+        fields = {key: value for key, value in vars(record).items() if type(value) in _SIMPLE}
+        fields["msg"] = record.getMessage()
         self.records.append(fields)
 
     def taken(self) -> list[dict[str, Any]]:
@@ -1047,6 +1048,7 @@ class _Relayed(logging.Handler):
 
 
 _RELAYED = _Relayed()
+_SIMPLE = frozenset({str, int, float, bool, type(None)})
 
 
 def _relog(logged: list[dict[str, Any]]) -> None:
@@ -1078,7 +1080,6 @@ def _watch_parent(parent: int, folder: str | None) -> None:
 def _work(sent: list[bytes | None], on_error: str, lines: bool) -> _Outcome:
     assert _WORKER is not None
     results: list[bytes | None] = []
-    _RELAYED.records.clear()
     try:
         for packed in sent:
             job = _unpack(packed)

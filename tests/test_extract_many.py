@@ -6,6 +6,7 @@ import contextlib
 import datetime
 import itertools
 import json
+import logging
 import os
 import pickle
 import signal
@@ -345,6 +346,28 @@ def test_what_workers_log_is_logged_here_as_one_process_logs_it(
     with caplog.at_level("ERROR", logger="policy_topics"):
         list(Extractor().extract_many(docs, n_process=2, batch_size=2))
     assert caplog.records == []
+
+
+class Chatty(Extractor):
+    """Logs, with an argument and an extra field that do not pickle, for each document."""
+
+    def extract(self, text: str, **kwargs: Any) -> DocumentResult:
+        lock = threading.Lock()
+        logging.getLogger("policy_topics").warning("tagging %s with %r", text, lock,
+                                                   extra={"lock": lock})  # fmt: skip
+        return super().extract(text, **kwargs)
+
+
+def test_a_log_record_that_does_not_pickle_comes_as_its_message(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    docs = ["We cut tariffs.", "Solar grew."]
+    with caplog.at_level("WARNING", logger="policy_topics"):
+        results = list(Chatty().extract_many(docs, n_process=2, batch_size=1))
+    assert results == list(Chatty().extract_many(docs))
+    messages = [r.getMessage() for r in caplog.records if r.processName != "MainProcess"]
+    assert [m.split(" with ")[0] for m in messages] == [f"tagging {d}" for d in docs]
+    assert all("<unlocked _thread.lock object" in m for m in messages)
 
 
 def test_a_failing_pool_is_raised_not_done_here(
