@@ -723,8 +723,8 @@ def long_documents(sizes_mb: list[float], hostile_mb: list[float]) -> dict[str, 
     Each hostile shape is timed at the two ``hostile_mb`` sizes, after a small
     text of the same shape has warmed the caches; each timing is the median of
     three. (One timing of the larger size alone decided the exponent before:
-    the 8 MB text without sentence ends took 8.3 s in one full run and 5.1 to
-    7.7 s in six runs after it, exponents 0.79 to 1.29 from the same code.)
+    the 8 MB text without sentence ends took 8.3 s in one full run and 5.0 to
+    7.7 s in nine timings after it, exponents 0.79 to 1.29 from the same code.)
     """
     extractor = Extractor()
     extractor.extract(_document(1.0, seed=99))  # warm the caches once
