@@ -341,8 +341,8 @@ class Extractor:
             n_process: Worker processes; results are identical for any value.
                 -1 starts one per CPU this process may use, as
                 ``nlp.pipe(n_process=-1)`` does in spaCy, but counting only the
-                CPUs a container's quota allows
-                (:func:`~policy_topics.cpus.usable_cpus`).
+                CPUs its affinity and the cgroup quotas over it allow (a
+                container's, a systemd service's: :func:`~policy_topics.cpus.usable_cpus`).
             batch_size: Documents sent to a worker at a time. None (the default)
                 sends about 64,000 characters of text at a time (at most 1,000
                 documents), so short and long documents both travel in batches
