@@ -722,9 +722,12 @@ def long_documents(sizes_mb: list[float], hostile_mb: list[float]) -> dict[str, 
 
     Each hostile shape is timed at the two ``hostile_mb`` sizes, after a small
     text of the same shape has warmed the caches; each timing is the median of
-    three. (One timing of the larger size alone decided the exponent before:
-    the 8 MB text without sentence ends took 8.3 s in one full run and 5.0 to
-    7.7 s in nine timings after it, exponents 0.79 to 1.29 from the same code.)
+    three, and the sizes alternate, so that a slow spell of the shared machine
+    slows both rather than the larger alone. (One timing of the larger size
+    alone decided the exponent before: the 8 MB text without sentence ends
+    took 8.3 s in one full run and 5.0 to 7.7 s in nine timings after it,
+    exponents 0.79 to 1.29 from the same code; three timings of each size, one
+    size after the other, still gave 1.23 in a full run.)
     """
     extractor = Extractor()
     extractor.extract(_document(1.0, seed=99))  # warm the caches once
@@ -740,11 +743,13 @@ def long_documents(sizes_mb: list[float], hostile_mb: list[float]) -> dict[str, 
         # A small text of the shape first, untimed: the first timing must not pay
         # for words the second then finds cached, which would flatter the exponent.
         extractor.extract(make(min(0.25, hostile_mb[0] / 4)))
-        timings = []
-        for size in hostile_mb:
-            text = make(size)
-            took = [_timed(partial(extractor.extract, text)) for _ in range(3)]
-            timings.append((size, statistics.median(took)))
+        texts = [make(size) for size in hostile_mb]
+        took: list[list[float]] = [[] for _ in texts]
+        for _ in range(3):  # the sizes alternate: a slow spell of the machine hits both
+            for text, times in zip(texts, took, strict=True):
+                times.append(_timed(partial(extractor.extract, text)))
+        del texts
+        timings = [(size, statistics.median(t)) for size, t in zip(hostile_mb, took, strict=True)]
         shapes[name] = {
             **{f"seconds_{size:g}mb": round(t, 2) for size, t in timings},
             "exponent": round(_exponent(timings), 2),
