@@ -110,7 +110,7 @@ def main() -> None:
         try:
             # Signals outside a command's own handling (loading a taxonomy or
             # spaCy, scoring gold) stop it with one line as well, not silently.
-            with _Signals():
+            with _Signals(exiting=True):
                 app(prog_name="policy-topics")
         finally:  # what is still buffered, while a failure can still be told
             if sys.stdout is not None:  # None: started with stdout closed
@@ -346,15 +346,21 @@ class _Signals:
     worker processes stop, Python joins them at exit) and exits with 128 plus
     the signal's number. Signals after it (Ctrl-C pressed again) are ignored
     until then: they would break into that clean-up with tracebacks and kill
-    the process before it exits with its code.
+    the process before it exits with its code. ``exiting`` marks the block
+    after which the process exits (:func:`main`'s). A command run in a process
+    that goes on (``app([...])`` from Python) gets the handlers it found back
+    when its outermost block ends, and a later command stops on a signal again.
     """
 
     #: A signal has stopped a command of this process.
     stopping = False
+    #: The blocks open now (main's and the command's).
+    _open = 0
 
-    def __init__(self) -> None:
+    def __init__(self, *, exiting: bool = False) -> None:
         self.received: int | None = None
         self._writing = False
+        self._exiting = exiting
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> _Signals:
@@ -362,11 +368,16 @@ class _Signals:
             if signal.getsignal(signum) is signal.SIG_IGN:
                 continue  # ignored by whoever started us (``cmd &`` in a script): keep it so
             self._previous[signum] = signal.signal(signum, self._handle)
+        _Signals._open += 1
         return self
 
     def __exit__(self, *exc: object) -> None:
+        _Signals._open -= 1
+        ignore = _Signals.stopping and (self._exiting or _Signals._open > 0)
         for signum, handler in self._previous.items():
-            signal.signal(signum, signal.SIG_IGN if _Signals.stopping else handler)
+            signal.signal(signum, signal.SIG_IGN if ignore else handler)
+        if not _Signals._open:
+            _Signals.stopping = False
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if _Signals.stopping:

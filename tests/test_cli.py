@@ -707,6 +707,43 @@ def test_ctrl_c_pressed_again_while_stopping_changes_nothing(
     assert out.read_bytes().endswith(b"\n")
 
 
+_IN_PROCESS = """
+import os, signal, sys, threading, time
+from policy_topics.cli import app
+
+source, out = sys.argv[1], sys.argv[2]
+found = signal.getsignal(signal.SIGINT)
+
+def interrupt():
+    while not (os.path.exists(out) and os.path.getsize(out) > 20_000):
+        time.sleep(0.02)
+    os.kill(os.getpid(), signal.SIGINT)
+
+for run in range(2):
+    if os.path.exists(out):
+        os.remove(out)
+    threading.Thread(target=interrupt, daemon=True).start()
+    code = app(["extract", source, "-o", out], standalone_mode=False)
+    print(run, code, signal.getsignal(signal.SIGINT) is found, flush=True)
+"""
+
+
+def test_a_command_run_in_process_stops_on_a_signal_every_time(tmp_path: Path) -> None:
+    # Stopped once, a command run from Python (not as the script, which exits)
+    # left SIGINT ignored in that process for good: Ctrl-C no longer reached the
+    # caller, and a second command could not be stopped.
+    source, out = big_input(tmp_path), tmp_path / "out.jsonl"
+    proc = subprocess.run(
+        [sys.executable, "-c", _IN_PROCESS, str(source), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["0 130 True", "1 130 True"], proc.stderr
+    assert proc.stderr.count("interrupted by SIGINT") == 2, proc.stderr
+
+
 # --- resuming ---------------------------------------------------------------------------
 
 
