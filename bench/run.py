@@ -47,7 +47,16 @@ from policy_topics.text import split_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora"
-MEASUREMENTS = ("throughput", "overhead", "parallel", "files", "memory", "taxonomy", "long")
+MEASUREMENTS = (
+    "throughput",
+    "overhead",
+    "parallel",
+    "kept",
+    "files",
+    "memory",
+    "taxonomy",
+    "long",
+)
 MB = 1_000_000
 
 
@@ -105,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         "throughput": lambda: throughput(texts, rounds),
         "overhead": lambda: component_overhead(texts, rounds),
         "parallel": lambda: parallel(texts, args.parallel_mb),
+        "kept": lambda: kept(texts, args.parallel_mb),
         "files": lambda: files(*(int(n) for n in args.pdfs.split(","))),
         "memory": lambda: memory(args.memory_mb),
         "taxonomy": lambda: taxonomy_size(texts, rounds=3, compile_rounds=args.compile_rounds),
@@ -545,6 +555,67 @@ def parallel(texts: list[str], min_mb: float = 5.0, rounds: int = 3) -> dict[str
     out["target"] = ">= 1.7"
     out["met"] = {name: out[name]["speedup"] >= 1.7 for name in ("corpus_repeated", "varied")}
     return out
+
+
+def kept(texts: list[str], min_mb: float = 5.0, rounds: int = 3) -> dict[str, Any]:
+    """Results kept in a list, as ``list(extract_many(texts))`` keeps them, against results dropped.
+
+    The other sections drop each result once it is made. A caller who keeps
+    them grows Python's heap by the objects of every record, and the cyclic
+    garbage collector rescans the heap each time it has grown by a quarter.
+    On the corpus repeated to at least ``min_mb`` (as ``parallel``), with
+    warm Extractors, alternated over ``rounds`` rounds (medians): one process
+    keeping its records (``one_kept_s``) and dropping them (``one_dropped_s``),
+    two processes keeping them, and spaCy's ``nlp.pipe`` keeping its Docs
+    against dropping them. A timing that keeps its results ends with the young
+    collection the next allocation would start (``gc.collect(0)``), so work
+    the collector put off is counted; the results are freed after the timer.
+    ``full_collections`` counts the collector's full passes in the last round
+    of each.
+    """
+    work = list(texts)
+    while _mb(work) < min_mb:
+        work.extend(texts)
+    nlp = spacy.blank("en")
+    single, double = Extractor(), Extractor()
+    for extractor in (single, double):
+        _drain_many(extractor, texts, 1)  # the workers fork from a warm process
+    _drain(nlp.pipe(texts))
+    steps: dict[str, Callable[[], Iterable[object]]] = {
+        "one_kept": lambda: single.extract_many(work),
+        "one_dropped": lambda: single.extract_many(work),
+        "two_kept": lambda: double.extract_many(work, n_process=2),
+        "spacy_kept": lambda: nlp.pipe(work),
+        "spacy_dropped": lambda: nlp.pipe(work),
+    }
+    took: dict[str, list[float]] = {name: [] for name in steps}
+    full: dict[str, int] = {}
+    for _ in range(rounds):
+        for name, make in steps.items():
+            gc.collect()
+            before = gc.get_stats()[2]["collections"]
+            started = time.perf_counter()
+            if name.endswith("_kept"):
+                results = list(make())
+                gc.collect(0)
+                took[name].append(time.perf_counter() - started)
+                del results  # freed after the timer
+            else:
+                _drain(make())
+                took[name].append(time.perf_counter() - started)
+            full[name] = gc.get_stats()[2]["collections"] - before
+    median = {name: statistics.median(times) for name, times in took.items()}
+    return {
+        "mb": round(_mb(work), 2),
+        "documents": len(work),
+        **{f"{name}_s": round(median[name], 3) for name in steps},
+        "keeping_cost": round(median["one_kept"] / median["one_dropped"] - 1, 3),
+        "spacy_keeping_cost": round(median["spacy_kept"] / median["spacy_dropped"] - 1, 3),
+        # The throughput ratio when both keep what they make: records against Docs.
+        "ratio_kept": round(median["spacy_kept"] / median["one_kept"], 3),
+        "speedup_kept": round(median["one_kept"] / median["two_kept"], 2),
+        "full_collections": full,
+    }
 
 
 def files(n_files: int, pages: int, rounds: int = 3) -> dict[str, Any]:

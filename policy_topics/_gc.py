@@ -1,12 +1,24 @@
-"""Pausing Python's cyclic garbage collector while long-lived objects are built."""
+"""Pausing Python's cyclic garbage collector while long-lived objects are built.
+
+Python's cyclic collector rescans every tracked object each time the heap has
+grown by a quarter. Objects that live on (a compiled taxonomy, the records a
+caller keeps in a list) make those passes ever longer, and they free nothing:
+the code paused here makes no reference cycles (``tests/test_extract_many.py``
+checks that a run leaves no cyclic garbage). The caller's own code runs with
+the collector as it found it. What the pause gains: the README's "Keeping
+results".
+"""
 
 from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
-__all__ = ["collector_paused"]
+__all__ = ["collector_paused", "each_made_paused"]
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -34,3 +46,30 @@ def collector_paused() -> Iterator[None]:
     finally:
         if collecting:
             gc.enable()
+
+
+def each_made_paused(items: Iterator[T]) -> Iterator[T]:
+    """The items of ``items``, the cyclic collector paused while each is made.
+
+    Between two items, while the caller's code runs, the collector is as the
+    caller left it: on, unless it was off already. Pausing costs two calls
+    per item, less than a ``with`` block.
+
+    Example:
+        >>> import gc
+        >>> def made():
+        ...     yield gc.isenabled()
+        >>> [(inside, gc.isenabled()) for inside in each_made_paused(made())]
+        [(False, True)]
+    """
+    while True:
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            item = next(items)
+        except StopIteration:
+            return
+        finally:
+            if collecting:
+                gc.enable()
+        yield item

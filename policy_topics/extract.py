@@ -35,6 +35,7 @@ import spacy
 from pydantic_core import PydanticSerializationError, to_json
 from spacy.language import Language
 
+from policy_topics._gc import collector_paused, each_made_paused
 from policy_topics.cpus import resolve_n_process
 from policy_topics.hits import SentenceHits
 from policy_topics.matching import PolicyTopics
@@ -252,7 +253,9 @@ class Extractor:
             >>> Extractor().extract(text, pages=[(1, 0), (2, 11)]).areas[0].quotes[0].page
             2
         """
-        return DocumentResult.model_validate(self._payload(text, plain_id(doc_id), metadata, pages))
+        with collector_paused():  # a caller may keep many records (see policy_topics._gc)
+            payload = self._payload(text, plain_id(doc_id), metadata, pages)
+            return DocumentResult.model_validate(payload)
 
     def _payload(
         self,
@@ -356,7 +359,11 @@ class Extractor:
                 RuntimeError that names its type and message.
 
         Returns:
-            A lazy iterator of DocumentResults, one per input.
+            A lazy iterator of DocumentResults, one per input. Python's cyclic
+            garbage collector is paused while each result is made, as it
+            rescans the records a caller keeps ever more often as they pile
+            up; between results, while the caller's code runs, it is as the
+            caller left it.
 
         Raises:
             ValueError: at once for bad arguments; while iterating with
@@ -422,7 +429,10 @@ class Extractor:
 
             results = iter(Progress(inner, total=total, unit="doc", desc="policy-topics"))
         try:
-            yield from results
+            # Each result is made with the cyclic collector paused: a caller who
+            # keeps the records would otherwise have it rescan them ever more
+            # often as they pile up (see policy_topics._gc).
+            yield from each_made_paused(results)
         finally:
             inner.close()  # stops the workers at once when the caller stops early
 

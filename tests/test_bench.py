@@ -93,6 +93,19 @@ def test_parallel_reports_both_inputs_and_the_references(tmp_path: Path) -> None
     }
 
 
+def test_kept_reports_results_kept_and_dropped(tmp_path: Path) -> None:
+    corpus = tmp_path / "docs.jsonl"
+    texts = ["We will cut tariffs on steel.", "Energy security matters. Solar panels too."]
+    kept = _bench(corpus, texts, "--only", "kept", "--parallel-mb", "0.01")["kept"]
+    assert kept["mb"] >= 0.01 and kept["documents"] % 2 == 0
+    steps = ("one_kept", "one_dropped", "two_kept", "spacy_kept", "spacy_dropped")
+    assert all(_finite(kept[f"{step}_s"]) and kept[f"{step}_s"] >= 0 for step in steps)
+    assert set(kept["full_collections"]) == set(steps)
+    assert all(type(n) is int and n >= 0 for n in kept["full_collections"].values())
+    for name in ("keeping_cost", "spacy_keeping_cost", "ratio_kept", "speedup_kept"):
+        assert _finite(kept[name])
+
+
 def test_files_section_reads_generated_pdfs_both_ways(tmp_path: Path) -> None:
     pytest.importorskip("pypdf")
     corpus = tmp_path / "docs.jsonl"
