@@ -249,7 +249,8 @@ def _frame_partition(
             item[column] = value
     if pages_column is not None:
         for item, pages in zip(items, frame[pages_column], strict=True):
-            if not is_missing(item.get("error")) and item.get("error"):
+            error = item.get("error")
+            if not is_missing(error) and error:  # bool(pd.NA) raises: missing first
                 continue  # the file could not be read: its error stands
             if not isinstance(pages, str):
                 if not is_missing(pages):
