@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         "throughput": lambda: throughput(texts, rounds),
         "overhead": lambda: component_overhead(texts, rounds),
         "parallel": lambda: parallel(texts, args.parallel_mb),
-        "kept": lambda: kept(texts, args.parallel_mb),
+        "kept": lambda: kept(texts, args.parallel_mb, rounds),
         "files": lambda: files(*(int(n) for n in args.pdfs.split(","))),
         "memory": lambda: memory(args.memory_mb),
         "taxonomy": lambda: taxonomy_size(texts, rounds=3, compile_rounds=args.compile_rounds),
@@ -568,10 +568,11 @@ def kept(texts: list[str], min_mb: float = 5.0, rounds: int = 3) -> dict[str, An
     keeping its records (``one_kept_s``) and dropping them (``one_dropped_s``),
     two processes keeping them, and spaCy's ``nlp.pipe`` keeping its Docs
     against dropping them. A timing that keeps its results ends with the young
-    collection the next allocation would start (``gc.collect(0)``), so work
-    the collector put off is counted; the results are freed after the timer.
-    ``full_collections`` counts the collector's full passes in the last round
-    of each.
+    collection the caller's next allocation would start (``gc.collect(0)``),
+    which a pause puts off; the passes of the older generations that may come
+    later, in the caller's code, are not counted. The results are freed after
+    the timer. ``full_collections`` counts the collector's full passes in the
+    last round of each.
     """
     work = list(texts)
     while _mb(work) < min_mb:

@@ -1,24 +1,93 @@
 """Pausing Python's cyclic garbage collector while long-lived objects are built.
 
-Python's cyclic collector rescans every tracked object each time the heap has
-grown by a quarter. Objects that live on (a compiled taxonomy, the records a
-caller keeps in a list) make those passes ever longer, and they free nothing:
-the code paused here makes no reference cycles (``tests/test_extract_many.py``
-checks that a run leaves no cyclic garbage). The caller's own code runs with
-the collector as it found it. What the pause gains: the README's "Keeping
-results".
+CPython's cyclic collector makes a full pass over every object it tracks each
+time the objects that survived its younger passes have grown by a quarter
+(Python 3.11 to 3.13). Objects that live on (a compiled taxonomy, the records
+a caller keeps in a list) make each of those passes longer, and the passes
+free nothing: the code that makes records makes no reference cycles
+(``tests/test_extract_many.py`` checks that a run leaves no cyclic garbage).
+What the pause gains: the README's "Keeping results".
+
+The collector's switch is one for the whole process. Pauses are counted: the
+first records whether the collector was on and turns it off, the last turns
+it back on if it was, so pauses in several threads, or nested, never leave it
+off. While any pause lasts, every thread of the process runs without it. A
+process forked during a pause (the workers of ``n_process > 1``) starts with
+the collector as the caller had it.
 """
 
 from __future__ import annotations
 
 import gc
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-__all__ = ["collector_paused", "each_made_paused"]
+__all__ = ["caller_collects", "collector_paused", "each_made_paused"]
 
 T = TypeVar("T")
+
+_LOCK = threading.Lock()
+_pauses = 0
+_resume = False  # whether the collector was on when the first pause began
+
+
+# No ``with _LOCK``: it makes a bound method, which the collector tracks, and
+# making one while the collector is on can start the collection put off.
+def _pause() -> None:
+    global _pauses, _resume
+    _LOCK.acquire()
+    try:
+        if _pauses == 0:
+            _resume = gc.isenabled()
+        _pauses += 1
+        gc.disable()
+    finally:
+        _LOCK.release()
+
+
+def _unpause() -> None:
+    global _pauses
+    _LOCK.acquire()
+    try:
+        if _pauses == 0:
+            return  # begun before this process was forked (see _forked)
+        _pauses -= 1
+        if _pauses == 0 and _resume:
+            gc.enable()
+    finally:
+        _LOCK.release()
+
+
+def _forked() -> None:
+    """After a fork during a pause (a pool's workers): no pause, the caller's collector."""
+    global _LOCK, _pauses
+    _LOCK = threading.Lock()  # another thread of the parent may have held it
+    if _pauses:
+        _pauses = 0
+        if _resume:
+            gc.enable()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which cannot fork
+    os.register_at_fork(after_in_child=_forked)
+
+
+def caller_collects() -> bool:
+    """Whether the collector is on outside the pauses: as the caller set it.
+
+    Example:
+        >>> with collector_paused():
+        ...     caller_collects()
+        True
+    """
+    _LOCK.acquire()
+    try:
+        return _resume if _pauses else gc.isenabled()
+    finally:
+        _LOCK.release()
 
 
 @contextmanager
@@ -39,21 +108,25 @@ def collector_paused() -> Iterator[None]:
         >>> gc.isenabled()
         True
     """
-    collecting = gc.isenabled()
-    gc.disable()
+    _pause()
     try:
         yield
     finally:
-        if collecting:
-            gc.enable()
+        _unpause()
 
 
 def each_made_paused(items: Iterator[T]) -> Iterator[T]:
     """The items of ``items``, the cyclic collector paused while each is made.
 
     Between two items, while the caller's code runs, the collector is as the
-    caller left it: on, unless it was off already. Pausing costs two calls
-    per item, less than a ``with`` block.
+    caller left it (unless another thread is in a pause). ``items`` runs
+    paused, and so does whatever it reads.
+
+    Args:
+        items: The iterator whose items are made paused.
+
+    Yields:
+        Its items, one by one.
 
     Example:
         >>> import gc
@@ -63,13 +136,11 @@ def each_made_paused(items: Iterator[T]) -> Iterator[T]:
         [(False, True)]
     """
     while True:
-        collecting = gc.isenabled()
-        gc.disable()
+        _pause()
         try:
             item = next(items)
         except StopIteration:
             return
         finally:
-            if collecting:
-                gc.enable()
+            _unpause()
         yield item

@@ -35,7 +35,7 @@ import spacy
 from pydantic_core import PydanticSerializationError, to_json
 from spacy.language import Language
 
-from policy_topics._gc import collector_paused, each_made_paused
+from policy_topics._gc import each_made_paused
 from policy_topics.cpus import resolve_n_process
 from policy_topics.hits import SentenceHits
 from policy_topics.matching import PolicyTopics
@@ -253,9 +253,7 @@ class Extractor:
             >>> Extractor().extract(text, pages=[(1, 0), (2, 11)]).areas[0].quotes[0].page
             2
         """
-        with collector_paused():  # a caller may keep many records (see policy_topics._gc)
-            payload = self._payload(text, plain_id(doc_id), metadata, pages)
-            return DocumentResult.model_validate(payload)
+        return DocumentResult.model_validate(self._payload(text, plain_id(doc_id), metadata, pages))
 
     def _payload(
         self,
@@ -360,10 +358,10 @@ class Extractor:
 
         Returns:
             A lazy iterator of DocumentResults, one per input. Python's cyclic
-            garbage collector is paused while each result is made, as it
-            rescans the records a caller keeps ever more often as they pile
-            up; between results, while the caller's code runs, it is as the
-            caller left it.
+            garbage collector is paused while each result is made (the input
+            is read then too): its passes over the records a caller keeps
+            grow longer as they pile up, and free nothing. Between results,
+            while the caller's code runs, it is as the caller left it.
 
         Raises:
             ValueError: at once for bad arguments; while iterating with
@@ -429,9 +427,6 @@ class Extractor:
 
             results = iter(Progress(inner, total=total, unit="doc", desc="policy-topics"))
         try:
-            # Each result is made with the cyclic collector paused: a caller who
-            # keeps the records would otherwise have it rescan them ever more
-            # often as they pile up (see policy_topics._gc).
             yield from each_made_paused(results)
         finally:
             inner.close()  # stops the workers at once when the caller stops early

@@ -1006,8 +1006,8 @@ def test_the_collector_is_paused_only_while_a_result_is_made(
 
 def test_results_kept_in_a_list_start_no_collection(extractor: Extractor) -> None:
     # The collector's passes over records a caller keeps free nothing and grow
-    # with them; none runs while list() takes the results (before: one pass
-    # per ~40 records, and a full pass each time the heap grew by a quarter).
+    # with them; none runs while list() takes the results (before: a young pass
+    # every few dozen records on Python 3.11, and full passes as they piled up).
     texts = [f"Both sides will cut tariffs on steel, item {i}." for i in range(400)]
     started: list[int] = []
 
@@ -1047,3 +1047,18 @@ def test_a_run_leaves_no_cyclic_garbage(corpora: Path, n_process: int, fast: boo
         gc.enable()
     assert len(results) == len(items) and sum(not r.ok for r in results) == 4
     assert cyclic == 0
+
+
+class CollectorProbe(Extractor):
+    """Records, in each result's metadata, whether the collector was on where it was made."""
+
+    def extract(self, text: str, **options: Any) -> DocumentResult:
+        options["metadata"] = {"collecting": gc.isenabled(), "pid": os.getpid()}
+        return super().extract(text, **options)
+
+
+def test_workers_started_while_a_result_is_made_collect_as_the_caller() -> None:
+    # The pool starts inside the pause; a forked worker must not keep it for life.
+    results = list(CollectorProbe().extract_many(TEXTS, n_process=2, batch_size=1))
+    assert {r.metadata["pid"] for r in results} - {os.getpid()}  # made in the workers
+    assert [r.metadata["collecting"] for r in results] == [True] * len(TEXTS)
