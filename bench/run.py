@@ -562,7 +562,8 @@ def kept(texts: list[str], min_mb: float = 5.0, rounds: int = 3) -> dict[str, An
 
     The other sections drop each result once it is made. A caller who keeps
     them grows Python's heap by the objects of every record, and the cyclic
-    garbage collector rescans the heap each time it has grown by a quarter.
+    garbage collector makes a full pass over what it tracks each time the
+    objects that survived its younger passes have grown by a quarter.
     On the corpus repeated to at least ``min_mb`` (as ``parallel``), with
     warm Extractors, alternated over ``rounds`` rounds (medians): one process
     keeping its records (``one_kept_s``) and dropping them (``one_dropped_s``),

@@ -11,9 +11,10 @@ What the pause gains: the README's "Keeping results".
 The collector's switch is one for the whole process. Pauses are counted: the
 first records whether the collector was on and turns it off, the last turns
 it back on if it was, so pauses in several threads, or nested, never leave it
-off. While any pause lasts, every thread of the process runs without it. A
-process forked during a pause (the workers of ``n_process > 1``) starts with
-the collector as the caller had it.
+off. While any pause lasts, every thread of the process runs without it, and
+a thread that turns the collector off meanwhile finds it on again when the
+last pause ends. A process forked during a pause (the workers of
+``n_process > 1``) starts with the collector as the caller had it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import gc
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -29,42 +30,44 @@ __all__ = ["caller_collects", "collector_paused", "each_made_paused"]
 
 T = TypeVar("T")
 
-_LOCK = threading.Lock()
+# Re-entrant: were Ctrl-C to land just after the lock is taken, before the
+# ``try`` that gives it back, the main thread (where signals land) could still
+# pause again. Taken through bound methods made once: ``with _LOCK`` makes one
+# each time, which the collector tracks, and making it while the collector is
+# on can start the very collection the pause puts off.
+_LOCK = threading.RLock()
+_acquire, _release = _LOCK.acquire, _LOCK.release
 _pauses = 0
 _resume = False  # whether the collector was on when the first pause began
 
 
-# No ``with _LOCK``: it makes a bound method, which the collector tracks, and
-# making one while the collector is on can start the collection put off.
 def _pause() -> None:
     global _pauses, _resume
-    _LOCK.acquire()
+    _acquire()
     try:
         if _pauses == 0:
             _resume = gc.isenabled()
         _pauses += 1
         gc.disable()
     finally:
-        _LOCK.release()
+        _release()
 
 
 def _unpause() -> None:
     global _pauses
-    _LOCK.acquire()
-    try:
+    with _LOCK:  # the collector is off here: making the bound method starts nothing
         if _pauses == 0:
-            return  # begun before this process was forked (see _forked)
+            return  # begun before this process was forked, or never counted (see _pause)
+        if _pauses == 1 and _resume:
+            gc.enable()  # before the count falls: a fork in between still sees a pause
         _pauses -= 1
-        if _pauses == 0 and _resume:
-            gc.enable()
-    finally:
-        _LOCK.release()
 
 
 def _forked() -> None:
     """After a fork during a pause (a pool's workers): no pause, the caller's collector."""
-    global _LOCK, _pauses
-    _LOCK = threading.Lock()  # another thread of the parent may have held it
+    global _LOCK, _acquire, _release, _pauses
+    _LOCK = threading.RLock()  # another thread of the parent may have held it
+    _acquire, _release = _LOCK.acquire, _LOCK.release
     if _pauses:
         _pauses = 0
         if _resume:
@@ -83,11 +86,8 @@ def caller_collects() -> bool:
         ...     caller_collects()
         True
     """
-    _LOCK.acquire()
-    try:
+    with _LOCK:
         return _resume if _pauses else gc.isenabled()
-    finally:
-        _LOCK.release()
 
 
 @contextmanager
@@ -108,14 +108,14 @@ def collector_paused() -> Iterator[None]:
         >>> gc.isenabled()
         True
     """
-    _pause()
     try:
+        _pause()  # inside: an interrupt in it leaves no pause counted for ever
         yield
     finally:
         _unpause()
 
 
-def each_made_paused(items: Iterator[T]) -> Iterator[T]:
+def each_made_paused(items: Iterator[T]) -> Generator[T, None, None]:
     """The items of ``items``, the cyclic collector paused while each is made.
 
     Between two items, while the caller's code runs, the collector is as the
@@ -136,8 +136,8 @@ def each_made_paused(items: Iterator[T]) -> Iterator[T]:
         [(False, True)]
     """
     while True:
-        _pause()
         try:
+            _pause()  # inside, as in collector_paused
             item = next(items)
         except StopIteration:
             return
