@@ -490,9 +490,7 @@ def parallel(texts: list[str], min_mb: float = 5.0, rounds: int = 3) -> dict[str
     else runs on the machine, while wall-clock times also hold the time the
     machine gave to others.
     """
-    work = list(texts)
-    while _mb(work) < min_mb:
-        work.extend(texts)
+    work = _repeated(texts, min_mb)
     varied = list(synth.documents(11, int(_mb(work) * MB)))
     out: dict[str, Any] = {}
     for name, docs in (("corpus_repeated", work), ("varied", varied)):
@@ -575,9 +573,7 @@ def kept(texts: list[str], min_mb: float = 5.0, rounds: int = 3) -> dict[str, An
     the timer. ``full_collections`` counts the collector's full passes in the
     last round of each.
     """
-    work = list(texts)
-    while _mb(work) < min_mb:
-        work.extend(texts)
+    work = _repeated(texts, min_mb)
     nlp = spacy.blank("en")
     single, double = Extractor(), Extractor()
     for extractor in (single, double):
@@ -913,6 +909,14 @@ def _drain_pipe(nlp: Language, texts: list[str], n_process: int) -> None:
 def _drain(items: Iterable[object]) -> None:
     for _ in items:
         pass
+
+
+def _repeated(texts: list[str], min_mb: float) -> list[str]:
+    """The texts, repeated whole until they hold at least ``min_mb`` MB."""
+    work = list(texts)
+    while _mb(work) < min_mb:
+        work.extend(texts)
+    return work
 
 
 def _mb(texts: Iterable[str]) -> float:

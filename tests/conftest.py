@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 from pathlib import Path
 
@@ -26,6 +27,16 @@ def corpora() -> Path:
     if not CORPORA.is_dir():
         pytest.skip("../shared/corpora is not present next to the repository")
     return CORPORA
+
+
+@pytest.fixture(scope="session")
+def corpus_texts(corpora: Path) -> list[str]:
+    """The texts of the shared corpora's JSON Lines files, in file order."""
+    texts = []
+    for path in sorted(corpora.glob("*.jsonl")):
+        with path.open(encoding="utf-8") as stream:
+            texts.extend(json.loads(line)["text"] for line in stream)
+    return texts
 
 
 @pytest.fixture(scope="session")

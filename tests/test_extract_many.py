@@ -961,14 +961,6 @@ def test_a_text_paired_with_none_has_no_metadata(extractor: Extractor, n_process
 # --- the cyclic garbage collector ------------------------------------------------------
 
 
-def _corpus_texts(corpora: Path, limit: int) -> list[str]:
-    texts = []
-    for path in sorted(corpora.glob("*.jsonl")):
-        with path.open(encoding="utf-8") as stream:
-            texts.extend(json.loads(line)["text"] for line in stream)
-    return texts[:limit]
-
-
 @pytest.mark.parametrize("n_process", [1, 2])
 @pytest.mark.parametrize("collecting", [True, False])
 def test_the_collector_is_paused_only_while_a_result_is_made(
@@ -1029,11 +1021,13 @@ def test_results_kept_in_a_list_start_no_collection(extractor: Extractor) -> Non
 
 @pytest.mark.parametrize("n_process", [1, 2])
 @pytest.mark.parametrize("fast", [True, False])
-def test_a_run_leaves_no_cyclic_garbage(corpora: Path, n_process: int, fast: bool) -> None:
+def test_a_run_leaves_no_cyclic_garbage(
+    corpus_texts: list[str], n_process: int, fast: bool
+) -> None:
     # The collector is paused while results are made, so any reference cycle
     # made then would wait for the caller's next collection: there must be none,
     # or memory would grow on a long stream.
-    texts = _corpus_texts(corpora, 600 if fast else 150)
+    texts = corpus_texts[: 600 if fast else 150]
     # Four that fail, and a lone surrogate, which is tagged.
     items: list[Any] = [*texts, None, 5, {"text": "x", "metadata": 3}, "\ud800 tariffs"]
     items.append({"id": "e", "error": "unreadable", "error_type": "OSError"})
