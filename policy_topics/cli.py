@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Protocol, TextIO
 import typer
 
 from policy_topics import COMPILED, __version__
-from policy_topics.cpus import resolve_n_process
+from policy_topics.cpus import more_than_usable, resolve_n_process
 from policy_topics.errors import PolicyTopicsError, TaxonomyError
 from policy_topics.io import (
     CSV_COLUMNS,
@@ -526,6 +526,9 @@ def extract(
     if retry_failed and not resume_run:
         _fail("policy-topics: --retry-failed goes with --resume: add --resume")
     done = _resume_point(output, fmt, retry_failed) if resume_run else Counter[str]()
+    too_many = more_than_usable(n_process, f"--n-process {n_process}")
+    if too_many is not None:
+        _tell(f"policy-topics: note: {too_many}")
     extractor = _extractor(taxonomy, model, max_quotes=max_quotes or None, min_score=min_score)
     texts: deque[str | None] = deque()
 

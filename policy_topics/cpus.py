@@ -13,7 +13,7 @@ from typing import Any
 
 from policy_topics.plain import is_whole_number
 
-__all__ = ["resolve_n_process", "usable_cpus"]
+__all__ = ["more_than_usable", "resolve_n_process", "usable_cpus"]
 
 
 def resolve_n_process(n_process: Any) -> int:
@@ -28,6 +28,29 @@ def resolve_n_process(n_process: Any) -> int:
             f"not {n_process!r}"
         )
     return usable_cpus() if n_process == -1 else int(n_process)  # int: a numpy integer, say
+
+
+def more_than_usable(n_process: int, given: str) -> str | None:
+    """Why ``n_process`` workers are too many here, or None: more than :func:`usable_cpus`.
+
+    Each worker holds a pipeline of its own, so workers beyond the CPUs add
+    memory and no speed (a notebook on one CPU, a container with a CPU quota).
+    ``given`` names the setting as the caller wrote it.
+
+    Example:
+        >>> more_than_usable(1, "n_process=1") is None
+        True
+    """
+    if n_process <= 1:
+        return None
+    cpus = usable_cpus()
+    if n_process <= cpus:
+        return None
+    return (
+        f"{given} starts {n_process} worker processes, more than the {cpus} "
+        f"CPU{'s' if cpus > 1 else ''} this process may use: each holds a pipeline of its "
+        "own, so the extra ones add memory and no speed; -1 starts one per CPU"
+    )
 
 
 def usable_cpus() -> int:

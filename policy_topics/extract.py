@@ -36,7 +36,7 @@ from pydantic_core import PydanticSerializationError, to_json
 from spacy.language import Language
 
 from policy_topics._gc import each_made_paused
-from policy_topics.cpus import resolve_n_process
+from policy_topics.cpus import more_than_usable, resolve_n_process
 from policy_topics.hits import SentenceHits
 from policy_topics.matching import PolicyTopics
 from policy_topics.pages import check_pages
@@ -344,6 +344,7 @@ class Extractor:
                 ``nlp.pipe(n_process=-1)`` does in spaCy, but counting only the
                 CPUs its affinity and the cgroup quotas over it allow (a
                 container's, a systemd service's: :func:`~policy_topics.cpus.usable_cpus`).
+                More than that logs a warning: each worker holds a pipeline.
             batch_size: Documents sent to a worker at a time. None (the default)
                 sends about 64,000 characters of text at a time (at most 1,000
                 documents), so short and long documents both travel in batches
@@ -377,6 +378,9 @@ class Extractor:
         if on_error not in ("record", "raise"):
             raise ValueError(f"on_error must be 'record' or 'raise', not {on_error!r}")
         n_process = resolve_n_process(n_process)
+        too_many = more_than_usable(n_process, f"n_process={n_process}")
+        if too_many is not None:
+            logger.warning(too_many)
         if batch_size is not None and (not is_whole_number(batch_size) or batch_size < 1):
             raise ValueError(f"batch_size must be a whole number >= 1 or None, not {batch_size!r}")
         batch_size = None if batch_size is None else int(batch_size)

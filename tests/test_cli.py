@@ -24,6 +24,7 @@ import pytest
 
 from policy_topics import COMPILED, DocumentResult, Extractor, readers
 from policy_topics.cli import _TABLE_START_RE, _columns
+from policy_topics.cpus import usable_cpus
 from policy_topics.io import CSV_COLUMNS
 
 from .conftest import SAMPLE
@@ -1730,6 +1731,15 @@ def test_n_process_minus_one_is_one_process_per_cpu_and_zero_a_usage_error() -> 
     every = run("extract", str(SAMPLE), "--n-process", "-1")
     assert one.returncode == every.returncode == 0, text(every)[1]
     assert every.stdout == one.stdout
+    assert "note" not in text(every)[1]
+    # More workers than CPUs: a note that they add memory and no speed, and the same output.
+    many = usable_cpus() + 1
+    extra = run("extract", str(SAMPLE), "--n-process", str(many))
+    assert extra.returncode == 0, text(extra)[1]
+    assert extra.stdout == one.stdout
+    assert text(extra)[1].startswith(
+        f"policy-topics: note: --n-process {many} starts {many} worker processes, more than "
+    )
     zero = run("extract", str(SAMPLE), "--n-process", "0")
     assert zero.returncode == 2
     assert "give 1 or more, or -1 for one per CPU" in text(zero)[1]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 import pytest
 
 from policy_topics import Extractor, cpus
-from policy_topics.cpus import _cgroup_cpus, resolve_n_process, usable_cpus
+from policy_topics.cpus import _cgroup_cpus, more_than_usable, resolve_n_process, usable_cpus
 
 
 def _write(root: Path, files: dict[str, str]) -> Path:
@@ -124,3 +125,39 @@ def test_extract_many_with_minus_one_gives_the_records_of_one_process(
     assert list(extractor.extract_many(texts, n_process=-1, batch_size=2)) == list(
         extractor.extract_many(texts)
     )
+
+
+def test_more_workers_than_usable_cpus_are_said_to_add_memory_and_no_speed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cpus, "usable_cpus", lambda: 2)
+    assert more_than_usable(1, "n_process=1") is None
+    assert more_than_usable(2, "n_process=2") is None
+    assert more_than_usable(3, "n_process=3") == (
+        "n_process=3 starts 3 worker processes, more than the 2 CPUs this process may "
+        "use: each holds a pipeline of its own, so the extra ones add memory and no "
+        "speed; -1 starts one per CPU"
+    )
+    monkeypatch.setattr(cpus, "usable_cpus", lambda: 1)
+    note = more_than_usable(2, "--n-process 2")
+    assert note is not None and note.startswith("--n-process 2 starts 2 worker processes, ")
+    assert "than the 1 CPU this process" in note
+
+
+def test_extract_many_warns_at_once_of_more_workers_than_cpus_and_still_runs(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(cpus, "usable_cpus", lambda: 1)  # a notebook on one CPU
+    extractor = Extractor()
+    texts = ["We will cut tariffs.", "Solar power grows."]
+    with caplog.at_level(logging.WARNING, logger="policy_topics"):
+        results = extractor.extract_many(texts, n_process=2)
+        # Said when called, before any document is read.
+        assert [r.getMessage()[:48] for r in caplog.records] == [
+            "n_process=2 starts 2 worker processes, more than"
+        ]
+        caplog.clear()
+        records = list(results)
+        assert records == list(extractor.extract_many(texts)) and len(records) == 2
+        assert list(extractor.extract_many(texts, n_process=-1)) == records
+    assert caplog.records == []  # n_process=1 and -1 (one per CPU) say nothing
