@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -166,6 +167,9 @@ def test_memory_taxonomy_and_long_sections_run_small(tmp_path: Path) -> None:
     assert len(taxonomy["sparse"]["load_validate_compile_rounds_s"]) == 1
     long = report["long"]
     assert [p["mb"] for p in long["prose"]] == [0.05, 0.1]
+    for point in long["prose"]:  # the median of three timings, the sizes in turn
+        assert len(point["rounds_s"]) == 3
+        assert point["seconds"] == statistics.median(point["rounds_s"])
     assert set(long["pathological"]) == {
         "no_sentence_ends",
         "one_line",
