@@ -23,6 +23,7 @@ import signal
 import tempfile
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sized
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -344,7 +345,7 @@ class Extractor:
                 ``nlp.pipe(n_process=-1)`` does in spaCy, but counting only the
                 CPUs its affinity and the cgroup quotas over it allow (a
                 container's, a systemd service's: :func:`~policy_topics.cpus.usable_cpus`).
-                More than that logs a warning: each worker holds a pipeline.
+                More than that warns (``UserWarning``): each worker holds a pipeline.
             batch_size: Documents sent to a worker at a time. None (the default)
                 sends about 64,000 characters of text at a time (at most 1,000
                 documents), so short and long documents both travel in batches
@@ -380,7 +381,7 @@ class Extractor:
         n_process = resolve_n_process(n_process)
         too_many = more_than_usable(n_process, f"n_process={n_process}")
         if too_many is not None:
-            logger.warning(too_many)
+            warnings.warn(too_many, UserWarning, stacklevel=2)
         if batch_size is not None and (not is_whole_number(batch_size) or batch_size < 1):
             raise ValueError(f"batch_size must be a whole number >= 1 or None, not {batch_size!r}")
         batch_size = None if batch_size is None else int(batch_size)
