@@ -43,11 +43,14 @@ def more_than_usable(n_process: int, given: str) -> str | None:
     """
     if n_process <= 1:
         return None
-    cpus = usable_cpus()
+    try:
+        cpus = usable_cpus()
+    except OSError:  # advice only: it never stops the work
+        return None
     if n_process <= cpus:
         return None
     return (
-        f"{given} starts {n_process} worker processes, more than the {cpus} "
+        f"{given} asks for {n_process} worker processes, more than the {cpus} "
         f"CPU{'s' if cpus > 1 else ''} this process may use: each holds a pipeline of its "
         "own, so the extra ones add memory and no speed; -1 starts one per CPU"
     )
@@ -103,13 +106,21 @@ def _cgroup_cpus(root: Path, membership: str = "") -> float | None:
             paths["v1"] = path
     folders = _above(root, paths["v2"])
     hierarchy = next(
-        (root / name for name in ("cpu", "cpu,cpuacct", "cpuacct,cpu") if (root / name).is_dir()),
+        (root / name for name in ("cpu", "cpu,cpuacct", "cpuacct,cpu") if _is_dir(root / name)),
         None,
     )
     if hierarchy is not None:
         folders += _above(hierarchy, paths["v1"])
     quotas = [quota for folder in folders if (quota := _quota(folder)) is not None]
     return min(quotas, default=None)
+
+
+def _is_dir(path: Path) -> bool:
+    """Whether ``path`` is a folder; False when it cannot be read (``Path.is_dir`` raises then)."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 def _above(base: Path, path: str) -> list[Path]:

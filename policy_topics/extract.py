@@ -379,13 +379,13 @@ class Extractor:
         if on_error not in ("record", "raise"):
             raise ValueError(f"on_error must be 'record' or 'raise', not {on_error!r}")
         n_process = resolve_n_process(n_process)
-        too_many = more_than_usable(n_process, f"n_process={n_process}")
-        if too_many is not None:
-            warnings.warn(too_many, UserWarning, stacklevel=2)
         if batch_size is not None and (not is_whole_number(batch_size) or batch_size < 1):
             raise ValueError(f"batch_size must be a whole number >= 1 or None, not {batch_size!r}")
         batch_size = None if batch_size is None else int(batch_size)
         _check_documents(items)
+        too_many = more_than_usable(n_process, f"n_process={n_process}")
+        if too_many is not None:
+            warnings.warn(too_many, UserWarning, stacklevel=2)
         if _is_series(items):
             series: Any = items
             items = (_labelled(label, item) for label, item in series.items())

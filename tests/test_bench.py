@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import statistics
@@ -194,3 +195,25 @@ def test_counting_options_refuse_what_counts_nothing(option: str, value: str) ->
     )
     assert run.returncode == 2 and run.stdout == ""
     assert f"argument {option}: must be a whole number of 1 or more" in run.stderr
+
+
+def test_long_times_every_size_in_turn_three_times() -> None:
+    # The sizes alternate, so that a slow spell of the machine hits all of them.
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
+        assert spec is not None and spec.loader is not None
+        bench = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(bench)
+    finally:
+        sys.path.pop(0)
+    calls: list[str] = []
+
+    class Recording:
+        def extract(self, text: str) -> None:
+            calls.append(text)
+
+    took = bench._alternated(Recording(), ["small", "large"])
+    assert calls == ["small", "large"] * 3
+    assert [len(times) for times in took] == [3, 3]
+    assert all(_finite(t) for times in took for t in times)

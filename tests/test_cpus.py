@@ -133,13 +133,20 @@ def test_more_workers_than_usable_cpus_are_said_to_add_memory_and_no_speed(
     assert more_than_usable(1, "n_process=1") is None
     assert more_than_usable(2, "n_process=2") is None
     assert more_than_usable(3, "n_process=3") == (
-        "n_process=3 starts 3 worker processes, more than the 2 CPUs this process may "
+        "n_process=3 asks for 3 worker processes, more than the 2 CPUs this process may "
         "use: each holds a pipeline of its own, so the extra ones add memory and no "
         "speed; -1 starts one per CPU"
     )
+    assert more_than_usable(resolve_n_process(-1), "n_process=-1") is None  # -1: one per CPU
+
+    def unreadable() -> int:
+        raise PermissionError(13, "Permission denied", "/sys/fs/cgroup/cpu")
+
+    monkeypatch.setattr(cpus, "usable_cpus", unreadable)
+    assert more_than_usable(8, "n_process=8") is None  # advice only: never an error
     monkeypatch.setattr(cpus, "usable_cpus", lambda: 1)
     note = more_than_usable(2, "--n-process 2")
-    assert note is not None and note.startswith("--n-process 2 starts 2 worker processes, ")
+    assert note is not None and note.startswith("--n-process 2 asks for 2 worker processes, ")
     assert "than the 1 CPU this process" in note
 
 
@@ -150,10 +157,22 @@ def test_extract_many_warns_at_once_of_more_workers_than_cpus_and_still_runs(
     extractor = Extractor()
     texts = ["We will cut tariffs.", "Solar power grows."]
     # Said when called, before any document is read, and at the caller's line.
-    with pytest.warns(UserWarning, match=r"^n_process=2 starts 2 worker processes, more") as told:
+    with pytest.warns(UserWarning, match=r"^n_process=2 asks for 2 worker processes, more") as told:
         results = extractor.extract_many(texts, n_process=2)
     assert [w.filename for w in told] == [__file__]
     records = list(results)
     assert records == list(extractor.extract_many(texts)) and len(records) == 2
     # n_process=1, and -1 (one per CPU), say nothing (warnings are errors in this suite).
     assert list(extractor.extract_many(texts, n_process=-1)) == records
+
+
+def test_an_unreadable_cgroup_folder_is_no_quota(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Path.is_dir raises PermissionError rather than answering False.
+    def refused(self: Path) -> bool:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    root = _write(tmp_path, {"cpu.max": "200000 100000\n"})
+    monkeypatch.setattr(Path, "is_dir", refused)
+    assert _cgroup_cpus(root, "0::/\n") == 2.0
