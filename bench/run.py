@@ -789,16 +789,19 @@ def _matches(extractor: Extractor, texts: list[str]) -> int:
 def long_documents(sizes_mb: list[float], hostile_mb: list[float]) -> dict[str, Any]:
     """One document of each size: time must grow linearly, with no quadratic step.
 
-    The prose is timed three times at each of ``sizes_mb``, and each hostile
-    shape at the two ``hostile_mb`` sizes, after a small text of the same
-    shape has warmed the caches; each figure is the median of three, and the
-    sizes alternate, so that a slow spell of the shared machine slows all of
-    them rather than one size alone. (One timing of the larger size alone
-    decided the exponent before: the 8 MB text without sentence ends took
-    8.3 s in one full run and 5.0 to 7.7 s in nine timings after it,
-    exponents 0.79 to 1.29 from the same code; three timings of each size, one
-    size after the other, still gave 1.23 in a full run. The prose, each size
-    timed once, gave exponents from 1.01 to 1.15 in the three runs before.)
+    The prose is timed three times at each of ``sizes_mb``, after 1 MB of other
+    prose has warmed the caches, and each hostile shape at the two
+    ``hostile_mb`` sizes, after a small text of the same shape; each figure is
+    the median of three, and the sizes alternate, so that a slow spell of the
+    shared machine slows all of them rather than one size alone. All the prose
+    is held at once (91 MB of text at the default sizes, one byte a character),
+    little beside what tagging the 50 MB document takes. (One timing of the
+    larger size alone decided the exponent before: the 8 MB text without
+    sentence ends took 8.3 s in one full run and 5.0 to 7.7 s in nine timings
+    after it, exponents 0.79 to 1.29 from the same code; three timings of each
+    size, one size after the other, still gave 1.23 in a full run. The prose,
+    each size timed once, gave exponents of 1.01, 1.12 and 1.15 in the three
+    runs of this section before.)
     """
     extractor = Extractor()
     extractor.extract(_document(1.0, seed=99))  # warm the caches once
