@@ -15,6 +15,11 @@ off. While any pause lasts, every thread of the process runs without it, and
 a thread that turns the collector off meanwhile finds it on again when the
 last pause ends. A process forked during a pause (the workers of
 ``n_process > 1``) starts with the collector as the caller had it.
+
+A pause puts collections off; it never skips them. When the last pause ends,
+the collector may start at once what came due meanwhile (see
+:class:`_Tracked`), so cyclic garbage made by the caller's code, between
+results or in a pause, is freed as it would be without the pauses.
 """
 
 from __future__ import annotations
@@ -22,11 +27,11 @@ from __future__ import annotations
 import gc
 import os
 import threading
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
-__all__ = ["caller_collects", "collector_paused", "each_made_paused"]
+__all__ = ["caller_collects", "collector_paused", "each_made_paused", "made_paused"]
 
 T = TypeVar("T")
 
@@ -58,9 +63,27 @@ def _unpause() -> None:
     with _LOCK:  # the collector is off here: making the bound method starts nothing
         if _pauses == 0:
             return  # begun before this process was forked, or never counted (see _pause)
-        if _pauses == 1 and _resume:
+        resumed = _pauses == 1 and _resume
+        if resumed:
             gc.enable()  # before the count falls: a fork in between still sees a pause
         _pauses -= 1
+    if resumed:
+        _Tracked()  # see _Tracked
+
+
+class _Tracked:
+    """An object the collector tracks, made once the last pause ends.
+
+    CPython starts a collection at an allocation, once the objects made since
+    the last one, less those freed, outnumber its first threshold; objects
+    made during a pause count too, but no collection starts then. Were the
+    caller's code between two results to make no object of its own
+    (``list(...)``, a loop that counts them), no collection would ever start
+    again, and cyclic garbage (from the caller's input, say) would pile up for
+    the whole run. Making one object lets the collector start what is due,
+    as the caller's next object would, and decide which generations to
+    collect by its own rules.
+    """
 
 
 def _forked() -> None:
@@ -111,6 +134,21 @@ def collector_paused() -> Iterator[None]:
     try:
         _pause()  # inside: an interrupt in it leaves no pause counted for ever
         yield
+    finally:
+        _unpause()
+
+
+def made_paused(make: Callable[..., T], *args: Any) -> T:
+    """``make(*args)``, the cyclic collector paused while it runs.
+
+    Example:
+        >>> import gc
+        >>> made_paused(gc.isenabled), gc.isenabled()
+        (False, True)
+    """
+    try:
+        _pause()  # inside, as in collector_paused
+        return make(*args)
     finally:
         _unpause()
 

@@ -36,7 +36,7 @@ import spacy
 from pydantic_core import PydanticSerializationError, to_json
 from spacy.language import Language
 
-from policy_topics._gc import each_made_paused
+from policy_topics._gc import each_made_paused, made_paused
 from policy_topics.cpus import more_than_usable, resolve_n_process
 from policy_topics.hits import SentenceHits
 from policy_topics.matching import PolicyTopics
@@ -432,26 +432,27 @@ class Extractor:
 
             results = iter(Progress(inner, total=total, unit="doc", desc="policy-topics"))
         try:
-            yield from each_made_paused(results)
+            yield from results
         finally:
             inner.close()  # stops the workers at once when the caller stops early
 
     def _sequential(
         self, items: Iterable[Item], on_error: str
     ) -> Generator[DocumentResult, None, None]:
+        # The caller's input is read outside the pause: see _gc._Tracked.
+        plain = type(self).extract is Extractor.extract
+        for position, item in enumerate(items):
+            yield made_paused(self._one, item, position, plain, on_error)
+
+    def _one(self, item: Item, position: int, plain: bool, on_error: str) -> DocumentResult:
         # Plain strings, the usual input, skip the bookkeeping of a job; a failure
         # takes the general path, which turns it into an error record.
-        plain = type(self).extract is Extractor.extract
-        validate = DocumentResult.model_validate
-        for position, item in enumerate(items):
-            if plain and type(item) is str:
-                try:
-                    result = validate(self._payload(item, None, None))
-                except Exception:
-                    result = self._run(_coerce(item, position), on_error)
-                yield result
-            else:
-                yield self._run(_coerce(item, position), on_error)
+        if plain and type(item) is str:
+            try:
+                return DocumentResult.model_validate(self._payload(item, None, None))
+            except Exception:
+                pass
+        return self._run(_coerce(item, position), on_error)
 
     def _run(self, job: _Job, on_error: str) -> DocumentResult:
         return self._finish(job, self._prepare(job, on_error), on_error)
@@ -530,11 +531,11 @@ class Extractor:
                     pending.append((batch, workers.submit(batch, on_error)))
                     batch, chars = [], 0
                     while pending and (len(pending) > 2 * n_process or _done(pending[0][1])):
-                        yield from self._collect(pending, workers, on_error)
+                        yield from each_made_paused(self._collect(pending, workers, on_error))
             if batch:
                 pending.append((batch, workers.submit(batch, on_error)))
             while pending:
-                yield from self._collect(pending, workers, on_error)
+                yield from each_made_paused(self._collect(pending, workers, on_error))
             finished = True
             if failure is not None:
                 raise failure
