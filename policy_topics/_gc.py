@@ -13,8 +13,8 @@ first records whether the collector was on and turns it off, the last turns
 it back on if it was, so pauses in several threads, or nested, never leave it
 off. While any pause lasts, every thread of the process runs without it, and
 a thread that turns the collector off meanwhile finds it on again when the
-last pause ends. A process forked during a pause (the workers of
-``n_process > 1``) starts with the collector as the caller had it.
+last pause ends. A process forked during a pause (the workers of a pool
+started again after one died) starts with the collector as the caller had it.
 
 A pause puts collections off; it never skips them. When the last pause ends,
 the collector may start at once what came due meanwhile (see
@@ -67,6 +67,10 @@ def _unpause() -> None:
         if resumed:
             gc.enable()  # before the count falls: a fork in between still sees a pause
         _pauses -= 1
+        if resumed:
+            # Again: from Python 3.12 a collection due may start right after the
+            # first, and a finalizer it runs may pause and end its pause meanwhile.
+            gc.enable()
     if resumed:
         _Tracked()  # see _Tracked
 
@@ -173,12 +177,17 @@ def each_made_paused(items: Iterator[T]) -> Generator[T, None, None]:
         >>> [(inside, gc.isenabled()) for inside in each_made_paused(made())]
         [(False, True)]
     """
-    while True:
-        try:
-            _pause()  # inside, as in collector_paused
-            item = next(items)
-        except StopIteration:
-            return
-        finally:
-            _unpause()
-        yield item
+    try:
+        while True:
+            try:
+                _pause()  # inside, as in collector_paused
+                item = next(items)
+            except StopIteration:
+                return
+            finally:
+                _unpause()
+            yield item
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:  # a generator's own clean-up, before the caller's goes on
+            close()

@@ -360,10 +360,11 @@ class Extractor:
 
         Returns:
             A lazy iterator of DocumentResults, one per input. Python's cyclic
-            garbage collector is paused while each result is made (the input
-            is read then too): its passes over the records a caller keeps
-            grow longer as they pile up, and free nothing. Between results,
-            while the caller's code runs, it is as the caller left it.
+            garbage collector is paused while each result is made (not while
+            the input is read), so that it makes one pass where it would make
+            several over a large record in the making; when a pause ends, it
+            starts what came due. Between results, while the caller's code
+            runs, it is as the caller left it.
 
         Raises:
             ValueError: at once for bad arguments; while iterating with
