@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from policy_topics.errors import PolicyTopicsError, TaxonomyError
+from policy_topics.errors import PolicyTopicsError, TaxonomyError, WorkerStartError
 
 if TYPE_CHECKING:
     from policy_topics.evaluate import evaluate
@@ -43,6 +43,7 @@ __all__ = [
     "Quote",
     "Taxonomy",
     "TaxonomyError",
+    "WorkerStartError",
     "__version__",
     "evaluate",
     "load_taxonomy",

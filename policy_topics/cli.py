@@ -1,8 +1,9 @@
 """The ``policy-topics`` command line: thin commands over the library.
 
 Exit codes: 0 success; 1 some documents failed (or lint findings); 2 usage,
-taxonomy or gold-file error; 74 the output could not be written once begun (a
-full disk); 130 / 143 interrupted by SIGINT / SIGTERM.
+taxonomy or gold-file error; 71 worker processes could not be started; 74 the
+output could not be written once begun (a full disk); 130 / 143 interrupted by
+SIGINT / SIGTERM.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import typer
 
 from policy_topics import COMPILED, __version__
 from policy_topics.cpus import more_than_usable, resolve_n_process
-from policy_topics.errors import PolicyTopicsError, TaxonomyError
+from policy_topics.errors import PolicyTopicsError, TaxonomyError, WorkerStartError
 from policy_topics.io import (
     CSV_COLUMNS,
     CsvWriter,
@@ -95,6 +96,8 @@ app.add_typer(taxonomy_app, name="taxonomy")
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+#: Worker processes could not be started (a limit on processes): sysexits' EX_OSERR.
+EXIT_WORKERS = 71
 #: The output could not be written once begun (a full disk): sysexits' EX_IOERR.
 EXIT_WRITE = 74
 # Errors that only a write gives: no room on the device, past the file size limit, over quota.
@@ -620,6 +623,17 @@ def extract(
             f"policy-topics: interrupted by {name} after {count} documents; {kept}", err=True
         )
         raise typer.Exit(128 + exc.signum) from None
+    except WorkerStartError as exc:
+        kept = _what_is_kept(
+            target,
+            fmt,
+            count,
+            atomic=output is not None,
+            opened=started,
+            finished=finished,
+            appended=resume_run,
+        )
+        _fail(f"policy-topics: {exc}; {kept}", EXIT_WORKERS)
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, like other Unix tools.
         devnull = os.open(os.devnull, os.O_WRONLY)

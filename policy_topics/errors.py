@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["PolicyTopicsError", "Problem", "TaxonomyError"]
+__all__ = ["PolicyTopicsError", "Problem", "TaxonomyError", "WorkerStartError"]
 
 
 class PolicyTopicsError(Exception):
@@ -35,6 +35,10 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.source}:{self.line}" if self.line is not None else self.source
         return f"{where} {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class WorkerStartError(PolicyTopicsError, RuntimeError):
+    """Worker processes (``n_process > 1``) could not be started, or died before any work."""
 
 
 class TaxonomyError(PolicyTopicsError, ValueError):

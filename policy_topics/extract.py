@@ -38,6 +38,7 @@ from spacy.language import Language
 
 from policy_topics._gc import each_made_paused, made_paused
 from policy_topics.cpus import more_than_usable, resolve_n_process
+from policy_topics.errors import WorkerStartError
 from policy_topics.hits import SentenceHits
 from policy_topics.matching import PolicyTopics
 from policy_topics.pages import check_pages
@@ -705,14 +706,21 @@ class _Workers:
             return failed
 
     def check_start(self, cause: BaseException) -> None:
-        """Raise RuntimeError when a fresh worker dies before doing any work."""
+        """Raise WorkerStartError when a fresh worker cannot start, or dies before any work."""
         future = self.submit([], "record")
         assert future is not None  # an empty batch always pickles
         try:
             _received(future.result())
-        except BrokenProcessPool:
+        except BrokenProcessPool as broken:
             self.close(abort=True)
-            raise RuntimeError(
+            refused = broken.__cause__
+            if isinstance(refused, OSError):  # see submit: the system would not start one
+                raise WorkerStartError(
+                    f"cannot start a worker process: {type(refused).__name__}: {refused}; "
+                    "the system refuses new processes (a limit on processes or on "
+                    "memory): ask for fewer, or use n_process=1"
+                ) from refused
+            raise WorkerStartError(
                 "worker processes die on start-up; with the 'spawn' start method the "
                 "main module must guard its code with `if __name__ == '__main__':`"
             ) from cause

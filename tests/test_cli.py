@@ -710,6 +710,42 @@ def test_ctrl_c_pressed_again_while_stopping_changes_nothing(
     assert out.read_bytes().endswith(b"\n")
 
 
+_REFUSED = """
+import sys
+from concurrent.futures import ProcessPoolExecutor
+
+def refused(self, *args, **kwargs):
+    raise BlockingIOError(11, "Resource temporarily unavailable")
+
+ProcessPoolExecutor.submit = refused  # as under a limit on processes
+from policy_topics.cli import app
+sys.exit(app(sys.argv[1:], standalone_mode=False))
+"""
+
+
+def test_workers_the_system_refuses_end_the_run_with_71_and_a_message(tmp_path: Path) -> None:
+    # The run ended with a traceback and exit code 1, which says some documents failed.
+    source, out = tmp_path / "a.txt", tmp_path / "out.jsonl"
+    source.write_text("We cut tariffs on steel.\n", encoding="utf-8")
+    args = ["extract", str(source), "--n-process", "2", "-o", str(out)]
+    proc = subprocess.run(
+        [sys.executable, "-c", _REFUSED, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 71, proc.stderr
+    told = [line for line in proc.stderr.splitlines() if "note:" not in line]
+    assert told == [
+        "policy-topics: cannot start a worker process: BlockingIOError: [Errno 11] Resource "
+        "temporarily unavailable; the system refuses new processes (a limit on processes or "
+        "on memory): ask for fewer, or use n_process=1; no output file was written (no "
+        "document was finished)"
+    ]
+    assert not out.exists()
+
+
 _IN_PROCESS = """
 import os, signal, sys, threading, time
 from policy_topics.cli import app

@@ -23,7 +23,7 @@ from typing import Any
 import psutil
 import pytest
 
-from policy_topics import DocumentResult, Extractor, extract
+from policy_topics import DocumentResult, Extractor, WorkerStartError, extract
 
 TEXTS = [
     "Both sides will cut tariffs on steel.",
@@ -784,6 +784,28 @@ def test_a_worker_the_pool_cannot_start_again_is_a_broken_pool(
     monkeypatch.setattr(extract.ProcessPoolExecutor, "submit", failing_once)
     results = dumps(extractor.extract_many(TEXTS, n_process=2, batch_size=1))
     assert results == dumps(extractor.extract_many(TEXTS)) and len(calls) > 2
+
+
+def test_workers_the_system_will_not_start_are_said_to_be_refused(
+    extractor: Extractor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Under a limit on processes (a container's), every worker's start failed
+    # with BlockingIOError, and the error blamed a main module without an
+    # `if __name__ == '__main__':` guard, which only spawned workers need.
+    def refused(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(extract.ProcessPoolExecutor, "submit", refused)
+    with pytest.raises(WorkerStartError) as caught:
+        list(extractor.extract_many(TEXTS, n_process=2))
+    message = str(caught.value)
+    assert message.startswith(
+        "cannot start a worker process: BlockingIOError: [Errno 11] Resource temporarily "
+        "unavailable; the system refuses new processes"
+    )
+    assert message.endswith("use n_process=1") and "__main__" not in message
+    assert isinstance(caught.value, RuntimeError)  # as before, for callers that catch it
+    assert isinstance(caught.value.__cause__, BlockingIOError)
 
 
 class _Odd(Exception):
