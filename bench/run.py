@@ -567,9 +567,9 @@ def kept(texts: list[str], min_mb: float = 5.0, rounds: int = 3) -> dict[str, An
     keeping its records (``one_kept_s``) and dropping them (``one_dropped_s``),
     two processes keeping them, and spaCy's ``nlp.pipe`` keeping its Docs
     against dropping them. A timing that keeps its results ends with the young
-    collection the caller's next allocation would start (``gc.collect(0)``),
-    which a pause puts off; the passes of the older generations that may come
-    later, in the caller's code, are not counted. The results are freed after
+    collection the caller's next allocation may start (``gc.collect(0)``); the
+    passes of the older generations that may come later, in the caller's code,
+    are not counted. The results are freed after
     the timer. ``full_collections`` counts the collector's full passes in the
     last round of each.
     """
