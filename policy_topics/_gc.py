@@ -158,7 +158,7 @@ def made_paused(make: Callable[..., T], *args: Any) -> T:
 
 
 def each_made_paused(items: Iterator[T]) -> Generator[T, None, None]:
-    """The items of ``items``, the cyclic collector paused while each is made.
+    """The items of ``items``, the cyclic collector paused while each is made; closes it at the end.
 
     Between two items, while the caller's code runs, the collector is as the
     caller left it (unless another thread is in a pause). ``items`` runs

@@ -980,6 +980,8 @@ def _what_is_kept(
         OutputFormat.table: f"the summaries of the {count} finished documents",
         OutputFormat.json: f"the {count} finished records in a JSON array that is not closed",
     }
+    if fmt is OutputFormat.json and count == 0:  # its "[" comes with the first record
+        return f"nothing was written to {target}"
     return f"{target} holds {held[fmt]}"
 
 

@@ -372,6 +372,8 @@ class Extractor:
                 ``on_error="raise"``, for an input that carries an error.
             TypeError: at once for one str, one mapping or a DataFrame in place of
                 documents.
+            WorkerStartError: while iterating with ``n_process > 1``, when the
+                system refuses to start worker processes, or they die on start-up.
 
         Example:
             >>> texts = ["Tariffs fell.", {"id": "b", "text": "Grid investment grew."}, None]
@@ -718,7 +720,7 @@ class _Workers:
                 raise WorkerStartError(
                     f"cannot start a worker process: {type(refused).__name__}: {refused}; "
                     "the system refuses new processes (a limit on processes or on "
-                    "memory): ask for fewer, or use n_process=1"
+                    "memory): ask for fewer worker processes, or for one"
                 ) from refused
             raise WorkerStartError(
                 "worker processes die on start-up; with the 'spawn' start method the "

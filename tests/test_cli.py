@@ -740,8 +740,8 @@ def test_workers_the_system_refuses_end_the_run_with_71_and_a_message(tmp_path: 
     assert told == [
         "policy-topics: cannot start a worker process: BlockingIOError: [Errno 11] Resource "
         "temporarily unavailable; the system refuses new processes (a limit on processes or "
-        "on memory): ask for fewer, or use n_process=1; no output file was written (no "
-        "document was finished)"
+        "on memory): ask for fewer worker processes, or for one; no output file was "
+        "written (no document was finished)"
     ]
     assert not out.exists()
 
@@ -1799,3 +1799,17 @@ def test_more_workers_than_cpus_get_one_note_and_the_same_output() -> None:
     zero = run("extract", str(SAMPLE), "--n-process", "0")
     assert zero.returncode == 2
     assert "give 1 or more, or -1 for one per CPU" in text(zero)[1]
+
+
+def test_a_json_run_to_stdout_stopped_before_its_first_record_left_nothing() -> None:
+    # Its "[" goes out with the first record: the message said stdout held "the 0
+    # finished records in a JSON array that is not closed".
+    from policy_topics.cli import OutputFormat, _what_is_kept
+
+    def kept(count: int) -> str:
+        return _what_is_kept(
+            "stdout", OutputFormat.json, count, atomic=False, opened=True, finished=False
+        )
+
+    assert kept(0) == "nothing was written to stdout"
+    assert kept(2) == "stdout holds the 2 finished records in a JSON array that is not closed"
