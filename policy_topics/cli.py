@@ -608,8 +608,7 @@ def extract(
                 sink.close()
                 opened.close()  # an atomic output is renamed into place here
                 finished = True
-    except _Interrupted as exc:
-        name = signal.Signals(exc.signum).name
+    except (_Interrupted, WorkerStartError) as exc:
         kept = _what_is_kept(
             target,
             fmt,
@@ -619,21 +618,13 @@ def extract(
             finished=finished,
             appended=resume_run,
         )
+        if isinstance(exc, WorkerStartError):
+            _fail(f"policy-topics: {exc}; {kept}", EXIT_WORKERS)
+        name = signal.Signals(exc.signum).name
         typer.echo(
             f"policy-topics: interrupted by {name} after {count} documents; {kept}", err=True
         )
         raise typer.Exit(128 + exc.signum) from None
-    except WorkerStartError as exc:
-        kept = _what_is_kept(
-            target,
-            fmt,
-            count,
-            atomic=output is not None,
-            opened=started,
-            finished=finished,
-            appended=resume_run,
-        )
-        _fail(f"policy-topics: {exc}; {kept}", EXIT_WORKERS)
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, like other Unix tools.
         devnull = os.open(os.devnull, os.O_WRONLY)
