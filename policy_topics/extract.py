@@ -77,6 +77,9 @@ _WATCH_SECONDS = 0.5
 _AUTO_BATCH_CHARS = 64_000
 _AUTO_BATCH_DOCS = 1_000
 
+# How many times a re-run document goes again to a worker the system would not start.
+_REFUSALS = 2
+
 #: What an Extractor builds from its settings, left out when it is pickled.
 _BUILT = frozenset(
     {"taxonomy", "_model_spec", "nlp", "_max_quotes", "_min_score", "component"}
@@ -606,32 +609,41 @@ class Extractor:
         finished = False
         try:
             for job in batch:
-                future = workers.submit([job], on_error)
-                if future is None:  # cannot be sent: do it here
-                    yield self._run(job, on_error)
-                    continue
-                try:
-                    results, failure, logged = _received(future.result())
-                except BrokenProcessPool as exc:
-                    workers.close(abort=True)
-                    workers.check_start(exc)
-                    if on_error == "raise":
-                        raise
-                    logger.warning("document %s killed its worker process", job.name)
-                    job.error = ErrorInfo(
-                        type="WorkerDied",
-                        message="the worker process died on this document "
-                        "(killed, or out of memory)",
-                    )
-                    yield _error_result(job, self)
-                    continue
-                _relog(logged)
-                yield from self._finish_all([job], results, on_error)
-                if failure is not None:
-                    raise failure
+                yield from self._alone(job, workers, on_error)
             finished = True
         finally:
             workers.close(abort=not finished)
+
+    def _alone(self, job: _Job, workers: _Workers, on_error: str) -> Iterator[DocumentResult]:
+        """One document of :meth:`_isolate`, sent again when its worker was refused."""
+        for attempt in range(_REFUSALS + 1):
+            future = workers.submit([job], on_error)
+            if future is None:  # cannot be sent: do it here
+                yield self._run(job, on_error)
+                return
+            try:
+                results, failure, logged = _received(future.result())
+            except BrokenProcessPool as exc:
+                workers.close(abort=True)
+                workers.check_start(exc)
+                if _refused(exc) and attempt < _REFUSALS:
+                    # The system would not start its worker, and now starts one:
+                    # the document never ran, so it has killed nothing yet.
+                    continue
+                if on_error == "raise":
+                    raise
+                logger.warning("document %s killed its worker process", job.name)
+                job.error = ErrorInfo(
+                    type="WorkerDied",
+                    message="the worker process died on this document (killed, or out of memory)",
+                )
+                yield _error_result(job, self)
+                return
+            _relog(logged)
+            yield from self._finish_all([job], results, on_error)
+            if failure is not None:
+                raise failure
+            return
 
 
 class _Workers:
@@ -768,6 +780,11 @@ class _Workers:
         executor.shutdown(wait=True, cancel_futures=True)
         if manager is not None:
             manager.join(_GRACE_SECONDS)
+
+
+def _refused(broken: BrokenProcessPool) -> bool:
+    """Whether the pool broke because the system would not start a worker (see submit)."""
+    return isinstance(broken.__cause__, OSError)
 
 
 def _done(future: Future[_Outcome] | None) -> bool:

@@ -809,6 +809,33 @@ def test_workers_the_system_will_not_start_are_said_to_be_refused(
     assert isinstance(caught.value.__cause__, BlockingIOError)
 
 
+def test_a_document_whose_worker_was_refused_once_is_sent_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # After a worker died, the batch is done again one document at a time in a
+    # pool of one worker. When the system refused that worker once (a passing
+    # limit on processes) and then let the check's worker start, the document
+    # that never reached any worker was recorded as having killed one.
+    submit = extract.ProcessPoolExecutor.submit
+    refused: list[int] = []
+
+    def refusing_once(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._max_workers == 1 and not refused:  # the first one-worker pool
+            refused.append(1)
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        return submit(self, *args, **kwargs)
+
+    monkeypatch.setattr(extract.ProcessPoolExecutor, "submit", refusing_once)
+    docs = ["We cut tariffs.", "KILL", "We expand solar power."]
+    results = list(Killer().extract_many(docs, n_process=2, batch_size=3))
+    assert refused
+    assert [(r.ok, r.error.type if r.error else None) for r in results] == [
+        (True, None),
+        (False, "WorkerDied"),
+        (True, None),
+    ]
+
+
 class _Odd(Exception):
     def __init__(self, a: int, b: int) -> None:
         super().__init__(f"{a}/{b}")
