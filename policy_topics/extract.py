@@ -345,6 +345,8 @@ class Extractor:
                 its index label as id (unless a mapping in it has an ``id``).
                 Ids become strings and metadata plain values, as in :meth:`extract`.
             n_process: Worker processes; results are identical for any value.
+                Never more than the documents when ``items`` has a length (one
+                document is tagged here, with no worker).
                 -1 starts one per CPU this process may use, as
                 ``nlp.pipe(n_process=-1)`` does in spaCy, but counting only the
                 CPUs its affinity and the cgroup quotas over it allow (a
@@ -385,20 +387,23 @@ class Extractor:
         """
         if on_error not in ("record", "raise"):
             raise ValueError(f"on_error must be 'record' or 'raise', not {on_error!r}")
-        n_process = resolve_n_process(n_process)
+        n_process = asked = resolve_n_process(n_process)
         if batch_size is not None and (not is_whole_number(batch_size) or batch_size < 1):
             raise ValueError(f"batch_size must be a whole number >= 1 or None, not {batch_size!r}")
         batch_size = None if batch_size is None else int(batch_size)
         _check_documents(items)
-        too_many = more_than_usable(n_process, f"n_process={n_process}")
-        if too_many is not None:
-            warnings.warn(too_many, UserWarning, stacklevel=2)
         if _is_series(items):
             series: Any = items
             items = (_labelled(label, item) for label, item in series.items())
             total: int | None = len(series)
         else:
             total = len(items) if isinstance(items, Sized) else None
+        if total is not None:
+            # No more workers than documents: each would start, and hold a pipeline, for nothing.
+            n_process = min(n_process, max(total, 1))
+        too_many = more_than_usable(n_process, f"n_process={asked}")
+        if too_many is not None:
+            warnings.warn(too_many, UserWarning, stacklevel=2)
         return self._many(items, total, n_process, batch_size, progress, on_error)
 
     def _many(

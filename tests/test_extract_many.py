@@ -836,6 +836,27 @@ def test_a_document_whose_worker_was_refused_once_is_sent_again(
     ]
 
 
+@pytest.mark.parametrize(("documents", "started"), [(1, []), (3, [3]), (9, [4])])
+@pytest.mark.filterwarnings("ignore:n_process=. asks for:UserWarning")
+def test_no_more_workers_start_than_there_are_documents(
+    extractor: Extractor, monkeypatch: pytest.MonkeyPatch, documents: int, started: list[int]
+) -> None:
+    # n_process=4 over one document forked four workers, each holding a pipeline.
+    pools: list[int] = []
+    executor = extract.ProcessPoolExecutor
+
+    def counted(max_workers: int, **kwargs: Any) -> Any:
+        pools.append(max_workers)
+        return executor(max_workers, **kwargs)
+
+    monkeypatch.setattr(extract, "ProcessPoolExecutor", counted)
+    docs = (TEXTS * 3)[:documents]
+    assert len(docs) == documents
+    results = dumps(extractor.extract_many(docs, n_process=4, batch_size=1))
+    assert results == dumps(extractor.extract_many(docs))
+    assert pools == started
+
+
 class _Odd(Exception):
     def __init__(self, a: int, b: int) -> None:
         super().__init__(f"{a}/{b}")
