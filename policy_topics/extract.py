@@ -47,7 +47,7 @@ from policy_topics.readers import Source
 from policy_topics.records import DocumentResult, ErrorInfo, _LineResult
 from policy_topics.scoring import ResultBuilder, check_options
 from policy_topics.taxonomy import Taxonomy, load_taxonomy
-from policy_topics.text import replace_surrogates
+from policy_topics.text import counted, replace_surrogates
 from policy_topics.writers import record_json
 
 __all__ = ["Extractor", "Item"]
@@ -345,8 +345,8 @@ class Extractor:
                 its index label as id (unless a mapping in it has an ``id``).
                 Ids become strings and metadata plain values, as in :meth:`extract`.
             n_process: Worker processes; results are identical for any value.
-                Never more than the documents when ``items`` has a length (one
-                document is tagged here, with no worker).
+                When ``items`` has a length, no more start than there are
+                batches (documents, or documents over ``batch_size``).
                 -1 starts one per CPU this process may use, as
                 ``nlp.pipe(n_process=-1)`` does in spaCy, but counting only the
                 CPUs its affinity and the cgroup quotas over it allow (a
@@ -387,7 +387,7 @@ class Extractor:
         """
         if on_error not in ("record", "raise"):
             raise ValueError(f"on_error must be 'record' or 'raise', not {on_error!r}")
-        n_process = asked = resolve_n_process(n_process)
+        n_process = resolve_n_process(n_process)
         if batch_size is not None and (not is_whole_number(batch_size) or batch_size < 1):
             raise ValueError(f"batch_size must be a whole number >= 1 or None, not {batch_size!r}")
         batch_size = None if batch_size is None else int(batch_size)
@@ -398,13 +398,19 @@ class Extractor:
             total: int | None = len(series)
         else:
             total = len(items) if isinstance(items, Sized) else None
-        if total is not None:
-            # No more workers than documents: each would start, and hold a pipeline, for nothing.
-            n_process = min(n_process, max(total, 1))
-        too_many = more_than_usable(n_process, f"n_process={asked}")
+        workers, given = n_process, f"n_process={n_process}"
+        if total is not None and n_process > 1:
+            # No more workers than batches: each would start, and hold a pipeline, for
+            # nothing. One still starts for one document: a worker that dies then
+            # costs that document, not the caller's process.
+            batches = total if batch_size is None else -(-total // batch_size)
+            workers = max(1, min(n_process, batches))
+            if workers < n_process:
+                given += f" over {counted(total, 'document')}"
+        too_many = more_than_usable(workers, given)
         if too_many is not None:
             warnings.warn(too_many, UserWarning, stacklevel=2)
-        return self._many(items, total, n_process, batch_size, progress, on_error)
+        return self._many(items, total, n_process, batch_size, progress, on_error, workers=workers)
 
     def _many(
         self,
@@ -416,19 +422,22 @@ class Extractor:
         on_error: Literal["record", "raise"],
         *,
         lines: bool = False,
+        workers: int | None = None,
     ) -> Iterator[DocumentResult]:
         """:meth:`extract_many`, its input checked.
 
         With ``lines`` (the command line writing JSON Lines), the records that
         worker processes make come as :class:`~policy_topics.records._LineResult`:
         written out by the worker, for the main process to write as they came.
+        ``workers`` is the size of the pool when ``n_process > 1`` (default
+        ``n_process``).
         """
         inner: Generator[DocumentResult, None, None] = (
             self._sequential(items, on_error)
             if n_process == 1
             else self._run_parallel(
                 map(_coerce, items, itertools.count()),
-                n_process,
+                n_process if workers is None else workers,
                 batch_size,
                 on_error,
                 lines,
@@ -631,17 +640,29 @@ class Extractor:
             except BrokenProcessPool as exc:
                 workers.close(abort=True)
                 workers.check_start(exc)
-                if _refused(exc) and attempt < _REFUSALS:
+                refused = _refusal(exc)
+                if refused is not None and attempt < _REFUSALS:
                     # The system would not start its worker, and now starts one:
                     # the document never ran, so it has killed nothing yet.
                     continue
-                if on_error == "raise":
-                    raise
-                logger.warning("document %s killed its worker process", job.name)
-                job.error = ErrorInfo(
-                    type="WorkerDied",
-                    message="the worker process died on this document (killed, or out of memory)",
-                )
+                if refused is not None:
+                    message = (
+                        "the system would not start a worker process for this document: "
+                        f"{type(refused).__name__}: {refused}"
+                    )
+                    if on_error == "raise":
+                        raise WorkerStartError(f"document {job.name}: {message}") from refused
+                    logger.warning("document %s: %s", job.name, message)
+                    job.error = ErrorInfo(type=WorkerStartError.__name__, message=message)
+                else:
+                    if on_error == "raise":
+                        raise
+                    logger.warning("document %s killed its worker process", job.name)
+                    job.error = ErrorInfo(
+                        type="WorkerDied",
+                        message="the worker process died on this document "
+                        "(killed, or out of memory)",
+                    )
                 yield _error_result(job, self)
                 return
             _relog(logged)
@@ -732,8 +753,8 @@ class _Workers:
             _received(future.result())
         except BrokenProcessPool as broken:
             self.close(abort=True)
-            refused = broken.__cause__
-            if isinstance(refused, OSError):  # see submit: the system would not start one
+            refused = _refusal(broken)
+            if refused is not None:
                 raise WorkerStartError(
                     f"cannot start a worker process: {type(refused).__name__}: {refused}; "
                     "the system refuses new processes (a limit on processes or on "
@@ -787,9 +808,10 @@ class _Workers:
             manager.join(_GRACE_SECONDS)
 
 
-def _refused(broken: BrokenProcessPool) -> bool:
-    """Whether the pool broke because the system would not start a worker (see submit)."""
-    return isinstance(broken.__cause__, OSError)
+def _refusal(broken: BrokenProcessPool) -> OSError | None:
+    """The system's refusal to start a worker, when that broke the pool (see submit)."""
+    cause = broken.__cause__
+    return cause if isinstance(cause, OSError) else None
 
 
 def _done(future: Future[_Outcome] | None) -> bool:

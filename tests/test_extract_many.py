@@ -11,11 +11,13 @@ import logging
 import multiprocessing
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from typing import Any
 import psutil
 import pytest
 
-from policy_topics import DocumentResult, Extractor, WorkerStartError, extract
+from policy_topics import DocumentResult, Extractor, WorkerStartError, cpus, extract
 
 TEXTS = [
     "Both sides will cut tariffs on steel.",
@@ -836,10 +838,44 @@ def test_a_document_whose_worker_was_refused_once_is_sent_again(
     ]
 
 
-@pytest.mark.parametrize(("documents", "started"), [(1, []), (3, [3]), (9, [4])])
-@pytest.mark.filterwarnings("ignore:n_process=. asks for:UserWarning")
-def test_no_more_workers_start_than_there_are_documents(
-    extractor: Extractor, monkeypatch: pytest.MonkeyPatch, documents: int, started: list[int]
+def test_a_document_whose_worker_is_always_refused_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Refused on every attempt, the documents of the broken batch were recorded
+    # as having killed their worker, and with on_error="raise" a BrokenProcessPool
+    # came out instead of the WorkerStartError extract_many documents.
+    submit = extract.ProcessPoolExecutor.submit
+
+    def refusing(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._max_workers == 1 and args[1]:  # check_start's empty batch goes
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        return submit(self, *args, **kwargs)
+
+    monkeypatch.setattr(extract.ProcessPoolExecutor, "submit", refusing)
+    docs = ["We cut tariffs.", "KILL"]
+    results = list(Killer().extract_many(docs, n_process=2, batch_size=2))
+    message = (
+        "the system would not start a worker process for this document: "
+        "BlockingIOError: [Errno 11] Resource temporarily unavailable"
+    )
+    assert [(r.error.type, r.error.message) for r in results if r.error] == [
+        ("WorkerStartError", message)
+    ] * 2
+    with pytest.raises(WorkerStartError, match=f"^document #0: {re.escape(message)}$"):
+        list(Killer().extract_many(docs, n_process=2, batch_size=2, on_error="raise"))
+
+
+@pytest.mark.parametrize(
+    ("documents", "batch_size", "started"),
+    [(0, None, []), (1, None, [1]), (3, 1, [3]), (9, 1, [4]), (9, 5, [2]), (9, None, [4])],
+)
+@pytest.mark.filterwarnings("ignore:n_process=4:UserWarning")
+def test_no_more_workers_start_than_there_are_batches(
+    extractor: Extractor,
+    monkeypatch: pytest.MonkeyPatch,
+    documents: int,
+    batch_size: int | None,
+    started: list[int],
 ) -> None:
     # n_process=4 over one document forked four workers, each holding a pipeline.
     pools: list[int] = []
@@ -852,9 +888,27 @@ def test_no_more_workers_start_than_there_are_documents(
     monkeypatch.setattr(extract, "ProcessPoolExecutor", counted)
     docs = (TEXTS * 3)[:documents]
     assert len(docs) == documents
-    results = dumps(extractor.extract_many(docs, n_process=4, batch_size=1))
+    results = dumps(extractor.extract_many(docs, n_process=4, batch_size=batch_size))
     assert results == dumps(extractor.extract_many(docs))
     assert pools == started
+
+
+def test_one_document_still_goes_to_a_worker() -> None:
+    # With the pool sized to the input, one document was tagged in the calling
+    # process, and a document that kills its worker killed the caller instead.
+    killed = list(Killer().extract_many(["KILL"], n_process=2))
+    assert [(r.ok, r.error.type if r.error else None) for r in killed] == [(False, "WorkerDied")]
+
+
+def test_the_warning_on_too_many_workers_counts_those_that_start(
+    extractor: Extractor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cpus, "usable_cpus", lambda: 2)
+    with pytest.warns(UserWarning, match=r"^n_process=4 over 3 documents asks for 3 worker"):
+        list(extractor.extract_many(TEXTS[:3], n_process=4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        list(extractor.extract_many(TEXTS[:2], n_process=4))  # two start: no warning
 
 
 class _Odd(Exception):
