@@ -78,7 +78,8 @@ _AUTO_BATCH_CHARS = 64_000
 _AUTO_BATCH_DOCS = 1_000
 
 # How many times a re-run document goes again to a worker the system would not start.
-_REFUSALS = 2
+# Once is enough in practice: the worker check_start then starts is used again.
+_REFUSALS = 1
 
 #: What an Extractor builds from its settings, left out when it is pickled.
 _BUILT = frozenset(
@@ -346,7 +347,7 @@ class Extractor:
                 Ids become strings and metadata plain values, as in :meth:`extract`.
             n_process: Worker processes; results are identical for any value.
                 When ``items`` has a length, no more start than there are
-                batches (documents, or documents over ``batch_size``).
+                documents (or batches, when ``batch_size`` is given), and at least one.
                 -1 starts one per CPU this process may use, as
                 ``nlp.pipe(n_process=-1)`` does in spaCy, but counting only the
                 CPUs its affinity and the cgroup quotas over it allow (a
@@ -400,13 +401,15 @@ class Extractor:
             total = len(items) if isinstance(items, Sized) else None
         workers, given = n_process, f"n_process={n_process}"
         if total is not None and n_process > 1:
-            # No more workers than batches: each would start, and hold a pipeline, for
-            # nothing. One still starts for one document: a worker that dies then
-            # costs that document, not the caller's process.
+            # No more workers than documents (or batches of batch_size): each would
+            # start, and hold a pipeline, for nothing. One still starts for one
+            # document: a worker that dies then costs that document, not the caller.
             batches = total if batch_size is None else -(-total // batch_size)
             workers = max(1, min(n_process, batches))
             if workers < n_process:
                 given += f" over {counted(total, 'document')}"
+                if batch_size is not None:
+                    given += f" in batches of {batch_size}"
         too_many = more_than_usable(workers, given)
         if too_many is not None:
             warnings.warn(too_many, UserWarning, stacklevel=2)

@@ -843,7 +843,10 @@ def test_a_document_whose_worker_is_always_refused_says_so(
 ) -> None:
     # Refused on every attempt, the documents of the broken batch were recorded
     # as having killed their worker, and with on_error="raise" a BrokenProcessPool
-    # came out instead of the WorkerStartError extract_many documents.
+    # came out instead of the WorkerStartError extract_many documents. (Only a
+    # stand-in reaches this: in practice the worker check_start starts after a
+    # refusal takes the next attempt.) The pool of two breaks on KILL; the one-
+    # worker pools that re-run its batch are refused.
     submit = extract.ProcessPoolExecutor.submit
 
     def refusing(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -852,15 +855,17 @@ def test_a_document_whose_worker_is_always_refused_says_so(
         return submit(self, *args, **kwargs)
 
     monkeypatch.setattr(extract.ProcessPoolExecutor, "submit", refusing)
-    docs = ["We cut tariffs.", "KILL"]
+    docs = ["We cut tariffs.", "KILL", "We expand solar power."]
     results = list(Killer().extract_many(docs, n_process=2, batch_size=2))
     message = (
         "the system would not start a worker process for this document: "
         "BlockingIOError: [Errno 11] Resource temporarily unavailable"
     )
-    assert [(r.error.type, r.error.message) for r in results if r.error] == [
-        ("WorkerStartError", message)
-    ] * 2
+    assert [(r.error.type, r.error.message) if r.error else None for r in results] == [
+        ("WorkerStartError", message),
+        ("WorkerStartError", message),
+        None,
+    ]
     with pytest.raises(WorkerStartError, match=f"^document #0: {re.escape(message)}$"):
         list(Killer().extract_many(docs, n_process=2, batch_size=2, on_error="raise"))
 
@@ -906,6 +911,9 @@ def test_the_warning_on_too_many_workers_counts_those_that_start(
     monkeypatch.setattr(cpus, "usable_cpus", lambda: 2)
     with pytest.warns(UserWarning, match=r"^n_process=4 over 3 documents asks for 3 worker"):
         list(extractor.extract_many(TEXTS[:3], n_process=4))
+    docs = TEXTS * 3
+    with pytest.warns(UserWarning, match=r"^n_process=4 over 12 documents in batches of 4 asks "):
+        list(extractor.extract_many(docs, n_process=4, batch_size=4))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         list(extractor.extract_many(TEXTS[:2], n_process=4))  # two start: no warning
