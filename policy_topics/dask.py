@@ -250,7 +250,7 @@ def _frame_partition(
     if pages_column is not None:
         for item, pages in zip(items, frame[pages_column], strict=True):
             error = item.get("error")
-            if not is_missing(error) and error:  # bool(pd.NA) raises: missing first
+            if isinstance(error, str) and error:  # as extract_many takes a read error
                 continue  # the file could not be read: its error stands
             if not isinstance(pages, str):
                 if not is_missing(pages):

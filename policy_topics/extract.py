@@ -336,11 +336,12 @@ class Extractor:
                 have them; ``pages`` that are no such pairs give that
                 document an error record; a subclass's own :meth:`extract`
                 gets them only if it takes ``pages`` or ``**kwargs``, else its
-                quotes have no page). A mapping with
-                an ``error`` (and optional ``error_type``) field, as
+                quotes have no page). A mapping with an ``error`` message (a
+                non-empty string; optional ``error_type``), as
                 :func:`policy_topics.io.read_documents` yields for an unreadable
-                file, becomes an error record. A mapping whose ``source`` is a
-                :class:`~policy_topics.io.Source` (``read_documents(...,
+                file, becomes an error record; an ``error`` of another type (a
+                frame's own column of numbers) is ignored. A mapping whose
+                ``source`` is a :class:`~policy_topics.io.Source` (``read_documents(...,
                 defer=True)``) is read where it is tagged: in a worker process
                 with ``n_process > 1``. A pandas Series gives each document
                 its index label as id (unless a mapping in it has an ``id``).
@@ -920,7 +921,10 @@ def _coerce_item(item: Any) -> _Job:
             text = source
         job = _Job(text, plain_id(item.get("id")), dict(meta), pages=item.get("pages"))
         error = item.get("error")
-        if not is_missing(error) and error:
+        # read_documents' message for a file it could not read. Any other value is
+        # no read error: a frame's own column of that name (a margin of error, a flag)
+        # would fail its documents.
+        if isinstance(error, str) and error:
             kind = item.get("error_type")
             job.error = ErrorInfo(
                 type="ReadError" if is_missing(kind) else str(kind), message=str(error)

@@ -335,6 +335,23 @@ def test_the_read_errors_of_a_frame_of_read_documents_stay_their_errors(tmp_path
     assert "TypeError" not in {kind for _, kind in errors[1:]}
 
 
+def test_an_error_column_of_the_frames_own_fails_no_document() -> None:
+    # With pages_column given, a number in the frame's own 'error' column (a
+    # margin of error) was taken for a read error, and the row's pages dropped.
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "text": ["We cut tariffs on steel.", "We cut tariffs on steel."],
+            "error": [0.25, None],
+            "pages": [[(3, 0)], [(3, 0)]],
+        }
+    )
+    ddf = dd.from_pandas(frame, npartitions=1)
+    got = extract_dataframe(ddf, "text", id_column="id", pages_column="pages", level="quotes")
+    quotes = got.compute(scheduler="sync")
+    assert quotes[["doc_id", "page"]].values.tolist() == [["a", 3], ["b", 3]]
+
+
 def test_extract_bag_names_what_it_was_given_instead_of_a_bag() -> None:
     ddf = dd.from_pandas(pd.DataFrame({"text": ["x"]}), npartitions=1)
     for wrong in (ddf, ddf["text"]):

@@ -342,6 +342,21 @@ def test_the_records_of_a_frame_of_documents_and_read_errors(
     )
 
 
+def test_an_error_column_of_the_frames_own_fails_no_document(extractor: Extractor) -> None:
+    # A frame with a column named 'error' holding numbers (a poll's margin of
+    # error) gave every row with a value a ReadError record named "0.25".
+    frame = pd.DataFrame(
+        {"id": ["a", "b", "c"], "text": ["We cut tariffs."] * 3, "error": [0.0, 0.25, np.nan]}
+    )
+    results = list(extractor.extract_many(frame.to_dict("records")))
+    assert [(r.doc_id, r.ok, r.error) for r in results] == [
+        ("a", True, None),
+        ("b", True, None),
+        ("c", True, None),
+    ]
+    assert results[1].areas == extractor.extract("We cut tariffs.").areas
+
+
 def test_the_records_of_a_frame_of_deferred_documents_read_their_files(
     extractor: Extractor, tmp_path: Path
 ) -> None:
