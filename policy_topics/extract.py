@@ -347,8 +347,10 @@ class Extractor:
                 its index label as id (unless a mapping in it has an ``id``).
                 Ids become strings and metadata plain values, as in :meth:`extract`.
             n_process: Worker processes; results are identical for any value.
-                When ``items`` has a length, no more start than there are
-                documents (or batches, when ``batch_size`` is given), and at least one.
+                When ``items`` has a length, no more start than the batches it
+                makes (a list of strings weighed as ``batch_size=None`` weighs
+                it; other items a batch each, unless ``batch_size`` is given),
+                and at least one.
                 -1 starts one per CPU this process may use, as
                 ``nlp.pipe(n_process=-1)`` does in spaCy, but counting only the
                 CPUs its affinity and the cgroup quotas over it allow (a
@@ -402,15 +404,23 @@ class Extractor:
             total = len(items) if isinstance(items, Sized) else None
         workers, given = n_process, f"n_process={n_process}"
         if total is not None and n_process > 1:
-            # No more workers than documents (or batches of batch_size): each would
-            # start, and hold a pipeline, for nothing. One still starts for one
+            # No more workers than batches: each would start (spawned, in a notebook:
+            # seconds), and hold a pipeline, for nothing. One still starts for one
             # document: a worker that dies then costs that document, not the caller.
-            batches = total if batch_size is None else -(-total // batch_size)
+            weighed = None
+            if batch_size is None and isinstance(items, list | tuple):
+                weighed = _auto_batches(items, n_process)
+            if weighed is not None:
+                batches, each = weighed, "of about 64,000 characters"
+            elif batch_size is not None:
+                batches, each = -(-total // batch_size), f"of {batch_size}"
+            else:
+                batches, each = total, ""
             workers = max(1, min(n_process, batches))
             if workers < n_process:
                 given += f" over {counted(total, 'document')}"
-                if batch_size is not None:
-                    given += f" in batches of {batch_size}"
+                if each:
+                    given += f" in batches {each}"
         too_many = more_than_usable(workers, given)
         if too_many is not None:
             warnings.warn(too_many, UserWarning, stacklevel=2)
@@ -552,7 +562,7 @@ class Extractor:
                 batch.append(_taken(job))
                 if batch_size is None:
                     chars += _weight(job.text)
-                if len(batch) >= most or chars >= _AUTO_BATCH_CHARS:
+                if _full(len(batch), chars, most):
                     pending.append((batch, workers.submit(batch, on_error)))
                     batch, chars = [], 0
                     while pending and (len(pending) > 2 * n_process or _done(pending[0][1])):
@@ -810,6 +820,30 @@ class _Workers:
         executor.shutdown(wait=True, cancel_futures=True)
         if manager is not None:
             manager.join(_GRACE_SECONDS)
+
+
+def _auto_batches(items: list[Any] | tuple[Any, ...], most: int) -> int | None:
+    """The batches ``batch_size=None`` makes of a list of strings, counted up to ``most``.
+
+    As :meth:`Extractor._run_parallel` makes them (:func:`_full`). None when an
+    item is no string: what it weighs is known only once it is coerced, or read.
+    """
+    batches = docs = chars = 0
+    for item in items:
+        if type(item) is not str:
+            return None
+        docs += 1
+        chars += len(item)
+        if _full(docs, chars, _AUTO_BATCH_DOCS):
+            batches, docs, chars = batches + 1, 0, 0
+            if batches >= most:
+                return batches
+    return batches + (docs > 0)
+
+
+def _full(docs: int, chars: int, most: int) -> bool:
+    """Whether a batch of ``docs`` documents weighing ``chars`` goes to a worker now."""
+    return docs >= most or chars >= _AUTO_BATCH_CHARS
 
 
 def _refusal(broken: BrokenProcessPool) -> OSError | None:

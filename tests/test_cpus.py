@@ -156,9 +156,10 @@ def test_extract_many_warns_at_once_of_more_workers_than_cpus_and_still_runs(
     monkeypatch.setattr(cpus, "usable_cpus", lambda: 1)  # a notebook on one CPU
     extractor = Extractor()
     texts = ["We will cut tariffs.", "Solar power grows."]
-    # Said when called, before any document is read, and at the caller's line.
+    # Said when called, before any document is read, and at the caller's line. A
+    # stream: over the list, whose two short texts make one batch, one worker starts.
     with pytest.warns(UserWarning, match=r"^n_process=2 asks for 2 worker processes, more") as told:
-        results = extractor.extract_many(texts, n_process=2)
+        results = extractor.extract_many(iter(texts), n_process=2)
     assert [w.filename for w in told] == [__file__]
     records = list(results)
     assert records == list(extractor.extract_many(texts)) and len(records) == 2

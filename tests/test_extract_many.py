@@ -870,19 +870,35 @@ def test_a_document_whose_worker_is_always_refused_says_so(
         list(Killer().extract_many(docs, n_process=2, batch_size=2, on_error="raise"))
 
 
+_LONG = "We cut tariffs on steel. " * 1_600  # 40,000 characters: two fill a batch
+
+
 @pytest.mark.parametrize(
-    ("documents", "batch_size", "started"),
-    [(0, None, []), (1, None, [1]), (3, 1, [3]), (9, 1, [4]), (9, 5, [2]), (9, None, [4])],
+    ("kind", "documents", "batch_size", "started"),
+    [
+        ("short", 0, None, []),
+        ("short", 1, None, [1]),
+        ("short", 9, None, [1]),  # one batch of about 64,000 characters holds them all
+        ("short", 3, 1, [3]),
+        ("short", 9, 1, [4]),
+        ("short", 9, 5, [2]),
+        ("long", 3, None, [2]),
+        ("long", 9, None, [4]),  # five batches
+        ("mapped", 9, None, [4]),  # weighed only once coerced: a batch each
+    ],
 )
 @pytest.mark.filterwarnings("ignore:n_process=4:UserWarning")
 def test_no_more_workers_start_than_there_are_batches(
     extractor: Extractor,
     monkeypatch: pytest.MonkeyPatch,
+    kind: str,
     documents: int,
     batch_size: int | None,
     started: list[int],
 ) -> None:
-    # n_process=4 over one document forked four workers, each holding a pipeline.
+    # n_process=4 over one document, or over nine short ones that make one batch,
+    # started four workers, each holding a pipeline (spawned, in a notebook:
+    # seconds each).
     pools: list[int] = []
     executor = extract.ProcessPoolExecutor
 
@@ -891,7 +907,10 @@ def test_no_more_workers_start_than_there_are_batches(
         return executor(max_workers, **kwargs)
 
     monkeypatch.setattr(extract, "ProcessPoolExecutor", counted)
-    docs = (TEXTS * 3)[:documents]
+    texts = {"short": TEXTS * 3, "long": [_LONG] * 9, "mapped": TEXTS * 3}[kind]
+    docs: list[Any] = texts[:documents]
+    if kind == "mapped":
+        docs = [{"text": text} for text in docs]
     assert len(docs) == documents
     results = dumps(extractor.extract_many(docs, n_process=4, batch_size=batch_size))
     assert results == dumps(extractor.extract_many(docs))
@@ -909,8 +928,14 @@ def test_the_warning_on_too_many_workers_counts_those_that_start(
     extractor: Extractor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(cpus, "usable_cpus", lambda: 2)
+    mapped = [{"text": text} for text in TEXTS[:3]]
     with pytest.warns(UserWarning, match=r"^n_process=4 over 3 documents asks for 3 worker"):
-        list(extractor.extract_many(TEXTS[:3], n_process=4))
+        list(extractor.extract_many(mapped, n_process=4))
+    with pytest.warns(
+        UserWarning,
+        match=r"^n_process=4 over 7 documents in batches of about 64,000 characters asks for 3 ",
+    ):
+        list(extractor.extract_many([_LONG] * 5 + TEXTS[:2], n_process=4))
     docs = TEXTS * 3
     with pytest.warns(UserWarning, match=r"^n_process=4 over 12 documents in batches of 4 asks "):
         list(extractor.extract_many(docs, n_process=4, batch_size=4))
