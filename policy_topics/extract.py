@@ -1210,7 +1210,7 @@ def _packed(prepared: object) -> bytes:
     A result as plain data without metadata goes as JSON, which the parent
     validates in one step (``model_validate_json``), faster than it unpickles
     and validates plain data. Metadata goes pickled: JSON would change some of
-    its values (a datetime, NaN, a tuple). So does a text with a lone
+    its values (a datetime, a tuple, infinity). So does a text with a lone
     surrogate, which JSON cannot write. A pickle starts with its protocol byte
     (0x80), never with ``{``.
     """

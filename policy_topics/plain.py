@@ -104,7 +104,8 @@ def plain_value(value: Any) -> Any:
     numpy scalars become Python numbers, ``datetime64`` a ``datetime`` (to
     the microsecond; its ISO string outside Python's range of dates), arrays
     lists (masked items None), a pandas ``Timestamp`` a ``datetime``, a
-    pandas array, Series or Index a list, and ``pd.NA`` and ``pd.NaT`` None;
+    pandas array, Series or Index a list, and missing values (NaN, ``pd.NA``,
+    ``pd.NaT``) None, as JSON writes them;
     mappings, lists and tuples are converted item by item, into new mappings
     and lists (a tuple whose items all stay as they are is kept). Any other
     value is returned as it is.
@@ -117,7 +118,8 @@ def plain_value(value: Any) -> Any:
         {'n': 3, 'xs': [1.5, 2.0]}
     """
     if value is None or type(value) in _PLAIN:
-        return value
+        # NaN, a table's empty cell, is missing as pd.NA is: JSON writes it as null.
+        return None if type(value) is float and math.isnan(value) else value
     if isinstance(value, numpy.generic):
         if isinstance(value, numpy.datetime64 | numpy.timedelta64):
             if numpy.isnat(value):
@@ -126,7 +128,8 @@ def plain_value(value: Any) -> Any:
             plain = value.astype(unit).item()
             # Outside the range of Python's datetime numpy gives an int: keep the date.
             return plain if isinstance(plain, date | timedelta) else str(value)
-        return value.item()
+        item = value.item()
+        return None if isinstance(item, float) and math.isnan(item) else item
     if isinstance(value, numpy.ma.MaskedArray):
         return _unmasked(value)
     if isinstance(value, numpy.ndarray):

@@ -126,6 +126,45 @@ def test_ids_are_the_same_strings_whatever_the_number_type(
     assert next(iter(extractor.extract_many([{"id": doc_id, "text": "x"}]))).doc_id == "4"
 
 
+@pytest.mark.parametrize("n_process", [1, 2])
+def test_an_empty_cell_in_metadata_is_none_as_its_json_says(
+    extractor: Extractor, n_process: int
+) -> None:
+    # An empty cell of a float column (or of a CSV's text column) is NaN in
+    # frame.to_dict("records"); kept as NaN, the record differed from its own JSON
+    # (null) and from a copy of itself.
+    frame = pd.DataFrame(
+        {
+            "text": ["We cut tariffs.", "Solar power grows."],
+            "score": [0.5, None],
+            "outlet": ["Herald", np.nan],
+        }
+    )
+    items = [
+        {
+            "text": row["text"],
+            "meta": {
+                "score": row["score"],
+                "outlet": row["outlet"],
+                "xs": np.array([1.0, np.nan]),
+                "nested": {"n": float("nan"), "keep": [float("inf"), np.float32("nan")]},
+            },
+        }
+        for row in frame.to_dict("records")
+    ]
+    results = list(extractor.extract_many(items, n_process=n_process))
+    assert [r.metadata["score"] for r in results] == [0.5, None]
+    assert [r.metadata["outlet"] for r in results] == ["Herald", None]
+    for result in results:
+        assert result.metadata["xs"] == [1.0, None]
+        assert result.metadata["nested"] == {"n": None, "keep": [float("inf"), None]}
+        assert result == result.model_copy(deep=True)
+        again = DocumentResult.model_validate_json(result.model_dump_json())
+        assert again.metadata["outlet"] == result.metadata["outlet"]
+        assert again.metadata["score"] == result.metadata["score"]
+    assert extractor.extract("x", metadata={"k": np.float64("nan")}).metadata == {"k": None}
+
+
 @pytest.mark.parametrize("missing", [None, np.nan, pd.NA, pd.NaT])
 def test_a_missing_id_is_no_id(extractor: Extractor, missing: Any) -> None:
     assert extractor.extract("x", doc_id=missing).doc_id is None
