@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from policy_topics.extract import Extractor
+from policy_topics.extract import Extractor, _is_read_error
 from policy_topics.plain import is_missing
 from policy_topics.scoring import check_options
 from policy_topics.taxonomy import Taxonomy, load_taxonomy
@@ -249,8 +249,7 @@ def _frame_partition(
             item[column] = value
     if pages_column is not None:
         for item, pages in zip(items, frame[pages_column], strict=True):
-            error = item.get("error")
-            if isinstance(error, str) and error:  # as extract_many takes a read error
+            if _is_read_error(item.get("error")):
                 continue  # the file could not be read: its error stands
             if not isinstance(pages, str):
                 if not is_missing(pages):

@@ -833,7 +833,7 @@ def _auto_batches(items: list[Any] | tuple[Any, ...], most: int) -> int | None:
         if type(item) is not str:
             return None
         docs += 1
-        chars += len(item)
+        chars += _weight(item)
         if _full(docs, chars, _AUTO_BATCH_DOCS):
             batches, docs, chars = batches + 1, 0, 0
             if batches >= most:
@@ -955,10 +955,7 @@ def _coerce_item(item: Any) -> _Job:
             text = source
         job = _Job(text, plain_id(item.get("id")), dict(meta), pages=item.get("pages"))
         error = item.get("error")
-        # read_documents' message for a file it could not read. Any other value is
-        # no read error: a frame's own column of that name (a margin of error, a flag)
-        # would fail its documents.
-        if isinstance(error, str) and error:
+        if _is_read_error(error):
             kind = item.get("error_type")
             job.error = ErrorInfo(
                 type="ReadError" if is_missing(kind) else str(kind), message=str(error)
@@ -976,6 +973,16 @@ def _coerce_item(item: Any) -> _Job:
             "the rows of a DataFrame, frame.to_dict('records')"
         )
     return _Job(item)
+
+
+def _is_read_error(error: Any) -> bool:
+    """Whether an item's ``error`` field is a read error (``extract_many``, ``policy_topics.dask``).
+
+    Only :func:`~policy_topics.io.read_documents`' message for a file it could not
+    read, a non-empty string, is one. Any other value is not: a frame's own
+    column of that name (a margin of error, a flag) would fail its documents.
+    """
+    return isinstance(error, str) and bool(error)
 
 
 @functools.cache
