@@ -15,6 +15,7 @@ import argparse
 import gc
 import json
 import math
+import multiprocessing
 import os
 import platform
 import re
@@ -40,6 +41,7 @@ from spacy.tokens import Doc
 import policy_topics
 from policy_topics import Extractor, Taxonomy, __version__, load_taxonomy
 from policy_topics.docpath import _ATTRS, DocMatcher
+from policy_topics.extract import _AUTO_BATCH_DOCS, _full
 from policy_topics.io import read_documents
 from policy_topics.matching import PolicyTopics, _sentence_starts
 from policy_topics.terms import Lexicon, inflection_key
@@ -476,7 +478,12 @@ def parallel(texts: list[str], min_mb: float = 5.0, rounds: int = 3) -> dict[str
     documents make the per-document hand-over count), and varied text of the
     same size in which nothing repeats.
 
-    Two references: ``corpus_repeated_warm`` is the first input again with
+    Three references: ``alone`` (in each input) is two forked processes, each
+    extracting every other batch of the input (the batches ``extract_many``
+    makes) on its own copy of the cold Extractor, records validated there and
+    dropped: two processes with no pool, no hand-over and no main process to
+    feed them, which bounds what the pool can reach on that input.
+    ``corpus_repeated_warm`` is the first input again with
     both Extractors warmed on the corpus before the timers start (the workers,
     forked from a warm process, start with its caches), which isolates what
     learning the words again costs; ``spacy_pipe`` is spaCy's own
@@ -496,7 +503,8 @@ def parallel(texts: list[str], min_mb: float = 5.0, rounds: int = 3) -> dict[str
     for name, docs in (("corpus_repeated", work), ("varied", varied)):
         size = _mb(docs)
         ones, twos = [], []
-        cpu: dict[str, list[float]] = {"one": [], "main": [], "workers": []}
+        cpu: dict[str, list[float]] = {"one": [], "main": [], "workers": [], "alone": []}
+        alone: list[float] = []
         for _ in range(rounds):  # alternating, each on fresh Extractors; medians
             single, double = _cold_extractor(), _cold_extractor()
             wall, main, _ = _cpu_timed(partial(_drain_many, single, docs, 1))
@@ -506,6 +514,9 @@ def parallel(texts: list[str], min_mb: float = 5.0, rounds: int = 3) -> dict[str
             twos.append(wall)
             cpu["main"].append(main)
             cpu["workers"].append(workers)
+            wall, _, both = _cpu_timed(partial(_alone, _cold_extractor(), docs))
+            alone.append(wall)
+            cpu["alone"].append(both)
         one, two = statistics.median(ones), statistics.median(twos)
         used = {key: statistics.median(values) for key, values in cpu.items()}
         ratio = (used["main"] + used["workers"]) / used["one"]
@@ -522,6 +533,11 @@ def parallel(texts: list[str], min_mb: float = 5.0, rounds: int = 3) -> dict[str
                 "n_process_2_workers_s": round(used["workers"], 2),
                 "cpu_ratio": round(ratio, 2),
                 "cpu_bound": round(2 / ratio, 2),
+            },
+            "alone": {
+                "n_process_2_s": round(statistics.median(alone), 2),
+                "speedup": round(one / statistics.median(alone), 2),
+                "cpu_ratio": round(used["alone"] / used["one"], 2),
             },
         }
     single, double = Extractor(), Extractor()
@@ -928,6 +944,27 @@ def _drain_pipe(nlp: Language, texts: list[str], n_process: int) -> None:
 def _drain(items: Iterable[object]) -> None:
     for _ in items:
         pass
+
+
+def _alone(extractor: Extractor, docs: list[str]) -> None:
+    """Two forked processes, each extracting every other batch of ``docs`` on its own."""
+    batches: list[list[str]] = [[]]
+    chars = 0
+    for text in docs:
+        batches[-1].append(text)
+        chars += len(text)
+        if _full(len(batches[-1]), chars, _AUTO_BATCH_DOCS):
+            batches.append([])
+            chars = 0
+    context = multiprocessing.get_context("fork")
+    halves = [[text for batch in batches[k::2] for text in batch] for k in (0, 1)]
+    processes = [context.Process(target=_drain_many, args=(extractor, half, 1)) for half in halves]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+        if process.exitcode != 0:
+            raise RuntimeError(f"a process working alone ended with {process.exitcode}")
 
 
 def _repeated(texts: list[str], min_mb: float) -> list[str]:

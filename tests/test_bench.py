@@ -88,6 +88,8 @@ def test_parallel_reports_both_inputs_and_the_references(tmp_path: Path) -> None
         assert cpu["n_process_1_s"] > 0 and cpu["n_process_2_main_s"] > 0
         assert cpu["n_process_2_workers_s"] > 0  # the ended workers are counted
         assert cpu["cpu_bound"] == pytest.approx(2 / cpu["cpu_ratio"], abs=0.02)
+        alone = parallel[name]["alone"]
+        assert _finite(alone["speedup"]) and alone["cpu_ratio"] > 0  # its processes counted
     for name in ("tokenize", "component"):
         assert _finite(parallel["spacy_pipe"][name]["speedup"])
     assert parallel["met"] == {
