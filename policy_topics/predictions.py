@@ -32,7 +32,7 @@ from pydantic import ValidationError
 
 from policy_topics.errors import PolicyTopicsError
 from policy_topics.jsonl import labelled_records
-from policy_topics.plain import plain_id
+from policy_topics.plain import is_missing, plain_id
 from policy_topics.records import DocumentResult
 
 __all__ = ["PredictedSpan", "Prediction", "PredictionError", "fits_text", "read_predictions"]
@@ -133,6 +133,8 @@ def _parse(record: Any, where: str) -> Prediction:
         else plain_id(raw_id)
     )
     if doc_id is None:
+        if is_missing(raw_id):  # None, or NaN (made None in records given as objects)
+            raise PredictionError(f"{where}: 'id' is missing: give the gold document's id")
         raise PredictionError(f"{where}: 'id' must be the gold document's id, got {raw_id!r}")
     if "sentences" not in record and "topics" not in record:
         raise PredictionError(

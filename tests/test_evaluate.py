@@ -847,7 +847,7 @@ def test_our_own_output_on_real_gold_scores_as_evaluate_does(corpora: Path) -> N
     [
         (["not json"], "pred.jsonl:1: not JSON"),
         (['["e"]'], "pred.jsonl:1: expected a JSON object, got list"),
-        (['{"sentences": []}'], "pred.jsonl:1: 'id' must be the gold document's id, got None"),
+        (['{"sentences": []}'], "pred.jsonl:1: 'id' is missing: give the gold document's id"),
         (['{"id": "e"}'], "pred.jsonl:1: give 'sentences' (spans with topics) or 'topics'"),
         (['{"id": "e", "topic": ["trade"]}'], "pred.jsonl:1: unknown field 'topic'"),
         (
@@ -958,8 +958,13 @@ def test_float_ids_as_pandas_writes_them_join_across_gold_extract_and_prediction
     spans = [{"id": 1.0, "sentences": []}]
     spans += [{"id": i, "sentences": []} for i in range(2, len(GOLD) + 1)]
     assert evaluate(gold, extractor, predictions=spans).missing_predictions == []
-    with pytest.raises(PredictionError, match=r"'id' must be the gold document's id, got nan"):
-        evaluate(gold, extractor, predictions=[{"id": float("nan"), "sentences": []}])
+    for missing in (float("nan"), None):
+        with pytest.raises(PredictionError, match=r"'id' is missing: give the gold document's id"):
+            evaluate(gold, extractor, predictions=[{"id": missing, "sentences": []}])
+    nan_line = tmp_path / "nan.jsonl"
+    nan_line.write_text('{"id": NaN, "sentences": []}\n', encoding="utf-8")
+    with pytest.raises(PredictionError, match=r"nan.jsonl:1: 'id' is missing"):
+        evaluate(gold, extractor, predictions=nan_line)
 
 
 @pytest.mark.parametrize("bad", [True, [1], {"a": 1}])
