@@ -348,9 +348,9 @@ class Extractor:
                 Ids become strings and metadata plain values, as in :meth:`extract`.
             n_process: Worker processes; results are identical for any value.
                 When ``items`` has a length, no more start than the batches it
-                makes (a list of strings weighed as ``batch_size=None`` weighs
-                it; other items a batch each, unless ``batch_size`` is given),
-                and at least one.
+                makes, and at least one (a list, a tuple or a Series is weighed
+                as ``batch_size=None`` weighs it; other inputs with a length
+                count a batch a document).
                 -1 starts one per CPU this process may use, as
                 ``nlp.pipe(n_process=-1)`` does in spaCy, but counting only the
                 CPUs its affinity and the cgroup quotas over it allow (a
@@ -396,10 +396,13 @@ class Extractor:
             raise ValueError(f"batch_size must be a whole number >= 1 or None, not {batch_size!r}")
         batch_size = None if batch_size is None else int(batch_size)
         _check_documents(items)
+        # What can be gone through twice, to weigh it before it is tagged.
+        weighable: Iterable[Any] | None = items if isinstance(items, list | tuple) else None
         if _is_series(items):
             series: Any = items
             items = (_labelled(label, item) for label, item in series.items())
             total: int | None = len(series)
+            weighable = series  # its values
         else:
             total = len(items) if isinstance(items, Sized) else None
         workers, given = n_process, f"n_process={n_process}"
@@ -407,11 +410,9 @@ class Extractor:
             # No more workers than batches: each would start (spawned, in a notebook:
             # seconds), and hold a pipeline, for nothing. One still starts for one
             # document: a worker that dies then costs that document, not the caller.
-            weighed = None
-            if batch_size is None and isinstance(items, list | tuple):
-                weighed = _auto_batches(items, n_process)
-            if weighed is not None:
-                batches, each = weighed, "of about 64,000 characters"
+            if batch_size is None and weighable is not None:
+                batches = _auto_batches(weighable, n_process)
+                each = f"of about {_AUTO_BATCH_CHARS:,} characters"
             elif batch_size is not None:
                 batches, each = -(-total // batch_size), f"of {batch_size}"
             else:
@@ -822,18 +823,16 @@ class _Workers:
             manager.join(_GRACE_SECONDS)
 
 
-def _auto_batches(items: list[Any] | tuple[Any, ...], most: int) -> int | None:
-    """The batches ``batch_size=None`` makes of a list of strings, counted up to ``most``.
+def _auto_batches(items: Iterable[Any], most: int) -> int:
+    """The batches ``batch_size=None`` makes of ``items``, counted up to ``most``.
 
-    As :meth:`Extractor._run_parallel` makes them (:func:`_full`). None when an
-    item is no string: what it weighs is known only once it is coerced, or read.
+    As :meth:`Extractor._run_parallel` makes them (:func:`_full`), each item
+    weighed as its job will be (:func:`_item_weight`).
     """
     batches = docs = chars = 0
     for item in items:
-        if type(item) is not str:
-            return None
         docs += 1
-        chars += _weight(item)
+        chars += _item_weight(item)
         if _full(docs, chars, _AUTO_BATCH_DOCS):
             batches, docs, chars = batches + 1, 0, 0
             if batches >= most:
@@ -1005,6 +1004,18 @@ def _load(job: _Job) -> None:
     else:
         job.text = document["text"]
         job.pages = document.get("pages")
+
+
+def _item_weight(item: Any) -> int:
+    """:func:`_weight` of the text :func:`_coerce_item` takes from ``item``, not coercing it."""
+    if isinstance(item, _Job):
+        return _weight(item.text)
+    if isinstance(item, tuple) and len(item) == 2:
+        return _weight(item[0])  # (text, metadata); another tuple is an error record
+    if isinstance(item, Mapping):
+        text, source = item.get("text"), item.get("source")
+        return _weight(source if isinstance(source, Source) and is_missing(text) else text)
+    return _weight(item)
 
 
 def _weight(text: Any) -> int:

@@ -873,6 +873,22 @@ def test_a_document_whose_worker_is_always_refused_says_so(
 _LONG = "We cut tariffs on steel. " * 1_600  # 40,000 characters: two fill a batch
 
 
+class _Once:
+    """Documents with a length that can be gone through only once (as a stream with a count)."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self._texts = texts
+        self._used = False
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def __iter__(self) -> Iterator[str]:
+        assert not self._used, "gone through twice"
+        self._used = True
+        return iter(self._texts)
+
+
 @pytest.mark.parametrize(
     ("kind", "documents", "batch_size", "started"),
     [
@@ -884,13 +900,20 @@ _LONG = "We cut tariffs on steel. " * 1_600  # 40,000 characters: two fill a bat
         ("short", 9, 5, [2]),
         ("long", 3, None, [2]),
         ("long", 9, None, [4]),  # five batches
-        ("mapped", 9, None, [4]),  # weighed only once coerced: a batch each
+        ("mapped", 9, None, [1]),  # the records of a frame: weighed by their text
+        ("paired", 9, None, [1]),
+        ("series", 9, None, [1]),
+        ("long_series", 9, None, [4]),
+        ("long_mapped", 3, None, [2]),
+        ("deferred", 9, None, [3]),  # unread files weigh a quarter of a batch at least
+        ("sized", 9, None, [4]),  # may not be gone through twice: a batch a document
     ],
 )
 @pytest.mark.filterwarnings("ignore:n_process=4:UserWarning")
 def test_no_more_workers_start_than_there_are_batches(
     extractor: Extractor,
     monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
     kind: str,
     documents: int,
     batch_size: int | None,
@@ -907,13 +930,31 @@ def test_no_more_workers_start_than_there_are_batches(
         return executor(max_workers, **kwargs)
 
     monkeypatch.setattr(extract, "ProcessPoolExecutor", counted)
-    texts = {"short": TEXTS * 3, "long": [_LONG] * 9, "mapped": TEXTS * 3}[kind]
-    docs: list[Any] = texts[:documents]
-    if kind == "mapped":
-        docs = [{"text": text} for text in docs]
+    texts = (TEXTS * 3)[:documents] if "long" not in kind else [_LONG] * documents
+    docs: Any = texts
+    if kind in ("mapped", "long_mapped"):
+        docs = [{"id": str(i), "text": text} for i, text in enumerate(texts)]
+    elif kind == "paired":
+        docs = [(text, {"n": i}) for i, text in enumerate(texts)]
+    elif kind in ("series", "long_series"):
+        pandas = pytest.importorskip("pandas")
+        docs = pandas.Series(texts, index=[f"d{i}" for i in range(len(texts))])
+    elif kind == "deferred":
+        from policy_topics.io import read_documents
+
+        for i, text in enumerate(texts):
+            page = f"<html><body><p>{text}</p></body></html>"
+            (tmp_path / f"{i}.html").write_text(page, encoding="utf-8")
+        docs = list(read_documents(tmp_path, defer=True))  # HTML is read where it is tagged
+    elif kind == "sized":
+        docs = _Once(texts)
     assert len(docs) == documents
+    if kind == "sized":  # gone through once: the reference is made from the texts
+        expected = dumps(extractor.extract_many(list(texts)))
+    else:
+        expected = dumps(extractor.extract_many(docs))
     results = dumps(extractor.extract_many(docs, n_process=4, batch_size=batch_size))
-    assert results == dumps(extractor.extract_many(docs))
+    assert results == expected
     assert pools == started
 
 
@@ -928,14 +969,13 @@ def test_the_warning_on_too_many_workers_counts_those_that_start(
     extractor: Extractor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(cpus, "usable_cpus", lambda: 2)
-    mapped = [{"text": text} for text in TEXTS[:3]]
     with pytest.warns(UserWarning, match=r"^n_process=4 over 3 documents asks for 3 worker"):
-        list(extractor.extract_many(mapped, n_process=4))
-    with pytest.warns(
-        UserWarning,
-        match=r"^n_process=4 over 7 documents in batches of about 64,000 characters asks for 3 ",
-    ):
-        list(extractor.extract_many([_LONG] * 5 + TEXTS[:2], n_process=4))
+        list(extractor.extract_many(_Once(TEXTS[:3]), n_process=4))
+    seven = [_LONG] * 5 + TEXTS[:2]
+    weighed = r"^n_process=4 over 7 documents in batches of about 64,000 characters asks for 3 "
+    for docs in (seven, [{"text": text} for text in seven]):
+        with pytest.warns(UserWarning, match=weighed):
+            list(extractor.extract_many(docs, n_process=4))
     docs = TEXTS * 3
     with pytest.warns(UserWarning, match=r"^n_process=4 over 12 documents in batches of 4 asks "):
         list(extractor.extract_many(docs, n_process=4, batch_size=4))
