@@ -348,9 +348,11 @@ class Extractor:
                 Ids become strings and metadata plain values, as in :meth:`extract`.
             n_process: Worker processes; results are identical for any value.
                 When ``items`` has a length, no more start than the batches it
-                makes, and at least one (a list, a tuple or a Series is weighed
-                as ``batch_size=None`` weighs it; other inputs with a length
-                count a batch a document).
+                makes, and at least one: its length over ``batch_size``, rounded
+                up, when that is given; with ``batch_size=None``, a list, a
+                tuple or a Series is weighed by its texts as the batches are
+                made (an unread file by its size, at least a quarter of a
+                batch), and other inputs count a batch a document.
                 -1 starts one per CPU this process may use, as
                 ``nlp.pipe(n_process=-1)`` does in spaCy, but counting only the
                 CPUs its affinity and the cgroup quotas over it allow (a
@@ -921,9 +923,17 @@ def _coerce_any(item: Any) -> _Job:
     try:
         return _coerce_item(item)
     except Exception as exc:
-        job = _Job(None, plain_id(item.get("id")) if isinstance(item, Mapping) else None)
+        job = _Job(None, _id_if_readable(item))
         job.error = ErrorInfo(type=type(exc).__name__, message=f"unusable input item: {exc}")
         return job
+
+
+def _id_if_readable(item: Any) -> str | None:
+    """The id of an item that failed, when it has one that can be read."""
+    try:
+        return plain_id(item.get("id")) if isinstance(item, Mapping) else None
+    except Exception:  # its fields cannot be read at all: the record has no id
+        return None
 
 
 def _coerce_item(item: Any) -> _Job:
@@ -1007,15 +1017,24 @@ def _load(job: _Job) -> None:
 
 
 def _item_weight(item: Any) -> int:
-    """:func:`_weight` of the text :func:`_coerce_item` takes from ``item``, not coercing it."""
-    if isinstance(item, _Job):
-        return _weight(item.text)
-    if isinstance(item, tuple) and len(item) == 2:
-        return _weight(item[0])  # (text, metadata); another tuple is an error record
-    if isinstance(item, Mapping):
-        text, source = item.get("text"), item.get("source")
-        return _weight(source if isinstance(source, Source) and is_missing(text) else text)
-    return _weight(item)
+    """:func:`_weight` of the text :func:`_coerce_item` takes from ``item``, not coercing it.
+
+    An item it turns into an error record (metadata that is no mapping) is
+    weighed by its text all the same; one that cannot be read (a mapping
+    whose ``get`` raises) weighs nothing here and is reported when its turn
+    comes, as with one process.
+    """
+    try:
+        if isinstance(item, _Job):
+            return _weight(item.text)
+        if isinstance(item, tuple) and len(item) == 2:
+            return _weight(item[0])  # (text, metadata)
+        if isinstance(item, Mapping):
+            text, source = item.get("text"), item.get("source")
+            return _weight(source if isinstance(source, Source) and is_missing(text) else text)
+        return _weight(item)
+    except Exception:
+        return 0
 
 
 def _weight(text: Any) -> int:

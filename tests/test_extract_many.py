@@ -903,10 +903,11 @@ class _Once:
         ("mapped", 9, None, [1]),  # the records of a frame: weighed by their text
         ("paired", 9, None, [1]),
         ("series", 9, None, [1]),
-        ("long_series", 9, None, [4]),
+        ("long_series", 5, None, [3]),
         ("long_mapped", 3, None, [2]),
         ("deferred", 9, None, [3]),  # unread files weigh a quarter of a batch at least
-        ("sized", 9, None, [4]),  # may not be gone through twice: a batch a document
+        # Not weighed, as it may not be gone through twice: a batch a document.
+        ("sized", 9, None, [4]),
     ],
 )
 @pytest.mark.filterwarnings("ignore:n_process=4:UserWarning")
@@ -956,6 +957,27 @@ def test_no_more_workers_start_than_there_are_batches(
     results = dumps(extractor.extract_many(docs, n_process=4, batch_size=batch_size))
     assert results == expected
     assert pools == started
+
+
+class _Unreadable(dict[str, Any]):
+    """A record whose fields cannot be read (a lazy record whose store is gone)."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        raise OSError("the store is gone")
+
+
+@pytest.mark.parametrize("n_process", [1, 2])
+def test_a_record_that_cannot_be_read_is_reported_whatever_the_workers(
+    extractor: Extractor, n_process: int
+) -> None:
+    # A bad document is reported and the others still come out. Its error record
+    # read the id of the failed record again, which raised while iterating; and
+    # weighing the input to size the pool read its text at the call, which with
+    # two processes raised before any result.
+    docs = [TEXTS[0], _Unreadable(text="x"), TEXTS[1]]
+    results = list(extractor.extract_many(docs, n_process=n_process))
+    assert [r.ok for r in results] == [True, False, True]
+    assert results[1].error is not None and "the store is gone" in results[1].error.message
 
 
 def test_one_document_still_goes_to_a_worker() -> None:
