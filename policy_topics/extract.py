@@ -36,7 +36,7 @@ import spacy
 from pydantic_core import PydanticSerializationError, to_json
 from spacy.language import Language
 
-from policy_topics._gc import each_made_paused, made_paused
+from policy_topics._gc import collector_paused, each_made_paused, made_paused
 from policy_topics.cpus import more_than_usable, resolve_n_process
 from policy_topics.errors import WorkerStartError
 from policy_topics.hits import SentenceHits
@@ -97,10 +97,11 @@ class _Job:
     error: ErrorInfo | None = None
     pages: Any = None
     position: int | None = None  # among extract_many's items, from 0
-    #: The job pickled when it was taken from the input, for a worker process;
-    #: None when it does not pickle. Taken then, it holds the metadata as it was
-    #: then, as one process would read it, even if the caller changes it later.
-    sent: bytes | None = None
+    #: The job as a worker process receives it, made when it was taken from the
+    #: input (:func:`_taken`): its text alone, or it pickled; None when it does
+    #: not pickle. Taken then, it holds the metadata as it was then, as one
+    #: process would read it, even if the caller changes it later.
+    sent: str | bytes | None = None
 
     @property
     def name(self) -> str:
@@ -747,9 +748,12 @@ class _Workers:
         if self._executor is None:
             self._executor = self._start()
         try:
-            # Bytes and None, which always pickle: the pool's feeder thread can
-            # send them without another copy made here first.
-            return self._executor.submit(_work, [job.sent for job in batch], on_error, self.lines)
+            # Strings, bytes and None, which always pickle: the pool's feeder thread
+            # can send them without another copy made here first. A batch holds
+            # documents one after the other: a text alone is known by its place.
+            first = batch[0].position if batch else None
+            sent = [job.sent for job in batch]
+            return self._executor.submit(_work, sent, on_error, self.lines, first)
         except (BrokenProcessPool, OSError, ValueError) as exc:
             # A worker died since the last batch was sent: this batch fails as
             # the batches in flight do, and is done again with them. The pool may
@@ -1221,21 +1225,27 @@ def _watch_parent(parent: int, folder: str | None) -> None:
     os._exit(1)
 
 
-def _work(sent: list[bytes | None], on_error: str, lines: bool) -> _Outcome:
+def _work(
+    sent: list[str | bytes | None], on_error: str, lines: bool, first: int | None = None
+) -> _Outcome:
+    """A batch's documents done in a worker; ``first`` is the place of its first among the input."""
     assert _WORKER is not None
     results: list[bytes | None] = []
     try:
-        for packed in sent:
-            job = _unpack(packed)
-            if job is None:  # the parent does it, as one process would
-                results.append(None)
-                continue
-            prepared: object = _WORKER._prepare(job, on_error)
-            if lines:
-                result = _WORKER._finish(job, cast(_Prepared, prepared), on_error)
-                error = None if result.error is None else result.error.model_dump()
-                prepared = (result.doc_id, error, record_json(result))
-            results.append(_packed(prepared))
+        # The collector paused for the batch, as one process pauses it for each
+        # document (Extractor._sequential); the process's own objects are frozen.
+        with collector_paused():
+            for k, packed in enumerate(sent):
+                job = _unpack(packed, None if first is None else first + k)
+                if job is None:  # the parent does it, as one process would
+                    results.append(None)
+                    continue
+                prepared: object = _WORKER._prepare(job, on_error)
+                if lines:
+                    result = _WORKER._finish(job, cast(_Prepared, prepared), on_error)
+                    error = None if result.error is None else result.error.model_dump()
+                    prepared = (result.doc_id, error, record_json(result))
+                results.append(_packed(prepared))
     except Exception as exc:  # only with on_error="raise": hand back what was done first
         return _handed_over((results, exc, _RELAYED.taken()))
     return _handed_over((results, None, _RELAYED.taken()))
@@ -1258,10 +1268,22 @@ def _packed(prepared: object) -> bytes:
 
 
 def _taken(job: _Job) -> _Job:
-    """The job, pickled as a worker receives it (``sent``), when it is taken from the input.
+    """The job as a worker receives it (``sent``), made when it is taken from the input.
 
-    ``sent`` stays None when it does not pickle (a function in its metadata).
+    A document that is only its text (the usual input) goes as that string,
+    which the batch's own pickle carries: nothing to pickle, copy or undo for
+    it alone. Any other goes pickled now, on its own; ``sent`` stays None
+    when it does not pickle (a function in its metadata).
     """
+    if (
+        type(job.text) is str
+        and job.doc_id is None
+        and not job.metadata
+        and job.error is None
+        and job.pages is None
+    ):
+        job.sent = job.text
+        return job
     fields = (job.text, job.doc_id, job.metadata, job.error, job.pages, job.position)
     try:
         job.sent = pickle.dumps(fields, pickle.HIGHEST_PROTOCOL)
@@ -1270,17 +1292,20 @@ def _taken(job: _Job) -> _Job:
     return job
 
 
-def _unpack(packed: bytes | None) -> _Job | None:
-    """:func:`_taken`'s pickle undone, or None when it cannot be here.
+def _unpack(packed: str | bytes | None, position: int | None) -> _Job | None:
+    """:func:`_taken`'s job made again, or None when it cannot be here.
 
-    An object may pickle but not unpickle (an exception whose ``__init__``
-    takes other arguments, in the metadata): that document alone goes back
-    to the parent, rather than the whole batch failing.
+    A text alone is the document at ``position``. An object may pickle but
+    not unpickle (an exception whose ``__init__`` takes other arguments, in
+    the metadata): that document alone goes back to the parent, rather than
+    the whole batch failing.
     """
+    if type(packed) is str:
+        return _Job(packed, position=position)
     if packed is None:
         return None
     try:
-        return _Job(*pickle.loads(packed))
+        return _Job(*pickle.loads(cast(bytes, packed)))
     except Exception:
         return None
 

@@ -1035,6 +1035,30 @@ def test_an_exception_that_does_not_unpickle_keeps_the_results_before_it() -> No
     assert [r.ok for r in got] == [True, True]
 
 
+class FailsOn(Extractor):
+    """Raises on a text that starts with ``Fail``."""
+
+    def extract(self, text: str, **kwargs: Any) -> DocumentResult:
+        if text.startswith("Fail"):
+            raise ValueError("refused")
+        return super().extract(text, **kwargs)
+
+
+@pytest.mark.parametrize("n_process", [1, 2])
+def test_a_text_that_fails_is_named_by_its_place_whatever_the_workers(
+    n_process: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A plain text goes to a worker as itself, not pickled with its place: the
+    # worker works its place out from the batch's. Batches of two, one of them
+    # mixed with a record, which does go pickled.
+    items: list[Any] = ["We cut tariffs.", {"text": "Fail first."}, "Solar grew.", "Fail here."]
+    with caplog.at_level("WARNING", logger="policy_topics"):
+        results = list(FailsOn().extract_many(items, n_process=n_process, batch_size=2))
+    assert [r.ok for r in results] == [True, False, True, False]
+    failed = sorted(r.getMessage() for r in caplog.records if "failed" in r.getMessage())
+    assert failed == ["document #1 failed: refused", "document #3 failed: refused"]
+
+
 class _Unloadable(Exception):
     """Pickles, but does not unpickle: its __init__ takes two arguments, its args hold one."""
 
@@ -1295,11 +1319,16 @@ def test_a_run_leaves_no_cyclic_garbage(
 
 _PROBE = """
 import gc, json, os, sys
-from policy_topics import Extractor
+from policy_topics import Extractor, _gc
 
 class Probe(Extractor):
     def extract(self, text, **options):
-        options["metadata"] = {"collecting": gc.isenabled(), "pid": os.getpid()}
+        options["metadata"] = {
+            "collecting": gc.isenabled(),
+            "caller": _gc.caller_collects(),
+            "pauses": _gc._pauses,
+            "pid": os.getpid(),
+        }
         return super().extract(text, **options)
 
 probe = Probe()
@@ -1326,4 +1355,8 @@ def test_workers_started_while_a_result_is_made_collect_as_the_caller(setting: s
     assert proc.returncode == 0, proc.stderr
     *made, parent = json.loads(proc.stdout)
     assert {m["pid"] for m in made} and parent["parent"] not in {m["pid"] for m in made}
-    assert [m["collecting"] for m in made] == [setting == "on"] * 4
+    # Paused while a document is made, as with one process; the worker's own
+    # pause only (none kept from the parent), the caller's setting outside it.
+    assert [m["collecting"] for m in made] == [False] * 4
+    assert [m["pauses"] for m in made] == [1] * 4
+    assert [m["caller"] for m in made] == [setting == "on"] * 4
