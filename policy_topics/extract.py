@@ -377,7 +377,8 @@ class Extractor:
             the input is read), so that it makes one pass where it would make
             several over a large record in the making; when a pause ends, it
             starts what came due. Between results, while the caller's code
-            runs, it is as the caller left it.
+            runs, it is as the caller left it. A worker process pauses its own
+            over each run of a batch's texts, and for each file it reads.
 
         Raises:
             ValueError: at once for bad arguments; while iterating with
@@ -739,9 +740,9 @@ class _Workers:
     def submit(self, batch: list[_Job], on_error: str) -> Future[_Outcome] | None:
         """Send a batch to a worker; None when none of its documents can be sent.
 
-        Each document goes as it was pickled when taken (:func:`_taken`); one
-        that does not pickle, or does not unpickle in the worker, comes back
-        as None, and this process does it.
+        Each document goes as :func:`_taken` made it (its text alone, or it
+        pickled); one that does not pickle, or does not unpickle in the
+        worker, comes back as None, and this process does it.
         """
         if batch and all(job.sent is None for job in batch):
             return None
@@ -1228,27 +1229,47 @@ def _watch_parent(parent: int, folder: str | None) -> None:
 def _work(
     sent: list[str | bytes | None], on_error: str, lines: bool, first: int | None = None
 ) -> _Outcome:
-    """A batch's documents done in a worker; ``first`` is the place of its first among the input."""
+    """A batch's documents done in a worker; ``first`` is the place of its first among the input.
+
+    The cyclic collector is paused over each run of documents that are
+    already text, and collects what came due at its end: the code that
+    tags them makes no reference cycles, and the worker froze what it holds
+    when it started. A document read from a file here is made paused on its
+    own, as one process makes each document: a reader may leave cycles
+    (pypdf's), which must not pile up over a batch of files.
+    """
     assert _WORKER is not None
+    jobs = [_unpack(packed, None if first is None else first + k) for k, packed in enumerate(sent)]
     results: list[bytes | None] = []
     try:
-        # The collector paused for the batch, as one process pauses it for each
-        # document (Extractor._sequential); the process's own objects are frozen.
-        with collector_paused():
-            for k, packed in enumerate(sent):
-                job = _unpack(packed, None if first is None else first + k)
-                if job is None:  # the parent does it, as one process would
-                    results.append(None)
-                    continue
-                prepared: object = _WORKER._prepare(job, on_error)
-                if lines:
-                    result = _WORKER._finish(job, cast(_Prepared, prepared), on_error)
-                    error = None if result.error is None else result.error.model_dump()
-                    prepared = (result.doc_id, error, record_json(result))
-                results.append(_packed(prepared))
+        for reads, run in itertools.groupby(jobs, key=_reads_file):
+            if reads:
+                for job in run:
+                    results.append(made_paused(_worked, job, on_error, lines))
+                continue
+            with collector_paused():
+                for job in run:
+                    results.append(_worked(job, on_error, lines))
     except Exception as exc:  # only with on_error="raise": hand back what was done first
         return _handed_over((results, exc, _RELAYED.taken()))
     return _handed_over((results, None, _RELAYED.taken()))
+
+
+def _reads_file(job: _Job | None) -> bool:
+    return job is not None and isinstance(job.text, Source)
+
+
+def _worked(job: _Job | None, on_error: str, lines: bool) -> bytes | None:
+    """One document of :func:`_work`; None for one the parent does, as one process would."""
+    assert _WORKER is not None
+    if job is None:
+        return None
+    prepared: object = _WORKER._prepare(job, on_error)
+    if lines:
+        result = _WORKER._finish(job, cast(_Prepared, prepared), on_error)
+        error = None if result.error is None else result.error.model_dump()
+        prepared = (result.doc_id, error, record_json(result))
+    return _packed(prepared)
 
 
 def _packed(prepared: object) -> bytes:
