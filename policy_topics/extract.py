@@ -1239,7 +1239,8 @@ def _work(
     (pypdf's), which must not pile up over a batch of files.
     """
     assert _WORKER is not None
-    jobs = [_unpack(packed, None if first is None else first + k) for k, packed in enumerate(sent)]
+    # One at a time, as each is reached: a batch's texts are not all held twice.
+    jobs = (_unpack(packed, None if first is None else first + k) for k, packed in enumerate(sent))
     results: list[bytes | None] = []
     try:
         for reads, run in itertools.groupby(jobs, key=_reads_file):
