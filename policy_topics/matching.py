@@ -149,17 +149,6 @@ def _sentence_starts(
     return column
 
 
-def _may_be_restored(source: object) -> bool:
-    """Whether a taxonomy that failed to load may yet come from a saved pipeline.
-
-    ``spacy.load`` makes the component from its config (the taxonomy's path
-    as it was given when the pipeline was saved), then restores the stored
-    taxonomy: a path that is not there, or a name not packaged here, may be
-    such a path. A file that is there but wrong is not.
-    """
-    return isinstance(source, str | Path) and not Path(source).exists()
-
-
 def _hits_from_data(data: Sequence[Any]) -> dict[int, SentenceHits]:
     """Sentence hits from what ``doc.user_data`` holds (lists after a msgpack round trip)."""
     return {
@@ -260,8 +249,6 @@ class PolicyTopics:
         try:
             self._set_taxonomy(load_taxonomy(taxonomy))
         except Exception as exc:
-            if not _may_be_restored(taxonomy):
-                raise  # a file that is there but wrong: say so now, not on the first Doc
             # nlp.from_disk builds the component from its config before restoring
             # the stored taxonomy, whose original path may not exist here.
             self._pending = exc

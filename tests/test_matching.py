@@ -159,22 +159,6 @@ def test_bad_taxonomy_in_config_raises_on_use() -> None:
         nlp("text")
 
 
-def test_a_taxonomy_file_that_is_there_but_wrong_fails_when_the_component_is_added(
-    tmp_path: Path,
-) -> None:
-    # Only a path that is not there waits for a stored taxonomy (spacy.load
-    # restores one after making the component); a wrong file is said at once,
-    # with its line, and leaves the pipeline as it was.
-    from policy_topics import TaxonomyError
-
-    path = tmp_path / "mine.yaml"
-    path.write_text("name: mine\ntopics:\n  trade: {label: Trade, terms: [3]}\n")
-    nlp = spacy.blank("en")
-    with pytest.raises(TaxonomyError, match=r"mine\.yaml:3 topics\.trade\.terms\[0\]"):
-        nlp.add_pipe("policy_topics", config={"taxonomy": str(path)})
-    assert nlp.pipe_names == []
-
-
 def test_result_is_built_once_and_kept(nlp: Language) -> None:
     doc = nlp(TEXT)
     first = doc._.policy_topics
