@@ -1359,6 +1359,34 @@ def test_a_run_leaves_no_cyclic_garbage(
     assert cyclic == 0
 
 
+@pytest.mark.parametrize("lines", [False, True], ids=["records", "json_lines"])
+def test_a_worker_leaves_no_cyclic_garbage(
+    corpus_texts: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lines: bool
+) -> None:
+    # A worker pauses its collector over each run of a batch's texts, so a
+    # reference cycle made there would stay until the run ends, and a worker's
+    # memory would grow with its batches: there must be none. The batch as a
+    # worker gets it (texts alone, the others pickled), done by the worker's
+    # own function here, where the collector can be counted; with the records
+    # as plain data and as the JSON lines the command line's workers write.
+    items: list[Any] = [*corpus_texts[:300], None, 5, {"text": "x", "metadata": 3}]
+    items += ["\ud800 tariffs", {"id": "m", "text": "Tariffs fell.", "metadata": {"k": 1}}]
+    items.append({"id": "e", "error": "unreadable", "error_type": "OSError"})
+    monkeypatch.setattr(extract, "_WORKER", Extractor())
+    monkeypatch.setattr(extract, "_FOLDER", str(tmp_path))  # results go by file, as in a pool
+    sent = [extract._taken(extract._coerce(item, k)).sent for k, item in enumerate(items)]
+    extract._received(extract._work(sent[:20], "record", lines, 0))  # caches, imports
+    gc.collect()
+    gc.disable()
+    try:
+        results, failure, _ = extract._received(extract._work(sent, "record", lines, 0))
+        cyclic = gc.collect()
+    finally:
+        gc.enable()
+    assert failure is None and len(results) == len(items) and all(results)
+    assert cyclic == 0
+
+
 _PROBE = """
 import gc, json, os, sys
 from policy_topics import Extractor, _gc
