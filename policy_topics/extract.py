@@ -153,7 +153,12 @@ class Extractor:
         elif isinstance(model, Language):
             nlp = model
         else:
-            nlp = spacy.load(model)
+            collecting = gc.isenabled()
+            try:
+                nlp = spacy.load(model)
+            finally:
+                if not collecting:  # srsly's msgpack loader turns it on: see fastpath
+                    gc.disable()
         self.nlp = nlp
         self._max_quotes = max_quotes
         self._min_score = min_score

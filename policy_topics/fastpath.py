@@ -14,6 +14,7 @@ are those of :meth:`Lexicon.match` on every sentence of the tokenised text
 
 from __future__ import annotations
 
+import gc
 import itertools
 import operator
 from bisect import bisect_right
@@ -319,7 +320,15 @@ def _fresh_tokenizer(tokenizer: Any) -> Tokenizer | None:
             lex_attr_getters={a: getters[a] for a in (LOWER, IS_SPACE) if a in getters},
             writing_system=tokenizer.vocab.writing_system,
         )
-        copy = Tokenizer(vocab).from_bytes(config, exclude=["vocab"])
+        collecting = gc.isenabled()
+        try:
+            copy = Tokenizer(vocab).from_bytes(config, exclude=["vocab"])
+        finally:
+            # srsly's msgpack loader, under from_bytes, turns the cyclic collector
+            # on when it ends, whatever it was: off in a pause of extraction (this
+            # runs mid-stream too), or for a caller who turned it off.
+            if not collecting:
+                gc.disable()
     except Exception:  # a custom, unserialisable piece: tokenise sentences with the original
         return None
     return copy if copy.to_bytes(exclude=["vocab"]) == config else None

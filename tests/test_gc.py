@@ -8,6 +8,8 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -166,3 +168,61 @@ def test_a_process_forked_in_a_pause_collects_as_the_caller_did(was_on: bool) ->
     assert status == 0
     assert reported == (b"10 10" if was_on else b"00 00")
     assert gc.isenabled() is was_on and _gc._pauses == 0
+
+
+@pytest.mark.usefixtures("collecting")
+def test_building_an_extractor_leaves_a_collector_that_was_off_off(tmp_path: Path) -> None:
+    # srsly's msgpack loader, with which spaCy loads a pipeline and the fast
+    # path copies the tokenizer, turns the collector on when it ends, whatever
+    # it was: a caller who turned it off must find it off.
+    import spacy
+
+    from policy_topics import Extractor
+
+    spacy.blank("en").to_disk(tmp_path / "pipeline")
+    gc.disable()
+    Extractor()
+    assert not gc.isenabled()
+    Extractor(model=tmp_path / "pipeline")
+    assert not gc.isenabled()
+
+
+@pytest.mark.usefixtures("collecting")
+@pytest.mark.parametrize("was_on", [True, False])
+def test_the_fast_paths_tokenizer_renewed_mid_stream_keeps_the_pause(
+    monkeypatch: pytest.MonkeyPatch, was_on: bool
+) -> None:
+    # The fast path copies the tokenizer again once its vocabulary is large,
+    # in the middle of a run, inside the pause of a document: the pause must
+    # last to its end, and the caller's setting come back after it.
+    import srsly
+
+    from policy_topics import DocumentResult, Extractor, fastpath
+
+    loads, seen = [], []
+    real_loads = srsly.msgpack_loads
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        loads.append(1)
+        return real_loads(*args, **kwargs)
+
+    class Probe(Extractor):
+        def extract(self, text: str, **options: Any) -> DocumentResult:
+            result = super().extract(text, **options)
+            seen.append(gc.isenabled())  # still inside the document's pause
+            return result
+
+    extractor = Probe()
+    monkeypatch.setattr(fastpath, "_VOCAB_LIMIT", 30)
+    monkeypatch.setattr(srsly, "msgpack_loads", counted)
+    texts = []
+    for n in range(3):  # new words in each, so each needs the tokenizer
+        words = " ".join(f"tariff{n}x{k} trade{n}x{k}" for k in range(40))
+        texts.append(f"We cut tariffs on {words}. Solar power and {words} grew.")
+    if not was_on:
+        gc.disable()
+    results = list(extractor.extract_many(texts))
+    assert len(loads) >= 3  # the tokenizer was copied again in each document
+    assert seen == [False, False, False]
+    assert gc.isenabled() is was_on
+    assert [a.topic for a in results[0].areas] == ["trade", "energy"]
