@@ -31,7 +31,7 @@ from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-__all__ = ["caller_collects", "collector_paused", "each_made_paused", "made_paused"]
+__all__ = ["caller_collects", "collector_paused", "each_made_paused", "loaded", "made_paused"]
 
 T = TypeVar("T")
 
@@ -154,6 +154,31 @@ def made_paused(make: Callable[..., T], *args: Any) -> T:
         _pause()  # inside, as in collector_paused
         return make(*args)
     finally:
+        _unpause()
+
+
+def loaded(make: Callable[..., T], *args: Any) -> T:
+    """``make(*args)`` for code that switches the collector itself, inside a pause.
+
+    srsly's msgpack loader, with which spaCy reads its serialised data
+    (``spacy.load``, ``from_bytes``), turns the collector off and then on,
+    whatever it was, and leaves it off when it fails. Run in a counted pause
+    and switched off again before the pause ends, it leaves the collector as
+    the pauses decide: as the caller set it, or off while another thread's
+    pause lasts.
+
+    Example:
+        >>> import gc
+        >>> gc.disable()
+        >>> loaded(gc.enable), gc.isenabled()
+        (None, False)
+        >>> gc.enable()
+    """
+    try:
+        _pause()  # inside, as in collector_paused
+        return make(*args)
+    finally:
+        gc.disable()  # still paused here: what the loader left does not count
         _unpause()
 
 

@@ -36,7 +36,7 @@ import spacy
 from pydantic_core import PydanticSerializationError, to_json
 from spacy.language import Language
 
-from policy_topics._gc import collector_paused, each_made_paused, made_paused
+from policy_topics._gc import collector_paused, each_made_paused, loaded, made_paused
 from policy_topics.cpus import more_than_usable, resolve_n_process
 from policy_topics.errors import WorkerStartError
 from policy_topics.hits import SentenceHits
@@ -153,12 +153,7 @@ class Extractor:
         elif isinstance(model, Language):
             nlp = model
         else:
-            collecting = gc.isenabled()
-            try:
-                nlp = spacy.load(model)
-            finally:
-                if not collecting:  # srsly's msgpack loader turns it on: see fastpath
-                    gc.disable()
+            nlp = loaded(spacy.load, model)  # srsly switches the collector: see _gc.loaded
         self.nlp = nlp
         self._max_quotes = max_quotes
         self._min_score = min_score

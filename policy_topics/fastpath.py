@@ -14,7 +14,6 @@ are those of :meth:`Lexicon.match` on every sentence of the tokenised text
 
 from __future__ import annotations
 
-import gc
 import itertools
 import operator
 from bisect import bisect_right
@@ -25,6 +24,7 @@ from spacy.attrs import IS_SPACE, LOWER
 from spacy.tokenizer import Tokenizer
 from spacy.vocab import Vocab
 
+from policy_topics._gc import loaded
 from policy_topics.hits import NO_HITS, Raw, SentenceHits, resolve
 from policy_topics.prefilter import NOTHING, ChunkGroup
 from policy_topics.terms import (
@@ -320,15 +320,9 @@ def _fresh_tokenizer(tokenizer: Any) -> Tokenizer | None:
             lex_attr_getters={a: getters[a] for a in (LOWER, IS_SPACE) if a in getters},
             writing_system=tokenizer.vocab.writing_system,
         )
-        collecting = gc.isenabled()
-        try:
-            copy = Tokenizer(vocab).from_bytes(config, exclude=["vocab"])
-        finally:
-            # srsly's msgpack loader, under from_bytes, turns the cyclic collector
-            # on when it ends, whatever it was: off in a pause of extraction (this
-            # runs mid-stream too), or for a caller who turned it off.
-            if not collecting:
-                gc.disable()
+        # srsly's msgpack loader, under from_bytes, switches the collector itself;
+        # this runs mid-stream too, inside a document's pause.
+        copy = loaded(lambda: Tokenizer(vocab).from_bytes(config, exclude=["vocab"]))
     except Exception:  # a custom, unserialisable piece: tokenise sentences with the original
         return None
     return copy if copy.to_bytes(exclude=["vocab"]) == config else None

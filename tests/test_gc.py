@@ -226,3 +226,55 @@ def test_the_fast_paths_tokenizer_renewed_mid_stream_keeps_the_pause(
     assert seen == [False, False, False]
     assert gc.isenabled() is was_on
     assert [a.topic for a in results[0].areas] == ["trade", "energy"]
+
+
+@pytest.mark.usefixtures("collecting")
+def test_a_load_while_another_threads_pause_ends_leaves_the_collector_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Building an Extractor while another thread is in a pause: that pause
+    # ends while srsly loads, and the load must not switch the collector off
+    # for good (found by a review of the first guard, which read the switch
+    # alone, outside the count of pauses).
+    import srsly
+
+    from policy_topics import Extractor
+
+    entered, go, done = threading.Event(), threading.Event(), threading.Event()
+
+    def other() -> None:
+        with collector_paused():
+            entered.set()
+            go.wait(10)
+        done.set()
+
+    real_loads = srsly.msgpack_loads
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        go.set()  # the other pause ends while this load runs
+        done.wait(10)
+        return real_loads(*args, **kwargs)
+
+    monkeypatch.setattr(srsly, "msgpack_loads", slow)
+    thread = threading.Thread(target=other)
+    thread.start()
+    entered.wait(10)
+    Extractor()
+    thread.join(10)
+    assert done.is_set() and _gc._pauses == 0
+    assert gc.isenabled()
+
+
+@pytest.mark.usefixtures("collecting")
+def test_a_model_that_fails_to_load_leaves_the_collector_on(tmp_path: Path) -> None:
+    # srsly's loader switches the collector off first and, when the data is
+    # broken, never on again.
+    import spacy
+
+    from policy_topics import Extractor
+
+    spacy.blank("en").to_disk(tmp_path / "pipeline")
+    (tmp_path / "pipeline" / "tokenizer").write_bytes(b"\xc1")  # never valid msgpack
+    with pytest.raises(ValueError):  # srsly's FormatError
+        Extractor(model=tmp_path / "pipeline")
+    assert gc.isenabled()
