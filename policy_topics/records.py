@@ -191,13 +191,31 @@ class _LineResult(DocumentResult):
 def check_many(results: object, who: str) -> None:
     """Raise TypeError when one result (or a str) is passed where many are expected.
 
-    A pydantic model iterates as its fields, which would fail far from the mistake.
+    A pydantic model iterates as its fields, a dict (one of ``extract_bag``'s
+    result dicts) and a DataFrame as their keys: each would fail far from the
+    mistake, or with advice about the keys.
+
+    Example:
+        >>> try:
+        ...     check_many({"doc_id": "a", "areas": []}, "to_dataframe")
+        ... except TypeError as error:
+        ...     print(str(error)[:68])
+        to_dataframe takes an iterable of DocumentResults, not one dict; mak
     """
     if isinstance(results, DocumentResult | str):
-        raise TypeError(
-            f"{who} takes an iterable of DocumentResults, not one {type(results).__name__}; "
-            "pass a list: [result]"
+        fix = "pass a list: [result]"
+    elif isinstance(results, Mapping):
+        fix = (
+            "make a result of a result dict with DocumentResult.model_validate(d), "
+            "and pass a list: [result]"
         )
+    elif hasattr(results, "columns") and hasattr(results, "iloc"):  # a pandas DataFrame
+        fix = "pass the results themselves (a DataFrame is what to_dataframe makes of them)"
+    else:
+        return
+    raise TypeError(
+        f"{who} takes an iterable of DocumentResults, not one {type(results).__name__}; {fix}"
+    )
 
 
 def checked_results(results: Iterable[object], who: str) -> Iterator[DocumentResult]:

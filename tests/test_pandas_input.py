@@ -202,6 +202,27 @@ def test_result_dicts_where_results_are_expected_say_how_to_make_results(
     assert to_dataframe([DocumentResult.model_validate(record)])["doc_id"].tolist() == ["a"]
 
 
+def test_one_result_dict_or_a_frame_where_results_are_expected_is_refused(
+    extractor: Extractor, tmp_path: Path
+) -> None:
+    # One dict, or a DataFrame, iterated as its keys: the message called the
+    # first key a str and advised model_validate_json, which reads JSON text.
+    record = extractor.extract("We cut tariffs.", doc_id="a").model_dump(mode="json")
+    frame = to_dataframe([DocumentResult.model_validate(record)])
+    for call in (to_dataframe, plot_topics, topic_shares):
+        with pytest.raises(
+            TypeError,
+            match=r"not one dict; make a result of a result dict with "
+            r"DocumentResult\.model_validate\(d\), and pass a list: \[result\]",
+        ):
+            call(record)
+        with pytest.raises(TypeError, match=r"not one DataFrame; pass the results themselves"):
+            call(frame)
+    with pytest.raises(TypeError, match=r"not one dict; .*model_validate\(d\)"):
+        write_results(record, tmp_path / "out.jsonl")  # type: ignore[arg-type]
+    assert not (tmp_path / "out.jsonl").exists()
+
+
 def test_a_table_suffix_is_refused_with_the_pandas_way(
     extractor: Extractor, tmp_path: Path
 ) -> None:
