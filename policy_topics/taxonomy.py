@@ -230,8 +230,9 @@ class Taxonomy(_Model):
 
     def to_yaml(self) -> str:
         """Serialise to YAML that :meth:`from_yaml` reads back to an equal taxonomy."""
-        return yaml.safe_dump(
+        return yaml.dump(
             _to_plain(self.model_dump(exclude_defaults=True)),
+            Dumper=_Dumper,
             sort_keys=False,
             allow_unicode=True,
             width=100,
@@ -253,6 +254,22 @@ class Taxonomy(_Model):
         for part in subtopic.split(".") if subtopic else []:
             node = node.subtopics[part]
         return node.label
+
+
+class _Dumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, writing a string that holds U+0085 in double quotes.
+
+    U+0085 (NEXT LINE, met in cp1252 text read as Latin-1) is a line break to
+    YAML: in the single quotes PyYAML picks for it, it reads back as a space.
+    Double quotes write it as the escape ``\\N``.
+    """
+
+    def choose_scalar_style(self) -> str:
+        event = self.event
+        if isinstance(event, yaml.ScalarEvent) and "\x85" in event.value:
+            return '"'
+        style: str = super().choose_scalar_style()
+        return style
 
 
 def _iter_subtopics(

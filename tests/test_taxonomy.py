@@ -76,6 +76,17 @@ def test_round_trip_keeps_term_options() -> None:
     assert Taxonomy.from_yaml(dumped) == taxonomy
 
 
+def test_round_trip_keeps_a_next_line_character() -> None:
+    # U+0085 is a line break to YAML: PyYAML wrote it inside single quotes,
+    # which read it back as a space, so a label from cp1252 text read as
+    # Latin-1 changed through to_yaml, nlp.to_disk and spacy.load.
+    taxonomy = Taxonomy.from_yaml(
+        MINIMAL.replace("label: Trade", 'label: "Trade\\Npolicy\\N"') + '    description: "x\\Ny"\n'
+    )
+    assert taxonomy.topics["trade"].label == "Trade\x85policy\x85"
+    assert Taxonomy.from_yaml(taxonomy.to_yaml()) == taxonomy
+
+
 def test_empty_term_names_file_line_and_path(tmp_path: Path) -> None:
     text = MINIMAL.replace("terms: [tariff]", "terms:\n      - tariff\n      - '  '\n")
     assert problems(text, tmp_path) == ["my.yaml:8 topics.trade.terms[1]: empty term"]
