@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -20,7 +21,7 @@ from yaml.constructor import SafeConstructor
 
 from policy_topics.errors import Problem, TaxonomyError
 
-__all__ = ["MAX_TAXONOMY_BYTES", "MAX_YAML_DEPTH", "MAX_YAML_NODES", "load_yaml"]
+__all__ = ["MAX_TAXONOMY_BYTES", "MAX_YAML_DEPTH", "MAX_YAML_NODES", "Covering", "load_yaml"]
 
 #: Largest taxonomy file accepted, in bytes.
 MAX_TAXONOMY_BYTES = 20_000_000
@@ -34,9 +35,34 @@ _STANDARD_TAGS = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class Covering(Problem):
+    """A problem whose value was left out or replaced so that validation could go on.
+
+    What validation then finds at a path of ``covers`` (and below it) repeats
+    this problem; at a path of ``missing``, only the fields it finds missing
+    there (the keys a merge key would have brought).
+    """
+
+    covers: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+
+    def repeated_by(self, problem: Problem, missing_field: str) -> bool:
+        """Whether ``problem``, found by validation, repeats this one.
+
+        ``missing_field`` is the message validation gives a missing field.
+        """
+        path = problem.path
+        if problem.message == missing_field and path[: max(path.rfind("."), 0)] in self.missing:
+            return True
+        return any(path == at or path.startswith((f"{at}.", f"{at}[")) for at in self.covers)
+
+
 class _NodeBudget:
     def __init__(self, limit: int) -> None:
         self.left = limit
+        #: The first path of each collection node: an alias shares its anchor's node.
+        self.paths: dict[int, str] = {}
 
 
 def load_yaml(
@@ -47,16 +73,20 @@ def load_yaml(
     Args:
         text: The YAML document.
         source: Name used in error messages.
-        kept: Where duplicate keys are reported, if given: the data is still
-            whole (a key's first entry counts), so the caller can go on and
-            report the taxonomy's other problems with them.
+        kept: Where problems of single values are reported, if given, so that
+            the caller can go on and report the taxonomy's other problems with
+            them: a duplicate key (its first entry counts), an unquoted version
+            number or date (kept as the text written), a merge key or a key
+            that is not a string (left out), a value of another tag (None; a
+            :class:`Covering` problem says what validation will repeat).
 
     Returns:
         The data and the line of every path (``topics.energy.terms[3]``).
 
     Raises:
         TaxonomyError: on a syntax error, a forbidden tag, a duplicate key or a
-            limit exceeded; every problem found is listed.
+            limit exceeded (a syntax error or a limit only, with ``kept``); every
+            problem found is listed.
     """
     if len(text) > MAX_TAXONOMY_BYTES:
         raise TaxonomyError([Problem(source, None, "", f"larger than {MAX_TAXONOMY_BYTES} bytes")])
@@ -91,15 +121,12 @@ def load_yaml(
     if node is None:
         raise TaxonomyError([Problem(source, 1, "", "empty document; expected a mapping")])
     lines: dict[str, int] = {}
-    problems: list[Problem] = []
     soft: list[Problem] = []
-    data = _construct(node, "", lines, problems, source, _NodeBudget(MAX_YAML_NODES), soft)
-    if kept is None:
-        problems += soft
-    else:
+    data = _construct(node, "", lines, source, _NodeBudget(MAX_YAML_NODES), soft)
+    if kept is not None:
         kept += soft
-    if problems:
-        raise TaxonomyError(sorted(problems, key=lambda p: p.line or 0))
+    elif soft:
+        raise TaxonomyError(sorted(soft, key=lambda p: p.line or 0))
     return data, lines
 
 
@@ -219,6 +246,8 @@ def _syntax_detail(exc: yaml.YAMLError, text: str = "") -> str:
 
 # A line that starts like a list item but has no space after its dash: "-term: x".
 _DASH_WITHOUT_SPACE_RE = re.compile(r"\s*-[^\s-]")
+# A path below the top level.
+_NESTED_RE = re.compile(r"[.\[]")
 # The line breaks YAML counts lines by.
 _LINE_BREAK_RE = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
 
@@ -227,7 +256,6 @@ def _construct(
     node: yaml.Node,
     path: str,
     lines: dict[str, int],
-    problems: list[Problem],
     source: str,
     budget: _NodeBudget,
     soft: list[Problem],
@@ -248,38 +276,47 @@ def _construct(
     if path.count(".") + path.count("[") > MAX_YAML_DEPTH:
         raise TaxonomyError([Problem(source, line, path[:80], "YAML nested too deeply")])
     lines.setdefault(path, line)
+    if not isinstance(node, yaml.ScalarNode):
+        budget.paths.setdefault(id(node), path)
     if node.tag not in _STANDARD_TAGS:
-        hint = (
-            f"YAML reads {node.value!r} as a date: put it in quotes"
-            if node.tag == "tag:yaml.org,2002:timestamp"
-            else "a taxonomy is plain data (strings, numbers, lists, mappings)"
-        )
-        problems.append(
-            Problem(source, line, path, f"YAML tag {node.tag!r} is not allowed: {hint}")
-        )
+        message = f"YAML tag {node.tag!r} is not allowed: "
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            message += f"YAML reads {node.value!r} as a date: put it in quotes"
+            soft.append(Problem(source, line, path, message))
+            return node.value  # the text it was meant to be
+        message += "a taxonomy is plain data (strings, numbers, lists, mappings)"
+        soft.append(Covering(source, line, path, message, (path,)))
         return None
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                problems.append(
-                    Problem(
+                soft.append(
+                    Covering(
                         source,
                         key_node.start_mark.line + 1,
                         path,
                         "mapping keys must be plain strings",
+                        missing=(path,),
                     )
                 )
                 continue
             key = key_node.value
             child = f"{path}.{key}" if path else str(key)
             if key_node.tag == "tag:yaml.org,2002:merge":
-                problems.append(
-                    Problem(
+                # What validation says of the fields the merge would have brought, and
+                # of a top-level key holding an anchored mapping ("base: &b {...}"
+                # beside the topics), follows from this one.
+                merged = value_node.value if isinstance(value_node, yaml.SequenceNode) else []
+                anchored = (budget.paths.get(id(n), ".") for n in (value_node, *merged))
+                soft.append(
+                    Covering(
                         source,
                         key_node.start_mark.line + 1,
                         child,
                         "merge keys (<<) are not supported: write the mapping out in full",
+                        tuple(at for at in anchored if at and not _NESTED_RE.search(at)),
+                        (path,),
                     )
                 )
                 continue
@@ -295,11 +332,11 @@ def _construct(
                 )
                 continue
             lines.setdefault(child, key_node.start_mark.line + 1)
-            result[key] = _construct(value_node, child, lines, problems, source, budget, soft)
+            result[key] = _construct(value_node, child, lines, source, budget, soft)
         return result
     if isinstance(node, yaml.SequenceNode):
         return [
-            _construct(item, f"{path}[{i}]", lines, problems, source, budget, soft)
+            _construct(item, f"{path}[{i}]", lines, source, budget, soft)
             for i, item in enumerate(node.value)
         ]
     constructor = SafeConstructor()
@@ -316,7 +353,7 @@ def _construct(
             if node.tag == "tag:yaml.org,2002:float"
             else ""
         )
-        problems.append(
+        soft.append(
             Problem(
                 source,
                 line,
@@ -325,5 +362,5 @@ def _construct(
                 f"reads it as the number {value!r}{lost}",
             )
         )
-        return None
+        return node.value  # the text it was meant to be
     return value

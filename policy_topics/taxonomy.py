@@ -28,7 +28,13 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from policy_topics._gc import collector_paused
 from policy_topics.errors import Problem, TaxonomyError
-from policy_topics.safe_yaml import MAX_TAXONOMY_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES, load_yaml
+from policy_topics.safe_yaml import (
+    MAX_TAXONOMY_BYTES,
+    MAX_YAML_DEPTH,
+    MAX_YAML_NODES,
+    Covering,
+    load_yaml,
+)
 from policy_topics.text import normalize_term
 
 if TYPE_CHECKING:
@@ -223,7 +229,7 @@ class Taxonomy(_Model):
             >>> Taxonomy.from_yaml(yaml_text).name
             't'
         """
-        kept: list[Problem] = []  # duplicate keys: reported with every other problem
+        kept: list[Problem] = []  # duplicate keys, dates...: reported with every other problem
         with collector_paused():
             data, lines = load_yaml(text, source, kept=kept)
             return _validate(data, lines, source, kept)
@@ -468,10 +474,10 @@ def _validate(
     model: type[Taxonomy] = Taxonomy,
 ) -> Taxonomy:
     early = kept or []
+    covering = [p for p in early if isinstance(p, Covering)]
     if not isinstance(data, dict):
-        raise TaxonomyError(
-            [*early, Problem(source, 1, "", "expected a mapping with name and topics")]
-        )
+        problem = Problem(source, 1, "", "expected a mapping with name and topics")
+        raise TaxonomyError([*early, *_new([problem], covering)])
     misplaced = _misplaced_fields(data.get("topics"), lines, source)
     try:
         taxonomy = model.model_validate(data)
@@ -496,20 +502,28 @@ def _validate(
             + misplaced
             + [
                 p
-                for p in problems
+                for p in _new(problems, covering)
                 if not any(p.path == at or p.path.startswith((f"{at}.", f"{at}[")) for at in inside)
             ]
         )
         problems.sort(key=lambda p: (p.line or 0, p.path))
         raise TaxonomyError(problems) from None
-    problems = early + misplaced + _check(taxonomy.cues, taxonomy.topics, lines, source)
+    problems = _check(taxonomy.cues, taxonomy.topics, lines, source)
     problems += _check_language(taxonomy.language, lines, source)
+    problems = early + misplaced + _new(problems, covering)
     if problems:
         problems.sort(key=lambda p: (p.line or 0, p.path))
         raise TaxonomyError(problems)
     checked = _normalised(taxonomy)
     checked._checked = True
     return checked
+
+
+def _new(problems: list[Problem], covering: list[Covering]) -> list[Problem]:
+    """The problems that repeat none of those the YAML reader found (see :class:`Covering`)."""
+    if not covering:
+        return problems
+    return [p for p in problems if not any(c.repeated_by(p, _MISSING_FIELD) for c in covering)]
 
 
 def _misplaced_fields(
@@ -642,6 +656,9 @@ def _salvage_term(term: Any, index: int) -> Any:
     return term
 
 
+_MISSING_FIELD = "required field is missing"
+
+
 def _problem(err: Any, lines: dict[str, int], source: str) -> Problem:
     path = _loc_to_path(tuple(err["loc"]))
     message = err["msg"]
@@ -653,7 +670,7 @@ def _problem(err: Any, lines: dict[str, int], source: str) -> Problem:
     elif err["type"] == "extra_forbidden":
         message = "unknown field; remove it or check its spelling"
     elif err["type"] == "missing":
-        message = "required field is missing"
+        message = _MISSING_FIELD
     elif err["type"] == "value_error":
         message = str(err["ctx"]["error"])  # our own validators' messages name the fix
     elif err["type"] == "list_type" and isinstance(err.get("input"), str | dict | None):
@@ -724,6 +741,10 @@ def _layout_fix(err: Any) -> str | None:
     return None
 
 
+# A string that starts as a list item without the space after its dash.
+_DASH_FIRST_RE = re.compile(r"-[^\s\-]")
+
+
 def _list_fix(value: str | dict[str, Any] | None) -> str:
     """What to write where a list was expected and YAML read a string, a mapping or nothing.
 
@@ -732,10 +753,19 @@ def _list_fix(value: str | dict[str, Any] | None) -> str:
         "a list is expected, not one string: write [tariff, customs], or one '- ' item per line"
         >>> _list_fix({"LOWER": "steel"})
         'a list is expected, not a mapping: put it in brackets, [{LOWER: steel}]'
+        >>> _list_fix("-tariff - customs")[36:96]
+        "put a space after the '-' that starts a list item (- tariff)"
     """
     items = [item.strip() for item in value.split(",")] if isinstance(value, str) else []
     if value is None or (isinstance(value, str) and not any(items)):
         return "a list is expected, and this one is empty: give its items, or remove the field"
+    if isinstance(value, str) and _DASH_FIRST_RE.match(value):
+        # "-tariff" on the line under "terms:", and more items under it: one plain string.
+        first = value.split(" - ", 1)[0][1:]
+        return (
+            "a list is expected, not one string: put a space after the '-' that starts a "
+            f"list item (- {first}); without it, YAML reads the lines as one string, {value!r}"
+        )
     if isinstance(value, str):
         # Quoted where YAML needs it: [Section 301: duties] reads as a mapping.
         flow = yaml.safe_dump(

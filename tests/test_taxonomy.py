@@ -118,6 +118,48 @@ topics:
     assert len(found) >= 5
 
 
+def test_a_mistake_of_a_value_in_yaml_hides_no_other_problem(tmp_path: Path) -> None:
+    # An unquoted version number or date, a tag, a merge key or a key that is
+    # not a string stopped the reading: the file's other problems came out
+    # one run later. Validation goes on, and says nothing that repeats them.
+    text = """\
+name: broken
+version: 1.10
+base: &b {label: Trade}
+topics:
+  trade:
+    <<: *b
+    terms: [2020-01-01, "", tariff, tariff, !!binary aGVsbG8=]
+  energy:
+    [x]: 1
+    label: Energy
+    terms: [oil, ""]
+"""
+    assert problems(text, tmp_path) == [
+        'my.yaml:2 version: write the version in quotes, e.g. version: "1.10"; unquoted, '
+        "YAML reads it as the number 1.1, which keeps no trailing zeros (1.10 would be 1.1)",
+        "my.yaml:6 topics.trade.<<: merge keys (<<) are not supported: write the mapping "
+        "out in full",
+        "my.yaml:7 topics.trade.terms[0]: YAML tag 'tag:yaml.org,2002:timestamp' is not "
+        "allowed: YAML reads '2020-01-01' as a date: put it in quotes",
+        "my.yaml:7 topics.trade.terms[1]: empty term",
+        "my.yaml:7 topics.trade.terms[3]: duplicate term 'tariff' (also terms[2]); remove one",
+        "my.yaml:7 topics.trade.terms[4]: YAML tag 'tag:yaml.org,2002:binary' is not "
+        "allowed: a taxonomy is plain data (strings, numbers, lists, mappings)",
+        "my.yaml:9 topics.energy: mapping keys must be plain strings",
+        "my.yaml:11 topics.energy.terms[1]: empty term",
+    ]
+    # A mapping anchored inside the topics is a topic: its problems still count.
+    text = MINIMAL.replace("  trade:", "  trade: &t").replace(
+        "terms: [tariff]", 'terms: [tariff, ""]\n  energy:\n    <<: *t\n    label: Energy'
+    )
+    assert problems(text, tmp_path) == [
+        "my.yaml:6 topics.trade.terms[1]: empty term",
+        "my.yaml:8 topics.energy.<<: merge keys (<<) are not supported: write the mapping "
+        "out in full",
+    ]
+
+
 def test_structural_error_reports_value(tmp_path: Path) -> None:
     text = MINIMAL.replace("terms: [tariff]", "terms: [{term: tariff, weight: -1}]")
     (found,) = problems(text, tmp_path)
@@ -332,6 +374,14 @@ def test_not_utf8(tmp_path: Path) -> None:
             "my.yaml:8: YAML syntax error: could not find expected ':' while scanning a simple "
             "key that starts on line 7; put a space after the '-' that starts a list item "
             "('- term: x')",
+        ),
+        (
+            # The first item without its space: the lines read as one string.
+            "name: t\ntopics:\n  trade:\n    label: Trade\n    terms:\n      -tariff\n"
+            "      - customs\n",
+            "my.yaml:5 topics.trade.terms: a list is expected, not one string: put a space "
+            "after the '-' that starts a list item (- tariff); without it, YAML reads the "
+            "lines as one string, '-tariff - customs'",
         ),
         (
             "name: t\nbase: &b {label: X, terms: [tariff]}\ntopics:\n  trade:\n    <<: *b\n",
