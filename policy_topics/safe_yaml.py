@@ -215,6 +215,11 @@ def _syntax_detail(exc: yaml.YAMLError, text: str = "") -> str:
     context_mark = getattr(exc, "context_mark", None)
     mark = getattr(exc, "problem_mark", None)
     detail = problem
+    if "found another document" in problem:  # a "---" line after the first document
+        return (
+            "the file holds a second YAML document (after a '---' line); a taxonomy is one "
+            "document: remove the line, and merge what follows it into the first"
+        )
     if context and context_mark is not None:
         detail = f"{problem} {context} that starts on line {context_mark.line + 1}"
     if "'\\t'" in problem:  # PyYAML shows a tab as '\t'

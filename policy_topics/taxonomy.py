@@ -659,6 +659,15 @@ def _salvage_term(term: Any, index: int) -> Any:
 _MISSING_FIELD = "required field is missing"
 
 
+def _is_number(text: str) -> bool:
+    """Whether ``text`` reads as a number (YAML would read it as one without its quotes)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _problem(err: Any, lines: dict[str, int], source: str) -> Problem:
     path = _loc_to_path(tuple(err["loc"]))
     message = err["msg"]
@@ -681,6 +690,24 @@ def _problem(err: Any, lines: dict[str, int], source: str) -> Problem:
         and isinstance(err.get("input"), list)
     ):
         message += ", not a list: give each phrase as an item of its own"
+    elif err["type"] == "dict_type" and isinstance(err.get("input"), list):
+        message = (
+            "a mapping is expected, not a list: write each id followed by ':' and what it "
+            "holds indented under it, with no '- ' before it"
+        )
+    elif err["type"] == "string_type" and isinstance(err.get("input"), dict | list):
+        message = (
+            "text is expected, not a mapping: YAML reads text that holds ': ' as one; put it "
+            "in quotes"
+            if isinstance(err["input"], dict)
+            else "text is expected, not a list"
+        )
+    elif (
+        err["type"] in ("int_type", "float_type")
+        and isinstance(err.get("input"), str)
+        and _is_number(err["input"])
+    ):
+        message = f"{err['msg']} (got {err['input']!r}): write the number without quotes"
     elif "input" in err and not isinstance(err["input"], dict | list):
         value = err["input"]
         message = f"{message} (got {value!r})"

@@ -221,7 +221,11 @@ def test_patterns_within_the_bounds_are_kept(pattern: str) -> None:
     ("term", "path", "message"),
     [
         ("{term: trade, weight: true}", "weight", "Input should be a valid number (got True)"),
-        ("{term: trade, weight: '0.5'}", "weight", "Input should be a valid number (got '0.5')"),
+        (
+            "{term: trade, weight: '0.5'}",
+            "weight",
+            "Input should be a valid number (got '0.5'): write the number without quotes",
+        ),
         (
             "{term: trade, near: [steel], window: true}",
             "window",

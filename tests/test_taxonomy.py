@@ -376,6 +376,33 @@ def test_not_utf8(tmp_path: Path) -> None:
             "('- term: x')",
         ),
         (
+            "name: t\ntopics: {trade: {label: T, terms: [tariff]}}\n---\nname: u\n",
+            "my.yaml:3: YAML syntax error: the file holds a second YAML document (after a "
+            "'---' line); a taxonomy is one document: remove the line, and merge what follows "
+            "it into the first",
+        ),
+        (
+            "name: t\ntopics:\n  - trade:\n      label: T\n      terms: [tariff]\n",
+            "my.yaml:2 topics: a mapping is expected, not a list: write each id followed by "
+            "':' and what it holds indented under it, with no '- ' before it",
+        ),
+        (
+            "name: t\ntopics:\n  trade:\n    label: T\n    terms: [{term: power, near: [grid], "
+            "window: '3'}]\n",
+            "my.yaml:5 topics.trade.terms[0].window: Input should be a valid integer "
+            "(got '3'): write the number without quotes",
+        ),
+        (
+            "name: t\ntopics:\n  trade:\n    label: T\n    terms: [tariff]\n    exclude:\n"
+            "      - Section 301: duties\n",
+            "my.yaml:7 topics.trade.exclude[0]: text is expected, not a mapping: YAML reads "
+            "text that holds ': ' as one; put it in quotes",
+        ),
+        (
+            "name: t\ntopics:\n  trade:\n    label: [T]\n    terms: [tariff]\n",
+            "my.yaml:4 topics.trade.label: text is expected, not a list",
+        ),
+        (
             # The first item without its space: the lines read as one string.
             "name: t\ntopics:\n  trade:\n    label: Trade\n    terms:\n      -tariff\n"
             "      - customs\n",
