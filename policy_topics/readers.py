@@ -648,6 +648,11 @@ def _check_kind(data: bytes, name: str, fmt: str) -> None:
             f"{name}: not {_EXPECTED[fmt]}: it begins as an HTML page; rename it to .html",
             "WrongType",
         )
+    # A PDF may have a few bytes before its "%PDF-"; a text file has none of it.
+    if fmt in _EXPECTED and (fmt != "pdf" or b"%PDF-" not in data[:1024]) and _plain_text(data):
+        raise ReadError(
+            f"{name}: not {_EXPECTED[fmt]}: it is plain text; rename it to .txt", "WrongType"
+        )
 
 
 #: How compressed data begins, for a compressed file whose name lost its suffix.

@@ -1787,6 +1787,10 @@ def test_files_left_out_for_their_type_are_told(tmp_path: Path) -> None:
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00", ".docx", "an old Office file (.doc, .xls"),
         (b"{\\rtf1\\ansi tariffs}", ".pdf", "not a PDF: it begins as an RTF document; save it"),
         (b"<!DOCTYPE html><p>Tariffs.</p>", ".pdf", "begins as an HTML page; rename it to .html"),
+        # Plain text gave the PDF or ZIP library's own error ("Stream has ended
+        # unexpectedly", "File is not a zip file").
+        (b"We will cut tariffs.\n", ".pdf", "not a PDF: it is plain text; rename it to .txt"),
+        ("Zölle senken.".encode(), ".docx", "not a Word .docx file: it is plain text; rename"),
     ],
 )
 def test_a_file_of_another_type_than_its_suffix_says_is_named(
