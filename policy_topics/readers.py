@@ -301,7 +301,7 @@ def read_documents(
         if name == "-":
             yield from _read_stream(sys.stdin.buffer, "<stdin>", stdin_format, options)
             continue
-        named = _is_file(Path(name))
+        named = _named(Path(name))
         for path, problem in _expand(name, recursive, unread):
             if excluded and (_real(path) in excluded or _file_key(path) in excluded_ids):
                 continue
@@ -391,10 +391,13 @@ def _file_key(path: Path) -> tuple[int, int] | None:
     return found.st_dev, found.st_ino
 
 
-def _is_file(path: Path) -> bool:
-    """``path.is_file()``, False where the path cannot be looked at (:func:`_expand` says why)."""
+def _named(path: Path) -> bool:
+    """Whether ``path`` names a file itself, not a folder or a pattern: :func:`_expand` gives it.
+
+    A named pipe counts (``mkfifo``): read once, never looked into first.
+    """
     try:
-        return path.is_file()
+        return path.exists() and not path.is_dir()
     except OSError:
         return False
 

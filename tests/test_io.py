@@ -12,6 +12,7 @@ import os
 import re
 import stat
 import sys
+import threading
 from pathlib import Path
 from typing import Any, cast
 
@@ -1907,3 +1908,19 @@ def test_results_written_into_the_folder_being_read_do_not_feed_on_themselves(
 
     written = write_results(extractor.extract_many(docs()), out)
     assert written == len(out.read_text(encoding="utf-8").splitlines()) <= 2
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_named_pipe_is_read_once_as_a_named_file(tmp_path: Path) -> None:
+    # A pipe is no regular file, so it was taken for one a folder finds and
+    # handed to ``skip``, which the command line uses to look for an earlier
+    # run's output: that read drained the pipe, and reading it again hung.
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_text, args=("We cut tariffs.",), daemon=True)
+    writer.start()
+    looked: list[Path] = []
+    docs = list(read_documents(fifo, skip=lambda path: bool(looked.append(path))))
+    writer.join(10)
+    assert looked == []
+    assert [(d["id"], d["text"]) for d in docs] == [(str(fifo), "We cut tariffs.")]
