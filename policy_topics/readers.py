@@ -447,7 +447,7 @@ def _expand(
         yield path, ReadError(f"{name}: no such file or directory", "FileNotFoundError")
     else:
         matches = []
-        for p in sorted(map(Path, glob.glob(name, recursive=True))):
+        for p in sorted(map(Path, _glob(name))):
             if _kind_of(p)[0] is None:
                 if unread is not None and p.is_file():
                     unread(p)
@@ -457,6 +457,43 @@ def _expand(
             yield path, ReadError(f"{name}: no readable file matches the pattern", "NoMatch")
         for match in matches:
             yield match, _dangling_error(match)
+
+
+def _glob(pattern: str) -> set[str]:
+    """``glob.glob(pattern, recursive=True)``, but ``**`` follows no symbolic link to a folder.
+
+    ``glob.glob`` follows them: a link to a folder above (``loop -> ..``) gave
+    every file once per trip round the loop, and two such links more paths
+    than could ever be listed. A folder's walk (``Path.rglob``) does not follow
+    them, nor does ``**`` here; what the pattern names before its ``**`` (a
+    folder, a wildcard) is matched as ``glob.glob`` matches it, links or not.
+
+    Example:
+        >>> _glob("no-such-folder/**/*.txt")
+        set()
+    """
+    sep = os.sep
+    parts = pattern.replace(os.altsep, sep).split(sep) if os.altsep else pattern.split(sep)
+    if "**" not in parts:
+        return set(glob.glob(pattern, recursive=True))
+    at = parts.index("**")
+    head, rest = sep.join(parts[:at]), sep.join(parts[at + 1 :])
+    # "/**" and "a//**" leave a head that names a folder as it is: "/" and "a/".
+    tops = [t for t in glob.glob(head or sep) if os.path.isdir(t)] if at else [""]
+    found: set[str] = set()
+    for top in tops:
+        for folder, folders, files in os.walk(top or os.curdir):
+            folders[:] = [f for f in folders if not f.startswith(".")]  # as ** leaves them
+            # Named as glob.glob names it: from the pattern's head, "./" kept or left out.
+            here = folder if top else os.path.relpath(folder)
+            here = "" if here == os.curdir and not top else here
+            if rest:
+                found.update(_glob(glob.escape(here) + sep + rest if here else rest))
+            else:  # "folder/**": the folder, and every folder and file under it
+                if folder == top:
+                    found.add(os.path.join(top, ""))
+                found.update(os.path.join(here, n) for n in folders + files if n[:1] != ".")
+    return found
 
 
 def _unreadable_folder(path: Path) -> OSError | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import glob
 import html
 import io
 import json
@@ -21,7 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bench import synth
-from policy_topics import DocumentResult, Extractor
+from policy_topics import DocumentResult, Extractor, readers
 from policy_topics.io import (
     CSV_COLUMNS,
     DATAFRAME_COLUMNS,
@@ -236,6 +237,44 @@ def test_a_symlink_loop_is_an_error_record_and_the_run_goes_on(
     assert loops[0]["error"] == (
         f"{tmp_path / 'loop1.txt'}: symbolic link loop (to loop2.txt, which leads back to it)"
     )
+
+
+def test_a_double_star_does_not_follow_links_to_folders_as_a_folder_walk_does_not(
+    tmp_path: Path,
+) -> None:
+    # glob.glob follows them: a link to the folder above gave the file once per
+    # trip round the loop (41 times), and a linked folder's files twice.
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.txt").write_text("We cut tariffs.", encoding="utf-8")
+    (tmp_path / "sub" / "loop").symlink_to("..")
+    (tmp_path / "alias").symlink_to("sub")
+    walked = [d["id"] for d in read_documents(tmp_path)]
+    assert walked == [str(tmp_path / "sub" / "a.txt")]
+    assert [d["id"] for d in read_documents(str(tmp_path / "**" / "*.txt"))] == walked
+    # The folders a pattern names before its first wildcard are the caller's.
+    assert [d["id"] for d in read_documents(str(tmp_path / "alias" / "**" / "*.txt"))] == [
+        str(tmp_path / "alias" / "a.txt")
+    ]
+    assert [d["id"] for d in read_documents(str(tmp_path / "*" / "a.txt"))] == [
+        str(tmp_path / "alias" / "a.txt"),
+        str(tmp_path / "sub" / "a.txt"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["**", "**/*.txt", "a/**", "a/**/*.txt", "*/**/*.md", "a/**/c/*", "**/.h/*", "a/**/**/*.txt"],
+)
+def test_a_double_star_finds_what_glob_finds_where_no_link_leads_to_a_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pattern: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("a/x.txt", "a/b/y.md", "a/b/c/z.txt", "a/.h/w.txt", "d/c/v.txt", "t.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("We cut tariffs.", encoding="utf-8")
+    (tmp_path / "link.txt").symlink_to("t.txt")  # a link to a file is followed, as before
+    for written in (pattern, f"./{pattern}", str(tmp_path / pattern)):
+        assert readers._glob(written) == set(glob.glob(written, recursive=True))
 
 
 def test_an_input_that_cannot_be_looked_at_is_an_error_record(tmp_path: Path) -> None:
