@@ -61,7 +61,7 @@ from policy_topics.taxonomy import (
     packaged_taxonomies,
     taxonomy_lines,
 )
-from policy_topics.text import counted, replace_surrogates
+from policy_topics.text import counted, for_terminal
 from policy_topics.writers import (
     _cut_to_last_line,
     _first_ready,
@@ -163,7 +163,7 @@ def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 def _tell(message: str) -> None:
     """Write a message to stderr, which may be on the full disk too: the exit code still tells."""
     with contextlib.suppress(OSError):
-        typer.echo(message, err=True)
+        typer.echo(for_terminal(message), err=True)  # a file's name may hold escapes
 
 
 def _version(value: bool) -> None:
@@ -250,8 +250,9 @@ class _TableSink:
                     page = "" if quote.page is None else f"p. {quote.page}: "
                     text = _shorten(quote.text, self._width - 8 - len(page))
                     lines.append(f"      > {page}{text}")
-        # Lone surrogates (from a caller's string or a file name) become U+FFFD, as in JSON.
-        self._stream.write(replace_surrogates("\n".join(lines) + "\n"))
+        # A document's control characters are shown, not sent to the terminal; lone
+        # surrogates (from a caller's string or a file name) become U+FFFD, as in JSON.
+        self._stream.write(for_terminal("\n".join(lines)) + "\n")
         self._stream.flush()
 
     def close(self) -> None:
@@ -569,7 +570,7 @@ def extract(
             texts.append(doc.get("text"))
             yield doc
         if unread:
-            typer.echo(_unread_note(unread), err=True)
+            _tell(_unread_note(unread))
 
     progress = not quiet and sys.stderr.isatty()
     # Written as JSON Lines, the records that workers make come as the lines they
@@ -621,9 +622,7 @@ def extract(
         if isinstance(exc, WorkerStartError):
             _fail(f"policy-topics: {exc}; {kept}", EXIT_WORKERS)
         name = signal.Signals(exc.signum).name
-        typer.echo(
-            f"policy-topics: interrupted by {name} after {count} documents; {kept}", err=True
-        )
+        _tell(f"policy-topics: interrupted by {name} after {count} documents; {kept}")
         raise typer.Exit(128 + exc.signum) from None
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, like other Unix tools.
@@ -772,10 +771,9 @@ def _format_of(output: Path | None) -> OutputFormat:
     suffix = output.suffix.lower()
     if suffix not in _SUFFIX_FORMATS:
         known = ", ".join(sorted(_SUFFIX_FORMATS))
-        typer.echo(
+        _tell(
             f"policy-topics: {output}: the suffix {suffix or '(none)'!r} names no output "
-            f"format ({known}); writing JSON Lines (choose one with -f)",
-            err=True,
+            f"format ({known}); writing JSON Lines (choose one with -f)"
         )
     return OutputFormat(_SUFFIX_FORMATS.get(suffix, "jsonl"))
 
@@ -893,10 +891,9 @@ def _earlier_output(path: Path) -> bool:
     """
     if _kind_of(path)[0] in ("pdf", "docx") or not _is_our_output(path, empty=False):
         return False
-    typer.echo(
+    _tell(
         f"policy-topics: {path}: skipped, it holds policy-topics output "
-        "(an earlier run's); name the file to read it anyway",
-        err=True,
+        "(an earlier run's); name the file to read it anyway"
     )
     return True
 
@@ -1072,7 +1069,7 @@ def _summarise(failures: list[DocumentResult], count: int) -> None:
         )
     if len(failures) > _MAX_LISTED_FAILURES:
         lines.append(f"  ... and {len(failures) - _MAX_LISTED_FAILURES} more")
-    typer.echo("\n".join(lines), err=True)
+    _tell("\n".join(lines))
 
 
 # --- taxonomy -----------------------------------------------------------------------------
@@ -1105,7 +1102,7 @@ def taxonomy_validate(
             taxonomy = load_taxonomy(source)
         except TaxonomyError as exc:
             # Which of the files given this is, before its problems.
-            typer.echo(f"{source}: {exc}", err=True)
+            _tell(f"{source}: {exc}")
             bad += 1
             continue
         terms = sum(_term_count(topic) for topic in taxonomy.topics.values())
@@ -1176,7 +1173,7 @@ def taxonomy_lint(
         line = line_of(finding.path, lines)
         typer.echo(f"{path}:{line} {finding}" if line is not None else f"{path}: {finding}")
     if findings:
-        typer.echo(counted(len(findings), "finding"), err=True)
+        _tell(counted(len(findings), "finding"))
         raise typer.Exit(EXIT_FAILED)
     typer.echo(f"{file}: no findings")
 
@@ -1269,26 +1266,23 @@ def evaluate(
     except PolicyTopicsError as exc:  # GoldError, PredictionError (line and field), a --topic
         _fail(f"policy-topics: {exc}")
     if report.unknown_topics:
-        typer.echo(_unknown_note(report.unknown_topics, extractor.taxonomy), err=True)
+        _tell(_unknown_note(report.unknown_topics, extractor.taxonomy))
     if report.missing_predictions:
-        typer.echo(
+        _tell(
             f"policy-topics: {counted(len(report.missing_predictions), 'gold document')} "
             f"without a line in {report.predictions}, scored as predicting nothing "
-            "(the report lists their ids)",
-            err=True,
+            "(the report lists their ids)"
         )
     if report.unmatched_predictions:
-        typer.echo(
+        _tell(
             f"policy-topics: {counted(len(report.unmatched_predictions), 'prediction')} "
-            "for ids not in the gold, not scored (the report lists their ids)",
-            err=True,
+            "for ids not in the gold, not scored (the report lists their ids)"
         )
     if report.unknown_predicted_topics:
-        typer.echo(
+        _tell(
             "policy-topics: predicted topics neither in the gold nor in taxonomy "
             f"{report.taxonomy!r}, scored as false positives: "
-            f"{', '.join(report.unknown_predicted_topics)} (a typo in the predictions?)",
-            err=True,
+            f"{', '.join(report.unknown_predicted_topics)} (a typo in the predictions?)"
         )
     if report_format is ReportFormat.json:
         typer.echo(report.model_dump_json(indent=2))

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from policy_topics.records import Text
-from policy_topics.text import counted, replace_surrogates
+from policy_topics.text import counted, for_terminal
 
 __all__ = [
     "FORMAT_VERSION",
@@ -255,8 +255,9 @@ class EvaluationReport(_Model):
             for report in lvl.modes:
                 out += ["", _mode_table(lvl, report), "", _curve_table(report)]
                 out += _error_lines(report, max_errors)
-        # Lone surrogates in quoted gold text become U+FFFD, as in the JSON.
-        return replace_surrogates("\n".join(out))
+        # Control characters in quoted gold text are shown, not acted on by a
+        # terminal; lone surrogates become U+FFFD, as in the JSON.
+        return for_terminal("\n".join(out))
 
 
 def _some(ids: list[str], limit: int = 10) -> str:

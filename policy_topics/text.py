@@ -19,6 +19,7 @@ __all__ = [
     "counted",
     "dedup_key",
     "folded",
+    "for_terminal",
     "has_invisible",
     "is_bullet_marker",
     "keep_tokens_whole",
@@ -223,6 +224,31 @@ def replace_surrogates(text: str) -> str:
     if text.isascii() or _SURROGATE_RE.search(text) is None:
         return text
     return _SURROGATE_RE.sub("\ufffd", text)
+
+
+#: What a terminal would act on rather than show (ESC starts its escape sequences,
+#: CR returns to the start of the line, BEL rings): the C0 controls but the line
+#: feed, and DEL, become their Unicode control pictures; the C1 controls (0x9B
+#: starts a sequence too) become U+FFFD.
+_TERMINAL_CONTROLS = (
+    {c: 0x2400 + c for c in range(32) if c != 10}
+    | {0x7F: 0x2421}
+    | {c: 0xFFFD for c in range(0x80, 0xA0)}
+)
+
+
+def for_terminal(text: str) -> str:
+    """``text`` safe to print to a terminal: control characters shown, not acted on.
+
+    A document's text (or a file's name) may hold escape sequences that clear
+    the screen or set a window's title; what is printed shows them instead, as
+    the HTML views do. Line feeds are kept; lone surrogates become U+FFFD.
+
+    Example:
+        >>> for_terminal("cut \\x1b[2Jtariffs\\r\\n") == "cut \\u241b[2Jtariffs\\u240d\\n"
+        True
+    """
+    return replace_surrogates(text).translate(_TERMINAL_CONTROLS)
 
 
 def normalize_term(term: str) -> str:

@@ -1619,6 +1619,23 @@ def test_quotes_of_a_pdf_name_their_page(tmp_path: Path) -> None:
     assert [row[-1] for row in csv.reader(stdout.splitlines())] == ["page", ""]
 
 
+def test_the_table_shows_control_characters_rather_than_sending_them(tmp_path: Path) -> None:
+    # ESC [2J cleared the screen and ESC ]0; ... BEL set the window's title of
+    # whoever read the table in a terminal; a file's name went out raw to stderr.
+    path = tmp_path / "esc\x1b[31m.txt"
+    path.write_text("We cut tariffs \x1b[2J\x1b]0;pwned\x07 today.\r\n\x9b6n", encoding="utf-8")
+    proc = run("extract", str(path), "-f", "table")
+    stdout, _ = text(proc)
+    assert proc.returncode == 0
+    assert "\x1b" not in stdout and "\x07" not in stdout and "\x9b" not in stdout
+    assert "esc\u241b[31m.txt: 2 sentences, 1 area found" in stdout
+    assert "> We cut tariffs \u241b[2J\u241b]0;pwned\u2407 today." in stdout
+    proc = run("extract", str(path), "-o", str(tmp_path / "out"), "-q")
+    _, stderr = text(proc)
+    assert "\x1b" not in stderr and "esc\u241b[31m" not in stderr  # the output's name only
+    assert f"{tmp_path / 'out'}: the suffix '(none)' names no output format" in stderr
+
+
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "json"])
 def test_output_to_dev_stdout_goes_where_stdout_goes(tmp_path: Path, fmt: str) -> None:
     # With stdout redirected to a file, '-o /dev/stdout' renamed its temporary

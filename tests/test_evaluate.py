@@ -336,6 +336,14 @@ def test_to_table(extractor: Extractor) -> None:
     assert "false negatives" not in evaluate(GOLD, extractor).to_table(max_errors=0)
 
 
+def test_the_tables_show_control_characters_of_the_gold(extractor: Extractor) -> None:
+    # A missed sentence is quoted: its escape sequences went to the terminal.
+    report = evaluate([doc("a", ("Oil \x1b[2J\x9bfell.", ["trade"]))], extractor)
+    table = report.to_table()
+    assert "Oil \u241b[2J\ufffdfell." in table
+    assert "\x1b" not in table and "\x9b" not in table
+
+
 def test_a_notebook_shows_the_tables(extractor: Extractor) -> None:
     report = evaluate(GOLD, extractor)
     bundle = report._repr_mimebundle_()
