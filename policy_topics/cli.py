@@ -262,8 +262,9 @@ class _TableSink:
 class _HtmlSink:
     """One HTML page with every document's text highlighted (written when the run ends)."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, extractor: Extractor) -> None:
         self._stream = stream
+        self._extractor = extractor  # its taxonomy labels what is no document's area
         self._documents: list[tuple[DocumentResult, str | None]] = []
 
     def write(self, result: DocumentResult, text: str | None) -> None:
@@ -272,7 +273,7 @@ class _HtmlSink:
     def close(self) -> None:
         from policy_topics.display import highlight_page
 
-        self._stream.write(highlight_page(self._documents))
+        self._stream.write(highlight_page(self._documents, extractor=self._extractor))
         self._stream.flush()
 
 
@@ -313,12 +314,12 @@ def _char_columns(char: str) -> int:
     return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
 
 
-# One entry per format: a factory taking the output stream.
-_SINKS: dict[OutputFormat, Callable[[TextIO], _Sink]] = {
-    OutputFormat.json: lambda stream: _RecordSink(JsonWriter(stream)),
-    OutputFormat.jsonl: lambda stream: _RecordSink(JsonlWriter(stream)),
-    OutputFormat.csv: lambda stream: _RecordSink(CsvWriter(stream)),
-    OutputFormat.table: _TableSink,
+# One entry per format: a factory taking the output stream and the run's extractor.
+_SINKS: dict[OutputFormat, Callable[[TextIO, Extractor], _Sink]] = {
+    OutputFormat.json: lambda stream, _: _RecordSink(JsonWriter(stream)),
+    OutputFormat.jsonl: lambda stream, _: _RecordSink(JsonlWriter(stream)),
+    OutputFormat.csv: lambda stream, _: _RecordSink(CsvWriter(stream)),
+    OutputFormat.table: lambda stream, _: _TableSink(stream),
     OutputFormat.html: _HtmlSink,
 }
 
@@ -597,7 +598,7 @@ def extract(
                 records = _first_ready(results, output)
             stream = opened.enter_context(_open(output, fmt, append=resume_run))
             started = True
-            sink = _SINKS[fmt](stream)
+            sink = _SINKS[fmt](stream, extractor)
             for result in records:
                 text = texts.popleft()
                 with signals.writing():

@@ -694,7 +694,10 @@ def highlight(
 
 
 def highlight_page(
-    documents: Iterable[tuple[DocumentResult, str | None]], *, title: str = "policy-topics"
+    documents: Iterable[tuple[DocumentResult, str | None]],
+    *,
+    title: str = "policy-topics",
+    extractor: Extractor | None = None,
 ) -> str:
     """One standalone HTML page with the highlighted text of several documents.
 
@@ -702,6 +705,8 @@ def highlight_page(
         documents: ``(result, text)`` pairs; with ``text`` None (a failed or
             unreadable document) the result alone is shown.
         title: Title of the page.
+        extractor: The extractor that made the results, whose taxonomy labels
+            the topics and sub-topics that are no area of a document.
 
     Returns:
         Well-formed HTML, every piece of text escaped.
@@ -715,9 +720,9 @@ def highlight_page(
         (1, True)
     """
     parts = [
-        highlight(result, standalone=False)
+        highlight(result, extractor=extractor, standalone=False)
         if text is None
-        else highlight(text, result=result, standalone=False)
+        else highlight(text, result=result, extractor=extractor, standalone=False)
         for result, text in documents
     ]
     body = '<div style="margin:0 0 24px 0"></div>'.join(parts)
@@ -732,8 +737,14 @@ def _labels(
         labels[(area.topic, None)] = area.label
         for sub in area.subtopics:
             labels[(area.topic, sub.id)] = sub.label
-    if extractor is not None:
-        taxonomy = extractor.taxonomy
+    # A match's topic may be no area (below min_score), and a sub-topic be none
+    # of its area's: the taxonomy names them, the extractor's or the packaged one.
+    taxonomy = (
+        extractor.taxonomy
+        if extractor is not None
+        else _packaged_taxonomy(result.taxonomy, result.taxonomy_version)
+    )
+    if taxonomy is not None:
         for tags in result.sentences:
             for m in tags.matches:
                 for key in ((m.topic, None), (m.topic, m.subtopic)):

@@ -17,8 +17,9 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
-from policy_topics.display import check_topics, topic_color
+from policy_topics.display import _packaged_taxonomy, check_topics, topic_color
 from policy_topics.records import DocumentResult, check_many, checked_results, doc_label
+from policy_topics.text import replace_surrogates
 
 __all__ = ["plot_topics", "topic_shares"]
 
@@ -92,13 +93,30 @@ def _doc_labels(results: Sequence[DocumentResult]) -> list[str]:
 
 
 def _topic_labels(results: Sequence[DocumentResult], topics: Sequence[str]) -> list[str]:
+    """The topics' labels: from the results' areas, else from their packaged taxonomy, else ids.
+
+    A topic tagged in some sentence may be no document's area (below
+    ``min_score``), or asked for by ``topics`` and found nowhere.
+    """
     names = {a.topic: a.label for r in results for a in r.areas}
+    for result in results:
+        if all(t in names for t in topics):
+            break
+        taxonomy = _packaged_taxonomy(result.taxonomy, result.taxonomy_version)
+        if taxonomy is not None:
+            for t in topics:
+                if t not in names and t in taxonomy.topics:
+                    names[t] = taxonomy.topics[t].label
     return [_literal(names.get(t, t)) for t in topics]
 
 
 def _literal(label: str) -> str:
-    """A label matplotlib shows as written: ``$`` would start mathematics."""
-    return label.replace("$", r"\$")
+    """A label matplotlib shows as written: ``$`` would start mathematics.
+
+    A lone surrogate (a file name that is not UTF-8, as a doc id) becomes
+    U+FFFD, as in every other output: matplotlib cannot draw one.
+    """
+    return replace_surrogates(label).replace("$", r"\$")
 
 
 def _thin(n: int, room_pt: float) -> int:
@@ -226,9 +244,10 @@ def _bars(
     width = min(24.0, max(6.0, 1.2 + n * (0.22 * k + 0.35)))
     fig, ax = plt.subplots(figsize=(width, 4.2), layout="constrained")
     bar_width = 0.8 / k
+    bars = []
     for j, (topic, name) in enumerate(zip(ids, names, strict=True)):
         xs = [i - 0.4 + bar_width * (j + 0.5) for i in range(n)]
-        ax.bar(xs, shares[topic], bar_width, label=name, color=topic_color(topic))
+        bars.append(ax.bar(xs, shares[topic], bar_width, label=name, color=topic_color(topic)))
     step = _thin(n, (width - 1.5) * 72 / 1.4)
     ticks = list(range(0, n, step))
     rotate = n > 4 or max(len(label) for label in labels) > 14
@@ -243,5 +262,14 @@ def _bars(
     ax.set_ylabel("share of sentences")
     ax.set_ylim(0, max(0.05, max(max(v) for v in shares.values()) * 1.12))
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(ncols=min(k, 5), loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=8, frameon=False)
+    # Given as they are: a label that starts with "_" would be left out of the legend.
+    ax.legend(
+        bars,
+        names,
+        ncols=min(k, 5),
+        loc="lower left",
+        bbox_to_anchor=(0, 1.0),
+        fontsize=8,
+        frameon=False,
+    )
     return fig

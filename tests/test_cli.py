@@ -1097,6 +1097,25 @@ def test_lone_surrogates_in_names_and_texts_stop_no_format(tmp_path: Path, fmt: 
         assert [r.ok for r in records] == [False, True, True]
 
 
+def test_html_output_names_topics_by_their_labels_below_min_score(tmp_path: Path) -> None:
+    # The page took labels from the areas alone: a topic tagged below
+    # --min-score was shown by its id in the legend and in each match's title.
+    taxonomy = tmp_path / "mine.yaml"
+    taxonomy.write_text(
+        "name: mine\ntopics:\n  tr:\n    label: Trade policy\n    terms: [tariff]\n"
+        "    subtopics:\n      du:\n        label: Duties\n        terms: [customs duty]\n"
+        "  en:\n    label: Energy policy\n    terms: [solar]\n",
+        encoding="utf-8",
+    )
+    doc = tmp_path / "ms.txt"
+    doc.write_text("We cut tariffs. Customs duties fell. Solar grows.", encoding="utf-8")
+    proc = run("extract", str(doc), "-t", str(taxonomy), "-f", "html", "--min-score", "0.99")
+    page, _ = text(proc)
+    assert proc.returncode == 0
+    assert ">Trade policy</mark>" in page and ">Energy policy</mark>" in page
+    assert "sub-topic: Duties" in page and "topic: Trade policy" in page
+
+
 def test_html_output_shows_a_document_that_failed_after_it_was_read(tmp_path: Path) -> None:
     data = tmp_path / "in.jsonl"
     # Metadata nested deeper than JSON output allows is read, then fails.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from itertools import combinations
+from pathlib import Path
 
 import pytest
 
@@ -82,6 +83,43 @@ def test_bar(few: list[DocumentResult]) -> None:
     heights = sorted(round(p.get_height(), 9) for p in ax.patches)
     assert heights == sorted(round(v, 9) for vs in shares.values() for v in vs)
     assert [t.get_text() for t in ax.get_xticklabels()] == [r.doc_id for r in few]
+
+
+def test_a_doc_id_holding_a_lone_surrogate_is_drawn(tmp_path: Path) -> None:
+    # A file whose name is not UTF-8 has such an id: drawing the figure (saving
+    # it, showing it in a notebook) failed in matplotlib's set_text.
+    result = Extractor().extract("We cut tariffs.", doc_id="caf\udce9.txt")
+    for kind in ("bar", "heatmap"):
+        fig = plot_topics([result], kind)  # type: ignore[arg-type]
+        fig.savefig(tmp_path / f"{kind}.png")
+        labels = fig.axes[0].get_xticklabels() if kind == "bar" else fig.axes[0].get_yticklabels()
+        assert [t.get_text() for t in labels] == ["caf\ufffd.txt"]
+
+
+def test_topics_that_are_no_area_are_named_by_their_labels() -> None:
+    # Labels came from the areas alone: a topic tagged below min_score, or
+    # asked for and found nowhere, was named by its id.
+    extractor = Extractor(min_score=0.9)
+    results = [
+        extractor.extract("We cut tariffs and trade. Solar grows.", doc_id="a"),
+        extractor.extract("Tariffs, trade and customs.", doc_id="b"),
+    ]
+    assert {a.topic for r in results for a in r.areas} == {"trade"}
+    fig = plot_topics(results, "heatmap", topics=["trade", "energy", "digital"])
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["Trade", "Energy", "Digital"]
+
+
+def test_a_label_starting_with_an_underscore_is_in_the_legend(tmp_path: Path) -> None:
+    # matplotlib leaves such labels out of a legend it gathers itself.
+    path = tmp_path / "under.yaml"
+    path.write_text(
+        "name: under\ntopics:\n  gamma:\n    label: _Gamma (internal)\n"
+        "    terms: [tariff]\n  solar:\n    label: Solar\n    terms: [solar]\n",
+        encoding="utf-8",
+    )
+    results = [Extractor(taxonomy=path).extract("Tariffs fell. Solar grew.")]
+    legend = plot_topics(results).axes[0].get_legend()
+    assert sorted(t.get_text() for t in legend.get_texts()) == ["Solar", "_Gamma (internal)"]
 
 
 def _overlaps(labels: list[object], renderer: object) -> list[tuple[str, str]]:
