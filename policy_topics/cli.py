@@ -526,8 +526,10 @@ def extract(
     if output is not None:
         _refuse_foreign_format(output, given=output_format is not None)
     fmt = output_format or _format_of(output)
-    if output is not None:
-        _refuse_input_as_output(paths, output)
+    # Where the results go: the -o file, or the file stdout is redirected to.
+    written_to = output if output is not None else _stdout_file()
+    if written_to is not None:
+        _refuse_input_as_output(paths, written_to, redirected=output is None)
     if retry_failed and not resume_run:
         _fail("policy-topics: --retry-failed goes with --resume: add --resume")
     done = _resume_point(output, fmt, retry_failed) if resume_run else Counter[str]()
@@ -558,7 +560,7 @@ def extract(
                 text_field=text_field,
                 id_field=id_field,
                 stdin_format=stdin_format.value,
-                exclude=[output] if output else [],
+                exclude=[written_to] if written_to is not None else [],
                 skip=_earlier_output,
                 # Workers extract the text of PDFs (as slow as tagging it) in parallel;
                 # the HTML page shows each document's text, so it is read here. With
@@ -779,13 +781,16 @@ def _format_of(output: Path | None) -> OutputFormat:
     return OutputFormat(_SUFFIX_FORMATS.get(suffix, "jsonl"))
 
 
-def _refuse_input_as_output(paths: list[str], output: Path) -> None:
+def _refuse_input_as_output(paths: list[str], output: Path, *, redirected: bool = False) -> None:
     """Stop before an input file is overwritten by the output.
 
     A file named as an input is never the output. A folder or glob leaves the
     output file out of its inputs when it holds an earlier run's output (so a
     run can be repeated in place); when it holds anything else, stop.
+    ``redirected``: the output is the file stdout is redirected to, not ``-o``.
     """
+    fix = "redirect the output to another file" if redirected else "choose another -o"
+    role = "the file the standard output goes to" if redirected else "the output file"
     try:
         if not output.exists():
             return
@@ -796,25 +801,41 @@ def _refuse_input_as_output(paths: list[str], output: Path) -> None:
         if name == "-":
             if _stdin_is(output):  # "- < file -o file"
                 _fail(
-                    f"policy-topics: {output} is both the standard input and the output "
-                    "file; writing the results there would destroy the input: choose another -o"
+                    f"policy-topics: {output} is both the standard input and {role}; "
+                    f"writing the results there would destroy the input: {fix}"
                 )
             continue
         if Path(name).is_file():
             if os.path.samefile(name, output):
                 _fail(
-                    f"policy-topics: {output} is both an input and the output file; "
-                    "writing the results there would destroy the input: choose another -o"
+                    f"policy-topics: {output} is both an input and {role}; "
+                    f"writing the results there would destroy the input: {fix}"
                 )
             continue
         if ours is None:
             ours = _is_our_output(output)
         if not ours and reads(name, output):
             _fail(
-                f"policy-topics: {output} would be read as an input from {name} and does not "
-                "hold policy-topics output; writing the results there would destroy it: "
-                "choose another -o"
+                f"policy-topics: {output}, {role}, would be read as an input from {name} and "
+                "does not hold policy-topics output; writing the results there would destroy "
+                f"it: {fix}"
             )
+
+
+def _stdout_file() -> Path | None:
+    """The file stdout is redirected to (``> out.txt``, ``>> out.txt``), where the system tells.
+
+    Linux names it in ``/proc``; elsewhere, or for a pipe or a terminal, None.
+    """
+    try:
+        fd = sys.stdout.fileno()
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        path = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        same = path.is_absolute() and os.path.samestat(os.stat(path), os.fstat(fd))
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return None
+    return path if same else None
 
 
 def _stdin_is(path: Path) -> bool:

@@ -1655,6 +1655,43 @@ def test_the_table_shows_control_characters_rather_than_sending_them(tmp_path: P
     assert f"{tmp_path / 'out'}: the suffix '(none)' names no output format" in stderr
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="the system names no fd's file")
+def test_stdout_redirected_to_a_file_is_never_read_as_an_input(tmp_path: Path) -> None:
+    # As with -o: "> docs/a.txt" made the run's own output a document of the
+    # run (its name sorts before the others), and "app.txt >> app.txt" added
+    # the results to the input file.
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "p.txt").write_text(TRADE, encoding="utf-8")
+
+    def into(path: Path, *args: str, mode: str = "wb") -> subprocess.CompletedProcess[bytes]:
+        with path.open(mode) as out:
+            return subprocess.run(
+                [sys.executable, "-m", "policy_topics", "extract", *args],
+                stdout=out,
+                stderr=subprocess.PIPE,
+                timeout=300,
+                check=False,
+            )
+
+    proc = into(docs / "a.txt", str(docs), "-q", "-f", "table")
+    assert proc.returncode == 0
+    written = (docs / "a.txt").read_text(encoding="utf-8")
+    assert written.startswith(f"{docs / 'p.txt'}: 1 sentence, ") and "a.txt" not in written
+    app = tmp_path / "app.txt"
+    app.write_text(TRADE, encoding="utf-8")
+    proc = into(app, str(app), mode="ab")
+    assert proc.returncode == 2
+    stderr = proc.stderr.decode("utf-8")
+    assert f"{app} is both an input and the file the standard output goes to" in stderr
+    assert app.read_text(encoding="utf-8") == TRADE
+    (docs / "b.txt").write_text("notes", encoding="utf-8")
+    proc = into(docs / "b.txt", str(docs), mode="ab")
+    assert proc.returncode == 2
+    assert "redirect the output to another file" in proc.stderr.decode("utf-8")
+    assert (docs / "b.txt").read_text(encoding="utf-8") == "notes"
+
+
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "json"])
 def test_output_to_dev_stdout_goes_where_stdout_goes(tmp_path: Path, fmt: str) -> None:
     # With stdout redirected to a file, '-o /dev/stdout' renamed its temporary
