@@ -601,6 +601,18 @@ def extract(
             stream = opened.enter_context(_open(output, fmt, append=resume_run))
             started = True
             sink = _SINKS[fmt](stream, extractor)
+            if fmt is OutputFormat.json and output is None:
+
+                def close_array(kind: type[BaseException] | None, *_: object) -> None:
+                    # Stopped, the array written to stdout is closed after the finished
+                    # records: a JSON document, as JSON Lines keeps whole lines (a
+                    # later signal waits). Before the stream is let go (pushed after it).
+                    stopped = kind is not None and issubclass(kind, _Interrupted | WorkerStartError)
+                    if stopped and count:
+                        with contextlib.suppress(OSError):
+                            sink.close()
+
+                opened.push(close_array)
             for result in records:
                 text = texts.popleft()
                 with signals.writing():
@@ -988,7 +1000,7 @@ def _what_is_kept(
         OutputFormat.jsonl: f"the {count} finished records as complete lines",
         OutputFormat.csv: f"the rows of the {count} finished documents, each row complete",
         OutputFormat.table: f"the summaries of the {count} finished documents",
-        OutputFormat.json: f"the {count} finished records in a JSON array that is not closed",
+        OutputFormat.json: f"the {count} finished records, the JSON array closed after them",
     }
     if fmt is OutputFormat.json and count == 0:  # its "[" comes with the first record
         return f"nothing was written to {target}"

@@ -1343,7 +1343,7 @@ def test_output_through_a_symlink_keeps_the_link(tmp_path: Path, fmt: str) -> No
     ("fmt", "message"),
     [
         ("html", "nothing was written to stdout (HTML is written when the run ends)"),
-        ("json", "in a JSON array that is not closed"),
+        ("json", "finished records, the JSON array closed after them"),
         ("csv", "finished documents, each row complete"),
     ],
 )
@@ -1366,6 +1366,11 @@ def test_interrupted_stdout_says_what_it_holds(tmp_path: Path, fmt: str, message
     assert message in stderr.decode()
     if fmt == "html":
         assert out.read_bytes() == b""
+    if fmt == "json":
+        # Closed after the finished records: a JSON document, as JSON Lines keeps whole lines.
+        records = json.loads(out.read_bytes())
+        held = int(re.search(r"holds the (\d+) finished", stderr.decode()).group(1))  # type: ignore[union-attr]
+        assert len(records) == held >= 4 and records[3]["doc_id"] == "d3"
 
 
 def test_ctrl_c_while_the_command_line_loads_stops_quietly(tmp_path: Path) -> None:
@@ -1885,4 +1890,4 @@ def test_a_json_run_to_stdout_stopped_before_its_first_record_left_nothing() -> 
         )
 
     assert kept(0) == "nothing was written to stdout"
-    assert kept(2) == "stdout holds the 2 finished records in a JSON array that is not closed"
+    assert kept(2) == "stdout holds the 2 finished records, the JSON array closed after them"
