@@ -659,6 +659,19 @@ def _salvage_term(term: Any, index: int) -> Any:
 _MISSING_FIELD = "required field is missing"
 
 
+def _kind(value: Any) -> str:
+    """What YAML read a value as, for a message: ``'a list'``, ``'a number'``, ``'null'``."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "a list" if isinstance(value, list) else f"a {type(value).__name__}"
+
+
 def _is_number(text: str) -> bool:
     """Whether ``text`` reads as a number (YAML would read it as one without its quotes)."""
     try:
@@ -676,6 +689,13 @@ def _problem(err: Any, lines: dict[str, int], source: str) -> Problem:
     layout = _layout_fix(err)
     if layout is not None:
         message = layout
+    elif err["type"] == "model_type" and message.endswith("instance of Topic"):
+        value = err.get("input")
+        message = (
+            f"a topic is a mapping of its fields, not {_kind(value)}"
+            + (f" ({value!r})" if isinstance(value, str | int | float) else "")
+            + ": indent its 'label: ...' and 'terms: [...]' under its id"
+        )
     elif err["type"] == "extra_forbidden":
         message = "unknown field; remove it or check its spelling"
     elif err["type"] == "missing":
@@ -988,11 +1008,60 @@ def _check_pattern(pattern: list[dict[str, Any]], path: str, add: Any) -> None:
             f"'{{n,}}' with at most {_MOST_OPTIONAL_BESIDE_REPEAT} optional tokens, or at most "
             f"{_MOST_OPTIONAL} optional tokens without one ('?' is one, '{{1,3}}' two)",
         )
+    said: dict[str, str] = {}  # where: what, each place once
     for message in validate_token_pattern(pattern):
         # spaCy's messages start "[pattern -> 0 -> LOWR]"; those explained above are left out.
         about = _SPACY_PATTERN_MESSAGE_RE.match(message)
-        if about is None or (about[1], about[2]) not in reported:
-            add(f"{path}.pattern", f"invalid token pattern: {message}")
+        if about is not None and (about[1], about[2]) in reported:
+            continue
+        where, what = _pattern_problem(pattern, message)
+        if what:  # else the failure of a type the value was not written as
+            said[f"{path}.pattern{where}"] = what
+    for where, what in said.items():
+        add(where, f"invalid token pattern: {what}")
+
+
+def _pattern_problem(pattern: list[dict[str, Any]], message: str) -> tuple[str, str]:
+    """Where in a pattern one of spaCy's messages points, and what it says, with the fix.
+
+    ``what`` is empty for the failure of a type the value was not written as.
+
+    spaCy's validator tries each type a value may have and reports each
+    failure, naming its classes: ``[pattern -> 0 -> LOWER -> TokenPatternString
+    -> IN] Input should be a valid list`` and ``[pattern -> 0 -> LOWER -> str]
+    Input should be a valid string`` for ``{LOWER: {IN: bond}}``. The failure
+    of the type the value was written as is kept, at its place in the pattern;
+    each place is said once (see :func:`_check_pattern`).
+
+    Example:
+        >>> _pattern_problem(
+        ...     [{"LOWER": {"IN": "bond"}}],
+        ...     "[pattern -> 0 -> LOWER -> TokenPatternString -> IN] Input should be a valid list",
+        ... )
+        ('[0].LOWER.IN', "Input should be a valid list: write IN: ['bond']")
+    """
+    end = message.find("] ")  # the place may hold brackets: "str-enum[...]] Input ..."
+    if not message.startswith("[pattern") or end < 0:
+        return "", message
+    steps, what = message[1:end].split(" -> ")[1:], message[end + 2 :]
+    where, value, mapping = "", pattern, True
+    for step in steps:
+        if step.startswith(("TokenPattern", "str", "int", "float", "bool", "constrained-")):
+            # A type tried: a mapping ({IN: [...]}) or a plain value; keep the one written.
+            if step.startswith("TokenPattern") != mapping:
+                return "", ""
+            continue
+        where += f"[{step}]" if step.isdigit() else f".{step}"
+        try:
+            value = value[int(step)] if step.isdigit() else value[step]
+        except (KeyError, IndexError, TypeError, ValueError):
+            break
+        mapping = isinstance(value, dict)
+    if what.endswith("valid list") and isinstance(value, str | int | float):
+        what += f": write {steps[-1]}: [{value!r}]"
+    elif not isinstance(value, dict | list):
+        what += f" (got {value!r})"
+    return where, what
 
 
 # What spaCy's token pattern validator says a message is about: token index and key.

@@ -403,6 +403,19 @@ def test_not_utf8(tmp_path: Path) -> None:
             "my.yaml:4 topics.trade.label: text is expected, not a list",
         ),
         (
+            "name: t\ntopics:\n  f: Finance\n  trade: {label: T, terms: [tariff]}\n",
+            "my.yaml:3 topics.f: a topic is a mapping of its fields, not text ('Finance'): "
+            "indent its 'label: ...' and 'terms: [...]' under its id",
+        ),
+        (
+            # spaCy's validator said it twice, once for each type the value may
+            # have ("-> TokenPatternString -> IN] ... a valid list", "-> str] ...").
+            "name: t\ntopics:\n  trade:\n    label: T\n"
+            "    terms: [{pattern: [{LOWER: {IN: bond}}]}]\n",
+            "my.yaml:5 topics.trade.terms[0].pattern[0].LOWER.IN: invalid token pattern: Input "
+            "should be a valid list: write IN: ['bond']",
+        ),
+        (
             # The first item without its space: the lines read as one string.
             "name: t\ntopics:\n  trade:\n    label: Trade\n    terms:\n      -tariff\n"
             "      - customs\n",
