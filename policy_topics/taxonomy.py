@@ -1044,7 +1044,8 @@ def _pattern_problem(pattern: list[dict[str, Any]], message: str) -> tuple[str, 
     if not message.startswith("[pattern") or end < 0:
         return "", message
     steps, what = message[1:end].split(" -> ")[1:], message[end + 2 :]
-    where, value, mapping = "", pattern, True
+    where, mapping = "", True
+    value: Any = pattern  # then what lies at each step: a token, a mapping, a value
     for step in steps:
         if step.startswith(("TokenPattern", "str", "int", "float", "bool", "constrained-")):
             # A type tried: a mapping ({IN: [...]}) or a plain value; keep the one written.
