@@ -39,9 +39,10 @@ _STANDARD_TAGS = frozenset(
 class Covering(Problem):
     """A problem whose value was left out or replaced so that validation could go on.
 
-    What validation then finds at a path of ``covers`` (and below it) repeats
-    this problem; at a path of ``missing``, only the fields it finds missing
-    there (the keys a merge key would have brought).
+    What validation then finds at a path of ``covers`` repeats this problem
+    (the value left out is None: nothing lies below it); at a path of
+    ``missing``, only that the field is missing (a key the merged mapping
+    holds).
     """
 
     covers: tuple[str, ...] = ()
@@ -52,10 +53,9 @@ class Covering(Problem):
 
         ``missing_field`` is the message validation gives a missing field.
         """
-        path = problem.path
-        if problem.message == missing_field and path[: max(path.rfind("."), 0)] in self.missing:
+        if problem.message == missing_field and problem.path in self.missing:
             return True
-        return any(path == at or path.startswith((f"{at}.", f"{at}[")) for at in self.covers)
+        return problem.path in self.covers
 
 
 class _NodeBudget:
@@ -251,6 +251,45 @@ def _syntax_detail(exc: yaml.YAMLError, text: str = "") -> str:
 
 # A line that starts like a list item but has no space after its dash: "-term: x".
 _DASH_WITHOUT_SPACE_RE = re.compile(r"\s*-[^\s-]")
+def _merge_problem(
+    source: str,
+    key_node: yaml.Node,
+    value_node: yaml.Node,
+    path: str,
+    child: str,
+    budget: _NodeBudget,
+) -> Covering:
+    """A merge key (``<<: *base``): refused, with what validation would then repeat.
+
+    The fields the merged mappings hold are missing where the merge stands:
+    that repeats this problem, any other field missing does not. A key beside
+    the topics that only holds an anchored mapping (``base: &b {...}``) is an
+    unknown field: it is named here, to be removed once the mapping is written
+    out, rather than said to be a topic to indent.
+    """
+    merged = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+    keys = {
+        k.value
+        for n in merged
+        if isinstance(n, yaml.MappingNode)
+        for k, _ in n.value
+        if isinstance(k, yaml.ScalarNode)
+    }
+    holders = [budget.paths.get(id(n), ".") for n in merged]
+    holders = [at for at in holders if at and not _NESTED_RE.search(at)]
+    message = "merge keys (<<) are not supported: write the mapping out in full"
+    if holders:
+        message += ", then remove " + ", ".join(repr(at) for at in holders)
+    return Covering(
+        source,
+        key_node.start_mark.line + 1,
+        child,
+        message,
+        tuple(holders),
+        tuple(f"{path}.{k}" if path else str(k) for k in sorted(keys)),
+    )
+
+
 # A path below the top level.
 _NESTED_RE = re.compile(r"[.\[]")
 # The line breaks YAML counts lines by.
@@ -297,33 +336,18 @@ def _construct(
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 soft.append(
-                    Covering(
+                    Problem(
                         source,
                         key_node.start_mark.line + 1,
                         path,
                         "mapping keys must be plain strings",
-                        missing=(path,),
                     )
                 )
                 continue
             key = key_node.value
             child = f"{path}.{key}" if path else str(key)
             if key_node.tag == "tag:yaml.org,2002:merge":
-                # What validation says of the fields the merge would have brought, and
-                # of a top-level key holding an anchored mapping ("base: &b {...}"
-                # beside the topics), follows from this one.
-                merged = value_node.value if isinstance(value_node, yaml.SequenceNode) else []
-                anchored = (budget.paths.get(id(n), ".") for n in (value_node, *merged))
-                soft.append(
-                    Covering(
-                        source,
-                        key_node.start_mark.line + 1,
-                        child,
-                        "merge keys (<<) are not supported: write the mapping out in full",
-                        tuple(at for at in anchored if at and not _NESTED_RE.search(at)),
-                        (path,),
-                    )
-                )
+                soft.append(_merge_problem(source, key_node, value_node, path, child, budget))
                 continue
             if key in result:
                 soft.append(

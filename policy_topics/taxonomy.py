@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import math
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -672,13 +673,35 @@ def _kind(value: Any) -> str:
     return "a list" if isinstance(value, list) else f"a {type(value).__name__}"
 
 
-def _is_number(text: str) -> bool:
-    """Whether ``text`` reads as a number (YAML would read it as one without its quotes)."""
+def _number_fix(text: str, *, whole: bool) -> str:
+    """What to write where a number was expected and YAML read ``text``, which reads as one.
+
+    Example:
+        >>> _number_fix("3", whole=True), _number_fix("3.5", whole=True)
+        ('write the number without quotes', 'a whole number is expected')
+        >>> _number_fix("1e3", whole=False)
+        'YAML reads 1e3 as text, without a decimal point: write 1000.0'
+    """
+    if whole and not float(text).is_integer():
+        return "a whole number is expected"
     try:
-        float(text)
+        unquoted = yaml.safe_load(text)
+    except yaml.YAMLError:
+        unquoted = text
+    if isinstance(unquoted, int | float) and not isinstance(unquoted, bool):
+        if whole and not isinstance(unquoted, int):
+            return f"write it as the whole number {int(float(text))}"
+        return "write the number without quotes"
+    number = int(float(text)) if whole else float(text)
+    return f"YAML reads {text} as text, without a decimal point: write {number!r}"
+
+
+def _is_number(text: str) -> bool:
+    """Whether ``text`` reads as a finite number (as YAML may, without its quotes)."""
+    try:
+        return math.isfinite(float(text))
     except ValueError:
         return False
-    return True
 
 
 def _problem(err: Any, lines: dict[str, int], source: str) -> Problem:
@@ -710,6 +733,17 @@ def _problem(err: Any, lines: dict[str, int], source: str) -> Problem:
         and isinstance(err.get("input"), list)
     ):
         message += ", not a list: give each phrase as an item of its own"
+    elif (
+        err["type"] == "dict_type"
+        and isinstance(err.get("input"), list)
+        and len(err["loc"]) > 1
+        and err["loc"][-2] == "pattern"
+    ):
+        # [[{LOWER: a}]]: the shape of spaCy's Matcher.add, a list of patterns.
+        message = (
+            "a token is a mapping such as {LOWER: bond}, not a list: a pattern is one list "
+            "of tokens, so remove one pair of brackets"
+        )
     elif err["type"] == "dict_type" and isinstance(err.get("input"), list):
         message = (
             "a mapping is expected, not a list: write each id followed by ':' and what it "
@@ -727,7 +761,9 @@ def _problem(err: Any, lines: dict[str, int], source: str) -> Problem:
         and isinstance(err.get("input"), str)
         and _is_number(err["input"])
     ):
-        message = f"{err['msg']} (got {err['input']!r}): write the number without quotes"
+        message = f"{err['msg']} (got {err['input']!r}): " + _number_fix(
+            err["input"], whole=err["type"] == "int_type"
+        )
     elif "input" in err and not isinstance(err["input"], dict | list):
         value = err["input"]
         message = f"{message} (got {value!r})"

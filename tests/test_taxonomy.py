@@ -139,7 +139,7 @@ topics:
         'my.yaml:2 version: write the version in quotes, e.g. version: "1.10"; unquoted, '
         "YAML reads it as the number 1.1, which keeps no trailing zeros (1.10 would be 1.1)",
         "my.yaml:6 topics.trade.<<: merge keys (<<) are not supported: write the mapping "
-        "out in full",
+        "out in full, then remove 'base'",
         "my.yaml:7 topics.trade.terms[0]: YAML tag 'tag:yaml.org,2002:timestamp' is not "
         "allowed: YAML reads '2020-01-01' as a date: put it in quotes",
         "my.yaml:7 topics.trade.terms[1]: empty term",
@@ -157,6 +157,32 @@ topics:
         "my.yaml:6 topics.trade.terms[1]: empty term",
         "my.yaml:8 topics.energy.<<: merge keys (<<) are not supported: write the mapping "
         "out in full",
+    ]
+    # Only what repeats a problem is left out: a field the merge does not bring,
+    # a field missing beside a key that is no string, a topic beside a tagged one.
+    text = """\
+name: broken
+base: &b {terms: [tariff]}
+topics:
+  trade:
+    <<: *b
+  energy:
+    [x]: 1
+    terms: [oil]
+  a: !foo x
+  a.b: {label: AB, terms: [""]}
+"""
+    assert problems(text, tmp_path) == [
+        "my.yaml:4 topics.trade.label: required field is missing",
+        "my.yaml:5 topics.trade.<<: merge keys (<<) are not supported: write the mapping "
+        "out in full, then remove 'base'",
+        "my.yaml:6 topics.energy.label: required field is missing",
+        "my.yaml:7 topics.energy: mapping keys must be plain strings",
+        "my.yaml:9 topics.a: YAML tag '!foo' is not allowed: a taxonomy is plain data "
+        "(strings, numbers, lists, mappings)",
+        "my.yaml:10 topics.a.b: topic id must be lower-case letters, digits, '_' or '-', "
+        "starting with a letter",
+        "my.yaml:10 topics.a.b.terms[0]: empty term",
     ]
 
 
@@ -403,6 +429,24 @@ def test_not_utf8(tmp_path: Path) -> None:
             "my.yaml:4 topics.trade.label: text is expected, not a list",
         ),
         (
+            # Unquoted, 1e3 is text to YAML (no decimal point): "without quotes" was wrong.
+            "name: t\ntopics:\n  trade:\n    label: T\n    terms: [{term: duty, weight: 1e3}]\n",
+            "my.yaml:5 topics.trade.terms[0].weight: Input should be a valid number (got "
+            "'1e3'): YAML reads 1e3 as text, without a decimal point: write 1000.0",
+        ),
+        (
+            "name: t\ntopics:\n  trade:\n    label: T\n    terms: [{term: duty, near: [x], "
+            "window: '3.5'}]\n",
+            "my.yaml:5 topics.trade.terms[0].window: Input should be a valid integer (got "
+            "'3.5'): a whole number is expected",
+        ),
+        (
+            # The shape of spaCy's Matcher.add, a list of patterns.
+            "name: t\ntopics:\n  trade:\n    label: T\n    terms: [{pattern: [[{LOWER: a}]]}]\n",
+            "my.yaml:5 topics.trade.terms[0].pattern[0]: a token is a mapping such as {LOWER: "
+            "bond}, not a list: a pattern is one list of tokens, so remove one pair of brackets",
+        ),
+        (
             "name: t\ntopics:\n  f: Finance\n  trade: {label: T, terms: [tariff]}\n",
             "my.yaml:3 topics.f: a topic is a mapping of its fields, not text ('Finance'): "
             "indent its 'label: ...' and 'terms: [...]' under its id",
@@ -426,7 +470,7 @@ def test_not_utf8(tmp_path: Path) -> None:
         (
             "name: t\nbase: &b {label: X, terms: [tariff]}\ntopics:\n  trade:\n    <<: *b\n",
             "my.yaml:5 topics.trade.<<: merge keys (<<) are not supported: write the mapping "
-            "out in full",
+            "out in full, then remove 'base'",
         ),
         (
             "name: t\nversion: 2024-01-01\ntopics: {trade: {label: T, terms: [tariff]}}\n",
