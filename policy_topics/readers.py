@@ -489,6 +489,9 @@ def _glob(pattern: str) -> set[str]:
             here = "" if here == os.curdir and not top else here
             if rest:
                 found.update(_glob(glob.escape(here) + sep + rest if here else rest))
+            elif len(parts) > at + 1:  # "folder/**/": the folder and every folder under it
+                if here:
+                    found.add(os.path.join(here, ""))
             else:  # "folder/**": the folder, and every folder and file under it
                 if folder == top:
                     found.add(os.path.join(top, ""))

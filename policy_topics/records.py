@@ -204,6 +204,10 @@ def check_many(results: object, who: str) -> None:
     """
     if isinstance(results, DocumentResult | str):
         fix = "pass a list: [result]"
+    elif isinstance(results, Mapping) and any(
+        isinstance(value, DocumentResult) for value in results.values()
+    ):
+        fix = "pass its values: results.values()"
     elif isinstance(results, Mapping):
         fix = (
             "make a result of a result dict with DocumentResult.model_validate(d), "

@@ -251,6 +251,8 @@ def _syntax_detail(exc: yaml.YAMLError, text: str = "") -> str:
 
 # A line that starts like a list item but has no space after its dash: "-term: x".
 _DASH_WITHOUT_SPACE_RE = re.compile(r"\s*-[^\s-]")
+
+
 def _merge_problem(
     source: str,
     key_node: yaml.Node,

@@ -263,7 +263,19 @@ def test_a_double_star_does_not_follow_links_to_folders_as_a_folder_walk_does_no
 
 @pytest.mark.parametrize(
     "pattern",
-    ["**", "**/*.txt", "a/**", "a/**/*.txt", "*/**/*.md", "a/**/c/*", "**/.h/*", "a/**/**/*.txt"],
+    [
+        "**",
+        "**/",
+        "**/*.txt",
+        "a/**",
+        "a/**/",
+        "*/**/",
+        "a/**/*.txt",
+        "*/**/*.md",
+        "a/**/c/*",
+        "**/.h/*",
+        "a/**/**/*.txt",
+    ],
 )
 def test_a_double_star_finds_what_glob_finds_where_no_link_leads_to_a_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pattern: str

@@ -220,6 +220,10 @@ def test_one_result_dict_or_a_frame_where_results_are_expected_is_refused(
             call(frame)
     with pytest.raises(TypeError, match=r"not one dict; .*model_validate\(d\)"):
         write_results(record, tmp_path / "out.jsonl")  # type: ignore[arg-type]
+    # A dict of results by id holds results already.
+    by_id = {"a": DocumentResult.model_validate(record)}
+    with pytest.raises(TypeError, match=r"not one dict; pass its values: results\.values\(\)"):
+        to_dataframe(by_id)
     assert not (tmp_path / "out.jsonl").exists()
 
 
