@@ -548,8 +548,14 @@ def extract(
             offered += 1
             yield doc
 
+    written_key = _file_identity(written_to) if written_to is not None else None
+
     def left_out(path: Path) -> None:
-        # An earlier run's CSV or JSON output is no type to convert: it is said so.
+        # The file the results go to is no input (stdout redirected there, which
+        # exists while the run writes it); an earlier run's CSV or JSON output is
+        # no type to convert: it is said so.
+        if written_key is not None and _file_identity(path) == written_key:
+            return
         if not _earlier_output(path):
             unread.update([_suffixes(path).lower() or "(none)"])
 
@@ -803,6 +809,8 @@ def _refuse_input_as_output(paths: list[str], output: Path, *, redirected: bool 
     """
     fix = "redirect the output to another file" if redirected else "choose another -o"
     role = "the file the standard output goes to" if redirected else "the output file"
+    # '>> file' adds to the file rather than replacing it.
+    harm = "change" if redirected and _stdout_appends() else "destroy"
     try:
         if not output.exists():
             return
@@ -814,14 +822,14 @@ def _refuse_input_as_output(paths: list[str], output: Path, *, redirected: bool 
             if _stdin_is(output):  # "- < file -o file"
                 _fail(
                     f"policy-topics: {output} is both the standard input and {role}; "
-                    f"writing the results there would destroy the input: {fix}"
+                    f"writing the results there would {harm} the input: {fix}"
                 )
             continue
         if Path(name).is_file():
             if os.path.samefile(name, output):
                 _fail(
                     f"policy-topics: {output} is both an input and {role}; "
-                    f"writing the results there would destroy the input: {fix}"
+                    f"writing the results there would {harm} the input: {fix}"
                 )
             continue
         if ours is None:
@@ -829,7 +837,7 @@ def _refuse_input_as_output(paths: list[str], output: Path, *, redirected: bool 
         if not ours and reads(name, output):
             _fail(
                 f"policy-topics: {output}, {role}, would be read as an input from {name} and "
-                "does not hold policy-topics output; writing the results there would destroy "
+                f"does not hold policy-topics output; writing the results there would {harm} "
                 f"it: {fix}"
             )
 
@@ -848,6 +856,23 @@ def _stdout_file() -> Path | None:
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         return None
     return path if same else None
+
+
+def _stdout_appends() -> bool:
+    """Whether stdout was opened to append (``>> file``)."""
+    try:
+        return bool(fcntl.fcntl(sys.stdout.fileno(), fcntl.F_GETFL) & os.O_APPEND)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return False
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """A file's (device, inode), which its links share; None where it cannot be looked at."""
+    try:
+        info = path.stat()
+    except (OSError, ValueError):
+        return None
+    return info.st_dev, info.st_ino
 
 
 def _stdin_is(path: Path) -> bool:

@@ -1683,6 +1683,9 @@ def test_stdout_redirected_to_a_file_is_never_read_as_an_input(tmp_path: Path) -
     assert proc.returncode == 0
     written = (docs / "a.txt").read_text(encoding="utf-8")
     assert written.startswith(f"{docs / 'p.txt'}: 1 sentence, ") and "a.txt" not in written
+    # Of a type no input has, it was counted among the files left out to convert.
+    proc = into(docs / "results.csv", str(docs), "-q", "-f", "csv")
+    assert proc.returncode == 0 and b"left out" not in proc.stderr
     app = tmp_path / "app.txt"
     app.write_text(TRADE, encoding="utf-8")
     proc = into(app, str(app), mode="ab")
@@ -1693,7 +1696,9 @@ def test_stdout_redirected_to_a_file_is_never_read_as_an_input(tmp_path: Path) -
     (docs / "b.txt").write_text("notes", encoding="utf-8")
     proc = into(docs / "b.txt", str(docs), mode="ab")
     assert proc.returncode == 2
-    assert "redirect the output to another file" in proc.stderr.decode("utf-8")
+    assert "the results there would change it: redirect the output to another file" in (
+        proc.stderr.decode("utf-8")
+    )
     assert (docs / "b.txt").read_text(encoding="utf-8") == "notes"
 
 
