@@ -47,6 +47,7 @@ from policy_topics.readers import (
     ERROR_KINDS,
     SUPPORTED_SUFFIXES,
     _decompressing,
+    _file_key,
     _kind_of,
     _suffixes,
     reads,
@@ -548,13 +549,13 @@ def extract(
             offered += 1
             yield doc
 
-    written_key = _file_identity(written_to) if written_to is not None else None
+    written_key = _file_key(written_to) if written_to is not None else None
 
     def left_out(path: Path) -> None:
         # The file the results go to is no input (stdout redirected there, which
         # exists while the run writes it); an earlier run's CSV or JSON output is
         # no type to convert: it is said so.
-        if written_key is not None and _file_identity(path) == written_key:
+        if written_key is not None and _file_key(path) == written_key:
             return
         if not _earlier_output(path):
             unread.update([_suffixes(path).lower() or "(none)"])
@@ -864,15 +865,6 @@ def _stdout_appends() -> bool:
         return bool(fcntl.fcntl(sys.stdout.fileno(), fcntl.F_GETFL) & os.O_APPEND)
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         return False
-
-
-def _file_identity(path: Path) -> tuple[int, int] | None:
-    """A file's (device, inode), which its links share; None where it cannot be looked at."""
-    try:
-        info = path.stat()
-    except (OSError, ValueError):
-        return None
-    return info.st_dev, info.st_ino
 
 
 def _stdin_is(path: Path) -> bool:
