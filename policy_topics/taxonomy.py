@@ -771,17 +771,7 @@ def _problem(err: Any, lines: dict[str, int], source: str) -> Problem:
             isinstance(value, bool | int | float) or value is None
         ):
             # YAML reads no, yes, on, off, 2030, 1.5 and ~ as other things than text.
-            message += (
-                "; YAML read the value as "
-                + (
-                    "a boolean"
-                    if isinstance(value, bool)
-                    else "null"
-                    if value is None
-                    else "a number"
-                )
-                + ": put it in quotes if it is text"
-            )
+            message += f"; YAML read the value as {_kind(value)}: put it in quotes if it is text"
     return Problem(source, line_of(path, lines), path, message)
 
 
