@@ -416,7 +416,17 @@ def _loc_to_path(loc: tuple[int | str, ...]) -> str:
 
 
 def _taxonomy_file(source: str | Path) -> Path:
-    """The YAML file a source names: the file itself, or a packaged taxonomy's."""
+    """The YAML file a source names: the file itself, or a packaged taxonomy's.
+
+    A packaged name given as text always means the packaged taxonomy, even
+    where the working directory holds a file of that name (``"./default"``
+    or a ``Path`` names the file): a stray file must not change what
+    ``"default"`` tags with.
+    """
+    if isinstance(source, str):
+        packaged = packaged_taxonomies()
+        if source in packaged:
+            return packaged[source]
     path = Path(source)
     try:
         is_file, is_dir = path.is_file(), path.is_dir()
@@ -426,8 +436,6 @@ def _taxonomy_file(source: str | Path) -> Path:
     if is_file:
         return path
     packaged = packaged_taxonomies()
-    if isinstance(source, str) and source in packaged:
-        return packaged[source]
     names = ", ".join(sorted(packaged)) or "none"
     problem = (
         "is a folder; give the taxonomy's .yaml file"

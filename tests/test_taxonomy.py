@@ -55,6 +55,18 @@ def test_packaged_default_is_found_by_name() -> None:
     assert all(t.subtopics for t in taxonomy.topics.values())
 
 
+def test_packaged_name_is_not_shadowed_by_a_file_of_that_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stray file called "default" in the working directory must not change
+    # what "default" tags with; "./default" or a Path still names the file.
+    (tmp_path / "default").write_text(MINIMAL, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert load_taxonomy("default").name == "default"
+    assert load_taxonomy("./default").name == "mini"
+    assert load_taxonomy(Path("default")).name == "mini"
+
+
 def test_unknown_name_lists_packaged_names() -> None:
     with pytest.raises(TaxonomyError, match=r"packaged: .*default"):
         load_taxonomy("no-such-taxonomy")
