@@ -31,7 +31,14 @@ from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-__all__ = ["caller_collects", "collector_paused", "each_made_paused", "loaded", "made_paused"]
+__all__ = [
+    "caller_collects",
+    "collector_paused",
+    "each_made_paused",
+    "loaded",
+    "made_paused",
+    "unpickled_as_found",
+]
 
 T = TypeVar("T")
 
@@ -216,3 +223,45 @@ def each_made_paused(items: Iterator[T]) -> Generator[T, None, None]:
         close = getattr(items, "close", None)
         if close is not None:  # a generator's own clean-up, before the caller's goes on
             close()
+
+
+def unpickled_as_found(value: Any) -> Any:
+    """``value``, wrapped so that unpickling it leaves the collector as it found it.
+
+    A pickled spaCy ``Language`` is read back through srsly's msgpack loader,
+    which turns the collector on whatever the caller had set. The wrapper
+    pickles as a plain ``__reduce__`` (any pickler writes it, cloudpickle too):
+    reading it back first notes whether the collector is on, then reads
+    ``value``, then turns the collector off again if it was off.
+
+    Example:
+        >>> import gc, pickle
+        >>> data = pickle.dumps(unpickled_as_found([1]))
+        >>> gc.disable()
+        >>> pickle.loads(data), gc.isenabled()
+        ([1], False)
+        >>> gc.enable()
+    """
+    return _AsFound(value)
+
+
+class _AsFound:
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The arguments are read in order: the collector's state before the value.
+        return (_as_found, (_CollectorOn(), self.value))
+
+
+class _CollectorOn:
+    """Reads back as whether the collector is on at that point of unpickling."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (gc.isenabled, ())
+
+
+def _as_found(was_on: bool, value: T) -> T:
+    if not was_on:
+        gc.disable()  # the value's loader turned it on
+    return value

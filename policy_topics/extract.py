@@ -36,7 +36,13 @@ import spacy
 from pydantic_core import PydanticSerializationError, to_json
 from spacy.language import Language
 
-from policy_topics._gc import collector_paused, each_made_paused, loaded, made_paused
+from policy_topics._gc import (
+    collector_paused,
+    each_made_paused,
+    loaded,
+    made_paused,
+    unpickled_as_found,
+)
 from policy_topics.cpus import more_than_usable, resolve_n_process
 from policy_topics.errors import WorkerStartError
 from policy_topics.hits import SentenceHits
@@ -201,9 +207,11 @@ class Extractor:
         attributes and need not take the same arguments.
         """
         state = {k: v for k, v in self.__dict__.items() if k not in _BUILT}
+        model = self._model_spec
         state[_SETTINGS] = (
             self.taxonomy,
-            self._model_spec,
+            # srsly's loader under a Language's unpickling turns the collector on.
+            unpickled_as_found(model) if isinstance(model, Language) else model,
             self._max_quotes,
             self._min_score,
             self.fast,

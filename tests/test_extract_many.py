@@ -1153,6 +1153,25 @@ def test_an_extractor_pickles_as_its_settings_and_its_own_attributes() -> None:
     assert len(data) < 3 * len(pickle.dumps(labelled.taxonomy))
 
 
+def test_unpickling_an_extractor_of_a_loaded_pipeline_leaves_the_collector_as_it_was() -> None:
+    # A loaded Language travels pickled, and srsly's loader under it turned the
+    # collector on for the caller who had turned it off.
+    import spacy
+
+    cloudpickle = pytest.importorskip("cloudpickle")  # comes with the dask extra
+    extractor = Extractor(model=spacy.blank("en"))
+    for data in (pickle.dumps(extractor), cloudpickle.dumps(extractor)):
+        gc.disable()
+        try:
+            copy = pickle.loads(data)
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+        assert [copy.extract(t) for t in TEXTS] == [extractor.extract(t) for t in TEXTS]
+        pickle.loads(data)
+        assert gc.isenabled()
+
+
 def test_spawned_workers_get_the_extractor_as_it_is() -> None:
     # Spawned workers used to build a new Extractor from its arguments: a
     # subclass lost what was set on it, and one whose __init__ takes other
