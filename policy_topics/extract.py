@@ -37,6 +37,7 @@ from pydantic_core import PydanticSerializationError, to_json
 from spacy.language import Language
 
 from policy_topics._gc import (
+    caller_collects,
     collector_paused,
     each_made_paused,
     loaded,
@@ -736,7 +737,9 @@ class _Workers:
                 initializer=_init_worker,
                 # This process's id, not the worker's os.getppid() at start-up: a worker
                 # spawned while this process is being killed would watch its new parent.
-                initargs=(extractor, self._folder, os.getpid()),
+                # Whether the caller collects: a spawned worker starts with the
+                # collector on, a forked one as the caller has it.
+                initargs=(extractor, self._folder, os.getpid(), caller_collects()),
             )
         except BaseException:
             # No pool (no working semaphores, say): no folder left behind either.
@@ -1161,9 +1164,11 @@ _WORKER: Extractor | None = None
 _FOLDER: str | None = None
 
 
-def _init_worker(extractor: Extractor, folder: str | None, parent: int) -> None:
+def _init_worker(extractor: Extractor, folder: str | None, parent: int, collects: bool) -> None:
     global _WORKER, _FOLDER
     _FOLDER = folder
+    if not collects:
+        gc.disable()
     # The parent handles Ctrl-C and stops the workers; SIGTERM must kill at once.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)

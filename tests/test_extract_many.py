@@ -1407,7 +1407,7 @@ def test_a_worker_leaves_no_cyclic_garbage(
 
 
 _PROBE = """
-import gc, json, os, sys
+import gc, json, os, sys, threading
 from policy_topics import Extractor, _gc
 
 class Probe(Extractor):
@@ -1417,27 +1417,42 @@ class Probe(Extractor):
             "caller": _gc.caller_collects(),
             "pauses": _gc._pauses,
             "pid": os.getpid(),
+            "spawned": __name__ == "__mp_main__",
         }
         return super().extract(text, **options)
 
-probe = Probe()
-if sys.argv[1] == "off":  # after loading spaCy: srsly's msgpack loader turns the collector on
-    gc.disable()
-texts = ["We cut tariffs.", "Solar power grew.", "Rain.", "Banks lend."]
-results = probe.extract_many(texts, n_process=2, batch_size=1)
-with _gc.collector_paused():  # the pool starts (forks) at the first result, inside a pause
-    first = next(results)
-print(json.dumps([first.metadata] + [r.metadata for r in results] + [{"parent": os.getpid()}]))
+if __name__ == "__main__":  # spawned workers import this file again
+    probe = Probe()
+    if sys.argv[1] == "off":  # after loading spaCy: srsly's loader turns the collector on
+        gc.disable()
+    stop = threading.Event()
+    if sys.argv[2] == "spawn":  # with another thread running, the pool spawns its workers
+        threading.Thread(target=stop.wait).start()
+    texts = ["We cut tariffs.", "Solar power grew.", "Rain.", "Banks lend."]
+    results = probe.extract_many(texts, n_process=2, batch_size=1)
+    with _gc.collector_paused():  # the pool starts at the first result, inside a pause
+        first = next(results)
+    made = [first.metadata] + [r.metadata for r in results]
+    stop.set()
+    print(json.dumps(made + [{"parent": os.getpid()}]))
 """
 
 
-@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
+@pytest.mark.parametrize("start", ["fork", "spawn"])
 @pytest.mark.parametrize("setting", ["on", "off"])
-def test_workers_started_while_a_result_is_made_collect_as_the_caller(setting: str) -> None:
+def test_workers_started_while_a_result_is_made_collect_as_the_caller(
+    setting: str, start: str, tmp_path: Path
+) -> None:
     # The pool starts inside the caller's pause; a forked worker must not keep
-    # it for life. A fresh process, where no other thread runs, so the pool forks.
+    # it for life, and a spawned one, which starts with the collector on, must
+    # turn it off when the caller did. A fresh process, where no other thread
+    # runs unless the probe starts one, so the pool forks or spawns.
+    if start not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"needs {start}")
+    probe = tmp_path / "probe.py"
+    probe.write_text(_PROBE, encoding="utf-8")
     proc = subprocess.run(
-        [sys.executable, "-c", _PROBE, setting],
+        [sys.executable, str(probe), setting, start],
         capture_output=True,
         text=True,
         timeout=120,
@@ -1451,3 +1466,4 @@ def test_workers_started_while_a_result_is_made_collect_as_the_caller(setting: s
     assert [m["collecting"] for m in made] == [False] * 4
     assert [m["pauses"] for m in made] == [1] * 4
     assert [m["caller"] for m in made] == [setting == "on"] * 4
+    assert [m["spawned"] for m in made] == [start == "spawn"] * 4
