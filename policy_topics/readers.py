@@ -691,11 +691,29 @@ def _check_kind(data: bytes, name: str, fmt: str) -> None:
             f"{name}: not {_EXPECTED[fmt]}: it begins as an HTML page; rename it to .html",
             "WrongType",
         )
-    # A PDF may have a few bytes before its "%PDF-"; a text file has none of it.
-    if fmt in _EXPECTED and (fmt != "pdf" or b"%PDF-" not in data[:1024]) and _plain_text(data):
+    if fmt in _EXPECTED and (fmt != "pdf" or not _pdf_in_ascii(data)) and _plain_text(data):
         raise ReadError(
             f"{name}: not {_EXPECTED[fmt]}: it is plain text; rename it to .txt", "WrongType"
         )
+
+
+#: An object of a PDF: "12 0 obj".
+_PDF_OBJECT = re.compile(rb"\d+\s+\d+\s+obj\b")
+
+
+def _pdf_in_ascii(data: bytes) -> bool:
+    r"""Whether plain-text bytes may be a PDF written in ASCII, which pypdf should read.
+
+    Such a PDF may have a few bytes before its ``%PDF-``, and holds objects or
+    ends with ``%%EOF``; a text that only speaks of the format has neither.
+
+    Example:
+        >>> _pdf_in_ascii(b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n%%EOF\n")
+        True
+        >>> _pdf_in_ascii(b"Our notes: %PDF-1.7 is the version the ministry uses.\n")
+        False
+    """
+    return b"%PDF-" in data[:1024] and (b"%%EOF" in data or _PDF_OBJECT.search(data) is not None)
 
 
 #: How compressed data begins, for a compressed file whose name lost its suffix.

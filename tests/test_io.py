@@ -1842,6 +1842,8 @@ def test_files_left_out_for_their_type_are_told(tmp_path: Path) -> None:
         # Plain text gave the PDF or ZIP library's own error ("Stream has ended
         # unexpectedly", "File is not a zip file").
         (b"We will cut tariffs.\n", ".pdf", "not a PDF: it is plain text; rename it to .txt"),
+        # A note that speaks of the format gave pypdf's "EOF marker not found".
+        (b"Notes: %PDF-1.7 is the version.\n", ".pdf", "not a PDF: it is plain text; rename"),
         ("Zölle senken.".encode(), ".docx", "not a Word .docx file: it is plain text; rename"),
     ],
 )
