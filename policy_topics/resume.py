@@ -46,7 +46,7 @@ from pydantic import ValidationError
 
 from policy_topics.records import DocumentResult
 from policy_topics.text import replace_surrogates
-from policy_topics.writers import open_output
+from policy_topics.writers import is_json_object, open_output
 
 __all__ = ["done_counts", "done_ids", "drop_failed", "resume", "skip_done"]
 
@@ -117,7 +117,7 @@ def _read_records(path: str | os.PathLike[str], *, find_failed: bool) -> tuple[C
         for number, line in enumerate(stream, 1):
             if number == 1:
                 line = line.removeprefix(codecs.BOM_UTF8)  # an editor may have saved one
-            if not line.endswith(b"\n"):
+            if not line.endswith(b"\n") and not is_json_object(line):
                 _check_half(name, number, line)
                 break  # half a line: the record of a document that was not finished
             if not line.strip():
@@ -187,7 +187,9 @@ def _drop_failed(path: str | os.PathLike[str]) -> tuple[int, Counter[str]]:
             if number == 1:
                 line = line.removeprefix(codecs.BOM_UTF8)
             if not line.endswith(b"\n"):
-                break  # half a record, which appending would cut anyway
+                if not is_json_object(line):
+                    break  # half a record, which appending would cut anyway
+                line += b"\n"  # a whole record (another program's last line)
             if _failed(line):
                 failed += 1
                 counts[_record_id(name, number, line)] -= 1
@@ -335,6 +337,8 @@ def _record_id(name: str, number: int, line: bytes) -> str:
     if not line.startswith(_RECORD_START):
         raise ValueError(_not_ours(name, number))
     start = len(_RECORD_START)
+    while line[start : start + 1] in (b" ", b"\t"):  # json.dumps puts a space after the colon
+        start += 1
     try:
         value, _ = _DECODER.raw_decode(line[:_ID_BYTES].decode("utf-8", "ignore"), start)
     except ValueError:  # an id longer than the bytes decoded: decode the line

@@ -422,7 +422,8 @@ def open_output(
     if not atomic:
         floor = 0
         if append and target.is_file():
-            _cut_to_last_line(target)  # half a line from a run that was killed
+            # Half a line from a run that was killed; a whole record stays.
+            _cut_to_last_line(target, keep_complete=True)
             floor = target.stat().st_size
         try:
             with target.open("a" if append else "w", encoding="utf-8", newline="") as stream:
@@ -589,22 +590,52 @@ def _format_of(dest: str | os.PathLike[str] | TextIO) -> Literal["json", "jsonl"
     return "jsonl"
 
 
-def _cut_to_last_line(target: Path, chunk: int = 1 << 16, *, floor: int = 0) -> None:
+#: The longest last line without newline that appending reads to see whether it is whole.
+_LONGEST_KEPT = 1 << 28
+
+
+def _cut_to_last_line(
+    target: Path, chunk: int = 1 << 16, *, floor: int = 0, keep_complete: bool = False
+) -> None:
     """Truncate ``target`` just after its last newline: a failed write may have left half a line.
 
-    Nothing before ``floor`` (where this run began writing) is cut.
+    Nothing before ``floor`` (where this run began writing) is cut. With
+    ``keep_complete``, a last line that is a whole JSON object (another
+    program's JSON Lines need not end with a newline: Dask's ``to_textfiles``)
+    is no half line: it gets its newline instead.
     """
     with contextlib.suppress(OSError), target.open("r+b") as stream:
-        end = stream.seek(0, os.SEEK_END)
+        size = end = stream.seek(0, os.SEEK_END)
+        cut = floor
         while end > floor:
             start = max(floor, end - chunk)
             stream.seek(start)
             newline = stream.read(end - start).rfind(b"\n")
             if newline >= 0:
-                stream.truncate(start + newline + 1)
-                return
+                cut = start + newline + 1
+                break
             end = start
-        stream.truncate(floor)
+        if cut == size:
+            return
+        if keep_complete and size - cut <= _LONGEST_KEPT:
+            stream.seek(cut)
+            if is_json_object(stream.read()):
+                stream.write(b"\n")
+                return
+        stream.truncate(cut)
+
+
+def is_json_object(line: bytes) -> bool:
+    """Whether a line (without its newline) is one whole JSON object.
+
+    Example:
+        >>> is_json_object(b'{"doc_id": "a"}'), is_json_object(b'{"doc_id": "a", "ar')
+        (True, False)
+    """
+    try:
+        return isinstance(json.loads(line), dict)
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, nested too deep
+        return False
 
 
 def _file_mode(target: Path) -> int:

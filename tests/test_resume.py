@@ -329,6 +329,27 @@ def test_what_a_killed_run_or_a_power_cut_leaves_is_half_a_line(
     assert done_ids(out) == {"a", "b"}
 
 
+@pytest.mark.parametrize("held", [1, 2, 3])
+def test_records_written_by_json_dumps_without_a_last_newline_are_all_kept(
+    tmp_path: Path, extractor: Extractor, held: int
+) -> None:
+    # The README's Dask example writes json.dumps lines with to_textfiles, which
+    # ends no file with a newline: its last record was cut as half a line when
+    # appending, and "doc_id": with a space was "a record without a doc_id".
+    docs = [*DOCS[:2], {"id": "x", "text": None}]  # the last one fails
+    out = tmp_path / "tagged-0.jsonl"
+    results = list(extractor.extract_many(docs[:held]))
+    out.write_text("\n".join(json.dumps(r.model_dump(mode="json")) for r in results))
+    ids = [str(d["id"]) for d in docs[:held]]
+    assert done_ids(out) == set(ids)
+    assert [d["id"] for d in resume(DOCS, out)] == [d["id"] for d in DOCS if d["id"] not in ids]
+    assert drop_failed(out) == (1 if held == 3 else 0)
+    kept = ids[:2]
+    assert [r["doc_id"] for r in _records(out)] == kept
+    write_results(extractor.extract_many(DOCS[3:]), out, append=True)
+    assert [r["doc_id"] for r in _records(out)] == [*kept, "d"]
+
+
 @pytest.mark.parametrize("held", [0, 2])
 def test_a_last_line_without_newline_that_is_no_record_is_refused(
     tmp_path: Path, extractor: Extractor, held: int
