@@ -15,6 +15,7 @@ import gc
 import inspect
 import itertools
 import logging
+import math
 import multiprocessing
 import os
 import pickle
@@ -1100,6 +1101,13 @@ def _json_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
                 f"metadata {key!r} ({type(value).__name__}) cannot be read: "
                 f"{type(error).__name__}: {error}"
             ) from error
+    infinite = next((k for k, v in plain.items() if _infinite_in(v)), None)
+    if infinite is not None:
+        # pydantic's JSON writes it as null: the record would not equal its JSON.
+        raise ValueError(
+            f"metadata {infinite!r} holds an infinite number, which JSON cannot write "
+            "(it would read back as null): replace it, e.g. with None or a string"
+        )
     try:
         to_json(plain)
     except PydanticSerializationError as exc:
@@ -1122,6 +1130,17 @@ def _json_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
             f"{exc}; convert it, e.g. to str"
         ) from exc
     return plain
+
+
+def _infinite_in(value: Any) -> bool:
+    """Whether a plain metadata value holds an infinite float (NaN became None)."""
+    if type(value) is float:
+        return math.isinf(value)
+    if isinstance(value, Mapping):
+        return any(map(_infinite_in, value.values()))
+    if isinstance(value, list | tuple):
+        return any(map(_infinite_in, value))
+    return False
 
 
 def _surrogate_in(value: Any) -> str | None:
