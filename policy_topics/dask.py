@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from policy_topics.extract import Extractor, _is_read_error
 from policy_topics.plain import is_missing
+from policy_topics.readers import Source
 from policy_topics.scoring import check_options
 from policy_topics.taxonomy import Taxonomy, load_taxonomy
 from policy_topics.writers import DATAFRAME_COLUMNS, _dataframe
@@ -193,11 +194,20 @@ def extract_dataframe(
         raise TypeError(f"ddf must be a Dask DataFrame, not a {kind}; {fix}")
     if level not in COLUMNS:
         raise ValueError(f"level must be one of {', '.join(COLUMNS)}, not {level!r}")
-    named = [text_column, *(c for c in (id_column, pages_column) if c is not None)]
-    for column in named:
-        if column not in ddf.columns:
-            raise ValueError(f"no column {column!r}; the columns are {list(ddf.columns)}")
-    if id_column is None and not ddf.known_divisions:
+    index_name = ddf.index.name
+    sources = "source" in ddf.columns
+    for column in (text_column, id_column, pages_column):
+        if column is None or column in ddf.columns:
+            continue
+        if column == text_column and sources:
+            continue  # read_documents(defer=True) of files only: each is read from its source
+        if column == id_column and column == index_name:
+            id_column = None  # the ids are the index, which bears that name
+            continue
+        raise ValueError(f"no column {column!r}; the columns are {list(ddf.columns)}")
+    if id_column is None and index_name is None and not ddf.known_divisions:
+        # An index that bears a name was set (set_index, a stored index read
+        # back), not numbered again in each partition by a reader.
         warnings.warn(
             "extract_dataframe: without id_column the ids are the index, and this frame's "
             "divisions are unknown: dd.read_csv and dd.read_parquet start the index at 0 in "
@@ -207,7 +217,9 @@ def extract_dataframe(
         )
     recipe = loaded.delayed(_recipe(taxonomy, options), pure=True)
     untyped: Any = ddf
-    errors = [column for column in ("error", "error_type") if column in ddf.columns]
+    # read_documents' documents: the read errors of the files it could not read,
+    # and the files of defer=True to read here.
+    documents = all(column in ddf.columns for column in ("error", "error_type"))
     mapped = untyped.map_partitions(
         _frame_partition,
         text_column,
@@ -215,7 +227,8 @@ def extract_dataframe(
         pages_column,
         level,
         recipe,
-        errors,
+        documents,
+        sources,
         meta=_empty(level),
         clear_divisions=True,
     )
@@ -238,15 +251,27 @@ def _frame_partition(
     pages_column: str | None,
     level: Level,
     recipe: _Recipe,
-    errors: list[str],
+    documents: bool,
+    sources: bool,
 ) -> pandas.DataFrame:
     ids = frame[id_column] if id_column is not None else frame.index
+    texts = frame[text_column] if text_column in frame.columns else [None] * len(frame)
     items: list[dict[str, Any]] = [
-        {"id": i, "text": text} for i, text in zip(ids, frame[text_column], strict=True)
+        {"id": i, "text": text} for i, text in zip(ids, texts, strict=True)
     ]
-    for column in errors:  # read_documents' read errors, which extract_many reports
-        for item, value in zip(items, frame[column], strict=True):
-            item[column] = value
+    if documents:
+        # read_documents' read errors, which extract_many reports. Only a row
+        # with an error type is one: Dask makes a frame's own column of flags
+        # or numbers strings ("False"), which would fail their documents.
+        pairs = zip(items, frame["error"], frame["error_type"], strict=True)
+        for item, error, kind in pairs:
+            if isinstance(kind, str) and kind and _is_read_error(error):
+                item["error"], item["error_type"] = error, kind
+    if sources:  # the files of read_documents(defer=True), read here
+        for item, value in zip(items, frame["source"], strict=True):
+            source = _source(value)
+            if source is not None:
+                item["source"] = source
     if pages_column is not None:
         for item, pages in zip(items, frame[pages_column], strict=True):
             if _is_read_error(item.get("error")):
@@ -321,6 +346,44 @@ _NUMPY_INT_RE = re.compile(r"np\.u?int\d*\((-?\d+)\)")
 _NUMPY_PAIR_RE = re.compile(r"\[\s*(-?\d+)\s*(?:,\s*|\s+)(-?\d+)\s*\]")
 # What numpy writes around such pairs.
 _NUMPY_REST_RE = re.compile(r"(?:[\[\](),\s]|array|dtype=\w+)*")
+
+
+def _source(value: Any) -> Source | None:
+    """A deferred file of a ``source`` column, also as the string Dask made of it.
+
+    Dask's ``dataframe.convert-string`` setting turns the column's
+    :class:`~policy_topics.readers.Source` objects into their text,
+    ``Source(path='a.pdf', format='pdf', size=812, location='/data/a.pdf')``,
+    which is read back when it holds nothing but such literal fields.
+
+    Example:
+        >>> _source("Source(path='a.pdf', format='pdf', size=812, location='/d/a.pdf')")
+        Source(path='a.pdf', format='pdf', size=812, location='/d/a.pdf')
+        >>> _source("notes") is None
+        True
+    """
+    if isinstance(value, Source):
+        return value
+    if not isinstance(value, str) or not value.startswith("Source("):
+        return None
+    try:
+        call = ast.parse(value, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    if (
+        not isinstance(call, ast.Call)
+        or call.args
+        or not all(isinstance(k.value, ast.Constant) and k.arg for k in call.keywords)
+    ):
+        return None
+    fields = {k.arg: cast(ast.Constant, k.value).value for k in call.keywords}
+    try:
+        source = Source(**cast(dict[str, Any], fields))
+    except TypeError:  # a field Source does not have
+        return None
+    if not (isinstance(source.path, str) and isinstance(source.format, str)):
+        return None
+    return source
 
 
 def _literal(text: str) -> Any:

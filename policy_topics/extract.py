@@ -900,6 +900,17 @@ def _check_documents(items: Any) -> None:
             "frame['text'] (its index gives the ids); for a Dask DataFrame, use "
             "policy_topics.dask.extract_dataframe"
         )
+    if _is_dask_series(items):
+        # Iterating one gives its values without its index: the ids were lost.
+        raise TypeError(
+            "items must be documents, not a Dask Series (iterating one loses its index, "
+            "which gives the ids): use policy_topics.dask.extract_dataframe("
+            "series.to_frame(), series.name), or pass series.compute()"
+        )
+
+
+def _is_dask_series(items: Any) -> bool:
+    return type(items).__name__ == "Series" and type(items).__module__.startswith("dask")
 
 
 def _is_series(items: Any) -> bool:

@@ -352,6 +352,47 @@ def test_an_error_column_of_the_frames_own_fails_no_document() -> None:
     assert quotes[["doc_id", "page"]].values.tolist() == [["a", 3], ["b", 3]]
 
 
+def test_a_frames_own_error_column_of_flags_fails_no_document() -> None:
+    # Dask makes an object column strings ("False", "True"), which were taken
+    # for read errors: only read_documents' rows, with an error type, are ones.
+    frame = pd.DataFrame(
+        {"id": ["a", "b", "c"], "text": ["We cut tariffs."] * 3, "error": [False, True, None]}
+    )
+    for frame_ in (frame, frame.assign(error_type=[None, None, None])):
+        ddf = dd.from_pandas(frame_, npartitions=1)
+        rows = extract_dataframe(ddf, "text", id_column="id", level="documents")
+        computed = rows.compute(scheduler="sync")
+        assert computed["ok"].tolist() == [True, True, True]
+
+
+@pytest.mark.parametrize("text", [True, False])
+def test_a_frame_of_deferred_documents_reads_its_files(tmp_path: Path, text: bool) -> None:
+    # The frame's source column was left out, so each file to read came as a
+    # missing text ("text must be str, not NAType"); Dask also makes the column's
+    # Source objects strings. A folder of files to read only has no text column.
+    from policy_topics.io import read_documents
+
+    (tmp_path / "a.html").write_text("<p>We cut tariffs on solar panels.</p>", encoding="utf-8")
+    if text:
+        (tmp_path / "b.txt").write_text("Grids need investment.", encoding="utf-8")
+    frame = pd.DataFrame(list(read_documents(tmp_path, defer=True)))
+    assert ("text" in frame.columns) is text
+    want = list(Extractor().extract_many(frame.to_dict("records")))
+    assert all(r.ok and r.areas for r in want)
+    ddf = dd.from_pandas(frame, npartitions=1)
+    for level in ("areas", "documents"):
+        got = extract_dataframe(ddf, "text", id_column="id", level=level)
+        expected = to_dataframe(want, level)[list(COLUMNS[level])].astype(COLUMNS[level])
+        pd.testing.assert_frame_equal(got.compute(scheduler="sync"), expected)
+
+
+def test_extract_many_refuses_a_dask_series_whose_index_it_would_lose() -> None:
+    # Iterating one gives its values only: the ids of its index were lost.
+    series = dd.from_pandas(pd.Series(["We cut tariffs."], index=["x"]), npartitions=1)
+    with pytest.raises(TypeError, match=r"not a Dask Series .* series\.compute\(\)"):
+        Extractor().extract_many(series)
+
+
 def test_extract_bag_names_what_it_was_given_instead_of_a_bag() -> None:
     ddf = dd.from_pandas(pd.DataFrame({"text": ["x"]}), npartitions=1)
     for wrong in (ddf, ddf["text"]):
@@ -376,3 +417,10 @@ def test_ids_from_an_index_that_restarts_in_each_partition_give_a_warning(
     # With the ids' column, or an index with known divisions, nothing to warn of.
     extract_dataframe(ddf, "text", id_column="id")
     extract_dataframe(dd.from_pandas(pd.DataFrame({"text": ["x", "y"]}), npartitions=2), "text")
+    # Nor with an index that bears a name (set, or stored and read back), which
+    # id_column may name: it was "no column 'id'" after a warning that said to.
+    ddf = dd.from_pandas(pd.read_csv(stored).set_index("id"), npartitions=2).clear_divisions()
+    assert ddf.index.name == "id" and not ddf.known_divisions
+    for named in (None, "id"):
+        rows = extract_dataframe(ddf, "text", id_column=named)
+        assert sorted(rows.compute(scheduler="sync")["doc_id"]) == list("abcd")
