@@ -322,7 +322,21 @@ def _recipe(taxonomy: str | Path | Taxonomy, options: dict[str, Any]) -> _Recipe
         )
     loaded = load_taxonomy(taxonomy)
     # Fail here, on the client, rather than on every worker.
-    bound = inspect.signature(Extractor).bind(loaded, **options)
+    signature = inspect.signature(Extractor)
+    unknown = sorted(set(options) - set(signature.parameters))
+    if unknown:
+        known = ", ".join(p for p in signature.parameters if p != "taxonomy")
+        extra = (
+            " (each document's failure is its error record; the documents level of "
+            "extract_dataframe keeps them)"
+            if "on_error" in unknown
+            else ""
+        )
+        raise TypeError(
+            f"unknown option(s) {', '.join(map(repr, unknown))}{extra}: the options are "
+            f"the Extractor's ({known})"
+        )
+    bound = signature.bind(loaded, **options)
     bound.apply_defaults()
     check_options(bound.arguments["max_quotes"], bound.arguments["min_score"])
     content = json.dumps(

@@ -386,6 +386,16 @@ def test_a_frame_of_deferred_documents_reads_its_files(tmp_path: Path, text: boo
         pd.testing.assert_frame_equal(got.compute(scheduler="sync"), expected)
 
 
+def test_an_unknown_option_is_named_with_the_options_there_are() -> None:
+    # It was a bare "got an unexpected keyword argument 'on_error'".
+    bag = db.from_sequence(["We cut tariffs."])
+    with pytest.raises(TypeError, match=r"'on_error' \(each document's failure is its error"):
+        extract_bag(bag, on_error="raise")
+    ddf = dd.from_pandas(pd.DataFrame({"text": ["x"]}), npartitions=1)
+    with pytest.raises(TypeError, match=r"'max_quote': the options are .*max_quotes, min_score"):
+        extract_dataframe(ddf, "text", max_quote=2)
+
+
 def test_extract_many_refuses_a_dask_series_whose_index_it_would_lose() -> None:
     # Iterating one gives its values only: the ids of its index were lost.
     series = dd.from_pandas(pd.Series(["We cut tariffs."], index=["x"]), npartitions=1)
