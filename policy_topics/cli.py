@@ -1253,15 +1253,17 @@ def evaluate(
         typer.Argument(help="Gold JSON Lines file.", exists=True, dir_okay=False, metavar="GOLD"),
     ],
     taxonomy: Annotated[
-        str,
+        str | None,
         typer.Option(
             "-t",
             "--taxonomy",
             metavar="NAME|FILE",
-            help="Taxonomy YAML file or packaged name. With --predictions it only orders "
-            "and labels the topics.",
+            help="Taxonomy YAML file or packaged name [default: default]. With --predictions "
+            "it only orders and labels the topics: give the one extract's records were "
+            "tagged with (default: the packaged one they name, else default).",
+            show_default=False,
         ),
-    ] = "default",
+    ] = None,
     predictions: Annotated[
         Path | None,
         typer.Option(
@@ -1308,7 +1310,11 @@ def evaluate(
     from policy_topics.evaluate import MODES
     from policy_topics.evaluate import evaluate as run_evaluation
 
-    extractor = _extractor(taxonomy, None, max_quotes=None, min_score=0.0)
+    extractor = (
+        None
+        if taxonomy is None and predictions is not None
+        else _extractor(taxonomy or "default", None, max_quotes=None, min_score=0.0)
+    )
     modes = list(dict.fromkeys(m.value for m in mode)) if mode else list(MODES)
     try:
         report = run_evaluation(
@@ -1317,7 +1323,9 @@ def evaluate(
     except PolicyTopicsError as exc:  # GoldError, PredictionError (line and field), a --topic
         _fail(f"policy-topics: {exc}")
     if report.unknown_topics:
-        _tell(_unknown_note(report.unknown_topics, extractor.taxonomy))
+        # With predictions and no -t, evaluate ordered by a packaged taxonomy.
+        named = extractor.taxonomy if extractor is not None else load_taxonomy(report.taxonomy)
+        _tell(_unknown_note(report.unknown_topics, named))
     if report.missing_predictions:
         _tell(
             f"policy-topics: {counted(len(report.missing_predictions), 'gold document')} "
@@ -1332,7 +1340,8 @@ def evaluate(
     if report.unknown_predicted_topics:
         _tell(
             "policy-topics: predicted topics neither in the gold nor in taxonomy "
-            f"{report.taxonomy!r}, scored as false positives: "
+            f"{report.taxonomy!r}, scored as false positives of their own rows (the "
+            "averages run over topics with gold support): "
             f"{', '.join(report.unknown_predicted_topics)} (a typo in the predictions?)"
         )
     if report_format is ReportFormat.json:

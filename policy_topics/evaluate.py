@@ -73,7 +73,7 @@ from policy_topics.report import (
     TopicScores,
 )
 from policy_topics.scoring import check_options
-from policy_topics.taxonomy import Taxonomy, load_taxonomy
+from policy_topics.taxonomy import Taxonomy, load_taxonomy, packaged_taxonomies
 
 __all__ = [
     "MODES",
@@ -446,7 +446,7 @@ def evaluate(
     else:
         by_id = read_predictions(predictions)
         by_line = _by_line(by_id)
-        taxonomy = extractor.taxonomy if extractor is not None else load_taxonomy("default")
+        taxonomy = _taxonomy_of(by_id, extractor)
     order = {topic: i for i, topic in enumerate(taxonomy.topics)}
     sentence_units: list[_Obs] = []
     document_units: list[_Obs] = []
@@ -468,7 +468,7 @@ def evaluate(
                 )
             gold_ids[doc.doc_id] = where
             prediction = by_id.get(doc.doc_id)
-            if prediction is None and isinstance(record, Mapping) and "id" not in record:
+            if prediction is None and doc.named_by_line:
                 prediction = by_line.get(doc.doc_id)  # its file's name and line
             if prediction is None:
                 missing.append(doc.doc_id)
@@ -484,6 +484,10 @@ def evaluate(
             docs["document"] += 1
             document_units.append(whole)
     all_units = (*sentence_units, *document_units)
+    # Topics named before --topic filters them: a typo among them is still told.
+    gold_scored = {t for u in all_units for t in u.gold}
+    gold_named = gold_scored | {t for u in all_units for t in u.optional}
+    predicted_named = {t for u in all_units for t in u.scores}
     if chosen is not None:
         if by_id is not None:
             named = {t for u in all_units for t in (*u.gold, *u.optional)}
@@ -519,11 +523,14 @@ def evaluate(
                     max_errors,
                 )
             )
+    # Predicted topics that nothing else names: a typo in the predictions, most
+    # likely; and gold topics that neither the taxonomy nor (with predictions)
+    # any prediction names: a typo in the gold.
+    stray = sorted(predicted_named - gold_named - set(order)) if by_id is not None else []
     # Topics only ever optional are never scored: they are not "scored as missed".
-    gold_topics = {t for u in all_units for t in u.gold}
-    # Predicted topics that nothing else names: a typo in the predictions, most likely.
-    named = gold_topics | {t for u in all_units for t in u.optional} | set(order)
-    stray = sorted({t for u in all_units for t in u.scores} - named) if by_id is not None else []
+    unknown_gold = gold_scored - set(order)
+    if by_id is not None:
+        unknown_gold -= {t for p in by_id.values() for t in p.all_topics}
     return EvaluationReport(
         gold=_name(gold),
         predictions=None if predictions is None else _name(predictions),
@@ -533,11 +540,39 @@ def evaluate(
         documents=docs["all"],
         topic_filter=chosen,
         levels=levels,
-        unknown_topics=sorted(gold_topics - set(order)) if by_id is None else [],
+        unknown_topics=sorted(unknown_gold),
         missing_predictions=missing,
         unmatched_predictions=[i for i in (by_id or {}) if i not in joined],
         unknown_predicted_topics=stray,
     )
+
+
+def _taxonomy_of(by_id: Mapping[str, Prediction], extractor: Extractor | None) -> Taxonomy:
+    """The taxonomy that orders and labels the topics of predictions.
+
+    The extractor's; else the packaged taxonomy the library's own records name,
+    or the default. Records tagged with another taxonomy than the one in use
+    are refused: its order breaks ties in mode ``primary``, so the figures
+    would not be those of the run that tagged them.
+    """
+    tagged = sorted({p.result.taxonomy for p in by_id.values() if p.result is not None})
+    if extractor is not None:
+        taxonomy = extractor.taxonomy
+    elif len(tagged) == 1 and tagged[0] in packaged_taxonomies():
+        taxonomy = load_taxonomy(tagged[0])
+    else:
+        taxonomy = load_taxonomy("default")
+    others = [name for name in tagged if name != taxonomy.name]
+    if others:
+        named = ", ".join(map(repr, others))
+        raise PredictionError(
+            f"the predictions were tagged with taxonomy {named} (their 'taxonomy' field) "
+            f"and the topics would be ordered and labelled by taxonomy {taxonomy.name!r}: "
+            "give the taxonomy they were tagged with (-t FILE, or "
+            "evaluate(..., extractor=Extractor(FILE))), so that ties in mode 'primary' "
+            "break as they did"
+        )
+    return taxonomy
 
 
 def _by_line(by_id: Mapping[str, Prediction]) -> dict[str, Prediction]:

@@ -41,6 +41,8 @@ class GoldDoc:
     text: str
     sentences: tuple[GoldUnit, ...] | None
     document: GoldUnit | None
+    #: Named by its file and line (``gold.jsonl:3``): no id, or a missing one (null, NaN).
+    named_by_line: bool = False
 
 
 def read_gold(source: str | Path | Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -151,4 +153,4 @@ def parse_gold(record: Any, where: str) -> GoldDoc:
                 )
         sentences = tuple(units)
     document = _unit(record, where, None) if "topics" in record else None
-    return GoldDoc(doc_id, text, sentences, document)
+    return GoldDoc(doc_id, text, sentences, document, named_by_line=named is None)

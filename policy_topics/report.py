@@ -166,8 +166,9 @@ class EvaluationReport(_Model):
     levels: list[LevelReport] = Field(description="Sentence level, then document level if any.")
     unknown_topics: list[str] = Field(
         default_factory=list,
-        description="Gold topic ids the taxonomy does not define: never predicted, so they "
-        "count as misses in the averages (a typo in the gold shows here).",
+        description="Gold topic ids the taxonomy does not define (with predictions: that "
+        "no prediction names either): never predicted, so they count as misses in the "
+        "averages (a typo in the gold shows here).",
     )
     missing_predictions: list[str] = Field(
         default_factory=list,
@@ -181,8 +182,9 @@ class EvaluationReport(_Model):
     unknown_predicted_topics: list[str] = Field(
         default_factory=list,
         description="Topics the predictions name that neither the gold nor the taxonomy "
-        "has: every such prediction counts as a false positive (a typo in the predictions "
-        "shows here).",
+        "has: every such prediction is a false positive in that topic's row, which the "
+        "averages leave out as they run over topics with gold support (a typo in the "
+        "predictions shows here).",
     )
 
     def get(self, level: Level = "sentence", mode: Mode = "multi") -> ModeReport:
@@ -242,13 +244,15 @@ class EvaluationReport(_Model):
             if ids:
                 out.append(f"{what}: {len(ids)}: {_some(ids)}")
         if self.unknown_topics:
+            nor = " nor predicted" if self.predictions is not None else ""
             out.append(
-                f"gold topics not in the taxonomy (scored as missed): "
+                f"gold topics not in the taxonomy{nor} (scored as missed): "
                 f"{', '.join(self.unknown_topics)}"
             )
         if self.unknown_predicted_topics:
             out.append(
-                "predicted topics neither in the gold nor in the taxonomy (false positives): "
+                "predicted topics neither in the gold nor in the taxonomy (false positives "
+                "of their own rows, not in the averages): "
                 + ", ".join(self.unknown_predicted_topics)
             )
         for lvl in self.levels:

@@ -522,7 +522,8 @@ def test_evaluate_scores_other_predictions_for_chosen_topics(tmp_path: Path) -> 
     assert typo.returncode == 0, typo.stderr
     assert (
         "policy-topics: predicted topics neither in the gold nor in taxonomy 'default', "
-        "scored as false positives: enrgy (a typo in the predictions?)"
+        "scored as false positives of their own rows (the averages run over topics with "
+        "gold support): enrgy (a typo in the predictions?)"
     ) in text(typo)[1]
     assert "predictions pred.jsonl (topics ordered as in taxonomy default" in text(table)[0]
 
