@@ -196,6 +196,8 @@ def extract_dataframe(
         raise ValueError(f"level must be one of {', '.join(COLUMNS)}, not {level!r}")
     index_name = ddf.index.name
     sources = "source" in ddf.columns
+    if text_column is None:
+        raise ValueError(f"no column None; name the texts' column, one of {list(ddf.columns)}")
     for column in (text_column, id_column, pages_column):
         if column is None or column in ddf.columns:
             continue
